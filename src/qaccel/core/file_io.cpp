@@ -1,0 +1,62 @@
+#include "qaccel/core/file_io.h"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "qaccel/core/error.h"
+
+namespace qaccel {
+namespace fs = std::filesystem;
+
+std::vector<uint8_t> ReadBinaryFile(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw Error(path.string() + ": no such file");
+  if (fs::is_directory(path, ec)) throw Error(path.string() + ": is a directory, expected a file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path.string() + ": cannot open for reading");
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw Error(path.string() + ": read error");
+  return bytes;
+}
+
+std::string ReadTextFile(const fs::path& path) {
+  auto b = ReadBinaryFile(path);
+  return std::string(b.begin(), b.end());
+}
+
+void AtomicWriteStream(const fs::path& path, const std::function<void(std::ostream&)>& write) {
+  if (path.has_parent_path()) {
+    std::error_code ec;
+    fs::create_directories(path.parent_path(), ec);
+    if (ec) throw Error(path.parent_path().string() + ": cannot create directory: " + ec.message());
+  }
+  fs::path tmp = path;
+  tmp += ".tmp." + std::to_string(::getpid());
+  try {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw Error(path.string() + ": cannot open for writing");
+    write(out);
+    out.flush();
+    if (!out) throw Error(path.string() + ": write failed (disk full?)");
+    out.close();
+    fs::rename(tmp, path);
+  } catch (...) {
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    throw;
+  }
+}
+
+void AtomicWriteText(const fs::path& path, const std::string& text) {
+  AtomicWriteStream(path, [&](std::ostream& os) { os << text; });
+}
+
+void AtomicWriteBinary(const fs::path& path, const void* data, size_t size) {
+  AtomicWriteStream(path, [&](std::ostream& os) {
+    os.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
+  });
+}
+
+}  // namespace qaccel

@@ -1,0 +1,35 @@
+// Subcommand registry for the qaccel CLI. Each subcommand lives in its own
+// cmd_<name>.cpp and registers itself with one line:
+//   QACCEL_COMMAND(sim, "Simulate a systolic array (SCALE-Sim compatible)", SetupSim);
+// where SetupSim(CLI::App* sub) adds options and sets sub->callback(...).
+// Callbacks throw qaccel::Error on bad input; main() prints it as one line
+// ("qaccel <cmd>: error: ...") and exits 1.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace qaccel::cli {
+
+struct CommandInfo {
+  std::string name, description;
+  std::function<void(CLI::App*)> setup;
+};
+
+std::vector<CommandInfo>& Registry();
+
+struct CommandRegistrar {
+  CommandRegistrar(std::string name, std::string description, std::function<void(CLI::App*)> setup) {
+    Registry().push_back({std::move(name), std::move(description), std::move(setup)});
+  }
+};
+
+// The full command line as typed, recorded in output manifests.
+const std::string& CommandLine();
+
+}  // namespace qaccel::cli
+
+#define QACCEL_COMMAND(name, description, setup) \
+  static ::qaccel::cli::CommandRegistrar qaccel_cmd_registrar_##name(#name, description, setup)

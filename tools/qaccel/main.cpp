@@ -1,0 +1,53 @@
+// qaccel command line: dispatches to the self-registered subcommands
+// (cmd_*.cpp). Turns every error into one line on stderr and exit code 1.
+#include <algorithm>
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include "command.h"
+#include "qaccel/core/error.h"
+
+namespace qaccel::cli {
+
+std::vector<CommandInfo>& Registry() {
+  static std::vector<CommandInfo> r;
+  return r;
+}
+
+static std::string g_command_line;
+const std::string& CommandLine() { return g_command_line; }
+
+}  // namespace qaccel::cli
+
+int main(int argc, char** argv) {
+  using namespace qaccel::cli;
+  for (int i = 0; i < argc; ++i) g_command_line += (i ? " " : "") + std::string(argv[i]);
+  CLI::App app{
+      "qaccel " QACCEL_VERSION
+      ": train a CNN, quantize it to a bit-exact integer model, and size the systolic array "
+      "that runs it"};
+  app.set_version_flag("--version", std::string("qaccel ") + QACCEL_VERSION);
+  app.require_subcommand(1);
+  auto& reg = Registry();
+  std::sort(reg.begin(), reg.end(), [](auto& a, auto& b) { return a.name < b.name; });
+  std::string current;
+  for (auto& c : reg) {
+    CLI::App* sub = app.add_subcommand(c.name, c.description);
+    c.setup(sub);
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const qaccel::Error& e) {
+    std::string cmd = app.get_subcommands().empty() ? "" : " " + app.get_subcommands()[0]->get_name();
+    std::fprintf(stderr, "qaccel%s: error: %s\n", cmd.c_str(), e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::string cmd = app.get_subcommands().empty() ? "" : " " + app.get_subcommands()[0]->get_name();
+    std::fprintf(stderr, "qaccel%s: error: %s\n", cmd.c_str(), e.what());
+    return 1;
+  }
+  return 0;
+}
