@@ -24,6 +24,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "qaccel/accel/cost_model.h"
@@ -53,9 +54,17 @@ class OperandMatrices {
   }
   int64_t Filter(int64_t k, int64_t n) const { return n * k_ + k; }
 
+  // Geometry for the location-level IFMAP walk (simulate.cpp).
+  int64_t channels() const { return channels_; }
+  int64_t filter_w() const { return filter_w_; }
+  int64_t ifmap_h() const { return ifmap_h_; }
+  int64_t ifmap_w() const { return ifmap_w_; }
+  int64_t pix_row(int64_t p) const { return pix_row_[p]; }
+  int64_t pix_col(int64_t p) const { return pix_col_[p]; }
+
  private:
   int64_t m_, k_, n_;
-  int64_t ifmap_h_, ifmap_w_;
+  int64_t ifmap_h_, ifmap_w_, channels_, filter_w_;
   int64_t ifmap_space_, ifmap_distinct_;
   bool all_valid_;
   std::vector<int64_t> pix_row_, pix_col_, pix_base_;  // per output pixel
@@ -111,6 +120,14 @@ class OutputStationaryMapping {
   int64_t filter_reads(const Fold& f) const { return T_ * f.cu; }
   int64_t ofmap_writes(const Fold& f) const { return f.ru * f.cu + R_ + C_; }
 
+  // Filter demand = per column fold, one sequence of T*cu distinct
+  // addresses repeated for each of the row_folds row folds.
+  std::vector<std::pair<int64_t, int64_t>> FilterBlocks(int64_t row_folds, int64_t col_folds) const {
+    std::vector<std::pair<int64_t, int64_t>> b;
+    for (int64_t fc = 0; fc < col_folds; ++fc) b.emplace_back(T_ * std::min(C_, Sc_ - fc * C_), row_folds);
+    return b;
+  }
+
   Skew IfmapSkew(const Fold& f) const { return {0, T_, f.ru}; }
   Skew FilterSkew(const Fold& f) const { return {0, T_, f.cu}; }
   int64_t IfmapFirstTau(const Fold& f) const { return 0; }
@@ -129,6 +146,15 @@ class OutputStationaryMapping {
   void Filter(const Fold& f, int64_t tau, Fn&& fn) const {
     const Skew s = FilterSkew(f);
     for (int64_t c = s.lo(tau), e = s.hi(tau); c <= e; ++c) fn(op_.Filter(tau - c, f.fc * C_ + c));
+  }
+  // IFMAP demand of rows [ta, tb) as (pixel, window range [ka, kb)) pieces.
+  int64_t IfmapPorts(const Fold& f) const { return f.ru; }
+  template <class Fn>
+  void IfmapRanges(const Fold& f, int64_t ta, int64_t tb, Fn&& fn) const {
+    for (int64_t r = 0; r < f.ru; ++r) {
+      const int64_t ka = std::max<int64_t>(0, ta - r), kb = std::min(T_, tb - r);
+      if (ka < kb) fn(f.fr * R_ + r, ka, kb);
+    }
   }
   // OFMAP elements written at tau: ports c < cu with u = tau-(T-1)-c in [R-ru, R).
   int64_t OfmapFirstTau(const Fold& f) const { return T_ - 1 + (R_ - f.ru); }
@@ -178,6 +204,15 @@ class WeightStationaryMapping {
   int64_t filter_reads(const Fold& f) const { return f.ru * f.cu; }
   int64_t ofmap_writes(const Fold& f) const { return T_ * f.cu; }
 
+  // Filter demand = every fold loads its own ru*cu distinct weights once.
+  std::vector<std::pair<int64_t, int64_t>> FilterBlocks(int64_t row_folds, int64_t col_folds) const {
+    std::vector<std::pair<int64_t, int64_t>> b;
+    for (int64_t fc = 0; fc < col_folds; ++fc)
+      for (int64_t fr = 0; fr < row_folds; ++fr)
+        b.emplace_back(std::min(R_, Sr_ - fr * R_) * std::min(C_, Sc_ - fc * C_), 1);
+    return b;
+  }
+
   Skew IfmapSkew(const Fold& f) const { return {R_, T_, f.ru}; }
   int64_t IfmapFirstTau(const Fold& f) const { return R_; }
   int64_t IfmapLastTau(const Fold& f) const { return IfmapSkew(f).last_tau(); }
@@ -196,6 +231,16 @@ class WeightStationaryMapping {
     if (tau < R_ - f.ru || tau >= R_) return;
     const int64_t k = f.fr * R_ + R_ - 1 - tau;
     for (int64_t c = 0; c < f.cu; ++c) fn(op_.Filter(k, f.fc * C_ + c));
+  }
+  // IFMAP element (p, fr*R + r) is read at row R + p + r.
+  int64_t IfmapPorts(const Fold& f) const { return f.ru; }
+  template <class Fn>
+  void IfmapRanges(const Fold& f, int64_t ta, int64_t tb, Fn&& fn) const {
+    const int64_t p0 = std::max<int64_t>(0, ta - R_ - (f.ru - 1)), p1 = std::min(T_ - 1, tb - 1 - R_);
+    for (int64_t p = p0; p <= p1; ++p) {
+      const int64_t r0 = std::max<int64_t>(0, ta - R_ - p), r1 = std::min(f.ru, tb - R_ - p);
+      if (r0 < r1) fn(p, f.fr * R_ + r0, f.fr * R_ + r1);
+    }
   }
   int64_t OfmapFirstTau(const Fold& f) const { return 2 * R_ - 1; }
   int64_t OfmapLastTau(const Fold& f) const { return 2 * R_ - 1 + T_ - 1 + f.cu - 1; }
@@ -243,6 +288,12 @@ class InputStationaryMapping {
   int64_t filter_reads(const Fold& f) const { return T_ * f.ru; }
   int64_t ofmap_writes(const Fold& f) const { return T_ * f.cu; }
 
+  // Filter demand = one sweep over the row folds (all K*N weights, each
+  // once), repeated for each column fold.
+  std::vector<std::pair<int64_t, int64_t>> FilterBlocks(int64_t, int64_t col_folds) const {
+    return {{Sr_ * T_, col_folds}};
+  }
+
   Skew FilterSkew(const Fold& f) const { return {R_, T_, f.ru}; }
   int64_t IfmapFirstTau(const Fold& f) const { return R_ - f.ru; }
   int64_t IfmapLastTau(const Fold& f) const { return R_ - 1; }
@@ -261,6 +312,15 @@ class InputStationaryMapping {
   void Filter(const Fold& f, int64_t tau, Fn&& fn) const {
     const Skew s = FilterSkew(f);
     for (int64_t r = s.lo(tau), e = s.hi(tau); r <= e; ++r) fn(op_.Filter(f.fr * R_ + r, tau - R_ - r));
+  }
+  // IFMAP element (fc*C + c, fr*R + R-1-tau) is read at row tau < R.
+  int64_t IfmapPorts(const Fold& f) const { return f.cu; }
+  template <class Fn>
+  void IfmapRanges(const Fold& f, int64_t ta, int64_t tb, Fn&& fn) const {
+    const int64_t t0 = std::max(ta, R_ - f.ru), t1 = std::min(tb, R_);
+    if (t0 >= t1) return;
+    const int64_t ka = f.fr * R_ + R_ - t1, kb = f.fr * R_ + R_ - t0;
+    for (int64_t c = 0; c < f.cu; ++c) fn(f.fc * C_ + c, ka, kb);
   }
   int64_t OfmapFirstTau(const Fold& f) const { return 2 * R_ - 1; }
   int64_t OfmapLastTau(const Fold& f) const { return 2 * R_ - 1 + T_ - 1 + f.cu - 1; }

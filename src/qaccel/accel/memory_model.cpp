@@ -106,21 +106,20 @@ EstimateReadBufferModel::EstimateReadBufferModel(BufferSize size, int64_t space,
   // num_sets_active_buffer = int(0.5 * 100) = 50 sets of floor(total / 100).
   if (set_elems_ <= 0) throw Error("SRAM holds fewer than 100 words; SCALE-Sim's read buffer needs at least 100");
   simulate_ = distinct_ >= window_elems_;
-  if (simulate_) stamp_.assign(static_cast<size_t>(space), 0);
+  if (simulate_) {
+    space_ = space;
+    stamp_.assign(static_cast<size_t>(space), 0);
+    const size_t blocks = static_cast<size_t>((space >> kBlockBits) + 1);
+    block_win_.assign(blocks, 0);
+    block_cnt_.assign(blocks, 0);
+  }
 }
 
-void EstimateReadBufferModel::Close(int64_t cycle) {
-  ++closed_;
-  last_close_ = cycle;
-  ++window_id_;
-  count_ = 0;
-}
-
-EstimateReadBufferModel::Result EstimateReadBufferModel::Finish() const {
+EstimateReadBufferModel::Result EstimateReadBufferModel::Finish(int64_t closed, int64_t open, int64_t first_req_cycle,
+                                                                int64_t last_close_cycle) const {
   Result r;
-  const int64_t open = simulate_ ? count_ : distinct_;
   const int64_t sets = CeilDiv(open, set_elems_);
-  if (!simulate_ || closed_ == 0) {
+  if (closed == 0) {
     // complete_all_prefetches() before any prefetch: all sets fetched at the
     // default bandwidth of 10 words/cycle, ending at cycle -1.
     const int64_t cycles = static_cast<int64_t>(std::ceil(static_cast<double>(sets * set_elems_) / 10.0));
@@ -133,9 +132,9 @@ EstimateReadBufferModel::Result EstimateReadBufferModel::Finish() const {
   // every later window over the interval between the two previous closes; the
   // last (open) one ends at the last close + 1.
   const int64_t first_cycles = static_cast<int64_t>(std::ceil(static_cast<double>(window_elems_) / 10.0));
-  r.reads = closed_ * window_elems_ + open;
-  r.start_cycle = first_req_cycle_ - first_cycles;
-  r.stop_cycle = last_close_ + 1;
+  r.reads = closed * window_elems_ + open;
+  r.start_cycle = first_req_cycle - first_cycles;
+  r.stop_cycle = last_close_cycle + 1;
   return r;
 }
 

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
 #include <utility>
 #include <vector>
@@ -78,34 +79,80 @@ class EstimateReadBufferModel {
   // and the result is analytic: needs_simulation() is false.
   EstimateReadBufferModel(BufferSize size, int64_t space, int64_t distinct);
   bool needs_simulation() const { return simulate_; }
-  void Access(int64_t dense, int64_t cycle) {
-    if (!seen_first_) {
-      seen_first_ = true;
-      first_req_cycle_ = cycle;
-    }
+  int64_t set_elems() const { return set_elems_; }
+  int64_t window_elems() const { return window_elems_; }
+
+  // One address in exact demand order; `row` is its demand-matrix row.
+  void Access(int64_t dense, int64_t row) {
     if (stamp_[dense] == window_id_) return;
     stamp_[dense] = window_id_;
-    if (++count_ == window_elems_) Close(cycle);
+    Bump(dense);
+    if (++count_ == window_elems_) Close(row);
   }
+  // Order-free update of the contiguous addresses [a0, a1), for a batch the
+  // caller knows cannot close the window (count() + batch size <
+  // window_elems()). Blocks of 64 addresses already complete in the window
+  // are skipped in O(1).
+  void TouchRange(int64_t a0, int64_t a1) {
+    while (a0 < a1) {
+      const int64_t b = a0 >> kBlockBits;
+      const int64_t bend = std::min(a1, (b + 1) << kBlockBits);
+      if (!(block_win_[b] == window_id_ && block_cnt_[b] == BlockSize(b))) {
+        for (int64_t a = a0; a < bend; ++a)
+          if (stamp_[a] != window_id_) {
+            stamp_[a] = window_id_;
+            Bump(a);
+            ++count_;
+          }
+      }
+      a0 = bend;
+    }
+  }
+  uint32_t window_id() const { return window_id_; }
+  int64_t count() const { return count_; }
+  int64_t closed() const { return closed_; }
+  int64_t last_close_row() const { return last_close_row_; }
+
   struct Result {
     int64_t reads = 0, start_cycle = 0, stop_cycle = 0;
   };
-  Result Finish() const;
+  // The DRAM figures from the window history: `closed` windows, the last
+  // closing at `last_close_cycle`, `open` distinct addresses in the last one,
+  // first request at `first_req_cycle`.
+  Result Finish(int64_t closed, int64_t open, int64_t first_req_cycle, int64_t last_close_cycle) const;
+  // Without simulation (needs_simulation() false): every distinct address in
+  // one window that never closes.
+  Result FinishAnalytic() const { return Finish(0, distinct_, 0, 0); }
 
  private:
-  void Close(int64_t cycle);
+  static constexpr int kBlockBits = 6;
+  int64_t BlockSize(int64_t b) const { return std::min<int64_t>(int64_t{1} << kBlockBits, space_ - (b << kBlockBits)); }
+  void Bump(int64_t a) {
+    const int64_t b = a >> kBlockBits;
+    if (block_win_[b] != window_id_) {
+      block_win_[b] = window_id_;
+      block_cnt_[b] = 0;
+    }
+    ++block_cnt_[b];
+  }
+  void Close(int64_t row) {
+    ++closed_;
+    last_close_row_ = row;
+    ++window_id_;
+    count_ = 0;
+  }
 
   int64_t set_elems_;      // N
   int64_t window_elems_;   // 50 N
   int64_t distinct_;
   bool simulate_;
-  std::vector<uint32_t> stamp_;
+  int64_t space_ = 0;
+  std::vector<uint32_t> stamp_;                // window id in which each address was last fetched
+  std::vector<uint32_t> block_win_, block_cnt_;  // per 64-address block: window id, addresses present
   uint32_t window_id_ = 1;
   int64_t count_ = 0;
   int64_t closed_ = 0;
-  int64_t last_close_ = 0;
-  bool seen_first_ = false;
-  int64_t first_req_cycle_ = 0;
+  int64_t last_close_row_ = 0;
 };
 
 // IFMAP / filter read buffer in USER mode (read_buffer.py). The operand's

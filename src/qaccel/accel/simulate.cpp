@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <optional>
+#include <type_traits>
 
 #include "qaccel/accel/cost_model.h"
 #include "qaccel/accel/dataflow.h"
@@ -24,7 +25,9 @@ OperandMatrices::OperandMatrices(const LayerSpec& l)
       k_(l.window_size()),
       n_(l.num_filters),
       ifmap_h_(l.ifmap_h),
-      ifmap_w_(l.ifmap_w) {
+      ifmap_w_(l.ifmap_w),
+      channels_(l.channels),
+      filter_w_(l.filter_w) {
   const int64_t ow = l.ofmap_w(), oh = l.ofmap_h(), ch = l.channels;
   ifmap_space_ = l.ifmap_h * l.ifmap_w * ch;
   pix_row_.resize(m_);
@@ -84,14 +87,111 @@ void Validate(const ArchConfig& c, const LayerSpec& l) {
   }
 }
 
-// Sum of stalls recorded at rows < row (stall points are in row order).
-int64_t StallsBefore(const std::vector<std::pair<int64_t, int64_t>>& points, int64_t row) {
-  int64_t s = 0;
-  for (const auto& [r, st] : points) {
-    if (r >= row) break;
-    s += st;
+// Stalls recorded during the walk, as (row, cumulative stall after that row),
+// in row order: maps a demand row to its cycle.
+class StallTimeline {
+ public:
+  void Add(int64_t row, int64_t stall) {
+    total_ += stall;
+    points_.emplace_back(row, total_);
   }
-  return s;
+  // Sum of stalls at rows < row.
+  int64_t Before(int64_t row) const {
+    auto it = std::lower_bound(points_.begin(), points_.end(), std::make_pair(row, INT64_MIN));
+    return it == points_.begin() ? 0 : std::prev(it)->second;
+  }
+  int64_t Cycle(int64_t row) const { return row + Before(row); }
+
+ private:
+  std::vector<std::pair<int64_t, int64_t>> points_;
+  int64_t total_ = 0;
+};
+
+// Filter streams are blocks of distinct addresses, each repeated m times
+// (FilterBlocks); the window history then follows in O(1) per block: a window
+// takes one new address per position until it closes at 50 N, or until it has
+// seen the whole block (then later repeats are hits).
+struct WindowHistory {
+  int64_t closed = 0, open = 0, last_close_index = -1;
+};
+WindowHistory BlockWindowHistory(const std::vector<std::pair<int64_t, int64_t>>& blocks, int64_t W) {
+  WindowHistory h;
+  int64_t g0 = 0;
+  for (const auto& [lp, m] : blocks) {
+    const int64_t g1 = g0 + lp * m - 1;
+    if (h.open + lp >= W) {
+      int64_t x = g0 + (W - h.open) - 1;
+      ++h.closed;
+      if (W <= lp) {
+        const int64_t more = (g1 - x) / W;
+        h.closed += more;
+        x += more * W;
+        h.open = g1 - x;
+      } else {
+        h.open = std::min(lp, g1 - x);
+      }
+      h.last_close_index = x;
+    } else {
+      h.open += lp;
+    }
+    g0 = g1 + 1;
+  }
+  return h;
+}
+
+// IFMAP demand replayed through the CALC-mode window model, in demand order
+// as far as it matters: a band of rows whose demand cannot close the window
+// (count + ports * rows < 50 N) may be applied in any order, so it is applied
+// as contiguous address ranges (one per pixel and filter row, from the
+// mapping's IfmapRanges), where runs of 64 addresses already in the window
+// cost O(1). Rows that could close the window are replayed address by
+// address, in order, exactly as SCALE-Sim does.
+template <class Map>
+void IfmapWindows(const OperandMatrices& op, const Map& map, int64_t R, int64_t C, int64_t row_folds,
+                  int64_t col_folds, int64_t L, EstimateReadBufferModel* est) {
+  const int64_t ch = op.channels(), fw = op.filter_w(), H = op.ifmap_h(), Wd = op.ifmap_w();
+  const int64_t span = fw * ch;  // window elements per filter row: contiguous addresses
+  const int64_t window = est->window_elems();
+  auto pixel_range = [&](int64_t p, int64_t ka, int64_t kb) {
+    const int64_t pr = op.pix_row(p), pc = op.pix_col(p);
+    const int64_t valid = std::min(span, (Wd - pc) * ch);  // ragged stride: columns past the edge
+    for (int64_t k = ka; k < kb;) {
+      const int64_t crow = k / span, k0 = crow * span;
+      const int64_t end = std::min(kb, k0 + span);
+      const int64_t y = pr + crow;
+      if (y < H) {
+        const int64_t lo = k - k0, hi = std::min(end - k0, valid);
+        if (lo < hi) {
+          const int64_t base = (y * Wd + pc) * ch;
+          est->TouchRange(base + lo, base + hi);
+        }
+      }
+      k = end;
+    }
+  };
+  int64_t fidx = 0;
+  for (int64_t fc = 0; fc < col_folds; ++fc) {
+    for (int64_t fr = 0; fr < row_folds; ++fr, ++fidx) {
+      Fold f;
+      f.fr = fr;
+      f.fc = fc;
+      f.ru = std::min(R, map.Sr() - fr * R);
+      f.cu = std::min(C, map.Sc() - fc * C);
+      const int64_t ports = map.IfmapPorts(f), base = fidx * L;
+      const int64_t first = map.IfmapFirstTau(f), last = map.IfmapLastTau(f);
+      for (int64_t tau = first; tau <= last;) {
+        const int64_t chunk = (window - est->count() - 1) / ports;
+        if (chunk >= 1) {
+          const int64_t tb = std::min(last + 1, tau + chunk);
+          map.IfmapRanges(f, tau, tb, pixel_range);
+          tau = tb;
+        } else {
+          map.Ifmap(f, tau, [&](int64_t a) { est->Access(a, base + tau); });
+          ++tau;
+        }
+      }
+    }
+  }
 }
 
 template <class Map>
@@ -167,14 +267,16 @@ LayerMetrics RunWithMapping(const ArchConfig& cfg, const LayerSpec& layer, const
                              [&](int64_t r, int64_t c) { return map.FilterPrefetchAt(r, c); }));
   } else {
     if_est.emplace(if_size, op.ifmap_space(), op.ifmap_distinct());
-    fi_est.emplace(fi_size, op.filter_space(), op.filter_space());
+    fi_est.emplace(fi_size, 0, op.filter_space());  // closed form, no per-address state
   }
-  const bool sim_if = user || if_est->needs_simulation();
-  const bool sim_fi = user || fi_est->needs_simulation();
+  // In CALC mode the read buffers never stall, so they are replayed after the
+  // walk (below); the walk then only visits OFMAP rows.
+  const bool sim_if = user;
+  const bool sim_fi = user;
 
   // ---- walk the demand rows ----
   int64_t stalls = 0;
-  std::vector<std::pair<int64_t, int64_t>> stall_points;  // (row, stall) for rows that stalled
+  StallTimeline timeline;
   struct Span {
     bool any = false;
     int64_t first = 0, last = 0;
@@ -203,7 +305,7 @@ LayerMetrics RunWithMapping(const ArchConfig& cfg, const LayerSpec& layer, const
         int64_t stall = 0;
         if (sim_if) {
           bool any = false;
-          if (user) {
+          {
             int64_t out = cycle + 1;
             map.Ifmap(f, tau, [&](int64_t a) {
               any = true;
@@ -211,17 +313,11 @@ LayerMetrics RunWithMapping(const ArchConfig& cfg, const LayerSpec& layer, const
             });
             if (any) if_span.Add(out);
             stall = std::max(stall, out - cycle - 1);
-          } else {
-            map.Ifmap(f, tau, [&](int64_t a) {
-              any = true;
-              if_est->Access(a, cycle);
-            });
-            if (any) if_span.Add(cycle + 1);
           }
         }
         if (sim_fi) {
           bool any = false;
-          if (user) {
+          {
             int64_t out = cycle + 1;
             map.Filter(f, tau, [&](int64_t a) {
               any = true;
@@ -229,12 +325,6 @@ LayerMetrics RunWithMapping(const ArchConfig& cfg, const LayerSpec& layer, const
             });
             if (any) fi_span.Add(out);
             stall = std::max(stall, out - cycle - 1);
-          } else {
-            map.Filter(f, tau, [&](int64_t a) {
-              any = true;
-              fi_est->Access(a, cycle);
-            });
-            if (any) fi_span.Add(cycle + 1);
           }
         }
         int64_t of_out = cycle;
@@ -251,7 +341,7 @@ LayerMetrics RunWithMapping(const ArchConfig& cfg, const LayerSpec& layer, const
         }
         if (stall > 0) {
           stalls += stall;
-          stall_points.emplace_back(row, stall);
+          timeline.Add(row, stall);
         }
       }
     }
@@ -277,7 +367,7 @@ LayerMetrics RunWithMapping(const ArchConfig& cfg, const LayerSpec& layer, const
         for (int64_t tau = first_tau(f); tau <= last_tau(f); ++tau)
           if (row_has_data(f, tau)) {
             const int64_t row = fidx * L + tau;
-            s.Add(row + StallsBefore(stall_points, row) + 1);
+            s.Add(timeline.Cycle(row) + 1);
             break;
           }
       }
@@ -289,7 +379,7 @@ LayerMetrics RunWithMapping(const ArchConfig& cfg, const LayerSpec& layer, const
         for (int64_t tau = last_tau(f); tau >= first_tau(f); --tau)
           if (row_has_data(f, tau)) {
             const int64_t row = fidx * L + tau;
-            s.last = row + StallsBefore(stall_points, row) + 1;
+            s.last = timeline.Cycle(row) + 1;
             found = true;
             break;
           }
@@ -329,8 +419,46 @@ LayerMetrics RunWithMapping(const ArchConfig& cfg, const LayerSpec& layer, const
     m.filter_dram_start_cycle = fi_user->start_cycle();
     m.filter_dram_stop_cycle = fi_user->stop_cycle();
   } else {
-    const auto ri = if_est->Finish();
-    const auto rf = fi_est->Finish();
+    // IFMAP: replay the demand in order through the window model (location
+    // level for OS, see IfmapWindowsOs), unless it fits in one window.
+    EstimateReadBufferModel::Result ri;
+    if (!if_est->needs_simulation()) {
+      ri = if_est->FinishAnalytic();
+    } else {
+      IfmapWindows(op, map, R, C, row_folds, col_folds, L, &*if_est);
+      ri = if_est->Finish(if_est->closed(), if_est->count(), if_span.first - 1,
+                          timeline.Cycle(if_est->last_close_row()));
+    }
+    // Filter: closed form over its block structure.
+    EstimateReadBufferModel::Result rf;
+    {
+      const WindowHistory h = BlockWindowHistory(map.FilterBlocks(row_folds, col_folds), fi_est->window_elems());
+      int64_t close_cycle = 0;
+      if (h.closed > 0) {
+        // Demand row of the last closing address: find its fold, then its row.
+        int64_t g = h.last_close_index, fidx = 0, row = -1;
+        for (int64_t fc = 0; fc < col_folds && row < 0; ++fc)
+          for (int64_t fr = 0; fr < row_folds && row < 0; ++fr, ++fidx) {
+            const Fold f = fold_at(fc, fr);
+            const int64_t n = map.filter_reads(f);
+            if (g >= n) {
+              g -= n;
+              continue;
+            }
+            for (int64_t tau = map.FilterFirstTau(f);; ++tau) {
+              int64_t cnt = 0;
+              map.Filter(f, tau, [&](int64_t) { ++cnt; });
+              if (g < cnt) {
+                row = fidx * L + tau;
+                break;
+              }
+              g -= cnt;
+            }
+          }
+        close_cycle = timeline.Cycle(row);
+      }
+      rf = fi_est->Finish(h.closed, h.open, fi_span.first - 1, close_cycle);
+    }
     m.ifmap_dram_reads = ri.reads;
     m.ifmap_dram_start_cycle = ri.start_cycle;
     m.ifmap_dram_stop_cycle = ri.stop_cycle;
