@@ -107,11 +107,9 @@ EstimateReadBufferModel::EstimateReadBufferModel(BufferSize size, int64_t space,
   if (set_elems_ <= 0) throw Error("SRAM holds fewer than 100 words; SCALE-Sim's read buffer needs at least 100");
   simulate_ = distinct_ >= window_elems_;
   if (simulate_) {
-    space_ = space;
-    stamp_.assign(static_cast<size_t>(space), 0);
     const size_t blocks = static_cast<size_t>((space >> kBlockBits) + 1);
     block_win_.assign(blocks, 0);
-    block_cnt_.assign(blocks, 0);
+    block_mask_.assign(blocks, 0);
   }
 }
 
