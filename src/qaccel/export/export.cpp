@@ -101,7 +101,7 @@ json NumericContract() {
       {"integer_division", "C semantics: '/' on integers truncates toward zero; '>>' is an arithmetic shift"},
       {"SaturatingRoundingDoublingHighMul(a, b)",
        "int32 a, b: if a == b == -2^31 return 2^31 - 1; p = int64(a) * int64(b); nudge = p >= 0 ? 2^30 : 1 - "
-       "2^30; return int32((p + nudge) / 2^31)  (round(a*b / 2^31), half away from zero)"},
+       "2^30; return int32((p + nudge) / 2^31)  (a*b / 2^31 to nearest, ties toward +infinity)"},
       {"RoundingDivideByPOT(x, e)",
        "e == 0: x; else mask = 2^e - 1; rem = x & mask; threshold = (mask >> 1) + (x < 0 ? 1 : 0); "
        "return (x >> e) + (rem > threshold ? 1 : 0)  (x / 2^e rounded half away from zero)"},

@@ -13,8 +13,9 @@
 // multiplier m is stored as a Q31 integer M in [2^30, 2^31) and an exponent
 // `shift` with  m = M * 2^(shift - 31).  Applying it to an int32 x:
 //   1. x' = SaturatingLeftShift(x, max(shift, 0))
-//   2. y  = SaturatingRoundingDoublingHighMul(x', M)        (= round(x' * M / 2^31))
-//   3. r  = RoundingDivideByPOT(y, max(-shift, 0))          (= round(y / 2^-shift))
+//   2. y  = SaturatingRoundingDoublingHighMul(x', M)  x' * M / 2^31 to nearest, ties toward +inf
+//   3. r  = RoundingDivideByPOT(y, max(-shift, 0))    y / 2^-shift to nearest, ties away from zero
+// (the two tie rules are gemmlowp's / tflite's, kept so results match them).
 // Output pipeline of conv / linear, per output channel c (each stage exact):
 //   acc   = bias[c] + sum_k (q_in[k] - zp_in) * (q_w[c,k] - zp_w[c])   int32
 //   r     = MultiplyByQuantizedMultiplier(acc, M[c], shift[c])
@@ -32,14 +33,15 @@ namespace qaccel::kernels {
 inline constexpr int32_t kInt8Min = -128;
 inline constexpr int32_t kInt8Max = 127;
 
-// Rounds half away from zero. Overflow: the only overflowing input,
-// a == b == INT32_MIN (true result 2^31), saturates to INT32_MAX.
-// Returns round(a * b / 2^31).
+// a * b / 2^31 rounded to nearest, ties toward +infinity (0.5 -> 1, -0.5 -> 0,
+// -1.5 -> -1). Overflow: the only overflowing input, a == b == INT32_MIN
+// (true result 2^31), saturates to INT32_MAX.
 inline int32_t SaturatingRoundingDoublingHighMul(int32_t a, int32_t b) {
   if (a == b && a == std::numeric_limits<int32_t>::min()) return std::numeric_limits<int32_t>::max();
   const int64_t ab = static_cast<int64_t>(a) * static_cast<int64_t>(b);
   const int64_t nudge = ab >= 0 ? (int64_t{1} << 30) : (1 - (int64_t{1} << 30));
-  // Division truncates toward zero; with the nudge this is round-half-away of ab / 2^31.
+  // Division truncates toward zero; the nudge (+2^30, or 1 - 2^30 below zero) turns
+  // that into round to nearest with ties toward +infinity.
   return static_cast<int32_t>((ab + nudge) / (int64_t{1} << 31));
 }
 
@@ -62,8 +64,9 @@ inline int32_t SaturatingLeftShift(int32_t x, int exponent) {
   return static_cast<int32_t>(v);
 }
 
-// x * M * 2^(shift - 31), rounded as the three stages above say (each rounds
-// half away from zero; left shift saturates). shift in [-31, 30].
+// x * M * 2^(shift - 31), rounded as the three stages above say (high mul:
+// nearest, ties up; right shift: nearest, ties away from zero; the left shift
+// saturates). shift in [-31, 30]. Within 1 of the exact product.
 inline int32_t MultiplyByQuantizedMultiplier(int32_t x, int32_t multiplier, int shift) {
   const int left = shift > 0 ? shift : 0;
   const int right = shift > 0 ? 0 : -shift;
