@@ -61,13 +61,20 @@ std::string Num(double v) {
 ExploreResult Explore(const DesignSpace& space, const std::vector<accel::LayerSpec>& layers,
                       const ExploreOptions& opt) {
   Check(!layers.empty(), "explore: the topology has no layers");
+  const Workload work = MakeWorkload(layers);
+  return Explore(
+      space,
+      [&](const accel::ArchConfig& c) { return EvaluatePoint(c, work, space.energy, space.area, space.objective); },
+      opt);
+}
+
+ExploreResult Explore(const DesignSpace& space, const EvaluateFn& evaluate, const ExploreOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
   ExploreResult r;
   r.strategy = opt.strategy.empty() ? space.strategy : opt.strategy;
   r.seed = opt.seed;
   r.space_size = space.Size();
   r.threads = opt.threads > 0 ? opt.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const Workload work = MakeWorkload(layers);
   auto strategy = MakeStrategy(r.strategy, space, opt.seed);
   std::unique_ptr<ProgressBar> bar;
   if (opt.progress) bar = std::make_unique<ProgressBar>("explore " + r.strategy, static_cast<int64_t>(strategy->ExpectedEvaluations()));
@@ -99,7 +106,7 @@ ExploreResult Explore(const DesignSpace& space, const std::vector<accel::LayerSp
     std::vector<PointResult> results(batch.size());
     ParallelFor(batch.size(), r.threads, [&](size_t i) {
       try {
-        results[i] = EvaluatePoint(configs[i], work, space.energy, space.area, space.objective);
+        results[i] = evaluate(configs[i]);
       } catch (const Error& e) {
         throw Error("design point " + DescribePoint(PointResult{configs[i]}) + ": " + e.what());
       }

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -45,8 +46,13 @@ struct ExploreResult {
   int threads = 1;
 };
 
+// Explores with the cost model: EvaluatePoint over `layers`.
 ExploreResult Explore(const DesignSpace& space, const std::vector<accel::LayerSpec>& layers,
                       const ExploreOptions& opt);
+// The same driver with any pure, thread-safe evaluation function (tests use
+// a fake cost; `evaluate` must fill config, total_cycles, ..., objective).
+using EvaluateFn = std::function<PointResult(const accel::ArchConfig&)>;
+ExploreResult Explore(const DesignSpace& space, const EvaluateFn& evaluate, const ExploreOptions& opt);
 
 // CSV of the given points (all if `which` is null), named columns with units.
 std::string PointsCsv(const ExploreResult& r, const std::vector<size_t>* which = nullptr);

@@ -7,14 +7,14 @@
 //               conv3-5 3x3 pad 1 384/384/256, maxpool 3/2, fc 9216-4096-4096-
 //               1000. The paper's two-GPU split (groups=2 on conv2/4/5) and LRN
 //               are not modelled (LRN has no OpKind; it costs no MACs).
-//               1,135,906,176 MACs, 62,378,344 parameters.
+//               1,135,256,096 MACs, 62,378,344 parameters.
 //   alexnet-tv  torchvision's AlexNet channels [64 192 384 256 256 4096 4096
 //               classes], 3x224x224, conv1 pad 2; with 10 classes this is the
 //               NetAdapt starting point of the brief: 710,133,440 MACs.
 //   resnet50    He et al. 2016, bottleneck blocks 3-4-6-3 (64/128/256/512 wide,
 //               expansion 4), stride on the 3x3 conv (the torchvision "v1.5"
 //               placement, ~4.09 G MACs; the original v1 strides the first
-//               1x1 and has ~3.86 G), 3x224x224, 1000 classes; 25.56 M
+//               1x1 and has ~3.86 G), 3x224x224, 1000 classes; 4,089,184,256 MACs, 25,557,032
 //               parameters with batchnorm's gamma/beta (analysis also counts
 //               the running mean/var, adding 53,120).
 #include <string>
