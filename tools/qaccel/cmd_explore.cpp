@@ -1,5 +1,5 @@
-// `qaccel explore SPACE.toml --model MODEL|ZOO [--batch N] [--strategy S]
-// [--seed N] [--threads N] -o OUT_DIR`: design-space exploration of the
+// `qaccel explore SPACE.toml (--model MODEL|ZOO [--batch N] | --topology CSV
+// [-i conv|gemm]) [--strategy S] [--seed N] [--threads N] -o OUT_DIR`: design-space exploration of the
 // systolic array for one network (dse/explore.h lists the outputs).
 // Everything is validated before the search starts; outputs are written only
 // at the end, atomically, so an error leaves nothing behind.
@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "command.h"
+#include "qaccel/accel/scalesim_io.h"
 #include "qaccel/accel/topology_from_graph.h"
 #include "qaccel/core/error.h"
 #include "qaccel/dse/explore.h"
@@ -17,7 +18,7 @@
 namespace {
 
 struct Opts {
-  std::string space, model, topology, strategy, out;
+  std::string space, model, topology, strategy, out, input_type = "conv";
   int64_t batch = 1;
   int64_t seed = -1;
   int threads = 0;
@@ -39,34 +40,44 @@ void Setup(CLI::App* sub) {
   auto o = std::make_shared<Opts>();
   sub->add_option("space", o->space, "Design-space TOML file (docs/dse.md, examples/space_*.toml)")->required();
   auto* m = sub->add_option("-m,--model", o->model, "Model file (.qmodel) or zoo name");
+  auto* t = sub->add_option("-t,--topology", o->topology, "SCALE-Sim topology CSV instead of a model (1 byte/word)");
+  m->excludes(t);
+  sub->add_option("-i,--input-type", o->input_type, "Topology CSV format: conv or gemm (M,N,K)");
   sub->add_option("--batch", o->batch, "Batch size for the model's topology");
   sub->add_option("--strategy", o->strategy, "Search strategy (exhaustive, genetic); default: the space file's");
   sub->add_option("--seed", o->seed, "Seed (default: the space file's search.seed, else 1)");
   sub->add_option("--threads", o->threads, "Evaluation threads (default: hardware concurrency)");
   sub->add_option("-o,--output", o->out, "Output directory")->required();
   sub->add_flag("-q,--quiet", o->quiet, "No progress bar");
-  (void)m;
   sub->callback([o] {
     using namespace qaccel;
     dse::DesignSpace space = dse::LoadDesignSpace(o->space);
     const std::string strategy = o->strategy.empty() ? space.strategy : o->strategy;
     if (!dse::IsStrategy(strategy)) dse::MakeStrategy(strategy, space, 0);  // throws the naming error
     Check(o->threads >= 0, "--threads must be >= 0");
-    Check(!o->model.empty(), "no workload: give --model MODEL|ZOO_NAME");
+    Check(!o->model.empty() || !o->topology.empty(), "no workload: give --model MODEL|ZOO_NAME or --topology CSV");
+    Check(o->input_type == "conv" || o->input_type == "gemm", "-i must be conv or gemm, got '" + o->input_type + "'");
     if (std::filesystem::exists(o->out))
       Check(std::filesystem::is_directory(o->out), "output '" + o->out + "' exists and is not a directory");
 
-    accel::TopologyOptions topt;
-    topt.batch = o->batch;
-    Graph g = LoadModelOrZoo(o->model);
-    accel::Topology topo = accel::TopologyFromGraph(g, topt);
+    accel::Topology topo;
+    if (!o->model.empty()) {
+      accel::TopologyOptions topt;
+      topt.batch = o->batch;
+      topo = accel::TopologyFromGraph(LoadModelOrZoo(o->model), topt);
+    } else {
+      topo.model = std::filesystem::path(o->topology).stem().string();
+      topo.layers = accel::ReadTopology(o->topology, o->input_type == "gemm" ? accel::TopologyFormat::kGemm
+                                                                            : accel::TopologyFormat::kConv);
+      topo.word_bytes = 1;  // SCALE-Sim's assumption; override with [memory] word_bytes
+    }
 
     dse::ExploreOptions eo;
     eo.strategy = strategy;
     eo.seed = o->seed >= 0 ? static_cast<uint64_t>(o->seed) : space.seed;
     eo.threads = o->threads;
     eo.progress = !o->quiet;
-    eo.base.word_bytes = topo.word_bytes;
+    eo.base.word_bytes = space.word_bytes > 0 ? space.word_bytes : topo.word_bytes;
     eo.base.run_name = "explore";
     dse::ExploreResult r = dse::Explore(space, topo.layers, eo);
 
@@ -76,6 +87,7 @@ void Setup(CLI::App* sub) {
                                {"qaccel_version", QACCEL_VERSION},
                                {"space_file", o->space},
                                {"model", topo.model},
+                               {"workload", o->model.empty() ? o->topology : o->model},
                                {"batch", topo.batch},
                                {"word_bytes", eo.base.word_bytes},
                                {"array_layers", topo.layers.size()},
