@@ -170,6 +170,7 @@ UserReadBufferModel::UserReadBufferModel(BufferSize size, int64_t bw, int64_t sp
     }
   }
   num_sets_ = v / eps + 1;  // the trailing (possibly empty) set is kept
+  hit_gen_.assign(static_cast<size_t>(space), 0);
   active_sets_ = std::min(CeilDiv(size.active, eps), num_sets_);
   prefetch_sets_ = std::min(CeilDiv(size.other, eps), num_sets_ - active_sets_);
   prefetch_lines_ = CeilDiv(size.other, bw_);
@@ -200,15 +201,18 @@ void UserReadBufferModel::NewPrefetch() {
   win_end_ = (win_start_ + active_sets_) % num_sets_;
   accesses_ += prefetch_lines_ * bw_;
   last_prefetch_ += prefetch_lines_ + 1;
+  ++generation_;
 }
 
 int64_t UserReadBufferModel::Access(int64_t dense, int64_t out) {
+  if (hit_gen_[dense] == generation_) return out;  // already found in this window
   int64_t guard = 0;
   while (!Hit(dense)) {
     NewPrefetch();
     if (last_prefetch_ > out) out = last_prefetch_;
     if (++guard > num_sets_ + 2) throw Error("internal: read-buffer prefetch does not converge");
   }
+  hit_gen_[dense] = generation_;
   return out;
 }
 

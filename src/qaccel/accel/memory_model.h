@@ -182,6 +182,8 @@ class UserReadBufferModel {
   std::vector<int64_t> offsets_;   // CSR: sets containing each address
   std::vector<int32_t> sets_;
   int64_t win_start_ = 0, win_end_ = 0;
+  std::vector<uint32_t> hit_gen_;  // window generation in which each address last hit
+  uint32_t generation_ = 1;        // bumped by every prefetch (window move)
   int64_t accesses_ = 0, start_cycle_ = 0, last_prefetch_ = -1;
 };
 
