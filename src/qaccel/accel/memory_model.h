@@ -173,17 +173,23 @@ class UserReadBufferModel {
   int64_t stop_cycle() const { return last_prefetch_; }
 
  private:
-  bool Hit(int64_t dense) const;
-  bool InRange(int64_t dense, int64_t lo, int64_t hi) const;
+  bool Hit(int64_t dense);
   void NewPrefetch();
 
   int64_t num_sets_ = 1, active_sets_ = 1, prefetch_sets_ = 0;
   int64_t prefetch_lines_ = 0, bw_ = 1;
-  std::vector<int64_t> offsets_;   // CSR: sets containing each address
+  std::vector<int64_t> offsets_;   // CSR offsets while building (moved into addr_)
   std::vector<int32_t> sets_;
   int64_t win_start_ = 0, win_end_ = 0;
-  std::vector<uint32_t> hit_gen_;  // window generation in which each address last hit
-  uint32_t generation_ = 1;        // bumped by every prefetch (window move)
+  struct AddrState {
+    uint32_t begin = 0;    // its set ids are sets_[begin, next.begin)
+    uint32_t hit_gen = 0;  // window generation in which it last hit
+    uint32_t cursor = 0;   // index of its first set >= the window start ...
+    uint32_t lap = 0;      // ... valid during this lap
+  };
+  std::vector<AddrState> addr_;  // one per address, plus an end sentinel
+  uint32_t generation_ = 1;      // bumped by every prefetch (window move)
+  uint32_t lap_ = 1;             // bumped when the window start wraps around
   int64_t accesses_ = 0, start_cycle_ = 0, last_prefetch_ = -1;
 };
 
