@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <utility>
 #include <vector>
@@ -84,27 +85,24 @@ class EstimateReadBufferModel {
 
   // One address in exact demand order; `row` is its demand-matrix row.
   void Access(int64_t dense, int64_t row) {
-    if (stamp_[dense] == window_id_) return;
-    stamp_[dense] = window_id_;
-    Bump(dense);
+    uint64_t& mask = Block(dense >> kBlockBits);
+    const uint64_t bit = uint64_t{1} << (dense & kBlockMask);
+    if (mask & bit) return;
+    mask |= bit;
     if (++count_ == window_elems_) Close(row);
   }
   // Order-free update of the contiguous addresses [a0, a1), for a batch the
   // caller knows cannot close the window (count() + batch size <
-  // window_elems()). Blocks of 64 addresses already complete in the window
-  // are skipped in O(1).
+  // window_elems()). Costs O(1) per 64-address block.
   void TouchRange(int64_t a0, int64_t a1) {
     while (a0 < a1) {
       const int64_t b = a0 >> kBlockBits;
       const int64_t bend = std::min(a1, (b + 1) << kBlockBits);
-      if (!(block_win_[b] == window_id_ && block_cnt_[b] == BlockSize(b))) {
-        for (int64_t a = a0; a < bend; ++a)
-          if (stamp_[a] != window_id_) {
-            stamp_[a] = window_id_;
-            Bump(a);
-            ++count_;
-          }
-      }
+      const int lo = static_cast<int>(a0 & kBlockMask), n = static_cast<int>(bend - a0);
+      const uint64_t bits = (n == 64 ? ~uint64_t{0} : ((uint64_t{1} << n) - 1)) << lo;
+      uint64_t& mask = Block(b);
+      count_ += std::popcount(bits & ~mask);
+      mask |= bits;
       a0 = bend;
     }
   }
@@ -125,15 +123,16 @@ class EstimateReadBufferModel {
   Result FinishAnalytic() const { return Finish(0, distinct_, 0, 0); }
 
  private:
+  // Window membership as one 64-bit mask per block of 64 addresses, valid
+  // when the block's window id is the current one (windows reset lazily).
   static constexpr int kBlockBits = 6;
-  int64_t BlockSize(int64_t b) const { return std::min<int64_t>(int64_t{1} << kBlockBits, space_ - (b << kBlockBits)); }
-  void Bump(int64_t a) {
-    const int64_t b = a >> kBlockBits;
+  static constexpr int64_t kBlockMask = 63;
+  uint64_t& Block(int64_t b) {
     if (block_win_[b] != window_id_) {
       block_win_[b] = window_id_;
-      block_cnt_[b] = 0;
+      block_mask_[b] = 0;
     }
-    ++block_cnt_[b];
+    return block_mask_[b];
   }
   void Close(int64_t row) {
     ++closed_;
@@ -146,9 +145,8 @@ class EstimateReadBufferModel {
   int64_t window_elems_;   // 50 N
   int64_t distinct_;
   bool simulate_;
-  int64_t space_ = 0;
-  std::vector<uint32_t> stamp_;                // window id in which each address was last fetched
-  std::vector<uint32_t> block_win_, block_cnt_;  // per 64-address block: window id, addresses present
+  std::vector<uint32_t> block_win_;
+  std::vector<uint64_t> block_mask_;
   uint32_t window_id_ = 1;
   int64_t count_ = 0;
   int64_t closed_ = 0;
@@ -175,15 +173,23 @@ class UserReadBufferModel {
   int64_t stop_cycle() const { return last_prefetch_; }
 
  private:
-  bool Hit(int64_t dense) const;
-  bool InRange(int64_t dense, int64_t lo, int64_t hi) const;
+  bool Hit(int64_t dense);
   void NewPrefetch();
 
   int64_t num_sets_ = 1, active_sets_ = 1, prefetch_sets_ = 0;
   int64_t prefetch_lines_ = 0, bw_ = 1;
-  std::vector<int64_t> offsets_;   // CSR: sets containing each address
+  std::vector<int64_t> offsets_;   // CSR offsets while building (moved into addr_)
   std::vector<int32_t> sets_;
   int64_t win_start_ = 0, win_end_ = 0;
+  struct AddrState {
+    uint32_t begin = 0;    // its set ids are sets_[begin, next.begin)
+    uint32_t hit_gen = 0;  // window generation in which it last hit
+    uint32_t cursor = 0;   // index of its first set >= the window start ...
+    uint32_t lap = 0;      // ... valid during this lap
+  };
+  std::vector<AddrState> addr_;  // one per address, plus an end sentinel
+  uint32_t generation_ = 1;      // bumped by every prefetch (window move)
+  uint32_t lap_ = 1;             // bumped when the window start wraps around
   int64_t accesses_ = 0, start_cycle_ = 0, last_prefetch_ = -1;
 };
 
