@@ -5,6 +5,8 @@
 // Default space: the built-in one below (= examples/space_resnet50.toml:
 // 4,800 points, 4,608 within the area budget). --sample K evaluates only
 // every K-th point of the space (a quick estimate of the full run).
+#include <sys/resource.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -92,8 +94,14 @@ int main(int argc, char** argv) {
       r = dse::Explore(space, layers, o);
     }
     const double s = r.seconds;
-    std::printf("evaluated %zu points in %.2f s: %.1f points/s (%.1f ms per point per thread)\n", r.points.size(), s,
-                static_cast<double>(r.points.size()) / s, 1000.0 * s * r.threads / static_cast<double>(r.points.size()));
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    const double cpu = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                       1e-6 * static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+    const double n = static_cast<double>(r.points.size());
+    std::printf("evaluated %zu points in %.2f s wall: %.1f points/s; process CPU %.2f s = %.2f ms CPU per point "
+                "(on %d idle cores: ~%.1f s)\n",
+                r.points.size(), s, n / s, cpu, 1000.0 * cpu / n, r.threads, cpu / r.threads);
     const auto& b = r.points[r.best];
     std::printf("best (%s): %s  total_cycles %lld  energy %.6g pJ\n", space.objective.Name().c_str(),
                 dse::DescribePoint(b).c_str(), static_cast<long long>(b.total_cycles), b.energy_pj);
