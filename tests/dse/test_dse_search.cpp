@@ -10,7 +10,9 @@
 
 #include "qaccel/core/error.h"
 
+#include "qaccel/accel/topology_from_graph.h"
 #include "qaccel/dse/explore.h"
+#include "qaccel/graph/zoo.h"
 #include "qaccel/dse/strategy.h"
 
 using namespace qaccel;
@@ -127,4 +129,31 @@ TEST(DseSearch, UnknownStrategyIsAnError) {
   DesignSpace s = SmallSpace();
   EXPECT_THROW(Explore(s, FakeCost, Opts("annealing", 1, 1)), Error);
   EXPECT_EQ(StrategyNames(), (std::vector<std::string>{"exhaustive", "genetic"}));
+}
+
+TEST(DseSearch, GeneticFindsTheExhaustiveOptimumWithTheCostModel) {
+  DesignSpace s = ParseDesignSpace(R"(
+[array]
+rows = { min = 4, max = 32, pow2 = true }
+cols = { min = 4, max = 32, pow2 = true }
+dataflows = ["os", "ws", "is"]
+[memory]
+ifmap_sram_kb = [8, 32]
+[objective]
+metric = "edp"
+[search.genetic]
+population = 8
+generations = 8
+)", "lenet5.toml");
+  auto topo = accel::TopologyFromGraph(BuildZooModel("lenet5"));
+  ExploreOptions o = Opts("exhaustive", 1, 2);
+  o.base.word_bytes = topo.word_bytes;
+  auto ex = Explore(s, topo.layers, o);
+  ASSERT_EQ(ex.points.size(), s.Size());
+  o.strategy = "genetic";
+  o.seed = 3;
+  auto ga = Explore(s, topo.layers, o);
+  EXPECT_LE(ga.points.size(), 64u);
+  EXPECT_EQ(ga.points[ga.best].objective, ex.points[ex.best].objective)
+      << "genetic best " << DescribePoint(ga.points[ga.best]) << " vs exhaustive " << DescribePoint(ex.points[ex.best]);
 }

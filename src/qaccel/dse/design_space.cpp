@@ -160,6 +160,7 @@ class Reader {
     auto one = [&](const toml::node& e, const std::string& k) {
       double x = integral ? static_cast<double>(Integer(e, k)) : Number(e, k);
       if (x < lo) Fail(&e, k, "value " + Fmt(x) + " is below the minimum " + Fmt(lo));
+      if (integral && x > 1e6) Fail(&e, k, "value " + Fmt(x) + " is above the maximum 1e6");
       return x;
     };
     if (auto arr = n.as_array()) {
@@ -297,9 +298,14 @@ DesignSpace ParseDesignSpace(const std::string& text, const std::string& source_
 
   if (const toml::table* c = r.Table(root, "constraints", "constraints")) {
     r.OnlyKeys(*c, "constraints.", {"max_pes", "max_sram_kb", "max_area_mm2"});
-    if (auto* n = c->get("max_pes")) s.constraints.max_pes = static_cast<int64_t>(r.Values(*n, "constraints.max_pes", true, 1).at(0));
+    if (auto* n = c->get("max_pes")) {
+      s.constraints.max_pes = r.Integer(*n, "constraints.max_pes");
+      if (s.constraints.max_pes < 0) r.Fail(n, "constraints.max_pes", "must be >= 0 (0 = unconstrained)");
+    }
     if (auto* n = c->get("max_sram_kb")) s.constraints.max_sram_kb = r.Number(*n, "constraints.max_sram_kb");
     if (auto* n = c->get("max_area_mm2")) s.constraints.max_area_mm2 = r.Number(*n, "constraints.max_area_mm2");
+    if (s.constraints.max_sram_kb < 0 || s.constraints.max_area_mm2 < 0)
+      r.Fail(c, "constraints", "limits must be >= 0 (0 = unconstrained)");
   }
 
   if (const toml::table* o = r.Table(root, "objective", "objective")) {
