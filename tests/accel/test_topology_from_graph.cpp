@@ -3,6 +3,7 @@
 // ImageNet zoo models' MACs/parameters.
 #include <gtest/gtest.h>
 
+#include "qaccel/accel/scalesim_io.h"
 #include "qaccel/accel/topology_from_graph.h"
 #include "qaccel/analysis/analysis.h"
 #include "qaccel/graph/zoo.h"
@@ -154,4 +155,21 @@ TEST(TopologyZoo, Resnet50ParamsAndMacs) {
   auto t = accel::TopologyFromGraph(g);
   EXPECT_EQ(t.layers.size(), 54u);
   ExpectSpec(t.layers[0], "conv1", 230, 230, 7, 7, 3, 64, 2);
+}
+
+TEST(TopologyFromGraph, CsvRoundTripsThroughTheScaleSimReader) {
+  auto t = accel::TopologyFromGraph(BuildZooModel("resnet50"));
+  auto back = accel::ParseTopology(accel::TopologyConvCsv(t.layers), "r50.csv", accel::TopologyFormat::kConv);
+  ASSERT_EQ(back.size(), t.layers.size());
+  for (size_t i = 0; i < back.size(); ++i) {
+    SCOPED_TRACE(t.layers[i].name);
+    ExpectSpec(back[i], t.layers[i].name, t.layers[i].ifmap_h, t.layers[i].ifmap_w, t.layers[i].filter_h,
+               t.layers[i].filter_w, t.layers[i].channels, t.layers[i].num_filters, t.layers[i].stride_h);
+  }
+  auto gemm = accel::ParseTopology(accel::TopologyGemmCsv(t.layers), "r50_gemm.csv", accel::TopologyFormat::kGemm);
+  ASSERT_EQ(gemm.size(), t.layers.size());
+  for (size_t i = 0; i < gemm.size(); ++i) {
+    EXPECT_TRUE(accel::IsGemmShaped(gemm[i]));
+    EXPECT_EQ(gemm[i].macs(), t.layers[i].macs()) << t.layers[i].name;
+  }
 }
