@@ -9,7 +9,6 @@
 
 #include <cstddef>
 #include <algorithm>
-#include <bit>
 #include <cstdint>
 #include <utility>
 #include <vector>
@@ -101,7 +100,7 @@ class EstimateReadBufferModel {
       const int lo = static_cast<int>(a0 & kBlockMask), n = static_cast<int>(bend - a0);
       const uint64_t bits = (n == 64 ? ~uint64_t{0} : ((uint64_t{1} << n) - 1)) << lo;
       uint64_t& mask = Block(b);
-      count_ += std::popcount(bits & ~mask);
+      count_ += PopCount(bits & ~mask);
       mask |= bits;
       a0 = bend;
     }
@@ -123,6 +122,13 @@ class EstimateReadBufferModel {
   Result FinishAnalytic() const { return Finish(0, distinct_, 0, 0); }
 
  private:
+  // Portable inline popcount (std::popcount becomes a libgcc call without -mpopcnt).
+  static int PopCount(uint64_t x) {
+    x = x - ((x >> 1) & 0x5555555555555555ULL);
+    x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+    return static_cast<int>((x * 0x0101010101010101ULL) >> 56);
+  }
   // Window membership as one 64-bit mask per block of 64 addresses, valid
   // when the block's window id is the current one (windows reset lazily).
   static constexpr int kBlockBits = 6;
