@@ -79,6 +79,7 @@ ExploreResult Explore(const DesignSpace& space, const EvaluateFn& evaluate, cons
   std::unique_ptr<ProgressBar> bar;
   if (opt.progress) bar = std::make_unique<ProgressBar>("explore " + r.strategy, static_cast<int64_t>(strategy->ExpectedEvaluations()));
   const double inf = std::numeric_limits<double>::infinity();
+  double best_so_far = inf;
 
   for (;;) {
     std::vector<Candidate> batch;
@@ -114,8 +115,10 @@ ExploreResult Explore(const DesignSpace& space, const EvaluateFn& evaluate, cons
     });
     for (size_t i = 0; i < batch.size(); ++i) {
       strategy->Report(batch[i], results[i].objective);
+      if (results[i].objective < best_so_far) best_so_far = results[i].objective;
       r.points.push_back(std::move(results[i]));
     }
+    if (bar) bar->SetSuffix("best " + space.objective.Name() + " " + Num(best_so_far));
   }
   if (bar) bar->Finish();
   Check(!r.points.empty(), "explore: no design point satisfies the constraints (" +
