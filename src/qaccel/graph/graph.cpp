@@ -150,6 +150,7 @@ void Graph::ValidateParameters() const {
     if (l.kind != OpKind::kConv2d && l.kind != OpKind::kLinear && l.kind != OpKind::kBatchNorm)
       continue;
     std::vector<std::string> need;
+    if (l.kind == OpKind::kBatchNorm && !l.quant.folded_into.empty()) continue;  // folded at quantization
     if (l.kind == OpKind::kBatchNorm) need = {"gamma", "beta", "mean", "var"};
     else need = {"weight"};
     if (l.has_bias) need.push_back("bias");

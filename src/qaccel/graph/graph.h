@@ -57,6 +57,9 @@ struct QuantParams {
   std::vector<int32_t> multiplier;
   std::vector<int32_t> shift;
   std::string observer;                   // which observer chose out_scale (for the record)
+  // Batchnorm only: the name of the conv it was folded into at quantization
+  // (the layer then passes its input through unchanged and has no params).
+  std::string folded_into;
 };
 
 struct Layer {

@@ -39,7 +39,8 @@ json QuantToJson(const QuantParams& q) {
               {"weight_zero_point", q.weight_zero_point},
               {"multiplier", q.multiplier},
               {"shift", q.shift},
-              {"observer", q.observer}};
+              {"observer", q.observer},
+              {"folded_into", q.folded_into}};
 }
 
 QuantParams QuantFromJson(const json& j, const std::string& where) {
@@ -57,6 +58,7 @@ QuantParams QuantFromJson(const json& j, const std::string& where) {
   q.multiplier = Get<std::vector<int32_t>>(j, "multiplier", where);
   q.shift = Get<std::vector<int32_t>>(j, "shift", where);
   q.observer = j.value("observer", "");
+  q.folded_into = j.value("folded_into", "");
   Check(std::isfinite(q.out_scale) && q.out_scale > 0, where + ": out_scale must be positive");
   return q;
 }

@@ -1,0 +1,92 @@
+// Engine: runs a Graph on uint8 images, float or quantized, with no libtorch.
+//
+// Float graph: input = pixel / 255, float reference kernels.
+// Quantized graph: the input is quantized with the Input layer's QuantParams
+// (scale 1/255, zero point -128: q = pixel - 128 exactly), every layer runs
+// the integer reference kernels (numeric_contract.h), and only the final
+// logits are dequantized: real = scale * (q - zero_point). Nothing float sits
+// between the input quantization and that dequantization.
+//
+// Buffers are planned once, at construction: every layer's output gets an
+// offset in one per-worker arena, reusing the space of outputs no longer
+// needed (liveness over the layer order, first fit). arena_bytes() reports the
+// size. Run() splits the batch over worker threads, each with its own arena.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "qaccel/data/dataset.h"
+#include "qaccel/graph/graph.h"
+
+namespace qaccel::engine {
+
+struct EngineOptions {
+  int threads = 0;  // 0: std::thread::hardware_concurrency()
+};
+
+class Engine {
+ public:
+  explicit Engine(Graph graph, EngineOptions options = {});
+
+  const Graph& graph() const { return graph_; }
+  bool quantized() const { return quantized_; }
+  int64_t num_outputs() const { return out_numel_; }
+  int64_t input_numel() const { return in_numel_; }
+  int threads() const { return threads_; }
+  // Bytes of one worker's activation arena (all threads: x threads()).
+  int64_t arena_bytes() const { return arena_bytes_; }
+  // Sum of all layer output sizes, i.e. the arena without reuse (for the record).
+  int64_t unplanned_bytes() const { return unplanned_bytes_; }
+
+  // n images (each input_numel() uint8 pixels) -> n x num_outputs() logits
+  // (dequantized for a quantized graph).
+  std::vector<float> Run(const uint8_t* pixels, int64_t n) const;
+  // Quantized graph only: the int8 logits, for bit-exact comparisons.
+  std::vector<int8_t> RunInt8(const uint8_t* pixels, int64_t n) const;
+  // Float graph, one image: calls tap(layer_index, output, numel) after every
+  // layer (calibration observers read activations through this).
+  void RunTapped(const uint8_t* pixels, const std::function<void(int, const float*, int64_t)>& tap) const;
+  // Quantized graph, one image: same, with every layer's int8 output.
+  void RunTappedInt8(const uint8_t* pixels,
+                     const std::function<void(int, const int8_t*, int64_t)>& tap) const;
+
+ private:
+  void RunOneFloat(const uint8_t* pixels, uint8_t* arena, float* logits,
+                   const std::function<void(int, const float*, int64_t)>* tap) const;
+  void RunOneInt8(const uint8_t* pixels, uint8_t* arena, int8_t* logits,
+                  const std::function<void(int, const int8_t*, int64_t)>* tap) const;
+  template <typename Fn>
+  void ParallelOverBatch(int64_t n, Fn&& fn) const;
+
+  Graph graph_;
+  bool quantized_ = false;
+  int threads_ = 1;
+  int64_t in_numel_ = 0, out_numel_ = 0;
+  std::vector<int64_t> offset_;  // per layer, into the arena
+  std::vector<int64_t> numel_;   // per layer output
+  int64_t arena_bytes_ = 0, unplanned_bytes_ = 0;
+};
+
+struct EvalResult {
+  int64_t samples = 0, correct = 0;
+  double accuracy = 0;  // fraction
+  bool has_agreement = false;
+  int64_t agree = 0;     // samples whose top-1 equals the reference model's
+  double agreement = 0;  // fraction
+  double seconds = 0;    // wall time of the model's inference (not the reference's)
+  double images_per_second = 0;
+  int64_t arena_bytes = 0;
+  int threads = 1;
+};
+
+// Top-1 accuracy of `graph` on `data` (first `limit` images if limit > 0);
+// with a reference graph also the top-1 agreement between the two.
+EvalResult Evaluate(const Graph& graph, const data::Dataset& data, const Graph* reference = nullptr,
+                    int64_t limit = 0, EngineOptions options = {});
+
+// Index of the largest logit (the first on ties).
+int64_t ArgMax(const float* logits, int64_t n);
+
+}  // namespace qaccel::engine

@@ -1,0 +1,63 @@
+// Post-training static quantization: float Graph + calibration images ->
+// quantized Graph of the same structure (same layers, same edges).
+//
+//   input          scale 1/255, zero point -128 (q = pixel - 128, exact)
+//   activations    int8 asymmetric: the observer's range, widened to contain 0,
+//                  scale = (hi - lo) / 255, zp = clamp(round(-128 - lo / scale));
+//                  one range per conv/linear/add output, observed at the end of
+//                  its chain of folded batchnorm / fused ReLU (post-ReLU values).
+//   ReLU           folded into the producer's clamp: act_min = max(-128, zp);
+//                  the ReLU layer remains and computes max(q, zp) (a no-op then).
+//   pools, flatten same scale and zero point as their input.
+//   batchnorm      folded into the preceding conv (w' = w * g / sqrt(v + eps),
+//                  b' = (b - mean) * g / sqrt(v + eps) + beta); the layer stays
+//                  as an identity with quant.folded_into = the conv's name.
+//   weights        int8 per-tensor asymmetric ([-128, 127], zero point) or
+//                  per-channel symmetric ([-127, 127], zero point 0).
+//   bias           int32 at scale s_in * s_w[c], zero point 0.
+//   requantization multiplier/shift per output channel (numeric_contract.h).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "qaccel/data/dataset.h"
+#include "qaccel/graph/graph.h"
+#include "qaccel/quant/observer.h"
+
+namespace qaccel::quant {
+
+inline constexpr const char* kPerTensorAsymmetric = "per-tensor-asymmetric";
+inline constexpr const char* kPerChannelSymmetric = "per-channel-symmetric";
+
+struct QuantizeOptions {
+  std::string observer = "histogram";
+  std::string weight_scheme = kPerChannelSymmetric;  // or kPerTensorAsymmetric
+  int64_t calibration = 1000;  // training images used for calibration (> 0)
+  uint64_t seed = 1;           // which images: the first `calibration` of a seeded shuffle
+  int64_t batch = 32;          // calibration batch (moving-average observer)
+  ObserverOptions observer_options;
+};
+
+// "per-tensor" / "per-tensor-asymmetric" -> kPerTensorAsymmetric, likewise
+// per-channel; throws Error naming the accepted values otherwise.
+std::string ParseWeightScheme(const std::string& s);
+
+// Throws Error (naming the layer / option) for: a graph that is already
+// quantized, non-float or non-finite weights, calibration <= 0, images whose
+// shape differs from the model input, an unknown observer or scheme, a
+// batchnorm that does not directly follow a conv with no other consumer.
+Graph QuantizeGraph(const Graph& float_graph, const data::Dataset& calibration_source,
+                    const QuantizeOptions& options);
+
+// Scale and zero point of an int8 asymmetric edge covering [lo, hi] (widened to contain 0).
+struct AffineQuant {
+  float scale = 1.0f;
+  int32_t zero_point = 0;
+};
+AffineQuant ChooseActivationQuant(float lo, float hi);
+
+// Checks every float parameter of the graph is finite; throws naming the layer.
+void CheckFiniteParameters(const Graph& g);
+
+}  // namespace qaccel::quant
