@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "qaccel/core/error.h"
+#include "qaccel/kernels/fast/conv_fast.h"
 #include "qaccel/kernels/reference/float_kernels.h"
 #include "qaccel/kernels/reference/int8_kernels.h"
 
@@ -83,6 +84,7 @@ Engine::Engine(Graph graph, EngineOptions options) : graph_(std::move(graph)) {
   const size_t nl = graph_.layers.size();
   in_numel_ = NumElements(graph_.input_shape());
   out_numel_ = NumElements(graph_.output_shape());
+  reference_ = options.reference_kernels;
   threads_ = options.threads > 0 ? options.threads
                                  : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
 
@@ -148,6 +150,15 @@ Engine::Engine(Graph graph, EngineOptions options) : graph_(std::move(graph)) {
     live.erase(std::remove_if(live.begin(), live.end(), [&](const Block& b) { return last_use[b.layer] == i; }),
                live.end());
   }
+  // Scratch for the fast convolutions, after the activations.
+  for (const Layer& l : graph_.layers) {
+    if (l.kind != OpKind::kConv2d || reference_) continue;
+    const ConvShape cs = MakeConvShape(l, graph_.layers[static_cast<size_t>(l.inputs[0])].out_shape);
+    scratch_bytes_ = std::max(scratch_bytes_, quantized_ ? kernels::fast::ConvScratchBytesInt8(cs)
+                                                         : kernels::fast::ConvScratchBytesFloat(cs));
+  }
+  scratch_offset_ = arena_bytes_;
+  arena_bytes_ += (scratch_bytes_ + kAlign - 1) / kAlign * kAlign;
 }
 
 template <typename Fn>
@@ -231,7 +242,11 @@ void Engine::RunOneFloat(const uint8_t* pixels, uint8_t* arena, float* logits,
         for (int64_t k = 0; k < numel_[i]; ++k) out[k] = static_cast<float>(pixels[k]) / 255.0f;
         break;
       case OpKind::kConv2d:
-        kr::ConvFloat(MakeConvShape(l, in_shape), in, param("weight"), param("bias"), out);
+        if (reference_)
+          kr::ConvFloat(MakeConvShape(l, in_shape), in, param("weight"), param("bias"), out);
+        else
+          kernels::fast::ConvFloat(MakeConvShape(l, in_shape), in, param("weight"), param("bias"), out,
+                                   arena + scratch_offset_);
         break;
       case OpKind::kLinear:
         kr::LinearFloat({l.in_channels, l.out_channels}, in, param("weight"), param("bias"), out);
@@ -288,8 +303,12 @@ void Engine::RunOneInt8(const uint8_t* pixels, uint8_t* arena, int8_t* logits,
         break;
       }
       case OpKind::kConv2d:
-        kr::ConvInt8(MakeConvShape(l, in_shape), MakeRequant(l, producer->quant), in,
-                     l.params.at("weight").data<int8_t>().data(), bias(), out);
+        if (reference_)
+          kr::ConvInt8(MakeConvShape(l, in_shape), MakeRequant(l, producer->quant), in,
+                       l.params.at("weight").data<int8_t>().data(), bias(), out);
+        else
+          kernels::fast::ConvInt8(MakeConvShape(l, in_shape), MakeRequant(l, producer->quant), in,
+                                  l.params.at("weight").data<int8_t>().data(), bias(), out, arena + scratch_offset_);
         break;
       case OpKind::kLinear:
         kr::LinearInt8({l.in_channels, l.out_channels}, MakeRequant(l, producer->quant), in,
