@@ -6,6 +6,7 @@
 
 #include "qaccel/core/rng.h"
 #include "qaccel/kernels/fast/conv_fast.h"
+#include "qaccel/kernels/fast/linear_fast.h"
 #include "qaccel/kernels/reference/float_kernels.h"
 #include "qaccel/kernels/reference/int8_kernels.h"
 
@@ -92,4 +93,47 @@ TEST(FastKernels, ConvInt8BitIdenticalToReference) {
     compared += static_cast<int64_t>(n);
   }
   std::printf("fast vs reference int8 conv: %lld outputs, max diff 0: OK\n", static_cast<long long>(compared));
+}
+
+TEST(FastKernels, LinearBitIdenticalToReference) {
+  Rng rng(29);
+  for (int trial = 0; trial < 200; ++trial) {
+    const LinearShape s{1 + static_cast<int64_t>(rng.Below(300)), 1 + static_cast<int64_t>(rng.Below(130))};
+    const size_t I = static_cast<size_t>(s.in_features), O = static_cast<size_t>(s.out_features);
+    // float
+    std::vector<float> in(I), w(I * O), b(O), ref(O), fast(O), scratch(O);
+    for (auto& v : in) v = static_cast<float>(rng.Normal());
+    for (auto& v : w) v = static_cast<float>(rng.Normal());
+    for (auto& v : b) v = static_cast<float>(rng.Normal());
+    reference::LinearFloat(s, in.data(), w.data(), b.data(), ref.data());
+    const auto wt = fast::TransposeLinearWeight(s, w.data());
+    fast::LinearFloat(s, in.data(), wt.data(), b.data(), fast.data(), scratch.data());
+    ASSERT_EQ(ref, fast) << "float trial " << trial;
+    // int8
+    std::vector<int8_t> qi(I), qw(I * O), qr(O), qf(O);
+    std::vector<int32_t> qb(O), acc(O);
+    for (auto& v : qi) v = static_cast<int8_t>(static_cast<int>(rng.Below(256)) - 128);
+    for (auto& v : qw) v = static_cast<int8_t>(static_cast<int>(rng.Below(256)) - 128);
+    for (auto& v : qb) v = static_cast<int32_t>(rng.Below(2001)) - 1000;
+    const bool pc = trial % 2 == 0;
+    const size_t nc = pc ? O : 1;
+    std::vector<int32_t> wzp(nc), mult(nc), shift(nc);
+    for (size_t c = 0; c < nc; ++c) {
+      wzp[c] = pc ? 0 : static_cast<int32_t>(rng.Below(256)) - 128;
+      auto q = QuantizeMultiplier(std::exp(-3.0 - 8.0 * rng.Uniform01()));
+      mult[c] = q.multiplier;
+      shift[c] = q.shift;
+    }
+    reference::RequantParams p;
+    p.input_zero_point = static_cast<int32_t>(rng.Below(256)) - 128;
+    p.weight_zero_point = wzp.data();
+    p.multiplier = mult.data();
+    p.shift = shift.data();
+    p.per_channel = pc;
+    p.output_zero_point = static_cast<int32_t>(rng.Below(256)) - 128;
+    reference::LinearInt8(s, p, qi.data(), qw.data(), qb.data(), qr.data());
+    const auto qwt = fast::TransposeLinearWeightInt8(s, qw.data(), p);
+    fast::LinearInt8(s, p, qi.data(), qwt.data(), qb.data(), qf.data(), acc.data());
+    ASSERT_EQ(qr, qf) << "int8 trial " << trial;
+  }
 }

@@ -11,9 +11,9 @@
 // offset in one per-worker arena, reusing the space of outputs no longer
 // needed (liveness over the layer order, first fit), plus one scratch region
 // for the fast kernels' im2col. arena_bytes() reports the size. Run() splits
-// the batch over worker threads, each with its own arena. Convolutions use
-// kernels/fast (bit-identical to kernels/reference; reference_kernels = true
-// runs the reference ones instead).
+// the batch over worker threads, each with its own arena. Convolutions and
+// linear layers use kernels/fast (bit-identical to kernels/reference;
+// reference_kernels = true runs the reference ones instead).
 #pragma once
 
 #include <cstdint>
@@ -76,6 +76,9 @@ class Engine {
   std::vector<int64_t> numel_;   // per layer output
   int64_t arena_bytes_ = 0, unplanned_bytes_ = 0;
   int64_t scratch_offset_ = 0, scratch_bytes_ = 0;
+  // Fast linear kernels: weights transposed once ([I, O]; int8 as w - zp in int16).
+  std::vector<std::vector<float>> linear_wt_float_;
+  std::vector<std::vector<int16_t>> linear_wt_int8_;
 };
 
 struct EvalResult {

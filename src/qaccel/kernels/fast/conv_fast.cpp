@@ -99,9 +99,9 @@ void ConvInt8(const ConvShape& s, const reference::RequantParams& rp, const int8
       const int32_t b = bias ? bias[o] : 0;
       for (int64_t p = 0; p < P; ++p) acc[p] = b;
       for (int64_t k = 0; k < K; ++k) {
-        const int32_t wk = wrow[k];
+        const int16_t wk = wrow[k];
         const int16_t* cr = col + k * P;
-        for (int64_t p = 0; p < P; ++p) acc[p] += wk * cr[p];
+        for (int64_t p = 0; p < P; ++p) acc[p] += static_cast<int32_t>(wk) * cr[p];
       }
       int8_t* dst = out + o * P;
       for (int64_t p = 0; p < P; ++p)
