@@ -154,6 +154,26 @@ TEST(CostModel, ThreadSafeAndDeterministic) {
   EXPECT_GT(ref[0].stall_cycles, 0);  // small SRAM + 4 words/cycle does stall
 }
 
+TEST(CostModel, WordBytesScaleSramCapacity) {
+  // 2-byte words in 4 kB SRAMs behave like SCALE-Sim's 1-byte words in 2 kB;
+  // the byte counters scale by 2.
+  const LayerSpec l{"c", 20, 20, 3, 3, 16, 24, 1, 1};
+  ArchConfig two = Arch(8, 8, Dataflow::kOutputStationary);
+  two.ifmap_sram_kb = two.filter_sram_kb = two.ofmap_sram_kb = 4;
+  two.word_bytes = 2;
+  ArchConfig one = two;
+  one.ifmap_sram_kb = one.filter_sram_kb = one.ofmap_sram_kb = 2;
+  one.word_bytes = 1;
+  for (auto mode : {BandwidthMode::kCalc, BandwidthMode::kUser}) {
+    two.bw_mode = one.bw_mode = mode;
+    const auto a = SimulateLayer(two, l), b = SimulateLayer(one, l);
+    EXPECT_EQ(DetailedAccessReportCsv({a}), DetailedAccessReportCsv({b}));
+    EXPECT_EQ(ComputeReportCsv({a}), ComputeReportCsv({b}));
+    EXPECT_EQ(a.dram_read_bytes(), 2 * b.dram_read_bytes());
+    EXPECT_EQ(a.ofmap_dram_write_bytes(), 2 * b.ofmap_dram_writes);
+  }
+}
+
 TEST(CostModel, RejectsBadInput) {
   LayerSpec l{"x", 4, 4, 5, 1, 1, 1, 1, 1};
   EXPECT_NE(ErrorOf([&] { SimulateLayer(Arch(4, 4, Dataflow::kOutputStationary), l); }).find("filter height"),

@@ -75,11 +75,14 @@ TEST(Engine, FloatVsInt8RandomResnet20FoldsBatchNormAndAdds) {
 TEST(Engine, ArenaIsPlannedWithReuse) {
   engine::Engine e(RandomModel("lenet5", 1), {1});
   // LeNet-5 float: the largest live pair is input (784) + conv1 (4704) floats.
-  EXPECT_GT(e.arena_bytes(), 0);
-  EXPECT_LT(e.arena_bytes(), e.unplanned_bytes());
-  EXPECT_GE(e.arena_bytes(), (784 + 4704) * 4);
+  EXPECT_GE(e.activation_bytes(), (784 + 4704) * 4);
+  EXPECT_LT(e.activation_bytes(), e.unplanned_bytes());
+  EXPECT_GE(e.arena_bytes(), e.activation_bytes() + e.scratch_bytes());
+  EXPECT_GE(e.scratch_bytes(), 25 * 784 * 4);  // conv1's im2col columns
   engine::Engine r(RandomModel("resnet20", 1, 12), {1});
-  EXPECT_LT(r.arena_bytes() * 3, r.unplanned_bytes());  // reuse matters for deep graphs
+  EXPECT_LT(r.activation_bytes() * 3, r.unplanned_bytes());  // reuse matters for deep graphs
+  engine::Engine ref(RandomModel("lenet5", 1), {1, true});
+  EXPECT_EQ(ref.scratch_bytes(), 0);  // the reference kernels need no scratch
 }
 
 TEST(Engine, ThreadCountDoesNotChangeResults) {
@@ -135,4 +138,20 @@ TEST(Engine, EvaluateAccuracyAndAgreement) {
   EXPECT_FALSE(lim.has_agreement);
   data::Dataset wrong = SyntheticImages(4, 1, 32, 32, 1);
   EXPECT_THROW(engine::Evaluate(fg, wrong), Error);
+}
+
+TEST(Engine, FastKernelsBitIdenticalToReferenceOnWholeModels) {
+  for (const char* zoo : {"lenet5", "resnet20"}) {
+    const int64_t hw = std::string(zoo) == "lenet5" ? 28 : 12;
+    Graph fg = RandomModel(zoo, 31, hw);
+    data::Dataset d = SyntheticImages(12, 1, hw, hw, 8);
+    quant::QuantizeOptions o;
+    o.calibration = 12;
+    o.observer = "minmax";
+    Graph qg = quant::QuantizeGraph(fg, d, o);
+    EXPECT_EQ(engine::Engine(fg, {1, true}).Run(d.pixels.data(), d.n),
+              engine::Engine(fg, {2, false}).Run(d.pixels.data(), d.n)) << zoo;
+    EXPECT_EQ(engine::Engine(qg, {1, true}).RunInt8(d.pixels.data(), d.n),
+              engine::Engine(qg, {2, false}).RunInt8(d.pixels.data(), d.n)) << zoo;
+  }
 }

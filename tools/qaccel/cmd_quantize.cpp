@@ -43,6 +43,9 @@ void Setup(CLI::App* sub) {
     q.observer_options.percentile = o->percentile;
     Check(q.calibration > 0, "--calibration must be at least 1 image (got " + std::to_string(q.calibration) + ")");
     quant::MakeObserver(q.observer, q.observer_options);  // unknown name -> error before loading anything
+    std::error_code same_ec;
+    Check(!fs::exists(o->output, same_ec) || !fs::equivalent(o->model, o->output, same_ec),
+          "-o " + o->output + " is the input model; write the quantized model to another file");
     Graph g = LoadModel(o->model);
     data::Split split = data::LoadNamedDataset(o->data);
     Graph qg = quant::QuantizeGraph(g, split.train, q);

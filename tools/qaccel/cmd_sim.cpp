@@ -6,18 +6,22 @@
 //   qaccel sim -c CONFIG.cfg -t TOPOLOGY.csv -p OUT_DIR [-i conv|gemm]
 //              [--rows N] [--cols N] [--dataflow os|ws|is] [--word-bytes B]
 #include <cstdio>
+#include <memory>
 #include <string>
 
 #include "command.h"
 #include "qaccel/accel/reports.h"
 #include "qaccel/accel/scalesim_io.h"
 #include "qaccel/core/error.h"
+#include "sim_model_energy.h"  // dse branch: model input + energy report
 
 namespace {
 
 struct SimOptions {
   std::string config, topology, out_dir = ".", input_type = "conv", dataflow;
   int rows = 0, cols = 0, word_bytes = 0;
+  std::string model;  // dse branch: a model / zoo name instead of a topology CSV
+  int64_t batch = 1;
 };
 
 void PrintSummary(const qaccel::accel::ArchConfig& c, const std::vector<qaccel::accel::LayerMetrics>& ms,
@@ -51,6 +55,9 @@ void Setup(CLI::App* sub) {
   sub->add_option("--cols", opt->cols, "override ArrayWidth");
   sub->add_option("--dataflow", opt->dataflow, "override Dataflow (os, ws, is)");
   sub->add_option("--word-bytes", opt->word_bytes, "bytes per element (default 1, as SCALE-Sim)");
+  // dse branch: simulate a model (.qmodel or zoo name; -t also accepts one).
+  sub->add_option("-m,--model", opt->model, "model (.qmodel or zoo name) instead of a topology CSV");
+  sub->add_option("--batch", opt->batch, "batch size for -m (conv -> GEMM when > 1)");
   sub->callback([opt] {
     using namespace qaccel::accel;
     if (opt->input_type != "conv" && opt->input_type != "gemm")
@@ -70,11 +77,21 @@ void Setup(CLI::App* sub) {
       cfg.arch.word_bytes = opt->word_bytes;
     }
     std::string topo = opt->topology.empty() ? cfg.topology_path : opt->topology;
-    if (topo.empty()) throw qaccel::Error("no topology: pass -t TOPOLOGY.csv");
-    const auto layers =
-        ReadTopology(topo, opt->input_type == "gemm" ? TopologyFormat::kGemm : TopologyFormat::kConv);
+    // dse branch: a model in place of the topology (word size from its bit widths).
+    std::unique_ptr<Topology> model_topo;
+    if (!opt->model.empty() || (!topo.empty() && qaccel::cli::IsModelSpec(topo))) {
+      model_topo = std::make_unique<Topology>(
+          qaccel::cli::SimTopologyFromModel(opt->model.empty() ? topo : opt->model, opt->batch));
+      if (opt->word_bytes == 0) cfg.arch.word_bytes = model_topo->word_bytes;
+    }
+    if (topo.empty() && !model_topo) throw qaccel::Error("no topology: pass -t TOPOLOGY.csv or -m MODEL");
+    const auto layers = model_topo ? model_topo->layers
+        : ReadTopology(topo, opt->input_type == "gemm" ? TopologyFormat::kGemm : TopologyFormat::kConv);
+    const auto energy_cfg = qaccel::cli::ReadSimEnergyConfig(opt->config);  // dse branch
     const auto metrics = RunSimAndWriteReports(cfg.arch, layers, opt->out_dir, qaccel::cli::CommandLine());
     PrintSummary(cfg.arch, metrics, (std::filesystem::path(opt->out_dir) / cfg.arch.run_name).string());
+    qaccel::cli::WriteAndPrintEnergy(energy_cfg, cfg.arch, metrics,
+                                     std::filesystem::path(opt->out_dir) / cfg.arch.run_name, model_topo.get());
   });
 }
 

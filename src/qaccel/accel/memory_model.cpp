@@ -156,6 +156,7 @@ UserReadBufferModel::UserReadBufferModel(BufferSize size, int64_t bw, int64_t sp
     }
   }
   for (size_t i = 1; i < offsets_.size(); ++i) offsets_[i] += offsets_[i - 1];
+  if (offsets_.back() > int64_t{0xffffffff}) throw Error("layer too large for the USER-mode read-buffer model");
   sets_.assign(static_cast<size_t>(offsets_.back()), 0);
   std::vector<int64_t> fill(offsets_.begin(), offsets_.end() - 1);
   std::fill(last.begin(), last.end(), -1);
@@ -170,6 +171,10 @@ UserReadBufferModel::UserReadBufferModel(BufferSize size, int64_t bw, int64_t sp
     }
   }
   num_sets_ = v / eps + 1;  // the trailing (possibly empty) set is kept
+  // Per-address state packed in one 16-byte record (the walk is memory bound).
+  addr_.assign(static_cast<size_t>(space) + 1, AddrState{});
+  for (int64_t a = 0; a <= space; ++a) addr_[a].begin = static_cast<uint32_t>(offsets_[a]);
+  std::vector<int64_t>().swap(offsets_);
   active_sets_ = std::min(CeilDiv(size.active, eps), num_sets_);
   prefetch_sets_ = std::min(CeilDiv(size.other, eps), num_sets_ - active_sets_);
   prefetch_lines_ = CeilDiv(size.other, bw_);
@@ -184,31 +189,43 @@ UserReadBufferModel::UserReadBufferModel(BufferSize size, int64_t bw, int64_t sp
   win_end_ = active_sets_;
 }
 
-bool UserReadBufferModel::InRange(int64_t dense, int64_t lo, int64_t hi) const {
-  auto b = sets_.begin() + offsets_[dense], e = sets_.begin() + offsets_[dense + 1];
-  auto it = std::lower_bound(b, e, static_cast<int32_t>(lo));
-  return it != e && *it < hi;
-}
-
-bool UserReadBufferModel::Hit(int64_t dense) const {
-  if (win_start_ < win_end_) return InRange(dense, win_start_, win_end_);
-  return InRange(dense, win_start_, num_sets_) || InRange(dense, 0, win_end_);
+// Is any set holding `dense` inside the window? The window start only moves
+// forward within a lap of the circular set list, so each address keeps a
+// cursor to its first set >= the window start (re-found by binary search once
+// per lap): amortized O(1) per check.
+bool UserReadBufferModel::Hit(int64_t dense) {
+  AddrState& st = addr_[dense];
+  const int32_t* sets = sets_.data() + st.begin;
+  const uint32_t n = addr_[dense + 1].begin - st.begin;
+  uint32_t& idx = st.cursor;
+  if (st.lap != lap_) {
+    st.lap = lap_;
+    idx = static_cast<uint32_t>(std::lower_bound(sets, sets + n, static_cast<int32_t>(win_start_)) - sets);
+  } else {
+    while (idx < n && sets[idx] < win_start_) ++idx;
+  }
+  if (win_start_ < win_end_) return idx < n && sets[idx] < win_end_;
+  return idx < n || (n > 0 && sets[0] < win_end_);  // [start, num_sets) or [0, end)
 }
 
 void UserReadBufferModel::NewPrefetch() {
+  if (win_start_ + prefetch_sets_ >= num_sets_) ++lap_;
   win_start_ = (win_start_ + prefetch_sets_) % num_sets_;
   win_end_ = (win_start_ + active_sets_) % num_sets_;
   accesses_ += prefetch_lines_ * bw_;
   last_prefetch_ += prefetch_lines_ + 1;
+  ++generation_;
 }
 
 int64_t UserReadBufferModel::Access(int64_t dense, int64_t out) {
+  if (addr_[dense].hit_gen == generation_) return out;  // already found in this window
   int64_t guard = 0;
   while (!Hit(dense)) {
     NewPrefetch();
     if (last_prefetch_ > out) out = last_prefetch_;
     if (++guard > num_sets_ + 2) throw Error("internal: read-buffer prefetch does not converge");
   }
+  addr_[dense].hit_gen = generation_;
   return out;
 }
 

@@ -9,7 +9,6 @@
 
 #include <cstddef>
 #include <algorithm>
-#include <bit>
 #include <cstdint>
 #include <utility>
 #include <vector>
@@ -101,7 +100,7 @@ class EstimateReadBufferModel {
       const int lo = static_cast<int>(a0 & kBlockMask), n = static_cast<int>(bend - a0);
       const uint64_t bits = (n == 64 ? ~uint64_t{0} : ((uint64_t{1} << n) - 1)) << lo;
       uint64_t& mask = Block(b);
-      count_ += std::popcount(bits & ~mask);
+      count_ += PopCount(bits & ~mask);
       mask |= bits;
       a0 = bend;
     }
@@ -123,6 +122,13 @@ class EstimateReadBufferModel {
   Result FinishAnalytic() const { return Finish(0, distinct_, 0, 0); }
 
  private:
+  // Portable inline popcount (std::popcount becomes a libgcc call without -mpopcnt).
+  static int PopCount(uint64_t x) {
+    x = x - ((x >> 1) & 0x5555555555555555ULL);
+    x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+    return static_cast<int>((x * 0x0101010101010101ULL) >> 56);
+  }
   // Window membership as one 64-bit mask per block of 64 addresses, valid
   // when the block's window id is the current one (windows reset lazily).
   static constexpr int kBlockBits = 6;
@@ -173,15 +179,23 @@ class UserReadBufferModel {
   int64_t stop_cycle() const { return last_prefetch_; }
 
  private:
-  bool Hit(int64_t dense) const;
-  bool InRange(int64_t dense, int64_t lo, int64_t hi) const;
+  bool Hit(int64_t dense);
   void NewPrefetch();
 
   int64_t num_sets_ = 1, active_sets_ = 1, prefetch_sets_ = 0;
   int64_t prefetch_lines_ = 0, bw_ = 1;
-  std::vector<int64_t> offsets_;   // CSR: sets containing each address
+  std::vector<int64_t> offsets_;   // CSR offsets while building (moved into addr_)
   std::vector<int32_t> sets_;
   int64_t win_start_ = 0, win_end_ = 0;
+  struct AddrState {
+    uint32_t begin = 0;    // its set ids are sets_[begin, next.begin)
+    uint32_t hit_gen = 0;  // window generation in which it last hit
+    uint32_t cursor = 0;   // index of its first set >= the window start ...
+    uint32_t lap = 0;      // ... valid during this lap
+  };
+  std::vector<AddrState> addr_;  // one per address, plus an end sentinel
+  uint32_t generation_ = 1;      // bumped by every prefetch (window move)
+  uint32_t lap_ = 1;             // bumped when the window start wraps around
   int64_t accesses_ = 0, start_cycle_ = 0, last_prefetch_ = -1;
 };
 

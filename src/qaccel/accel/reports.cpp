@@ -112,8 +112,17 @@ std::string SummaryCsv(const ArchConfig& config, const std::vector<LayerMetrics>
       << m.dram_read_bytes() << "," << m.dram_write_bytes() << "\n";
   }
   const NetworkTotals t = SumNetwork(config, layers);
+  int64_t sums[6] = {0, 0, 0, 0, 0, 0};
+  for (const auto& m : layers) {
+    const int64_t v[6] = {m.ifmap_sram_reads, m.filter_sram_reads, m.ofmap_sram_writes,
+                          m.ifmap_dram_reads, m.filter_dram_reads, m.ofmap_dram_writes};
+    for (int i = 0; i < 6; ++i) sums[i] += v[i];
+  }
+  // Network row: sums, and utilization over all cycles (per-fold averages do not add up).
   o << "total,network," << t.total_cycles << "," << t.stall_cycles << "," << t.macs << "," << F(t.overall_util_pct)
-    << ",,,,,," << "," << "," << "," << t.dram_read_bytes << "," << t.dram_write_bytes << "\n";
+    << ",,";
+  for (int64_t v : sums) o << "," << v;
+  o << "," << t.dram_read_bytes << "," << t.dram_write_bytes << "\n";
   return o.str();
 }
 

@@ -8,6 +8,8 @@
 #include <thread>
 
 #include "qaccel/core/error.h"
+#include "qaccel/kernels/fast/conv_fast.h"
+#include "qaccel/kernels/fast/linear_fast.h"
 #include "qaccel/kernels/reference/float_kernels.h"
 #include "qaccel/kernels/reference/int8_kernels.h"
 
@@ -83,6 +85,7 @@ Engine::Engine(Graph graph, EngineOptions options) : graph_(std::move(graph)) {
   const size_t nl = graph_.layers.size();
   in_numel_ = NumElements(graph_.input_shape());
   out_numel_ = NumElements(graph_.output_shape());
+  reference_ = options.reference_kernels;
   threads_ = options.threads > 0 ? options.threads
                                  : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
 
@@ -148,6 +151,28 @@ Engine::Engine(Graph graph, EngineOptions options) : graph_(std::move(graph)) {
     live.erase(std::remove_if(live.begin(), live.end(), [&](const Block& b) { return last_use[b.layer] == i; }),
                live.end());
   }
+  // Scratch for the fast kernels, after the activations; transposed linear weights.
+  linear_wt_float_.resize(nl);
+  linear_wt_int8_.resize(nl);
+  for (size_t i = 0; i < nl && !reference_; ++i) {
+    const Layer& l = graph_.layers[i];
+    if (l.kind == OpKind::kConv2d) {
+      const ConvShape cs = MakeConvShape(l, graph_.layers[static_cast<size_t>(l.inputs[0])].out_shape);
+      scratch_bytes_ = std::max(scratch_bytes_, quantized_ ? kernels::fast::ConvScratchBytesInt8(cs)
+                                                           : kernels::fast::ConvScratchBytesFloat(cs));
+    } else if (l.kind == OpKind::kLinear) {
+      const LinearShape ls{l.in_channels, l.out_channels};
+      scratch_bytes_ = std::max<int64_t>(scratch_bytes_, l.out_channels * 4);
+      if (quantized_)
+        linear_wt_int8_[i] = kernels::fast::TransposeLinearWeightInt8(
+            ls, l.params.at("weight").data<int8_t>().data(),
+            MakeRequant(l, graph_.layers[static_cast<size_t>(l.inputs[0])].quant));
+      else
+        linear_wt_float_[i] = kernels::fast::TransposeLinearWeight(ls, l.params.at("weight").data<float>().data());
+    }
+  }
+  scratch_offset_ = arena_bytes_;
+  arena_bytes_ += (scratch_bytes_ + kAlign - 1) / kAlign * kAlign;
 }
 
 template <typename Fn>
@@ -231,10 +256,18 @@ void Engine::RunOneFloat(const uint8_t* pixels, uint8_t* arena, float* logits,
         for (int64_t k = 0; k < numel_[i]; ++k) out[k] = static_cast<float>(pixels[k]) / 255.0f;
         break;
       case OpKind::kConv2d:
-        kr::ConvFloat(MakeConvShape(l, in_shape), in, param("weight"), param("bias"), out);
+        if (reference_)
+          kr::ConvFloat(MakeConvShape(l, in_shape), in, param("weight"), param("bias"), out);
+        else
+          kernels::fast::ConvFloat(MakeConvShape(l, in_shape), in, param("weight"), param("bias"), out,
+                                   arena + scratch_offset_);
         break;
       case OpKind::kLinear:
-        kr::LinearFloat({l.in_channels, l.out_channels}, in, param("weight"), param("bias"), out);
+        if (reference_)
+          kr::LinearFloat({l.in_channels, l.out_channels}, in, param("weight"), param("bias"), out);
+        else
+          kernels::fast::LinearFloat({l.in_channels, l.out_channels}, in, linear_wt_float_[i].data(), param("bias"),
+                                     out, arena + scratch_offset_);
         break;
       case OpKind::kAvgPool2d:
         kr::AvgPoolFloat(MakePoolShape(l, in_shape), in, out);
@@ -288,12 +321,20 @@ void Engine::RunOneInt8(const uint8_t* pixels, uint8_t* arena, int8_t* logits,
         break;
       }
       case OpKind::kConv2d:
-        kr::ConvInt8(MakeConvShape(l, in_shape), MakeRequant(l, producer->quant), in,
-                     l.params.at("weight").data<int8_t>().data(), bias(), out);
+        if (reference_)
+          kr::ConvInt8(MakeConvShape(l, in_shape), MakeRequant(l, producer->quant), in,
+                       l.params.at("weight").data<int8_t>().data(), bias(), out);
+        else
+          kernels::fast::ConvInt8(MakeConvShape(l, in_shape), MakeRequant(l, producer->quant), in,
+                                  l.params.at("weight").data<int8_t>().data(), bias(), out, arena + scratch_offset_);
         break;
       case OpKind::kLinear:
-        kr::LinearInt8({l.in_channels, l.out_channels}, MakeRequant(l, producer->quant), in,
-                       l.params.at("weight").data<int8_t>().data(), bias(), out);
+        if (reference_)
+          kr::LinearInt8({l.in_channels, l.out_channels}, MakeRequant(l, producer->quant), in,
+                         l.params.at("weight").data<int8_t>().data(), bias(), out);
+        else
+          kernels::fast::LinearInt8({l.in_channels, l.out_channels}, MakeRequant(l, producer->quant), in,
+                                    linear_wt_int8_[i].data(), bias(), out, arena + scratch_offset_);
         break;
       case OpKind::kAvgPool2d:
         kr::AvgPoolInt8(MakePoolShape(l, in_shape), producer->quant.out_zero_point, l.quant.act_min,

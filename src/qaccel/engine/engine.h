@@ -9,8 +9,11 @@
 //
 // Buffers are planned once, at construction: every layer's output gets an
 // offset in one per-worker arena, reusing the space of outputs no longer
-// needed (liveness over the layer order, first fit). arena_bytes() reports the
-// size. Run() splits the batch over worker threads, each with its own arena.
+// needed (liveness over the layer order, first fit), plus one scratch region
+// for the fast kernels' im2col. arena_bytes() reports the size. Run() splits
+// the batch over worker threads, each with its own arena. Convolutions and
+// linear layers use kernels/fast (bit-identical to kernels/reference;
+// reference_kernels = true runs the reference ones instead).
 #pragma once
 
 #include <cstdint>
@@ -23,7 +26,8 @@
 namespace qaccel::engine {
 
 struct EngineOptions {
-  int threads = 0;  // 0: std::thread::hardware_concurrency()
+  int threads = 0;                 // 0: std::thread::hardware_concurrency()
+  bool reference_kernels = false;  // true: the plain reference kernels (the fast ones are bit-identical)
 };
 
 class Engine {
@@ -35,8 +39,11 @@ class Engine {
   int64_t num_outputs() const { return out_numel_; }
   int64_t input_numel() const { return in_numel_; }
   int threads() const { return threads_; }
-  // Bytes of one worker's activation arena (all threads: x threads()).
+  // Bytes of one worker's arena: planned activations + kernel scratch
+  // (all threads: x threads()).
   int64_t arena_bytes() const { return arena_bytes_; }
+  int64_t scratch_bytes() const { return scratch_bytes_; }
+  int64_t activation_bytes() const { return scratch_offset_; }  // the planned activations alone
   // Sum of all layer output sizes, i.e. the arena without reuse (for the record).
   int64_t unplanned_bytes() const { return unplanned_bytes_; }
 
@@ -63,10 +70,15 @@ class Engine {
   Graph graph_;
   bool quantized_ = false;
   int threads_ = 1;
+  bool reference_ = false;
   int64_t in_numel_ = 0, out_numel_ = 0;
   std::vector<int64_t> offset_;  // per layer, into the arena
   std::vector<int64_t> numel_;   // per layer output
   int64_t arena_bytes_ = 0, unplanned_bytes_ = 0;
+  int64_t scratch_offset_ = 0, scratch_bytes_ = 0;
+  // Fast linear kernels: weights transposed once ([I, O]; int8 as w - zp in int16).
+  std::vector<std::vector<float>> linear_wt_float_;
+  std::vector<std::vector<int16_t>> linear_wt_int8_;
 };
 
 struct EvalResult {

@@ -13,7 +13,10 @@ namespace qaccel::quant {
 
 class TwoPassHistogram {
  public:
-  TwoPassHistogram(int bins, bool absolute) : absolute_(absolute), counts_(static_cast<size_t>(bins), 0.0) {}
+  // skip_zeros: exact zeros (e.g. post-ReLU) are not counted in pass 1; they
+  // are represented exactly by the zero point whatever the range.
+  TwoPassHistogram(int bins, bool absolute, bool skip_zeros = false)
+      : absolute_(absolute), skip_zeros_(skip_zeros), counts_(static_cast<size_t>(bins), 0.0) {}
 
   void Observe(const float* x, int64_t n, int pass) {
     if (pass == 0) {
@@ -26,6 +29,7 @@ class TwoPassHistogram {
     const double lo = this->lo(), width = bin_width();
     const int last = static_cast<int>(counts_.size()) - 1;
     for (int64_t i = 0; i < n; ++i) {
+      if (skip_zeros_ && x[i] == 0.0f) continue;
       const double v = absolute_ ? std::fabs(x[i]) : x[i];
       int b = width > 0 ? static_cast<int>((v - lo) / width) : 0;
       counts_[static_cast<size_t>(std::clamp(b, 0, last))] += 1;
@@ -41,7 +45,7 @@ class TwoPassHistogram {
   const std::vector<double>& counts() const { return counts_; }
 
  private:
-  bool absolute_;
+  bool absolute_, skip_zeros_;
   float min_ = std::numeric_limits<float>::infinity(), max_ = -std::numeric_limits<float>::infinity();
   std::vector<double> counts_;
 };

@@ -5,6 +5,9 @@
 // bin i-1, and Q = P's bins merged into L groups and spread back uniformly
 // over each group's non-empty bins; pick the i with the least KL(P || Q).
 // Range: [0, T] for one-sided data, else [max(min, -T), min(max, T)], T = i * bin width.
+// Exact zeros are left out of the histogram: after a ReLU they are most of the
+// values, always exactly representable, and their spike in bin 0 would pull
+// the threshold far down (clipping useful activations).
 #include <cmath>
 #include <limits>
 
@@ -16,7 +19,7 @@ namespace {
 
 class EntropyObserver : public Observer {
  public:
-  explicit EntropyObserver(int bins) : h_(bins, true) {}
+  explicit EntropyObserver(int bins) : h_(bins, true, true) {}
   int passes() const override { return 2; }
   void Observe(const float* x, int64_t n, int pass) override { h_.Observe(x, n, pass); }
 

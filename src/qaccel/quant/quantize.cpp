@@ -312,6 +312,10 @@ Graph QuantizeGraph(const Graph& float_graph, const data::Dataset& source, const
       {"input", "pixel/255: scale 1/255, zero point -128, q = pixel - 128"},
   };
   g.metadata["input_transform"] = "pixel/255";
+  if (g.metadata.contains("test_accuracy")) {  // that number is the float model's
+    g.metadata["float_test_accuracy"] = g.metadata["test_accuracy"];
+    g.metadata.erase("test_accuracy");
+  }
   g.InferShapes();
   return g;
 }

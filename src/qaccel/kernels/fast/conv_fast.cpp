@@ -1,0 +1,114 @@
+// Fast im2col convolutions (see conv_fast.h for the bit-exactness argument).
+#include "qaccel/kernels/fast/conv_fast.h"
+
+#include <string>
+
+#include "qaccel/core/error.h"
+
+namespace qaccel::kernels::fast {
+namespace {
+
+// Column matrix of one group: row k = (i, ky, kx) in the reference's order,
+// column p = output position y * out_w + x; `pad` where the tap is outside.
+template <typename T, typename Convert>
+void Im2Col(const ConvShape& s, int64_t group, const typename Convert::In* in, T pad, T* col, Convert conv) {
+  const int64_t ipg = s.in_c / s.groups, P = s.out_h * s.out_w;
+  int64_t k = 0;
+  for (int64_t i = 0; i < ipg; ++i) {
+    const auto* in_c = in + (group * ipg + i) * s.in_h * s.in_w;
+    for (int64_t ky = 0; ky < s.kernel_h; ++ky)
+      for (int64_t kx = 0; kx < s.kernel_w; ++kx, ++k) {
+        T* row = col + k * P;
+        for (int64_t y = 0; y < s.out_h; ++y) {
+          const int64_t iy = y * s.stride_h - s.pad_h + ky;
+          T* r = row + y * s.out_w;
+          if (iy < 0 || iy >= s.in_h) {
+            for (int64_t x = 0; x < s.out_w; ++x) r[x] = pad;
+            continue;
+          }
+          const auto* src = in_c + iy * s.in_w;
+          for (int64_t x = 0; x < s.out_w; ++x) {
+            const int64_t ix = x * s.stride_w - s.pad_w + kx;
+            r[x] = (ix < 0 || ix >= s.in_w) ? pad : conv(src[ix]);
+          }
+        }
+      }
+  }
+}
+
+struct FloatIdentity {
+  using In = float;
+  float operator()(float v) const { return v; }
+};
+struct Int8MinusZeroPoint {
+  using In = int8_t;
+  int32_t zp;
+  int16_t operator()(int8_t v) const { return static_cast<int16_t>(v - zp); }
+};
+
+}  // namespace
+
+int64_t ConvScratchBytesFloat(const ConvShape& s) {
+  const int64_t P = s.out_h * s.out_w;
+  return (s.depth() * P + P) * static_cast<int64_t>(sizeof(float));
+}
+
+int64_t ConvScratchBytesInt8(const ConvShape& s) {
+  const int64_t P = s.out_h * s.out_w, K = s.depth();
+  // int16 columns, int32 accumulators, int16 weight row (each region 4-byte aligned).
+  return (K * P * 2 + 3) / 4 * 4 + P * 4 + (K * 2 + 3) / 4 * 4;
+}
+
+void ConvFloat(const ConvShape& s, const float* in, const float* weight, const float* bias, float* out,
+               void* scratch) {
+  const int64_t P = s.out_h * s.out_w, K = s.depth(), opg = s.out_c / s.groups;
+  float* col = static_cast<float*>(scratch);
+  float* acc = col + K * P;
+  for (int64_t g = 0; g < s.groups; ++g) {
+    Im2Col(s, g, in, 0.0f, col, FloatIdentity{});
+    for (int64_t o = g * opg; o < (g + 1) * opg; ++o) {
+      const float b = bias ? bias[o] : 0.0f;
+      for (int64_t p = 0; p < P; ++p) acc[p] = b;
+      const float* w = weight + o * K;
+      for (int64_t k = 0; k < K; ++k) {
+        const float wk = w[k];
+        const float* c = col + k * P;
+        for (int64_t p = 0; p < P; ++p) acc[p] += c[p] * wk;
+      }
+      float* dst = out + o * P;
+      for (int64_t p = 0; p < P; ++p) dst[p] = acc[p];
+    }
+  }
+}
+
+void ConvInt8(const ConvShape& s, const reference::RequantParams& rp, const int8_t* in, const int8_t* weight,
+              const int32_t* bias, int8_t* out, void* scratch) {
+  Check(s.depth() <= kMaxAccumulationDepth,
+        "fast::ConvInt8: accumulation depth " + std::to_string(s.depth()) + " exceeds the int32 bound");
+  const int64_t P = s.out_h * s.out_w, K = s.depth(), opg = s.out_c / s.groups;
+  auto* base = static_cast<uint8_t*>(scratch);
+  int16_t* col = reinterpret_cast<int16_t*>(base);
+  int32_t* acc = reinterpret_cast<int32_t*>(base + (K * P * 2 + 3) / 4 * 4);
+  int16_t* wrow = reinterpret_cast<int16_t*>(base + (K * P * 2 + 3) / 4 * 4 + P * 4);
+  for (int64_t g = 0; g < s.groups; ++g) {
+    Im2Col(s, g, in, int16_t{0}, col, Int8MinusZeroPoint{rp.input_zero_point});
+    for (int64_t o = g * opg; o < (g + 1) * opg; ++o) {
+      const int64_t c = rp.per_channel ? o : 0;
+      const int32_t wzp = rp.weight_zero_point[c];
+      for (int64_t k = 0; k < K; ++k) wrow[k] = static_cast<int16_t>(weight[o * K + k] - wzp);
+      const int32_t b = bias ? bias[o] : 0;
+      for (int64_t p = 0; p < P; ++p) acc[p] = b;
+      for (int64_t k = 0; k < K; ++k) {
+        const int16_t wk = wrow[k];
+        const int16_t* cr = col + k * P;
+        for (int64_t p = 0; p < P; ++p) acc[p] += static_cast<int32_t>(wk) * cr[p];
+      }
+      int8_t* dst = out + o * P;
+      for (int64_t p = 0; p < P; ++p)
+        dst[p] = AddZeroPointAndClamp(MultiplyByQuantizedMultiplier(acc[p], rp.multiplier[c], rp.shift[c]),
+                                      rp.output_zero_point, rp.act_min, rp.act_max);
+    }
+  }
+}
+
+}  // namespace qaccel::kernels::fast
