@@ -75,6 +75,7 @@ void Setup(CLI::App* sub) {
 
     data::Split split = data::LoadNamedDataset(p->data);
     Graph g;
+    std::string initialized_from = "zoo:" + p->model + " (fresh initialization)";
     if (IsZooModel(p->model) && !std::filesystem::exists(p->model)) {
       ZooOptions zo;
       zo.in_channels = split.train.c;
@@ -84,6 +85,7 @@ void Setup(CLI::App* sub) {
       g = BuildZooModel(p->model, zo);
     } else {
       g = LoadModelOrZoo(p->model);
+      initialized_from = p->model;  // fine-tuning: its float weights are the start
     }
     std::fprintf(stderr, "train %s on %s (%lld train / %lld validation images), recipe %s, seed %llu, %d threads\n",
                  g.name.c_str(), p->data.c_str(), static_cast<long long>(split.train.n),
@@ -92,6 +94,7 @@ void Setup(CLI::App* sub) {
     train::TrainResult r = train::Train(g, split.train, split.test, t, p->data);
     g.metadata["training"]["data_source"] = split.source;
     g.metadata["training"]["command_line"] = cli::CommandLine();
+    g.metadata["training"]["initialized_from"] = initialized_from;
 
     const std::string out = p->out;
     SaveModel(g, out);
