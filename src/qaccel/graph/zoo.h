@@ -24,6 +24,10 @@ Graph BuildZooModel(const std::string& name, const ZooOptions& opt = {});
 // Individual builders (also reachable through BuildZooModel).
 Graph BuildLenet5(const ZooOptions& opt);
 Graph BuildResnet20(const ZooOptions& opt);
+// ImageNet topologies (zoo_imagenet.cpp).
+Graph BuildAlexnet(const ZooOptions& opt);
+Graph BuildAlexnetTv(const ZooOptions& opt);
+Graph BuildResnet50(const ZooOptions& opt);
 
 // Registry hook for models defined in other files (zoo_*.cpp).
 using ZooBuilder = Graph (*)(const ZooOptions&);

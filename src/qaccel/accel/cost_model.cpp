@@ -1,0 +1,70 @@
+// The cost model's public entry points: validation, layer geometry, network
+// totals. The simulation itself is in simulate.cpp.
+#include "qaccel/accel/cost_model.h"
+
+#include <cmath>
+
+#include "qaccel/core/error.h"
+
+namespace qaccel::accel {
+
+const char* DataflowName(Dataflow df) {
+  switch (df) {
+    case Dataflow::kOutputStationary: return "os";
+    case Dataflow::kWeightStationary: return "ws";
+    case Dataflow::kInputStationary: return "is";
+  }
+  return "?";
+}
+
+Dataflow ParseDataflow(const std::string& name) {
+  if (name == "os") return Dataflow::kOutputStationary;
+  if (name == "ws") return Dataflow::kWeightStationary;
+  if (name == "is") return Dataflow::kInputStationary;
+  throw Error("unknown dataflow '" + name + "' (use os, ws or is)");
+}
+
+LayerSpec LayerSpec::Gemm(std::string name, int64_t m, int64_t n, int64_t k) {
+  LayerSpec l;
+  l.name = std::move(name);
+  l.ifmap_h = m;
+  l.ifmap_w = k;
+  l.filter_h = 1;
+  l.filter_w = k;
+  l.channels = 1;
+  l.num_filters = n;
+  l.stride_h = 1;
+  l.stride_w = 1;
+  return l;
+}
+
+// SCALE-Sim: int(math.ceil((ifmap - filter + stride) / stride)).
+int64_t LayerSpec::ofmap_h() const { return (ifmap_h - filter_h + stride_h + stride_h - 1) / stride_h; }
+int64_t LayerSpec::ofmap_w() const { return (ifmap_w - filter_w + stride_w + stride_w - 1) / stride_w; }
+
+std::vector<LayerMetrics> SimulateNetwork(const ArchConfig& config, const std::vector<LayerSpec>& layers) {
+  std::vector<LayerMetrics> out;
+  out.reserve(layers.size());
+  for (const auto& l : layers) out.push_back(SimulateLayer(config, l));
+  return out;
+}
+
+NetworkTotals SumNetwork(const ArchConfig& config, const std::vector<LayerMetrics>& layers) {
+  NetworkTotals t;
+  for (const auto& m : layers) {
+    t.total_cycles += m.total_cycles;
+    t.stall_cycles += m.stall_cycles;
+    t.macs += m.macs;
+    t.sram_read_words += m.ifmap_sram_reads + m.filter_sram_reads;
+    t.sram_write_words += m.ofmap_sram_writes;
+    t.dram_read_words += m.ifmap_dram_reads + m.filter_dram_reads;
+    t.dram_write_words += m.ofmap_dram_writes;
+    t.dram_read_bytes += m.dram_read_bytes();
+    t.dram_write_bytes += m.dram_write_bytes();
+  }
+  const double pes = static_cast<double>(config.array_rows) * config.array_cols;
+  if (t.total_cycles > 0) t.overall_util_pct = 100.0 * static_cast<double>(t.macs) / (static_cast<double>(t.total_cycles) * pes);
+  return t;
+}
+
+}  // namespace qaccel::accel

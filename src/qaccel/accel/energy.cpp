@@ -1,0 +1,196 @@
+// Energy and area from the cost model's access counts (model in energy.h).
+#include "qaccel/accel/energy.h"
+
+#include <cstdio>
+#include <sstream>
+
+#include "qaccel/core/error.h"
+#include "qaccel/core/file_io.h"
+
+namespace qaccel::accel {
+namespace {
+
+struct EnergyKnob {
+  const char* name;
+  double EnergyTable::*field;
+};
+constexpr EnergyKnob kEnergyKnobs[] = {
+    {"mac_pj", &EnergyTable::mac_pj},           {"rf_pj", &EnergyTable::rf_pj},
+    {"inter_pe_pj", &EnergyTable::inter_pe_pj}, {"sram_read_pj", &EnergyTable::sram_read_pj},
+    {"sram_write_pj", &EnergyTable::sram_write_pj}, {"dram_read_pj", &EnergyTable::dram_read_pj},
+    {"dram_write_pj", &EnergyTable::dram_write_pj},
+};
+
+std::string Trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t\r"), e = s.find_last_not_of(" \t\r");
+  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
+
+}  // namespace
+
+bool SetEnergyKnob(EnergyTable& t, const std::string& key, double value) {
+  if (key == "psum_bytes") {
+    Check(value >= 1 && value <= 16 && value == static_cast<int>(value),
+          "energy knob psum_bytes must be an integer in [1, 16], got " + std::to_string(value));
+    t.psum_bytes = static_cast<int>(value);
+    return true;
+  }
+  for (auto& k : kEnergyKnobs) {
+    if (key == k.name) {
+      Check(value >= 0, "energy knob " + key + " must be >= 0, got " + std::to_string(value));
+      t.*k.field = value;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool SetAreaKnob(AreaModel& a, const std::string& key, double value) {
+  double* f = key == "pe_mm2" ? &a.pe_mm2 : key == "sram_mm2_per_kb" ? &a.sram_mm2_per_kb : nullptr;
+  if (!f) return false;
+  Check(value >= 0, "area knob " + key + " must be >= 0, got " + std::to_string(value));
+  *f = value;
+  return true;
+}
+
+std::vector<std::string> EnergyKnobNames() {
+  std::vector<std::string> n;
+  for (auto& k : kEnergyKnobs) n.push_back(k.name);
+  n.push_back("psum_bytes");
+  return n;
+}
+std::vector<std::string> AreaKnobNames() { return {"pe_mm2", "sram_mm2_per_kb"}; }
+
+void ReadEnergySections(const std::filesystem::path& cfg, EnergyTable* table, AreaModel* area) {
+  std::istringstream in(ReadTextFile(cfg));
+  std::string line, section;
+  int lineno = 0;
+  while (std::getline(in, line)) {
+    ++lineno;
+    std::string s = Trim(line);
+    if (s.empty() || s[0] == '#' || s[0] == ';') continue;
+    const std::string where = cfg.string() + ":" + std::to_string(lineno);
+    if (s.front() == '[') {
+      Check(s.back() == ']', where + ": malformed section header '" + s + "'");
+      section = Trim(s.substr(1, s.size() - 2));
+      continue;
+    }
+    if (section != "energy" && section != "area") continue;
+    size_t eq = s.find_first_of("=:");
+    Check(eq != std::string::npos, where + ": expected 'key = value' in [" + section + "]");
+    std::string key = Trim(s.substr(0, eq)), val = Trim(s.substr(eq + 1));
+    double v = 0;
+    try {
+      size_t used = 0;
+      v = std::stod(val, &used);
+      Check(used == val.size(), "");
+    } catch (const std::exception&) {
+      throw Error(where + ": [" + section + "] " + key + " = '" + val + "' is not a number");
+    }
+    bool known = false;
+    try {
+      known = section == "energy" ? SetEnergyKnob(*table, key, v) : SetAreaKnob(*area, key, v);
+    } catch (const Error& e) {
+      throw Error(where + ": " + e.what());
+    }
+    if (!known) {
+      std::string names;
+      for (auto& n : section == "energy" ? EnergyKnobNames() : AreaKnobNames())
+        names += (names.empty() ? "" : ", ") + n;
+      throw Error(where + ": unknown key '" + key + "' in [" + section + "] (known: " + names + ")");
+    }
+  }
+}
+
+void LayerEnergy::Add(const LayerEnergy& o) {
+  macs += o.macs;
+  rf_bytes += o.rf_bytes;
+  inter_pe_bytes += o.inter_pe_bytes;
+  sram_read_bytes += o.sram_read_bytes;
+  sram_write_bytes += o.sram_write_bytes;
+  dram_read_bytes += o.dram_read_bytes;
+  dram_write_bytes += o.dram_write_bytes;
+  mac_pj += o.mac_pj;
+  rf_pj += o.rf_pj;
+  inter_pe_pj += o.inter_pe_pj;
+  sram_read_pj += o.sram_read_pj;
+  sram_write_pj += o.sram_write_pj;
+  dram_read_pj += o.dram_read_pj;
+  dram_write_pj += o.dram_write_pj;
+}
+
+LayerEnergy ComputeLayerEnergy(const ArchConfig& config, const LayerMetrics& m, const EnergyTable& t) {
+  const int64_t wb = m.word_bytes > 0 ? m.word_bytes : config.word_bytes;
+  const int64_t pb = t.psum_bytes;
+  LayerEnergy e;
+  e.name = m.name;
+  e.macs = m.macs;
+  int64_t rf_per_mac = 0, link_per_mac = 0;
+  switch (config.dataflow) {
+    case Dataflow::kOutputStationary: rf_per_mac = 2 * pb; link_per_mac = 2 * wb; break;
+    case Dataflow::kWeightStationary: rf_per_mac = wb; link_per_mac = wb + pb; break;
+    case Dataflow::kInputStationary: rf_per_mac = wb; link_per_mac = wb + pb; break;
+  }
+  e.rf_bytes = rf_per_mac * m.macs;
+  e.inter_pe_bytes = link_per_mac * m.macs;
+  e.dram_read_bytes = (m.ifmap_dram_reads + m.filter_dram_reads) * wb;
+  e.dram_write_bytes = m.ofmap_dram_writes * wb;
+  e.sram_read_bytes = (m.ifmap_sram_reads + m.filter_sram_reads + m.ofmap_dram_writes) * wb;
+  e.sram_write_bytes = (m.ofmap_sram_writes + m.ifmap_dram_reads + m.filter_dram_reads) * wb;
+  e.mac_pj = t.mac_pj * static_cast<double>(m.macs) * static_cast<double>(wb);
+  e.rf_pj = t.rf_pj * static_cast<double>(e.rf_bytes);
+  e.inter_pe_pj = t.inter_pe_pj * static_cast<double>(e.inter_pe_bytes);
+  e.sram_read_pj = t.sram_read_pj * static_cast<double>(e.sram_read_bytes);
+  e.sram_write_pj = t.sram_write_pj * static_cast<double>(e.sram_write_bytes);
+  e.dram_read_pj = t.dram_read_pj * static_cast<double>(e.dram_read_bytes);
+  e.dram_write_pj = t.dram_write_pj * static_cast<double>(e.dram_write_bytes);
+  return e;
+}
+
+std::vector<LayerEnergy> ComputeNetworkEnergy(const ArchConfig& config,
+                                              const std::vector<LayerMetrics>& layers,
+                                              const EnergyTable& t) {
+  std::vector<LayerEnergy> out;
+  out.reserve(layers.size());
+  for (auto& m : layers) out.push_back(ComputeLayerEnergy(config, m, t));
+  return out;
+}
+
+LayerEnergy SumEnergy(const std::vector<LayerEnergy>& layers) {
+  LayerEnergy s;
+  s.name = "total";
+  for (auto& l : layers) s.Add(l);
+  return s;
+}
+
+AreaEstimate EstimateArea(const ArchConfig& c, const AreaModel& a) {
+  AreaEstimate r;
+  r.pes = static_cast<int64_t>(c.array_rows) * c.array_cols;
+  r.sram_kb = c.ifmap_sram_kb + c.filter_sram_kb + c.ofmap_sram_kb;
+  r.area_mm2 = static_cast<double>(r.pes) * a.pe_mm2 + r.sram_kb * a.sram_mm2_per_kb;
+  return r;
+}
+
+std::string EnergyReportCsv(const std::vector<LayerEnergy>& layers) {
+  std::ostringstream o;
+  o << "LayerID, Layer name, macs, rf_bytes, inter_pe_bytes, sram_read_bytes, sram_write_bytes, "
+       "dram_read_bytes, dram_write_bytes, mac_energy_pj, rf_energy_pj, inter_pe_energy_pj, "
+       "sram_read_energy_pj, sram_write_energy_pj, dram_read_energy_pj, dram_write_energy_pj, "
+       "energy_pj,\n";
+  char buf[512];
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const LayerEnergy& e = layers[i];
+    std::snprintf(buf, sizeof buf,
+                  "%lld, %lld, %lld, %lld, %lld, %lld, %lld, %.6g, %.6g, %.6g, %.6g, %.6g, "
+                  "%.6g, %.6g, %.6g,\n",
+                  static_cast<long long>(e.macs), static_cast<long long>(e.rf_bytes),
+                  static_cast<long long>(e.inter_pe_bytes), static_cast<long long>(e.sram_read_bytes),
+                  static_cast<long long>(e.sram_write_bytes), static_cast<long long>(e.dram_read_bytes),
+                  static_cast<long long>(e.dram_write_bytes), e.mac_pj, e.rf_pj, e.inter_pe_pj,
+                  e.sram_read_pj, e.sram_write_pj, e.dram_read_pj, e.dram_write_pj, e.total_pj());
+    o << i << ", " << e.name << ", " << buf;
+  }
+  return o.str();
+}
+
+}  // namespace qaccel::accel

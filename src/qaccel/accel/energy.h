@@ -1,0 +1,100 @@
+// Energy and area of a simulated run: access counts from the cost model
+// (LayerMetrics) times a per-access energy table, plus an area proxy from the
+// PE count and the SRAM capacity. docs/energy.md states the model, the
+// defaults and where they come from; this header is the one place the knobs
+// and their defaults are defined.
+//
+// Units: every memory/link energy is pJ per BYTE moved; the MAC energy is pJ
+// per MAC at 1-byte operands, scaled linearly with the word size. Defaults
+// follow Eyeriss's normalized ratios (Chen et al., ISCA 2016: RF 1x, MAC 1x,
+// inter-PE 2x, global buffer 6x, DRAM 200x) with 1x = 1 pJ per byte, an
+// order-of-magnitude anchor: override the table for your technology (the
+// ranking of designs under the `energy` objective does not depend on the
+// anchor, only on the ratios).
+//
+// Counts per layer (words from the cost model x word_bytes):
+//   dram_read   = ifmap + filter DRAM reads        dram_write = ofmap DRAM writes
+//   sram_read   = ifmap + filter SRAM reads + ofmap DRAM writes (drained from SRAM)
+//   sram_write  = ofmap SRAM writes + ifmap + filter DRAM reads (filled into SRAM)
+//   mac         = useful MACs (idle PEs are assumed clock-gated: no energy)
+//   PE register file and inter-PE links, per useful MAC, by dataflow (the
+//   stationary operand is read from the PE's register every MAC; the moving
+//   ones hop one PE per MAC; partial sums are psum_bytes wide):
+//     os: rf = 2 * psum_bytes (accumulator read + write),  link = 2 * word_bytes
+//     ws: rf = word_bytes (the weight),                    link = word_bytes + psum_bytes
+//     is: rf = word_bytes (the ifmap element),             link = word_bytes + psum_bytes
+//   Loading the stationary operand into the PE is not counted separately
+//   (it is one SRAM read already counted, amortized over the fold).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "qaccel/accel/cost_model.h"
+
+namespace qaccel::accel {
+
+struct EnergyTable {
+  double mac_pj = 1.0;          // per MAC with 1-byte operands (x word_bytes)
+  double rf_pj = 1.0;           // PE register file, per byte
+  double inter_pe_pj = 2.0;     // one hop to a neighbouring PE, per byte
+  double sram_read_pj = 6.0;    // on-chip buffer (SCALE-Sim's SRAMs), per byte
+  double sram_write_pj = 6.0;
+  double dram_read_pj = 200.0;  // off-chip, per byte
+  double dram_write_pj = 200.0;
+  int psum_bytes = 4;           // partial-sum width in the array (int32 / fp32 accumulators)
+};
+
+struct AreaModel {
+  double pe_mm2 = 0.0025;           // one PE (MAC + pipeline registers), mm^2
+  double sram_mm2_per_kb = 0.002;   // SRAM incl. periphery, mm^2 per kB
+};
+
+// Sets one knob by its documented name (the keys of the [energy] / [area]
+// sections: mac_pj, rf_pj, inter_pe_pj, sram_read_pj, sram_write_pj,
+// dram_read_pj, dram_write_pj, psum_bytes; pe_mm2, sram_mm2_per_kb).
+// Returns false for an unknown key; throws Error for a negative value.
+bool SetEnergyKnob(EnergyTable& t, const std::string& key, double value);
+bool SetAreaKnob(AreaModel& a, const std::string& key, double value);
+std::vector<std::string> EnergyKnobNames();
+std::vector<std::string> AreaKnobNames();
+
+// Reads the optional [energy] and [area] sections of a SCALE-Sim .cfg (INI;
+// other sections are ignored, so the file stays readable by SCALE-Sim).
+// Errors name the file, line and key. Absent sections leave the defaults.
+void ReadEnergySections(const std::filesystem::path& cfg, EnergyTable* table, AreaModel* area);
+
+struct LayerEnergy {
+  std::string name;
+  int64_t macs = 0;
+  int64_t rf_bytes = 0, inter_pe_bytes = 0;
+  int64_t sram_read_bytes = 0, sram_write_bytes = 0;
+  int64_t dram_read_bytes = 0, dram_write_bytes = 0;
+  double mac_pj = 0, rf_pj = 0, inter_pe_pj = 0;
+  double sram_read_pj = 0, sram_write_pj = 0, dram_read_pj = 0, dram_write_pj = 0;
+  double total_pj() const {
+    return mac_pj + rf_pj + inter_pe_pj + sram_read_pj + sram_write_pj + dram_read_pj + dram_write_pj;
+  }
+  void Add(const LayerEnergy& o);  // sums every count and energy (name unchanged)
+};
+
+LayerEnergy ComputeLayerEnergy(const ArchConfig& config, const LayerMetrics& m, const EnergyTable& t);
+std::vector<LayerEnergy> ComputeNetworkEnergy(const ArchConfig& config,
+                                              const std::vector<LayerMetrics>& layers,
+                                              const EnergyTable& t);
+LayerEnergy SumEnergy(const std::vector<LayerEnergy>& layers);  // name "total"
+
+struct AreaEstimate {
+  int64_t pes = 0;
+  double sram_kb = 0;   // ifmap + filter + ofmap SRAM
+  double area_mm2 = 0;  // pes * pe_mm2 + sram_kb * sram_mm2_per_kb
+};
+AreaEstimate EstimateArea(const ArchConfig& config, const AreaModel& a);
+
+// ENERGY_REPORT.csv: one row per layer, units in the column names
+// (LayerID, Layer name, macs, rf_bytes, ..., dram_write_energy_pj, energy_pj).
+std::string EnergyReportCsv(const std::vector<LayerEnergy>& layers);
+
+}  // namespace qaccel::accel

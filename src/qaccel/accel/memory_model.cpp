@@ -1,0 +1,232 @@
+// Event models of SCALE-Sim v2's scratchpad buffers (see memory_model.h).
+#include "qaccel/accel/memory_model.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "qaccel/core/error.h"
+
+namespace qaccel::accel {
+
+namespace {
+int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+}  // namespace
+
+BufferSize BufferSize::FromBytes(double bytes, int word_bytes) {
+  BufferSize s;
+  s.total = static_cast<int64_t>(std::floor(bytes / word_bytes));
+  // int(math.ceil(total * 0.5)): total * 0.5 is exact in double.
+  s.active = static_cast<int64_t>(std::ceil(static_cast<double>(s.total) * 0.5));
+  s.other = s.total - s.active;
+  return s;
+}
+
+// ------------------------------------------------------------ write ----
+
+WriteBufferModel::WriteBufferModel(BufferSize size, int64_t bw)
+    : size_(size), bw_(bw), drain_lines_(CeilDiv(size.other, bw)), free_(size.total) {}
+
+void WriteBufferModel::Store(int64_t n) {
+  free_ -= n;
+  line_idx_ += n;
+  committed_ += line_idx_ / bw_;
+  line_idx_ %= bw_;
+}
+
+void WriteBufferModel::ForceAppend() {
+  if (line_idx_ > 0) {
+    partial_.emplace_back(committed_, line_idx_);
+    ++committed_;
+    line_idx_ = 0;
+  }
+}
+
+int64_t WriteBufferModel::LineValid(int64_t line) {
+  while (partial_pos_ < partial_.size() && partial_[partial_pos_].first < line) ++partial_pos_;
+  if (partial_pos_ < partial_.size() && partial_[partial_pos_].first == line) return partial_[partial_pos_].second;
+  return bw_;
+}
+
+int64_t WriteBufferModel::Drain(int64_t start_cycle) {
+  const int64_t end = std::min(drain_start_ + drain_lines_, committed_);
+  const int64_t n = end - drain_start_;
+  if (n <= 0) {
+    // SCALE-Sim indexes an empty request array here and raises IndexError.
+    throw Error("OFMAP SRAM too small for SCALE-Sim's write-buffer model (empty drain); enlarge OfmapSramSzkB");
+  }
+  const int64_t data = n * bw_ - (bw_ - LineValid(end - 1));
+  accesses_ += data;
+  if (!any_drain_) {
+    any_drain_ = true;
+    first_cycle_ = start_cycle;
+  }
+  last_cycle_ = start_cycle + n - 1;
+  free_ += data;
+  drain_start_ = end;
+  return start_cycle + n - 1;
+}
+
+int64_t WriteBufferModel::Service(int64_t k, int64_t cycle) {
+  int64_t cur = cycle;
+  while (k > 0) {
+    if (cur < drain_end_) {
+      if (free_ - k > 0) {  // no element of the row finds the buffer full
+        Store(k);
+        return cur;
+      }
+    } else if (free_ - k >= size_.active) {  // no element crosses into the drain threshold
+      Store(k);
+      return cur;
+    }
+    // One element at a time around a stall or drain point.
+    Store(1);
+    --k;
+    if (cur < drain_end_) {
+      if (free_ <= 0) cur = drain_end_;
+    } else if (free_ < size_.active) {
+      ForceAppend();
+      drain_end_ = Drain(cur);
+    }
+  }
+  return cur;
+}
+
+void WriteBufferModel::Finish(int64_t cycle) {
+  ForceAppend();
+  while (drain_start_ < committed_) {
+    drain_end_ = Drain(cycle);
+    cycle = drain_end_ + 1;
+  }
+}
+
+// --------------------------------------------------------- estimate ----
+
+EstimateReadBufferModel::EstimateReadBufferModel(BufferSize size, int64_t space, int64_t distinct)
+    : set_elems_(size.total / 100), window_elems_(50 * (size.total / 100)), distinct_(distinct) {
+  // num_sets_active_buffer = int(0.5 * 100) = 50 sets of floor(total / 100).
+  if (set_elems_ <= 0) throw Error("SRAM holds fewer than 100 words; SCALE-Sim's read buffer needs at least 100");
+  simulate_ = distinct_ >= window_elems_;
+  if (simulate_) {
+    const size_t blocks = static_cast<size_t>((space >> kBlockBits) + 1);
+    block_win_.assign(blocks, 0);
+    block_mask_.assign(blocks, 0);
+  }
+}
+
+EstimateReadBufferModel::Result EstimateReadBufferModel::Finish(int64_t closed, int64_t open, int64_t first_req_cycle,
+                                                                int64_t last_close_cycle) const {
+  Result r;
+  const int64_t sets = CeilDiv(open, set_elems_);
+  if (closed == 0) {
+    // complete_all_prefetches() before any prefetch: all sets fetched at the
+    // default bandwidth of 10 words/cycle, ending at cycle -1.
+    const int64_t cycles = static_cast<int64_t>(std::ceil(static_cast<double>(sets * set_elems_) / 10.0));
+    r.reads = open;
+    r.start_cycle = -cycles;
+    r.stop_cycle = -1;
+    return r;
+  }
+  // The first window was prefetched before the first request at 10 words/cycle;
+  // every later window over the interval between the two previous closes; the
+  // last (open) one ends at the last close + 1.
+  const int64_t first_cycles = static_cast<int64_t>(std::ceil(static_cast<double>(window_elems_) / 10.0));
+  r.reads = closed * window_elems_ + open;
+  r.start_cycle = first_req_cycle - first_cycles;
+  r.stop_cycle = last_close_cycle + 1;
+  return r;
+}
+
+// ------------------------------------------------------------- user ----
+
+UserReadBufferModel::UserReadBufferModel(BufferSize size, int64_t bw, int64_t space,
+                                         const std::vector<int64_t>& order)
+    : bw_(bw) {
+  const int64_t eps = CeilDiv(size.total, 100);
+  // Set id of every valid entry (prepare_hashed_buffer), as CSR per address.
+  offsets_.assign(static_cast<size_t>(space) + 1, 0);
+  std::vector<int32_t> last(static_cast<size_t>(space), -1);
+  int64_t v = 0;
+  for (int64_t a : order) {
+    if (a < 0) continue;
+    const int32_t set = static_cast<int32_t>(v / eps);
+    ++v;
+    if (last[a] != set) {
+      last[a] = set;
+      ++offsets_[a + 1];
+    }
+  }
+  for (size_t i = 1; i < offsets_.size(); ++i) offsets_[i] += offsets_[i - 1];
+  if (offsets_.back() > int64_t{0xffffffff}) throw Error("layer too large for the USER-mode read-buffer model");
+  sets_.assign(static_cast<size_t>(offsets_.back()), 0);
+  std::vector<int64_t> fill(offsets_.begin(), offsets_.end() - 1);
+  std::fill(last.begin(), last.end(), -1);
+  v = 0;
+  for (int64_t a : order) {
+    if (a < 0) continue;
+    const int32_t set = static_cast<int32_t>(v / eps);
+    ++v;
+    if (last[a] != set) {
+      last[a] = set;
+      sets_[fill[a]++] = set;
+    }
+  }
+  num_sets_ = v / eps + 1;  // the trailing (possibly empty) set is kept
+  // Per-address state packed in one 16-byte record (the walk is memory bound).
+  addr_.assign(static_cast<size_t>(space) + 1, AddrState{});
+  for (int64_t a = 0; a <= space; ++a) addr_[a].begin = static_cast<uint32_t>(offsets_[a]);
+  std::vector<int64_t>().swap(offsets_);
+  active_sets_ = std::min(CeilDiv(size.active, eps), num_sets_);
+  prefetch_sets_ = std::min(CeilDiv(size.other, eps), num_sets_ - active_sets_);
+  prefetch_lines_ = CeilDiv(size.other, bw_);
+
+  // prefetch_active_buffer() at the first request (cycle 0).
+  const int64_t fetch_lines = CeilDiv(static_cast<int64_t>(order.size()), bw_);
+  const int64_t lines = std::min(CeilDiv(size.active, bw_), fetch_lines);
+  accesses_ = lines * bw_;
+  start_cycle_ = -lines;
+  last_prefetch_ = -1;
+  win_start_ = 0;
+  win_end_ = active_sets_;
+}
+
+// Is any set holding `dense` inside the window? The window start only moves
+// forward within a lap of the circular set list, so each address keeps a
+// cursor to its first set >= the window start (re-found by binary search once
+// per lap): amortized O(1) per check.
+bool UserReadBufferModel::Hit(int64_t dense) {
+  AddrState& st = addr_[dense];
+  const int32_t* sets = sets_.data() + st.begin;
+  const uint32_t n = addr_[dense + 1].begin - st.begin;
+  uint32_t& idx = st.cursor;
+  if (st.lap != lap_) {
+    st.lap = lap_;
+    idx = static_cast<uint32_t>(std::lower_bound(sets, sets + n, static_cast<int32_t>(win_start_)) - sets);
+  } else {
+    while (idx < n && sets[idx] < win_start_) ++idx;
+  }
+  if (win_start_ < win_end_) return idx < n && sets[idx] < win_end_;
+  return idx < n || (n > 0 && sets[0] < win_end_);  // [start, num_sets) or [0, end)
+}
+
+void UserReadBufferModel::NewPrefetch() {
+  if (win_start_ + prefetch_sets_ >= num_sets_) ++lap_;
+  win_start_ = (win_start_ + prefetch_sets_) % num_sets_;
+  win_end_ = (win_start_ + active_sets_) % num_sets_;
+  accesses_ += prefetch_lines_ * bw_;
+  last_prefetch_ += prefetch_lines_ + 1;
+  ++generation_;
+}
+
+int64_t UserReadBufferModel::Access(int64_t dense, int64_t out) {
+  if (addr_[dense].hit_gen == generation_) return out;  // already found in this window
+  int64_t guard = 0;
+  while (!Hit(dense)) {
+    NewPrefetch();
+    if (last_prefetch_ > out) out = last_prefetch_;
+    if (++guard > num_sets_ + 2) throw Error("internal: read-buffer prefetch does not converge");
+  }
+  addr_[dense].hit_gen = generation_;
+  return out;
+}
+
+}  // namespace qaccel::accel

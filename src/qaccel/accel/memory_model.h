@@ -1,0 +1,202 @@
+// SCALE-Sim v2's double-buffered scratchpad, re-derived as event models.
+//
+// SCALE-Sim pushes every demand address through Python sets and numpy trace
+// matrices (scalesim/memory/*.py). The three models below keep only the state
+// that influences a reported number, and advance it per demand row or per
+// address. Each documents the SCALE-Sim behaviour it reproduces, including the
+// quirks (they are part of what "identical numbers" means).
+#pragma once
+
+#include <cstddef>
+#include <algorithm>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+namespace qaccel::accel {
+
+// Capacity bookkeeping shared by the buffers: SCALE-Sim uses
+// total = floor(bytes / word_size) elements, an active half
+// ceil(total * 0.5) and the rest for prefetch / drain.
+struct BufferSize {
+  int64_t total = 0, active = 0, other = 0;
+  static BufferSize FromBytes(double bytes, int word_bytes);
+};
+
+// OFMAP write buffer (write_buffer.py). Elements are staged in lines of
+// `bw` words; once the active part is full, the drain part is written to
+// DRAM at one line per cycle from the current cycle, and a new element that
+// finds the buffer full before the drain ends stalls until the drain ends.
+// Reproduced quirks: a partial line pushed out when a drain starts is later
+// counted as a full line unless it is the last line of a drain (so "DRAM
+// OFMAP Writes" can exceed the OFMAP size, and the free space grows by the
+// same over-count).
+class WriteBufferModel {
+ public:
+  WriteBufferModel(BufferSize size, int64_t bw);
+  // k elements of one demand row arriving at `cycle`; returns the cycle the
+  // row completes (cycle + stall).
+  int64_t Service(int64_t k, int64_t cycle);
+  // Drains everything left, starting at `cycle` (empty_all_buffers).
+  void Finish(int64_t cycle);
+
+  int64_t accesses() const { return accesses_; }
+  int64_t first_cycle() const { return first_cycle_; }
+  int64_t last_cycle() const { return last_cycle_; }
+  bool any_drain() const { return any_drain_; }
+
+ private:
+  void Store(int64_t n);
+  void ForceAppend();
+  int64_t Drain(int64_t start_cycle);
+  int64_t LineValid(int64_t line);
+
+  BufferSize size_;
+  int64_t bw_;
+  int64_t drain_lines_;
+  int64_t free_;
+  int64_t drain_end_ = 0;
+  int64_t line_idx_ = 0;        // elements in the line being filled
+  int64_t committed_ = 0;       // lines in the trace matrix
+  int64_t drain_start_ = 0;     // first line not yet drained
+  std::vector<std::pair<int64_t, int64_t>> partial_;  // (line, valid elements), ascending
+  std::size_t partial_pos_ = 0;
+  int64_t accesses_ = 0;
+  int64_t first_cycle_ = 0, last_cycle_ = 0;
+  bool any_drain_ = false;
+};
+
+// IFMAP / filter read buffer in CALC mode (read_buffer_estimate_bw.py).
+// Never stalls. New addresses are grouped into sets of N = floor(total/100)
+// and a "window" of 50 sets; an address is a DRAM read unless it is already
+// in the current window. When the window's 50th set completes (50 N distinct
+// addresses), it is prefetched and a fresh window starts. The reported DRAM
+// start/stop cycles follow from the cycles at which windows close.
+class EstimateReadBufferModel {
+ public:
+  // `space`: dense address range; `distinct`: number of distinct addresses
+  // the demand stream will touch. When distinct < 50 N no window can close
+  // and the result is analytic: needs_simulation() is false.
+  EstimateReadBufferModel(BufferSize size, int64_t space, int64_t distinct);
+  bool needs_simulation() const { return simulate_; }
+  int64_t set_elems() const { return set_elems_; }
+  int64_t window_elems() const { return window_elems_; }
+
+  // One address in exact demand order; `row` is its demand-matrix row.
+  void Access(int64_t dense, int64_t row) {
+    uint64_t& mask = Block(dense >> kBlockBits);
+    const uint64_t bit = uint64_t{1} << (dense & kBlockMask);
+    if (mask & bit) return;
+    mask |= bit;
+    if (++count_ == window_elems_) Close(row);
+  }
+  // Order-free update of the contiguous addresses [a0, a1), for a batch the
+  // caller knows cannot close the window (count() + batch size <
+  // window_elems()). Costs O(1) per 64-address block.
+  void TouchRange(int64_t a0, int64_t a1) {
+    while (a0 < a1) {
+      const int64_t b = a0 >> kBlockBits;
+      const int64_t bend = std::min(a1, (b + 1) << kBlockBits);
+      const int lo = static_cast<int>(a0 & kBlockMask), n = static_cast<int>(bend - a0);
+      const uint64_t bits = (n == 64 ? ~uint64_t{0} : ((uint64_t{1} << n) - 1)) << lo;
+      uint64_t& mask = Block(b);
+      count_ += PopCount(bits & ~mask);
+      mask |= bits;
+      a0 = bend;
+    }
+  }
+  uint32_t window_id() const { return window_id_; }
+  int64_t count() const { return count_; }
+  int64_t closed() const { return closed_; }
+  int64_t last_close_row() const { return last_close_row_; }
+
+  struct Result {
+    int64_t reads = 0, start_cycle = 0, stop_cycle = 0;
+  };
+  // The DRAM figures from the window history: `closed` windows, the last
+  // closing at `last_close_cycle`, `open` distinct addresses in the last one,
+  // first request at `first_req_cycle`.
+  Result Finish(int64_t closed, int64_t open, int64_t first_req_cycle, int64_t last_close_cycle) const;
+  // Without simulation (needs_simulation() false): every distinct address in
+  // one window that never closes.
+  Result FinishAnalytic() const { return Finish(0, distinct_, 0, 0); }
+
+ private:
+  // Portable inline popcount (std::popcount becomes a libgcc call without -mpopcnt).
+  static int PopCount(uint64_t x) {
+    x = x - ((x >> 1) & 0x5555555555555555ULL);
+    x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+    return static_cast<int>((x * 0x0101010101010101ULL) >> 56);
+  }
+  // Window membership as one 64-bit mask per block of 64 addresses, valid
+  // when the block's window id is the current one (windows reset lazily).
+  static constexpr int kBlockBits = 6;
+  static constexpr int64_t kBlockMask = 63;
+  uint64_t& Block(int64_t b) {
+    if (block_win_[b] != window_id_) {
+      block_win_[b] = window_id_;
+      block_mask_[b] = 0;
+    }
+    return block_mask_[b];
+  }
+  void Close(int64_t row) {
+    ++closed_;
+    last_close_row_ = row;
+    ++window_id_;
+    count_ = 0;
+  }
+
+  int64_t set_elems_;      // N
+  int64_t window_elems_;   // 50 N
+  int64_t distinct_;
+  bool simulate_;
+  std::vector<uint32_t> block_win_;
+  std::vector<uint64_t> block_mask_;
+  uint32_t window_id_ = 1;
+  int64_t count_ = 0;
+  int64_t closed_ = 0;
+  int64_t last_close_row_ = 0;
+};
+
+// IFMAP / filter read buffer in USER mode (read_buffer.py). The operand's
+// prefetch order (see PrefetchLayout) is cut into sets of
+// ceil(total/100) valid entries; the active window holds A sets. A demanded
+// address that is not in the window triggers prefetches (window advances by
+// P sets, ceil(prefetch_size / bw) DRAM lines each, issued back to back after
+// the previous prefetch) until it is; the row completes no earlier than the
+// last prefetch's response.
+class UserReadBufferModel {
+ public:
+  // `order`: dense addresses in prefetch order, -1 for padding entries.
+  UserReadBufferModel(BufferSize size, int64_t bw, int64_t space, const std::vector<int64_t>& order);
+  // One address of a row whose running completion cycle is `out`; returns the
+  // new completion cycle.
+  int64_t Access(int64_t dense, int64_t out);
+
+  int64_t accesses() const { return accesses_; }
+  int64_t start_cycle() const { return start_cycle_; }
+  int64_t stop_cycle() const { return last_prefetch_; }
+
+ private:
+  bool Hit(int64_t dense);
+  void NewPrefetch();
+
+  int64_t num_sets_ = 1, active_sets_ = 1, prefetch_sets_ = 0;
+  int64_t prefetch_lines_ = 0, bw_ = 1;
+  std::vector<int64_t> offsets_;   // CSR offsets while building (moved into addr_)
+  std::vector<int32_t> sets_;
+  int64_t win_start_ = 0, win_end_ = 0;
+  struct AddrState {
+    uint32_t begin = 0;    // its set ids are sets_[begin, next.begin)
+    uint32_t hit_gen = 0;  // window generation in which it last hit
+    uint32_t cursor = 0;   // index of its first set >= the window start ...
+    uint32_t lap = 0;      // ... valid during this lap
+  };
+  std::vector<AddrState> addr_;  // one per address, plus an end sentinel
+  uint32_t generation_ = 1;      // bumped by every prefetch (window move)
+  uint32_t lap_ = 1;             // bumped when the window start wraps around
+  int64_t accesses_ = 0, start_cycle_ = 0, last_prefetch_ = -1;
+};
+
+}  // namespace qaccel::accel

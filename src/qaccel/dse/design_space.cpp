@@ -1,0 +1,405 @@
+// Design space: TOML parsing/validation, candidate <-> ArchConfig decoding,
+// constraints and objectives (see design_space.h and docs/dse.md).
+#include "qaccel/dse/design_space.h"
+
+#include <cmath>
+#include <set>
+#include <toml++/toml.h>
+
+#include "qaccel/core/error.h"
+#include "qaccel/core/file_io.h"
+
+namespace qaccel::dse {
+
+double Objective::Value(double cycles, double energy_pj, double area_mm2) const {
+  switch (kind) {
+    case ObjectiveKind::kTotalCycles: return cycles;
+    case ObjectiveKind::kEnergy: return energy_pj;
+    case ObjectiveKind::kEdp: return cycles * energy_pj;
+    case ObjectiveKind::kWeighted:
+      return std::pow(cycles, w_cycles) * std::pow(energy_pj, w_energy) * std::pow(area_mm2, w_area);
+  }
+  return cycles;
+}
+
+std::string Objective::Name() const {
+  switch (kind) {
+    case ObjectiveKind::kTotalCycles: return "total_cycles";
+    case ObjectiveKind::kEnergy: return "energy";
+    case ObjectiveKind::kEdp: return "edp";
+    case ObjectiveKind::kWeighted: return "weighted";
+  }
+  return "?";
+}
+
+std::vector<std::string> DesignSpace::DimensionNames() {
+  return {"array_rows",     "array_cols",    "dataflow",
+          "ifmap_sram_kb",  "filter_sram_kb", "ofmap_sram_kb",
+          "bandwidth_words_per_cycle", "bandwidth_mode"};
+}
+
+std::vector<int> DesignSpace::DimensionSizes() const {
+  auto n = [](auto& v) { return static_cast<int>(v.size()); };
+  return {n(rows), n(cols), n(dataflows), n(ifmap_sram_kb), n(filter_sram_kb), n(ofmap_sram_kb),
+          n(bandwidths), n(bw_modes)};
+}
+
+uint64_t DesignSpace::Size() const {
+  uint64_t s = 1;
+  for (int d : DimensionSizes()) s *= static_cast<uint64_t>(d);
+  return s;
+}
+
+uint64_t DesignSpace::Flatten(const Candidate& c) const {
+  auto sizes = DimensionSizes();
+  Check(c.genes.size() == sizes.size(), "design space: candidate has the wrong number of genes");
+  uint64_t idx = 0;
+  for (size_t d = 0; d < sizes.size(); ++d) {
+    Check(c.genes[d] >= 0 && c.genes[d] < sizes[d], "design space: gene out of range");
+    idx = idx * static_cast<uint64_t>(sizes[d]) + static_cast<uint64_t>(c.genes[d]);
+  }
+  return idx;
+}
+
+Candidate DesignSpace::Unflatten(uint64_t index) const {
+  auto sizes = DimensionSizes();
+  Candidate c;
+  c.genes.resize(sizes.size());
+  for (size_t d = sizes.size(); d-- > 0;) {
+    c.genes[d] = static_cast<int>(index % static_cast<uint64_t>(sizes[d]));
+    index /= static_cast<uint64_t>(sizes[d]);
+  }
+  return c;
+}
+
+accel::ArchConfig DesignSpace::Decode(const Candidate& c, const accel::ArchConfig& base) const {
+  Flatten(c);  // validates
+  accel::ArchConfig a = base;
+  a.array_rows = rows[c.genes[0]];
+  a.array_cols = cols[c.genes[1]];
+  a.dataflow = dataflows[c.genes[2]];
+  a.ifmap_sram_kb = ifmap_sram_kb[c.genes[3]];
+  a.filter_sram_kb = filter_sram_kb[c.genes[4]];
+  a.ofmap_sram_kb = ofmap_sram_kb[c.genes[5]];
+  a.bandwidth_words_per_cycle = bandwidths[c.genes[6]];
+  a.bw_mode = bw_modes[c.genes[7]];
+  if (word_bytes > 0) a.word_bytes = word_bytes;
+  return a;
+}
+
+bool DesignSpace::Feasible(const accel::ArchConfig& a) const {
+  auto area = accel::EstimateArea(a, this->area);
+  if (constraints.max_pes > 0 && area.pes > constraints.max_pes) return false;
+  if (constraints.max_sram_kb > 0 && area.sram_kb > constraints.max_sram_kb) return false;
+  if (constraints.max_area_mm2 > 0 && area.area_mm2 > constraints.max_area_mm2) return false;
+  return true;
+}
+
+// ---------------------------------------------------------------- parsing --
+namespace {
+
+class Reader {
+ public:
+  explicit Reader(std::string file) : file_(std::move(file)) {}
+
+  [[noreturn]] void Fail(const toml::node* n, const std::string& key, const std::string& msg) const {
+    std::string where = file_;
+    if (n && n->source().begin.line > 0) where += ":" + std::to_string(n->source().begin.line);
+    throw Error(where + ": key '" + key + "': " + msg);
+  }
+  [[noreturn]] void FailFile(const std::string& msg) const { throw Error(file_ + ": " + msg); }
+
+  // Rejects keys of `t` not in `allowed` (typos).
+  void OnlyKeys(const toml::table& t, const std::string& prefix, const std::set<std::string>& allowed) {
+    for (auto&& [k, v] : t) {
+      std::string key(k.str());
+      if (!allowed.count(key)) {
+        std::string names;
+        for (auto& a : allowed) names += (names.empty() ? "" : ", ") + a;
+        Fail(&v, prefix + key, "unknown key (known here: " + names + ")");
+      }
+    }
+  }
+
+  const toml::table* Table(const toml::table& t, const std::string& name, const std::string& key) {
+    const toml::node* n = t.get(name);
+    if (!n) return nullptr;
+    if (!n->is_table()) Fail(n, key, "must be a table");
+    return n->as_table();
+  }
+
+  double Number(const toml::node& n, const std::string& key) {
+    if (auto i = n.as_integer()) return static_cast<double>(i->get());
+    if (auto f = n.as_floating_point()) return f->get();
+    Fail(&n, key, std::string("must be a number, got ") + TypeName(n));
+  }
+  int64_t Integer(const toml::node& n, const std::string& key) {
+    if (auto i = n.as_integer()) return i->get();
+    Fail(&n, key, std::string("must be an integer, got ") + TypeName(n));
+  }
+  std::string String(const toml::node& n, const std::string& key) {
+    if (auto s = n.as_string()) return s->get();
+    Fail(&n, key, std::string("must be a string, got ") + TypeName(n));
+  }
+  static const char* TypeName(const toml::node& n) {
+    switch (n.type()) {
+      case toml::node_type::table: return "a table";
+      case toml::node_type::array: return "an array";
+      case toml::node_type::string: return "a string";
+      case toml::node_type::integer: return "an integer";
+      case toml::node_type::floating_point: return "a float";
+      case toml::node_type::boolean: return "a boolean";
+      default: return "a date/time";
+    }
+  }
+
+  // A numeric dimension: a number, a list of numbers, or a range table
+  // {min, max, step} / {min, max, pow2 = true}. Integers only if `integral`.
+  std::vector<double> Values(const toml::node& n, const std::string& key, bool integral, double lo) {
+    std::vector<double> v;
+    auto one = [&](const toml::node& e, const std::string& k) {
+      double x = integral ? static_cast<double>(Integer(e, k)) : Number(e, k);
+      if (x < lo) Fail(&e, k, "value " + Fmt(x) + " is below the minimum " + Fmt(lo));
+      if (integral && x > 1e6) Fail(&e, k, "value " + Fmt(x) + " is above the maximum 1e6");
+      return x;
+    };
+    if (auto arr = n.as_array()) {
+      for (size_t i = 0; i < arr->size(); ++i) v.push_back(one(*arr->get(i), key + "[" + std::to_string(i) + "]"));
+      if (v.empty()) Fail(&n, key, "empty list (give at least one value)");
+    } else if (auto t = n.as_table()) {
+      OnlyKeys(*t, key + ".", {"min", "max", "step", "pow2"});
+      const toml::node* mn = t->get("min");
+      const toml::node* mx = t->get("max");
+      if (!mn) Fail(&n, key + ".min", "missing (a range needs min and max)");
+      if (!mx) Fail(&n, key + ".max", "missing (a range needs min and max)");
+      double a = one(*mn, key + ".min"), b = one(*mx, key + ".max");
+      bool pow2 = false;
+      if (const toml::node* p = t->get("pow2")) {
+        auto bv = p->as_boolean();
+        if (!bv) Fail(p, key + ".pow2", std::string("must be a boolean, got ") + TypeName(*p));
+        pow2 = bv->get();
+      }
+      const toml::node* st = t->get("step");
+      if (pow2 && st) Fail(st, key + ".step", "give either step or pow2, not both");
+      if (pow2) {
+        for (double x = 1; x <= b; x *= 2)
+          if (x >= a) v.push_back(x);
+      } else {
+        double step = st ? (integral ? static_cast<double>(Integer(*st, key + ".step")) : Number(*st, key + ".step")) : 1;
+        if (step <= 0) Fail(st, key + ".step", "must be positive");
+        for (int64_t i = 0;; ++i) {
+          double x = a + static_cast<double>(i) * step;
+          if (x > b + 1e-9 * std::abs(b)) break;
+          v.push_back(x);
+          if (v.size() > 1000000) Fail(&n, key, "range has more than 1,000,000 values");
+        }
+      }
+      if (v.empty())
+        Fail(&n, key, "empty range {min = " + Fmt(a) + ", max = " + Fmt(b) + (pow2 ? ", pow2 = true" : "") +
+                          "} (no value satisfies it)");
+    } else {
+      v.push_back(one(n, key));
+    }
+    return v;
+  }
+
+  std::vector<std::string> Strings(const toml::node& n, const std::string& key) {
+    std::vector<std::string> v;
+    if (auto arr = n.as_array()) {
+      for (size_t i = 0; i < arr->size(); ++i) v.push_back(String(*arr->get(i), key + "[" + std::to_string(i) + "]"));
+      if (v.empty()) Fail(&n, key, "empty list (give at least one value)");
+    } else {
+      v.push_back(String(n, key));
+    }
+    return v;
+  }
+
+  static std::string Fmt(double x) {
+    char b[64];
+    std::snprintf(b, sizeof b, "%g", x);
+    return b;
+  }
+
+ private:
+  std::string file_;
+};
+
+std::vector<int> ToInts(const std::vector<double>& v) {
+  std::vector<int> r;
+  for (double x : v) r.push_back(static_cast<int>(x));
+  return r;
+}
+
+}  // namespace
+
+DesignSpace ParseDesignSpace(const std::string& text, const std::string& source_name) {
+  Reader r(source_name);
+  toml::table root;
+  try {
+    root = toml::parse(text, source_name);
+  } catch (const toml::parse_error& e) {
+    throw Error(source_name + ":" + std::to_string(e.source().begin.line) + ": TOML syntax error: " +
+                std::string(e.description()));
+  }
+  DesignSpace s;
+  s.source = source_name;
+  accel::ArchConfig defaults;
+  r.OnlyKeys(root, "", {"array", "memory", "constraints", "objective", "search", "energy", "area"});
+
+  const toml::table* array = r.Table(root, "array", "array");
+  if (!array) r.FailFile("missing table [array] (it needs at least rows and cols)");
+  r.OnlyKeys(*array, "array.", {"rows", "cols", "dataflows"});
+  const toml::node* rows = array->get("rows");
+  const toml::node* cols = array->get("cols");
+  if (!rows) r.Fail(array, "array.rows", "missing (e.g. rows = [8, 16, 32] or {min = 8, max = 256, pow2 = true})");
+  if (!cols) r.Fail(array, "array.cols", "missing (e.g. cols = [8, 16, 32] or {min = 8, max = 256, pow2 = true})");
+  s.rows = ToInts(r.Values(*rows, "array.rows", true, 1));
+  s.cols = ToInts(r.Values(*cols, "array.cols", true, 1));
+  if (const toml::node* df = array->get("dataflows")) {
+    for (auto& name : r.Strings(*df, "array.dataflows")) {
+      try {
+        s.dataflows.push_back(accel::ParseDataflow(name));
+      } catch (const Error& e) {
+        r.Fail(df, "array.dataflows", e.what());
+      }
+    }
+  } else {
+    s.dataflows = {accel::Dataflow::kOutputStationary, accel::Dataflow::kWeightStationary,
+                   accel::Dataflow::kInputStationary};
+  }
+
+  s.ifmap_sram_kb = {defaults.ifmap_sram_kb};
+  s.filter_sram_kb = {defaults.filter_sram_kb};
+  s.ofmap_sram_kb = {defaults.ofmap_sram_kb};
+  s.bandwidths = {defaults.bandwidth_words_per_cycle};
+  s.bw_modes = {defaults.bw_mode};
+  if (const toml::table* mem = r.Table(root, "memory", "memory")) {
+    r.OnlyKeys(*mem, "memory.", {"ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb",
+                                 "bandwidth_words_per_cycle", "bandwidth_mode", "word_bytes"});
+    if (auto* n = mem->get("ifmap_sram_kb")) s.ifmap_sram_kb = r.Values(*n, "memory.ifmap_sram_kb", false, 1e-9);
+    if (auto* n = mem->get("filter_sram_kb")) s.filter_sram_kb = r.Values(*n, "memory.filter_sram_kb", false, 1e-9);
+    if (auto* n = mem->get("ofmap_sram_kb")) s.ofmap_sram_kb = r.Values(*n, "memory.ofmap_sram_kb", false, 1e-9);
+    if (auto* n = mem->get("bandwidth_words_per_cycle"))
+      s.bandwidths = r.Values(*n, "memory.bandwidth_words_per_cycle", false, 1e-9);
+    if (auto* n = mem->get("bandwidth_mode")) {
+      s.bw_modes.clear();
+      for (auto& m : r.Strings(*n, "memory.bandwidth_mode")) {
+        if (m == "calc") s.bw_modes.push_back(accel::BandwidthMode::kCalc);
+        else if (m == "user") s.bw_modes.push_back(accel::BandwidthMode::kUser);
+        else r.Fail(n, "memory.bandwidth_mode", "'" + m + "' is not a bandwidth mode (use \"calc\" or \"user\")");
+      }
+    }
+    if (auto* n = mem->get("word_bytes")) {
+      int64_t w = r.Integer(*n, "memory.word_bytes");
+      if (w < 1 || w > 8) r.Fail(n, "memory.word_bytes", "must be in [1, 8]");
+      s.word_bytes = static_cast<int>(w);
+    }
+  }
+
+  if (const toml::table* c = r.Table(root, "constraints", "constraints")) {
+    r.OnlyKeys(*c, "constraints.", {"max_pes", "max_sram_kb", "max_area_mm2"});
+    if (auto* n = c->get("max_pes")) {
+      s.constraints.max_pes = r.Integer(*n, "constraints.max_pes");
+      if (s.constraints.max_pes < 0) r.Fail(n, "constraints.max_pes", "must be >= 0 (0 = unconstrained)");
+    }
+    if (auto* n = c->get("max_sram_kb")) s.constraints.max_sram_kb = r.Number(*n, "constraints.max_sram_kb");
+    if (auto* n = c->get("max_area_mm2")) s.constraints.max_area_mm2 = r.Number(*n, "constraints.max_area_mm2");
+    if (s.constraints.max_sram_kb < 0 || s.constraints.max_area_mm2 < 0)
+      r.Fail(c, "constraints", "limits must be >= 0 (0 = unconstrained)");
+  }
+
+  if (const toml::table* o = r.Table(root, "objective", "objective")) {
+    r.OnlyKeys(*o, "objective.", {"metric", "weights"});
+    const toml::node* m = o->get("metric");
+    if (!m) r.Fail(o, "objective.metric", "missing (total_cycles, energy, edp or weighted)");
+    std::string metric = r.String(*m, "objective.metric");
+    if (metric == "total_cycles") s.objective.kind = ObjectiveKind::kTotalCycles;
+    else if (metric == "energy") s.objective.kind = ObjectiveKind::kEnergy;
+    else if (metric == "edp") s.objective.kind = ObjectiveKind::kEdp;
+    else if (metric == "weighted") s.objective.kind = ObjectiveKind::kWeighted;
+    else r.Fail(m, "objective.metric", "'" + metric + "' is not an objective (total_cycles, energy, edp, weighted)");
+    const toml::table* w = r.Table(*o, "weights", "objective.weights");
+    if (s.objective.kind == ObjectiveKind::kWeighted) {
+      if (!w) r.Fail(o, "objective.weights", "missing: metric = \"weighted\" needs weights = {total_cycles = .., energy_pj = .., area_mm2 = ..}");
+      r.OnlyKeys(*w, "objective.weights.", {"total_cycles", "energy_pj", "area_mm2"});
+      s.objective.w_cycles = s.objective.w_energy = s.objective.w_area = 0;
+      if (auto* n = w->get("total_cycles")) s.objective.w_cycles = r.Number(*n, "objective.weights.total_cycles");
+      if (auto* n = w->get("energy_pj")) s.objective.w_energy = r.Number(*n, "objective.weights.energy_pj");
+      if (auto* n = w->get("area_mm2")) s.objective.w_area = r.Number(*n, "objective.weights.area_mm2");
+    } else if (w) {
+      r.Fail(w, "objective.weights", "only used with metric = \"weighted\"");
+    }
+  }
+
+  if (const toml::table* se = r.Table(root, "search", "search")) {
+    r.OnlyKeys(*se, "search.", {"strategy", "seed", "genetic"});
+    if (auto* n = se->get("strategy")) s.strategy = r.String(*n, "search.strategy");
+    if (auto* n = se->get("seed")) {
+      int64_t seed = r.Integer(*n, "search.seed");
+      if (seed < 0) r.Fail(n, "search.seed", "must be >= 0");
+      s.seed = static_cast<uint64_t>(seed);
+    }
+    if (const toml::table* g = r.Table(*se, "genetic", "search.genetic")) {
+      r.OnlyKeys(*g, "search.genetic.", {"population", "generations", "mutation_rate", "crossover_rate", "elite", "tournament"});
+      auto& go = s.genetic;
+      auto int_in = [&](const char* k, int& dst, int64_t lo) {
+        if (auto* n = g->get(k)) {
+          int64_t v = r.Integer(*n, std::string("search.genetic.") + k);
+          if (v < lo || v > 1000000) r.Fail(n, std::string("search.genetic.") + k, "must be in [" + std::to_string(lo) + ", 1000000]");
+          dst = static_cast<int>(v);
+        }
+      };
+      auto prob = [&](const char* k, double& dst) {
+        if (auto* n = g->get(k)) {
+          double v = r.Number(*n, std::string("search.genetic.") + k);
+          if (v < 0 || v > 1) r.Fail(n, std::string("search.genetic.") + k, "must be in [0, 1]");
+          dst = v;
+        }
+      };
+      int_in("population", go.population, 2);
+      int_in("generations", go.generations, 1);
+      int_in("elite", go.elite, 0);
+      int_in("tournament", go.tournament, 1);
+      prob("mutation_rate", go.mutation_rate);
+      prob("crossover_rate", go.crossover_rate);
+      if (go.elite >= go.population) r.Fail(g, "search.genetic.elite", "must be smaller than population");
+    }
+  }
+
+  if (const toml::table* e = r.Table(root, "energy", "energy")) {
+    for (auto&& [k, v] : *e) {
+      std::string key = "energy." + std::string(k.str());
+      double x = r.Number(v, key);
+      bool known = false;
+      try {
+        known = accel::SetEnergyKnob(s.energy, std::string(k.str()), x);
+      } catch (const Error& err) {
+        r.Fail(&v, key, err.what());
+      }
+      if (!known) {
+        std::string names;
+        for (auto& n : accel::EnergyKnobNames()) names += (names.empty() ? "" : ", ") + n;
+        r.Fail(&v, key, "unknown key (known here: " + names + ")");
+      }
+    }
+  }
+  if (const toml::table* a = r.Table(root, "area", "area")) {
+    r.OnlyKeys(*a, "area.", {"pe_mm2", "sram_mm2_per_kb"});
+    for (auto&& [k, v] : *a) {
+      std::string key = "area." + std::string(k.str());
+      double x = r.Number(v, key);
+      try {
+        accel::SetAreaKnob(s.area, std::string(k.str()), x);
+      } catch (const Error& err) {
+        r.Fail(&v, key, err.what());
+      }
+    }
+  }
+  return s;
+}
+
+DesignSpace LoadDesignSpace(const std::filesystem::path& path) {
+  return ParseDesignSpace(ReadTextFile(path), path.string());
+}
+
+}  // namespace qaccel::dse

@@ -1,0 +1,237 @@
+// Exploration driver, thread pool, and the output files (see explore.h).
+#include "qaccel/dse/explore.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "qaccel/core/error.h"
+#include "qaccel/core/file_io.h"
+#include "qaccel/core/progress.h"
+#include "qaccel/core/svg_plot.h"
+#include "qaccel/dse/pareto.h"
+#include "qaccel/dse/strategy.h"
+
+namespace qaccel::dse {
+namespace {
+
+// Runs fn(i) for i in [0, n) on `threads` threads (work stealing by an atomic
+// counter). The first exception thrown by any fn is rethrown here.
+template <typename Fn>
+void ParallelFor(size_t n, int threads, Fn fn) {
+  std::atomic<size_t> next{0};
+  std::exception_ptr error;
+  std::mutex mu;
+  auto work = [&] {
+    for (;;) {
+      size_t i = next.fetch_add(1);
+      if (i >= n) return;
+      try {
+        fn(i);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mu);
+        if (!error) error = std::current_exception();
+        next.store(n);
+        return;
+      }
+    }
+  };
+  const size_t nt = std::min<size_t>(static_cast<size_t>(std::max(1, threads)), n);
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < nt; ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+  if (error) std::rethrow_exception(error);
+}
+
+std::string Num(double v) {
+  char b[64];
+  std::snprintf(b, sizeof b, "%.6g", v);
+  return b;
+}
+
+}  // namespace
+
+ExploreResult Explore(const DesignSpace& space, const std::vector<accel::LayerSpec>& layers,
+                      const ExploreOptions& opt) {
+  Check(!layers.empty(), "explore: the topology has no layers");
+  const Workload work = MakeWorkload(layers);
+  return Explore(
+      space,
+      [&](const accel::ArchConfig& c) { return EvaluatePoint(c, work, space.energy, space.area, space.objective); },
+      opt);
+}
+
+ExploreResult Explore(const DesignSpace& space, const EvaluateFn& evaluate, const ExploreOptions& opt) {
+  const auto t0 = std::chrono::steady_clock::now();
+  ExploreResult r;
+  r.strategy = opt.strategy.empty() ? space.strategy : opt.strategy;
+  r.seed = opt.seed;
+  r.space_size = space.Size();
+  r.threads = opt.threads > 0 ? opt.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  auto strategy = MakeStrategy(r.strategy, space, opt.seed);
+  std::unique_ptr<ProgressBar> bar;
+  if (opt.progress) bar = std::make_unique<ProgressBar>("explore " + r.strategy, static_cast<int64_t>(strategy->ExpectedEvaluations()));
+  const double inf = std::numeric_limits<double>::infinity();
+  double best_so_far = inf;
+
+  for (;;) {
+    std::vector<Candidate> batch;
+    std::vector<accel::ArchConfig> configs;
+    bool reported = false;
+    while (batch.size() < std::max<size_t>(1, opt.batch)) {
+      std::optional<Candidate> c = strategy->Next();
+      if (!c) break;
+      accel::ArchConfig cfg = space.Decode(*c, opt.base);
+      if (!space.Feasible(cfg)) {
+        strategy->Report(*c, inf);
+        ++r.skipped_infeasible;
+        reported = true;
+        if (bar) bar->Tick();
+        continue;
+      }
+      batch.push_back(std::move(*c));
+      configs.push_back(cfg);
+    }
+    if (batch.empty()) {
+      if (strategy->Done()) break;
+      Check(reported, "explore: strategy '" + r.strategy + "' handed out nothing and is not done (a bug in the strategy)");
+      continue;
+    }
+    std::vector<PointResult> results(batch.size());
+    ParallelFor(batch.size(), r.threads, [&](size_t i) {
+      try {
+        results[i] = evaluate(configs[i]);
+      } catch (const Error& e) {
+        throw Error("design point " + DescribePoint(PointResult{configs[i]}) + ": " + e.what());
+      }
+      if (bar) bar->Tick();
+    });
+    for (size_t i = 0; i < batch.size(); ++i) {
+      strategy->Report(batch[i], results[i].objective);
+      if (results[i].objective < best_so_far) best_so_far = results[i].objective;
+      r.points.push_back(std::move(results[i]));
+    }
+    if (bar) bar->SetSuffix("best " + space.objective.Name() + " " + Num(best_so_far));
+  }
+  if (bar) bar->Finish();
+  Check(!r.points.empty(), "explore: no design point satisfies the constraints (" +
+                               std::to_string(r.skipped_infeasible) + " rejected); relax [constraints]");
+  for (size_t i = 1; i < r.points.size(); ++i)
+    if (r.points[i].objective < r.points[r.best].objective) r.best = i;
+  std::vector<double> cyc, pes, en;
+  for (auto& p : r.points) {
+    cyc.push_back(static_cast<double>(p.total_cycles));
+    pes.push_back(static_cast<double>(p.area.pes));
+    en.push_back(p.energy_pj);
+  }
+  r.front_pes = ParetoFront(pes, cyc);
+  r.front_energy = ParetoFront(en, cyc);
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+std::string PointsCsv(const ExploreResult& r, const std::vector<size_t>* which) {
+  std::ostringstream o;
+  o << "point_id,array_rows,array_cols,dataflow,ifmap_sram_kb,filter_sram_kb,ofmap_sram_kb,"
+       "bandwidth_words_per_cycle,bandwidth_mode,word_bytes,pes,sram_kb,area_mm2,total_cycles,"
+       "stall_cycles,compute_util_pct,overall_util_pct,macs,sram_read_bytes,sram_write_bytes,"
+       "dram_read_bytes,dram_write_bytes,energy_pj,edp_pj_cycles,objective,strategy,seed\n";
+  auto row = [&](size_t i) {
+    const PointResult& p = r.points[i];
+    const accel::ArchConfig& c = p.config;
+    o << i << ',' << c.array_rows << ',' << c.array_cols << ',' << accel::DataflowName(c.dataflow) << ','
+      << Num(c.ifmap_sram_kb) << ',' << Num(c.filter_sram_kb) << ',' << Num(c.ofmap_sram_kb) << ','
+      << Num(c.bandwidth_words_per_cycle) << ',' << (c.bw_mode == accel::BandwidthMode::kCalc ? "calc" : "user")
+      << ',' << c.word_bytes << ',' << p.area.pes << ',' << Num(p.area.sram_kb) << ',' << Num(p.area.area_mm2)
+      << ',' << p.total_cycles << ',' << p.stall_cycles << ',' << Num(p.compute_util_pct) << ','
+      << Num(p.overall_util_pct) << ',' << p.macs << ',' << p.sram_read_bytes << ',' << p.sram_write_bytes
+      << ',' << p.dram_read_bytes << ',' << p.dram_write_bytes << ',' << Num(p.energy_pj) << ','
+      << Num(p.energy_pj * static_cast<double>(p.total_cycles)) << ',' << Num(p.objective) << ','
+      << r.strategy << ',' << r.seed << '\n';
+  };
+  if (which) {
+    for (size_t i : *which) row(i);
+  } else {
+    for (size_t i = 0; i < r.points.size(); ++i) row(i);
+  }
+  return o.str();
+}
+
+std::string DescribePoint(const PointResult& p) {
+  const accel::ArchConfig& c = p.config;
+  std::ostringstream o;
+  o << c.array_rows << "x" << c.array_cols << " " << accel::DataflowName(c.dataflow) << " sram "
+    << Num(c.ifmap_sram_kb) << "/" << Num(c.filter_sram_kb) << "/" << Num(c.ofmap_sram_kb) << " kB bw "
+    << Num(c.bandwidth_words_per_cycle) << " (" << (c.bw_mode == accel::BandwidthMode::kCalc ? "calc" : "user")
+    << ")";
+  return o.str();
+}
+
+std::string ParetoSvg(const ExploreResult& r, const std::string& title) {
+  auto panel = [&](const std::string& x_label, const std::vector<size_t>& front, auto xval) {
+    PlotSpec s;
+    s.title = title + ": total cycles vs " + x_label;
+    s.x_label = x_label;
+    s.y_label = "total cycles";
+    s.log_x = s.log_y = true;
+    PlotSeries all{"all points (" + std::to_string(r.points.size()) + ")", {}, {}, false, true, "#9aa7b8"};
+    for (auto& p : r.points) {
+      all.x.push_back(xval(p));
+      all.y.push_back(static_cast<double>(p.total_cycles));
+    }
+    PlotSeries fr{"Pareto front (" + std::to_string(front.size()) + ")", {}, {}, true, true, "#d62728"};
+    for (size_t i : front) {
+      fr.x.push_back(xval(r.points[i]));
+      fr.y.push_back(static_cast<double>(r.points[i].total_cycles));
+    }
+    // Log axes only when every value is positive (the plot cannot place 0).
+    for (double v : all.x) s.log_x = s.log_x && v > 0;
+    for (double v : all.y) s.log_y = s.log_y && v > 0;
+    s.series = {all, fr};
+    return s;
+  };
+  return RenderSvgPanels({panel("PEs", r.front_pes, [](const PointResult& p) { return static_cast<double>(p.area.pes); }),
+                          panel("energy (pJ)", r.front_energy, [](const PointResult& p) { return p.energy_pj; })});
+}
+
+void WriteExploreOutputs(const std::filesystem::path& dir, const ExploreResult& r,
+                         const std::string& title, const nlohmann::json& manifest) {
+  // Everything is rendered before the first file is written.
+  const std::string points = PointsCsv(r), front_pes = PointsCsv(r, &r.front_pes),
+                    front_energy = PointsCsv(r, &r.front_energy), svg = ParetoSvg(r, title);
+  const PointResult& b = r.points[r.best];
+  nlohmann::json best = {{"point_id", r.best},
+                         {"array_rows", b.config.array_rows},
+                         {"array_cols", b.config.array_cols},
+                         {"dataflow", accel::DataflowName(b.config.dataflow)},
+                         {"ifmap_sram_kb", b.config.ifmap_sram_kb},
+                         {"filter_sram_kb", b.config.filter_sram_kb},
+                         {"ofmap_sram_kb", b.config.ofmap_sram_kb},
+                         {"bandwidth_words_per_cycle", b.config.bandwidth_words_per_cycle},
+                         {"bandwidth_mode", b.config.bw_mode == accel::BandwidthMode::kCalc ? "calc" : "user"},
+                         {"word_bytes", b.config.word_bytes},
+                         {"total_cycles", b.total_cycles},
+                         {"stall_cycles", b.stall_cycles},
+                         {"compute_util_pct", b.compute_util_pct},
+                         {"energy_pj", b.energy_pj},
+                         {"area_mm2", b.area.area_mm2},
+                         {"pes", b.area.pes},
+                         {"objective", b.objective},
+                         {"strategy", r.strategy},
+                         {"seed", r.seed}};
+  AtomicWriteText(dir / "points.csv", points);
+  AtomicWriteText(dir / "pareto_cycles_pes.csv", front_pes);
+  AtomicWriteText(dir / "pareto_cycles_energy.csv", front_energy);
+  AtomicWriteText(dir / "pareto.svg", svg);
+  AtomicWriteText(dir / "best.json", best.dump(2) + "\n");
+  AtomicWriteText(dir / "manifest.json", manifest.dump(2) + "\n");
+}
+
+}  // namespace qaccel::dse

@@ -1,0 +1,65 @@
+// The exploration driver: asks a search strategy for candidates, evaluates
+// them on a pool of threads, reports the costs back in hand-out order, and
+// collects every evaluated point. Output order, and therefore every output
+// file, is independent of the thread count.
+//
+// Outputs of WriteExploreOutputs(dir):
+//   points.csv                 every evaluated point, in evaluation order
+//   pareto_cycles_pes.csv      the front of total_cycles vs PEs (same columns)
+//   pareto_cycles_energy.csv   the front of total_cycles vs energy_pj
+//   pareto.svg                 two panels: all points (scatter) + front (line)
+//   best.json, manifest.json   the best point; command line, versions, seed,
+//                              strategy, space file, model, counts, timing
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "qaccel/dse/design_space.h"
+#include "qaccel/dse/evaluator.h"
+
+namespace qaccel::dse {
+
+struct ExploreOptions {
+  std::string strategy;   // registry name
+  uint64_t seed = 1;
+  int threads = 0;        // 0 = std::thread::hardware_concurrency()
+  bool progress = true;   // qaccel::ProgressBar on stderr
+  size_t batch = 4096;    // max candidates evaluated between strategy rounds
+  accel::ArchConfig base; // fields the space does not search (word_bytes, offsets, ...)
+};
+
+struct ExploreResult {
+  std::string strategy;
+  uint64_t seed = 0;
+  uint64_t space_size = 0;
+  uint64_t skipped_infeasible = 0;   // rejected by the constraints, not simulated
+  std::vector<PointResult> points;   // evaluation order
+  size_t best = 0;                   // index into points (lowest objective, then earliest)
+  std::vector<size_t> front_pes;     // Pareto front total_cycles vs pes (indices into points)
+  std::vector<size_t> front_energy;  // Pareto front total_cycles vs energy_pj
+  double seconds = 0;
+  int threads = 1;
+};
+
+// Explores with the cost model: EvaluatePoint over `layers`.
+ExploreResult Explore(const DesignSpace& space, const std::vector<accel::LayerSpec>& layers,
+                      const ExploreOptions& opt);
+// The same driver with any pure, thread-safe evaluation function (tests use
+// a fake cost; `evaluate` must fill config, total_cycles, ..., objective).
+using EvaluateFn = std::function<PointResult(const accel::ArchConfig&)>;
+ExploreResult Explore(const DesignSpace& space, const EvaluateFn& evaluate, const ExploreOptions& opt);
+
+// CSV of the given points (all if `which` is null), named columns with units.
+std::string PointsCsv(const ExploreResult& r, const std::vector<size_t>* which = nullptr);
+std::string ParetoSvg(const ExploreResult& r, const std::string& title);
+std::string DescribePoint(const PointResult& p);  // one line for the terminal
+
+void WriteExploreOutputs(const std::filesystem::path& dir, const ExploreResult& r,
+                         const std::string& title, const nlohmann::json& manifest);
+
+}  // namespace qaccel::dse

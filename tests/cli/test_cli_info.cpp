@@ -1,0 +1,31 @@
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "../common/cli.h"
+
+using qaccel::testing::RunCli;
+
+TEST(CliInfo, ZooModelJson) {
+  auto r = RunCli("info lenet5 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["total_macs"], 416520);
+  EXPECT_EQ(j["total_params"], 61706);
+  EXPECT_EQ(j["layers"].size(), 13u);
+}
+
+TEST(CliInfo, BadModelIsOneLineAndNonZero) {
+  auto r = RunCli("info /nonexistent/model.qmodel");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("qaccel info: error:"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+TEST(CliInfo, HelpWorksForEverySubcommand) {
+  auto r = RunCli("--help");
+  ASSERT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("info"), std::string::npos);
+  EXPECT_EQ(RunCli("info --help").exit_code, 0);
+}

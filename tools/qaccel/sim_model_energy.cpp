@@ -1,0 +1,53 @@
+// See sim_model_energy.h.
+#include "sim_model_energy.h"
+
+#include <cstdio>
+
+#include "qaccel/accel/energy.h"
+#include "qaccel/core/file_io.h"
+#include "qaccel/graph/model_file.h"
+#include "qaccel/graph/zoo.h"
+
+namespace qaccel::cli {
+
+bool IsModelSpec(const std::string& spec) {
+  if (IsZooModel(spec)) return true;
+  std::error_code ec;
+  return std::filesystem::is_regular_file(spec, ec) && IsModelFile(spec);
+}
+
+accel::Topology SimTopologyFromModel(const std::string& spec, int64_t batch) {
+  accel::TopologyOptions o;
+  o.batch = batch;
+  return accel::TopologyFromGraph(LoadModelOrZoo(spec), o);
+}
+
+SimEnergyConfig ReadSimEnergyConfig(const std::filesystem::path& cfg_path) {
+  SimEnergyConfig c;
+  accel::ReadEnergySections(cfg_path, &c.table, &c.area);
+  return c;
+}
+
+void WriteAndPrintEnergy(const SimEnergyConfig& ec, const accel::ArchConfig& arch,
+                         const std::vector<accel::LayerMetrics>& metrics, const std::filesystem::path& dir,
+                         const accel::Topology* topology) {
+  const auto energy = accel::ComputeNetworkEnergy(arch, metrics, ec.table);
+  AtomicWriteText(dir / "ENERGY_REPORT.csv", accel::EnergyReportCsv(energy));
+  const accel::LayerEnergy t = accel::SumEnergy(energy);
+  const accel::AreaEstimate a = accel::EstimateArea(arch, ec.area);
+  std::printf("energy %.6g pJ (MAC %.3g, PE RF %.3g, inter-PE %.3g, SRAM %.3g, DRAM %.3g); "
+              "DRAM read %lld B, write %lld B; word %d B\n",
+              t.total_pj(), t.mac_pj, t.rf_pj, t.inter_pe_pj, t.sram_read_pj + t.sram_write_pj,
+              t.dram_read_pj + t.dram_write_pj, static_cast<long long>(t.dram_read_bytes),
+              static_cast<long long>(t.dram_write_bytes), arch.word_bytes);
+  std::printf("area proxy: %lld PEs, %.6g kB SRAM, %.4g mm^2 (docs/energy.md)\n", static_cast<long long>(a.pes),
+              a.sram_kb, a.area_mm2);
+  if (topology && !topology->unmapped.empty()) {
+    std::printf("not mapped to the array (%zu layers, %lld element ops, batch %lld):\n", topology->unmapped.size(),
+                static_cast<long long>(topology->unmapped_ops()), static_cast<long long>(topology->batch));
+    for (auto& u : topology->unmapped)
+      std::printf("  %-28s %-15s %lld ops\n", u.name.c_str(), u.kind.c_str(), static_cast<long long>(u.ops));
+  }
+}
+
+}  // namespace qaccel::cli
