@@ -1,0 +1,242 @@
+// The training loop (see trainer.h for the contract). One of the two
+// translation units of qaccel that compile torch headers.
+#include "qaccel/train/trainer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+#include <optional>
+
+#include "qaccel/core/error.h"
+#include "qaccel/core/progress.h"
+#include "qaccel/core/rng.h"
+#include "qaccel/train/graph_module.h"
+
+namespace qaccel::train {
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+
+// Learning rate at iteration t (0-based) of T, per the schedule in trainer.h.
+double LearningRate(const TrainOptions& o, int64_t t, int64_t iters_per_epoch) {
+  const int64_t total = static_cast<int64_t>(o.epochs) * iters_per_epoch;
+  const int64_t warm = static_cast<int64_t>(std::llround(o.warmup_epochs * static_cast<double>(iters_per_epoch)));
+  if (t < warm) return o.lr * static_cast<double>(t + 1) / static_cast<double>(warm);
+  if (o.schedule == "constant") return o.lr;
+  if (o.schedule == "step") {
+    double epoch = static_cast<double>(t) / static_cast<double>(iters_per_epoch);
+    double lr = o.lr;
+    if (epoch >= 0.5 * o.epochs) lr *= 0.1;
+    if (epoch >= 0.75 * o.epochs) lr *= 0.1;
+    return lr;
+  }
+  // cosine over the iterations after warmup
+  double span = static_cast<double>(std::max<int64_t>(total - warm, 1));
+  return 0.5 * o.lr * (1.0 + std::cos(kPi * static_cast<double>(t - warm) / span));
+}
+
+// Fills `out` (b x c x h x w floats, pixel / 255) with the images of `idx`,
+// augmented per o.augment with draws from rng (in index order, so the
+// sequence depends only on the seed).
+void MakeBatch(const data::Dataset& d, const std::vector<int64_t>& idx, const TrainOptions& o,
+               Rng& rng, std::vector<float>& out) {
+  const int64_t c = d.c, h = d.h, w = d.w, hw = h * w;
+  out.assign(idx.size() * static_cast<size_t>(c * hw), 0.0f);
+  const bool shift = o.augment == "shift" || o.augment == "shift-flip";
+  const bool flip = o.augment == "shift-flip";
+  const int64_t s = o.shift_pixels;
+  for (size_t b = 0; b < idx.size(); ++b) {
+    const uint8_t* src = d.image(idx[b]);
+    float* dst = out.data() + b * static_cast<size_t>(c * hw);
+    int64_t dx = 0, dy = 0;
+    bool mirror = false;
+    if (shift) {
+      dx = static_cast<int64_t>(rng.Below(static_cast<uint64_t>(2 * s + 1))) - s;
+      dy = static_cast<int64_t>(rng.Below(static_cast<uint64_t>(2 * s + 1))) - s;
+    }
+    if (flip) mirror = rng.Below(2) == 1;
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t y = 0; y < h; ++y) {
+        int64_t sy = y - dy;
+        if (sy < 0 || sy >= h) continue;
+        for (int64_t x = 0; x < w; ++x) {
+          int64_t sx = x - dx;
+          if (sx < 0 || sx >= w) continue;
+          int64_t ox = mirror ? w - 1 - x : x;
+          dst[ch * hw + y * w + ox] = static_cast<float>(src[ch * hw + sy * w + sx]) / 255.0f;
+        }
+      }
+  }
+}
+
+// N images spread evenly over the set: indices floor(i * n / N), i < N. (Not
+// the first N: the npm digits are stored sorted by label, so their first
+// 1,000 images are all zeros.)
+data::Dataset EvenSubset(const data::Dataset& d, int64_t count) {
+  if (count >= d.n) return d;
+  data::Dataset s = d;
+  s.n = count;
+  s.pixels.resize(static_cast<size_t>(count * d.image_size()));
+  s.labels.resize(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) {
+    int64_t j = i * d.n / count;
+    std::copy(d.image(j), d.image(j) + d.image_size(), s.pixels.begin() + i * d.image_size());
+    s.labels[static_cast<size_t>(i)] = d.labels[static_cast<size_t>(j)];
+  }
+  return s;
+}
+
+std::string Percent(double f) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.2f%%", 100.0 * f);
+  return b;
+}
+
+}  // namespace
+
+TrainResult Train(Graph& g, const data::Dataset& train_full, const data::Dataset& val,
+                  const TrainOptions& o, const std::string& data_name) {
+  ValidateOptions(o);
+  const auto t_start = std::chrono::steady_clock::now();
+  const data::Dataset train = o.limit_train > 0 ? EvenSubset(train_full, o.limit_train) : train_full;
+  Check(train.n > 0, "training set '" + train_full.name + "' is empty");
+  Shape data_shape = {train.c, train.h, train.w};
+  Check(g.input_shape() == data_shape,
+        "model '" + g.name + "' expects input " + ShapeToString(g.input_shape()) + " but data set '" +
+            train.name + "' has images " + ShapeToString(data_shape));
+  Check(val.n == 0 || (val.c == train.c && val.h == train.h && val.w == train.w),
+        "validation set '" + val.name + "' image size differs from the training set's");
+  Check(g.output_shape() == Shape{train.num_classes},
+        "model '" + g.name + "' has output " + ShapeToString(g.output_shape()) + " but data set '" +
+            train.name + "' has " + std::to_string(train.num_classes) + " classes");
+  for (uint8_t y : train.labels)
+    Check(y < train.num_classes, "training set '" + train.name + "': label " + std::to_string(y) +
+                                     " >= number of classes " + std::to_string(train.num_classes));
+
+  torch::set_num_threads(o.threads);
+  at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/true);
+  torch::manual_seed(o.seed);
+  GraphModule model(g, o.init);
+  model->train();
+  torch::optim::SGD opt(model->parameters(), torch::optim::SGDOptions(o.lr)
+                                                 .momentum(o.momentum)
+                                                 .weight_decay(o.weight_decay)
+                                                 .nesterov(o.nesterov));
+
+  Rng rng(o.seed ^ 0x7261696e64617461ULL);  // data order + augmentation stream
+  std::vector<int64_t> order(static_cast<size_t>(train.n));
+  std::iota(order.begin(), order.end(), int64_t{0});
+  const int64_t iters = (train.n + o.batch_size - 1) / o.batch_size;
+  TrainResult r;
+  r.train_images = train.n;
+  r.val_images = val.n;
+  std::vector<float> batch;
+  std::vector<int64_t> idx;
+  int64_t t = 0;
+  for (int epoch = 1; epoch <= o.epochs; ++epoch) {
+    const auto e_start = std::chrono::steady_clock::now();
+    rng.Shuffle(order);
+    EpochRecord rec;
+    rec.epoch = epoch;
+    rec.lr = LearningRate(o, t, iters);
+    double loss_sum = 0;
+    int64_t correct = 0, seen = 0;
+    std::optional<ProgressBar> bar;
+    if (o.progress) bar.emplace("epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs), iters);
+    for (int64_t it = 0; it < iters; ++it, ++t) {
+      int64_t begin = it * o.batch_size, end = std::min(train.n, begin + o.batch_size);
+      idx.assign(order.begin() + begin, order.begin() + end);
+      MakeBatch(train, idx, o, rng, batch);
+      const int64_t b = end - begin;
+      auto x = torch::from_blob(batch.data(), {b, train.c, train.h, train.w}, torch::kFloat32);
+      std::vector<int64_t> labels(static_cast<size_t>(b));
+      for (int64_t k = 0; k < b; ++k) labels[static_cast<size_t>(k)] = train.labels[static_cast<size_t>(idx[static_cast<size_t>(k)])];
+      auto y = torch::from_blob(labels.data(), {b}, torch::kInt64);
+      const double lr = LearningRate(o, t, iters);
+      for (auto& group : opt.param_groups())
+        static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
+      opt.zero_grad();
+      auto logits = model->forward(x);
+      auto loss = torch::nn::functional::cross_entropy(logits, y);
+      loss.backward();
+      opt.step();
+      const double l = loss.item<double>();
+      Check(std::isfinite(l), "training diverged at epoch " + std::to_string(epoch) + " iteration " +
+                                  std::to_string(it + 1) + " (loss " + std::to_string(l) +
+                                  "); lower --lr or add --warmup");
+      loss_sum += l * static_cast<double>(b);
+      correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+      seen += b;
+      if (o.progress) {
+        char s[96];
+        std::snprintf(s, sizeof s, "loss %.4f acc %s lr %.4g", loss_sum / static_cast<double>(seen),
+                      Percent(static_cast<double>(correct) / static_cast<double>(seen)).c_str(), lr);
+        bar->SetSuffix(s);
+        bar->Tick();
+      }
+    }
+    rec.train_loss = loss_sum / static_cast<double>(seen);
+    rec.train_accuracy = static_cast<double>(correct) / static_cast<double>(seen);
+    if (val.n > 0) {
+      Evaluation e = Evaluate(model, val, o.test_batch_size);
+      rec.val_loss = e.loss;
+      rec.val_accuracy = e.accuracy;
+    } else {
+      rec.val_loss = rec.val_accuracy = std::nan("");
+    }
+    if (o.progress) {
+      char s[160];
+      std::snprintf(s, sizeof s, "loss %.4f acc %s | val loss %.4f acc %s", rec.train_loss,
+                    Percent(rec.train_accuracy).c_str(), rec.val_loss, Percent(rec.val_accuracy).c_str());
+      bar->SetSuffix(s);
+      bar->Finish();
+    }
+    rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - e_start).count();
+    r.history.push_back(rec);
+  }
+  model->StoreParameters(g);
+  r.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+
+  const EpochRecord& last = r.history.back();
+  nlohmann::json j;
+  j["recipe"] = o.recipe;
+  j["seed"] = o.seed;
+  j["dataset"] = data_name;
+  j["train_split"] = train_full.name;
+  j["train_images"] = train.n;
+  j["validation_split"] = val.n > 0 ? val.name : "";
+  j["validation_images"] = val.n;
+  j["validation_use"] = "curves only; final-epoch weights saved, no checkpoint selection";
+  j["options"] = {{"epochs", o.epochs},
+                  {"batch_size", o.batch_size},
+                  {"test_batch_size", o.test_batch_size},
+                  {"lr", o.lr},
+                  {"momentum", o.momentum},
+                  {"weight_decay", o.weight_decay},
+                  {"nesterov", o.nesterov},
+                  {"schedule", o.schedule},
+                  {"warmup_epochs", o.warmup_epochs},
+                  {"augment", o.augment},
+                  {"shift_pixels", o.shift_pixels},
+                  {"threads", o.threads},
+                  {"init", o.init},
+                  {"limit_train", o.limit_train},
+                  {"optimizer", "SGD"},
+                  {"loss", "cross-entropy"}};
+  j["final_train_loss"] = last.train_loss;
+  j["final_train_accuracy"] = last.train_accuracy;
+  if (val.n > 0) {
+    j["final_val_loss"] = last.val_loss;
+    j["final_val_accuracy"] = last.val_accuracy;
+  }
+  j["wall_seconds"] = r.wall_seconds;
+  j["versions"] = {{"qaccel", QACCEL_VERSION}, {"libtorch", TorchVersion()}};
+  r.record = j;
+  g.metadata["input_transform"] = kInputTransform;
+  g.metadata["training"] = j;
+  return r;
+}
+
+}  // namespace qaccel::train
