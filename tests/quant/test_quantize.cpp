@@ -206,3 +206,23 @@ TEST(Quantize, ModelFileRoundTripAndSize) {
   EXPECT_LT(std::filesystem::file_size(dir / "q.qmodel") * 2, std::filesystem::file_size(dir / "f.qmodel"));
   std::filesystem::remove_all(dir);
 }
+
+TEST(Quantize, EveryRegisteredObserverQuantizesLenet5) {
+  Graph fg = RandomModel("lenet5", 9);
+  data::Dataset cal = SyntheticImages(24, 1, 28, 28, 4);
+  for (const auto& info : quant::ObserverRegistry()) {
+    quant::QuantizeOptions o;
+    o.observer = info.name;
+    o.calibration = 24;
+    Graph qg = quant::QuantizeGraph(fg, cal, o);
+    for (const Layer& l : qg.layers) {
+      EXPECT_TRUE(std::isfinite(l.quant.out_scale) && l.quant.out_scale > 0) << info.name << " " << l.name;
+      EXPECT_GE(l.quant.out_zero_point, -128);
+      EXPECT_LE(l.quant.out_zero_point, 127);
+      if (l.kind == OpKind::kConv2d || l.kind == OpKind::kLinear) {
+        EXPECT_EQ(l.quant.observer, info.name);
+      }
+    }
+    EXPECT_EQ(qg.metadata["quantization"]["observer"], info.name);
+  }
+}

@@ -47,7 +47,9 @@ void PrintSummary(const qaccel::accel::ArchConfig& c, const std::vector<qaccel::
 
 void Setup(CLI::App* sub) {
   auto opt = std::make_shared<SimOptions>();
-  sub->add_option("-c,--config", opt->config, "SCALE-Sim .cfg file")->required();
+  sub->add_option("-c,--config", opt->config,
+                  "SCALE-Sim .cfg file (default: the ArchConfig defaults in accel/cost_model.h: "
+                  "32x32 os, 64 kB SRAMs, CALC bandwidth)");
   sub->add_option("-t,--topology", opt->topology, "topology CSV (default: TopologyCsvLoc of the config)");
   sub->add_option("-p,--out", opt->out_dir, "output directory; reports go to <dir>/<run_name>/");
   sub->add_option("-i,--input-type", opt->input_type, "topology format: conv or gemm (M,N,K)");
@@ -62,7 +64,10 @@ void Setup(CLI::App* sub) {
     using namespace qaccel::accel;
     if (opt->input_type != "conv" && opt->input_type != "gemm")
       throw qaccel::Error("-i must be conv or gemm, got '" + opt->input_type + "'");
-    ScaleSimConfigFile cfg = ReadScaleSimConfig(opt->config);
+    // Without -c the design point is ArchConfig's documented defaults (the
+    // values of SCALE-Sim's example config), adjustable with --rows/--cols/--dataflow.
+    ScaleSimConfigFile cfg;
+    if (!opt->config.empty()) cfg = ReadScaleSimConfig(opt->config);
     if (opt->rows != 0) {
       if (opt->rows < 1) throw qaccel::Error("--rows must be >= 1");
       cfg.arch.array_rows = opt->rows;
@@ -87,7 +92,8 @@ void Setup(CLI::App* sub) {
     if (topo.empty() && !model_topo) throw qaccel::Error("no topology: pass -t TOPOLOGY.csv or -m MODEL");
     const auto layers = model_topo ? model_topo->layers
         : ReadTopology(topo, opt->input_type == "gemm" ? TopologyFormat::kGemm : TopologyFormat::kConv);
-    const auto energy_cfg = qaccel::cli::ReadSimEnergyConfig(opt->config);  // dse branch
+    const auto energy_cfg = opt->config.empty() ? qaccel::cli::SimEnergyConfig{}
+                                                : qaccel::cli::ReadSimEnergyConfig(opt->config);
     const auto metrics = RunSimAndWriteReports(cfg.arch, layers, opt->out_dir, qaccel::cli::CommandLine());
     PrintSummary(cfg.arch, metrics, (std::filesystem::path(opt->out_dir) / cfg.arch.run_name).string());
     qaccel::cli::WriteAndPrintEnergy(energy_cfg, cfg.arch, metrics,

@@ -10,6 +10,7 @@
 #include "qaccel/core/error.h"
 #include "qaccel/kernels/fast/conv_fast.h"
 #include "qaccel/kernels/fast/linear_fast.h"
+#include "qaccel/kernels/fast/pool_fast.h"
 #include "qaccel/kernels/reference/float_kernels.h"
 #include "qaccel/kernels/reference/int8_kernels.h"
 
@@ -172,6 +173,12 @@ Engine::Engine(Graph graph, EngineOptions options) : graph_(std::move(graph)) {
     }
   }
   scratch_offset_ = arena_bytes_;
+  if (quantized_) {
+    const QuantParams& iq = graph_.layers[0].quant;
+    for (int p = 0; p < 256; ++p)  // real = pixel / 255; with scale 1/255, zp -128 this is pixel - 128
+      input_lut_[p] = static_cast<int8_t>(
+          kernels::QuantizeValue(p / 255.0, iq.out_scale, iq.out_zero_point, iq.act_min, iq.act_max));
+  }
   arena_bytes_ += (scratch_bytes_ + kAlign - 1) / kAlign * kAlign;
 }
 
@@ -312,12 +319,9 @@ void Engine::RunOneInt8(const uint8_t* pixels, uint8_t* arena, int8_t* logits,
     };
     switch (l.kind) {
       case OpKind::kInput: {
-        // real = pixel / 255, then q = clamp(round(real / scale) + zp); with the
-        // standard scale 1/255 and zp -128 this is exactly pixel - 128.
-        const double scale = l.quant.out_scale;
-        for (int64_t k = 0; k < numel_[i]; ++k)
-          out[k] = static_cast<int8_t>(kernels::QuantizeValue(pixels[k] / 255.0, scale, l.quant.out_zero_point,
-                                                              l.quant.act_min, l.quant.act_max));
+        // real = pixel / 255, then q = clamp(round(real / scale) + zp) (a table of
+        // the 256 cases); with scale 1/255 and zp -128 this is exactly pixel - 128.
+        for (int64_t k = 0; k < numel_[i]; ++k) out[k] = input_lut_[pixels[k]];
         break;
       }
       case OpKind::kConv2d:
@@ -337,8 +341,11 @@ void Engine::RunOneInt8(const uint8_t* pixels, uint8_t* arena, int8_t* logits,
                                     linear_wt_int8_[i].data(), bias(), out, arena + scratch_offset_);
         break;
       case OpKind::kAvgPool2d:
-        kr::AvgPoolInt8(MakePoolShape(l, in_shape), producer->quant.out_zero_point, l.quant.act_min,
-                        l.quant.act_max, in, out);
+        if (reference_ || l.pad_h != 0 || l.pad_w != 0)
+          kr::AvgPoolInt8(MakePoolShape(l, in_shape), producer->quant.out_zero_point, l.quant.act_min,
+                          l.quant.act_max, in, out);
+        else
+          kernels::fast::AvgPoolInt8(MakePoolShape(l, in_shape), l.quant.act_min, l.quant.act_max, in, out);
         break;
       case OpKind::kMaxPool2d:
         kr::MaxPoolInt8(MakePoolShape(l, in_shape), in, out);

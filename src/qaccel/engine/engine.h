@@ -11,8 +11,8 @@
 // offset in one per-worker arena, reusing the space of outputs no longer
 // needed (liveness over the layer order, first fit), plus one scratch region
 // for the fast kernels' im2col. arena_bytes() reports the size. Run() splits
-// the batch over worker threads, each with its own arena. Convolutions and
-// linear layers use kernels/fast (bit-identical to kernels/reference;
+// the batch over worker threads, each with its own arena. Convolutions,
+// linear layers and unpadded integer average pools use kernels/fast (bit-identical to kernels/reference;
 // reference_kernels = true runs the reference ones instead).
 #pragma once
 
@@ -79,6 +79,7 @@ class Engine {
   // Fast linear kernels: weights transposed once ([I, O]; int8 as w - zp in int16).
   std::vector<std::vector<float>> linear_wt_float_;
   std::vector<std::vector<int16_t>> linear_wt_int8_;
+  int8_t input_lut_[256] = {};  // quantized graph: q of each pixel value (QuantizeValue, precomputed)
 };
 
 struct EvalResult {

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "qaccel/core/error.h"
+#include "qaccel/graph/model_file.h"
 #include "qaccel/kernels/reference/numeric_contract.h"
 
 namespace qaccel::exporter {
@@ -210,6 +211,7 @@ json BuildManifest(const Graph& g, const ExportOptions& opt) {
       {"file_format", opt.format},
       {"command", opt.command_line},
       {"qaccel_version", QACCEL_VERSION},
+      {"model_format_version", kModelFormatVersion},
       {"metadata", g.metadata},
       {"file_encodings",
        {{"txt", "decimal integers, one value per line, in the tensor's layout order"},
@@ -243,7 +245,11 @@ void ExportModel(const Graph& g, const fs::path& dir, const ExportOptions& opt) 
         "unknown export format '" + opt.format + "' (choose txt, hex or bin)");
   Check(g.quantized(), "model '" + g.name + "' is not quantized; export writes integer parameters "
                                             "(run qaccel quantize first)");
-  for (const Layer& l : g.layers) Check(l.quant.quantized, "layer '" + l.name + "' has no quantization parameters");
+  for (const Layer& l : g.layers) {
+    Check(l.quant.quantized, "layer '" + l.name + "' has no quantization parameters");
+    Check(!l.name.empty() && l.name.find_first_of("/\\") == std::string::npos && l.name != "." && l.name != "..",
+          "layer name '" + l.name + "' cannot be used in a file name (no '/' or '\\')");
+  }
   const json manifest = BuildManifest(g, opt);
 
   fs::path target = fs::absolute(dir);

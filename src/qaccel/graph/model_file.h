@@ -13,7 +13,10 @@
 //   "params": {"weight": {"dtype": "i8", "shape": [...], "offset": o, "nbytes": n}}}]}
 // Offsets are relative to the start of the blob; tensors are raw little-endian
 // in their own dtype (int8 weights take one byte each, so an int8 model file is
-// about a quarter of the fp32 one). Every field is checked on load; errors
+// about a quarter of the fp32 one). A quantized layer's per-channel vectors
+// (weight_scale f32, weight_zero_point / multiplier / shift i32) are stored the
+// same way: in "quant" they are a blob reference {"dtype", "shape", "offset",
+// "nbytes"} instead of a JSON list. Every field is checked on load; errors
 // name the file and the field.
 #pragma once
 

@@ -1,7 +1,12 @@
 // Fast im2col convolutions (see conv_fast.h for the bit-exactness argument).
 #include "qaccel/kernels/fast/conv_fast.h"
 
+#include <algorithm>
 #include <string>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "qaccel/core/error.h"
 
@@ -26,11 +31,20 @@ void Im2Col(const ConvShape& s, int64_t group, const typename Convert::In* in, T
             for (int64_t x = 0; x < s.out_w; ++x) r[x] = pad;
             continue;
           }
-          const auto* src = in_c + iy * s.in_w;
-          for (int64_t x = 0; x < s.out_w; ++x) {
-            const int64_t ix = x * s.stride_w - s.pad_w + kx;
-            r[x] = (ix < 0 || ix >= s.in_w) ? pad : conv(src[ix]);
+          // Valid x: 0 <= x * stride_w - pad_w + kx < in_w, i.e. x in [x0, x1).
+          const int64_t off = kx - s.pad_w;
+          int64_t x0 = off >= 0 ? 0 : (-off + s.stride_w - 1) / s.stride_w;
+          int64_t x1 = s.in_w - off <= 0 ? 0 : (s.in_w - off + s.stride_w - 1) / s.stride_w;
+          x0 = std::min(x0, s.out_w);
+          x1 = std::clamp(x1, x0, s.out_w);
+          for (int64_t x = 0; x < x0; ++x) r[x] = pad;
+          const auto* src = in_c + iy * s.in_w + off;
+          if (s.stride_w == 1) {
+            for (int64_t x = x0; x < x1; ++x) r[x] = conv(src[x]);
+          } else {
+            for (int64_t x = x0; x < x1; ++x) r[x] = conv(src[x * s.stride_w]);
           }
+          for (int64_t x = x1; x < s.out_w; ++x) r[x] = pad;
         }
       }
   }
@@ -45,6 +59,42 @@ struct Int8MinusZeroPoint {
   int32_t zp;
   int16_t operator()(int8_t v) const { return static_cast<int16_t>(v - zp); }
 };
+
+// acc[p] = b + sum_k w[k] * col[k][p] for p < P (exact int32 arithmetic, so the
+// summation order is free). SSE2: pairs of k rows interleaved and multiplied
+// with pmaddwd (two int16 products summed into int32, |sum| <= 2 * 255 * 255),
+// 8 outputs per block held in registers across all k.
+void AccumulateRow(const int16_t* col, const int16_t* w, int64_t K, int64_t P, int32_t b, int32_t* acc) {
+  int64_t p0 = 0;
+#if defined(__SSE2__)
+  for (; p0 + 8 <= P; p0 += 8) {
+    __m128i a0 = _mm_set1_epi32(b), a1 = _mm_set1_epi32(b);
+    int64_t k = 0;
+    for (; k + 1 < K; k += 2) {
+      const __m128i wp = _mm_set1_epi32(static_cast<int32_t>(static_cast<uint16_t>(w[k]) |
+                                                             (static_cast<uint32_t>(static_cast<uint16_t>(w[k + 1])) << 16)));
+      const __m128i r0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(col + k * P + p0));
+      const __m128i r1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(col + (k + 1) * P + p0));
+      a0 = _mm_add_epi32(a0, _mm_madd_epi16(_mm_unpacklo_epi16(r0, r1), wp));
+      a1 = _mm_add_epi32(a1, _mm_madd_epi16(_mm_unpackhi_epi16(r0, r1), wp));
+    }
+    if (k < K) {  // odd K: the last row paired with zeros
+      const __m128i wp = _mm_set1_epi32(static_cast<int32_t>(static_cast<uint16_t>(w[k])));
+      const __m128i r0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(col + k * P + p0));
+      const __m128i z = _mm_setzero_si128();
+      a0 = _mm_add_epi32(a0, _mm_madd_epi16(_mm_unpacklo_epi16(r0, z), wp));
+      a1 = _mm_add_epi32(a1, _mm_madd_epi16(_mm_unpackhi_epi16(r0, z), wp));
+    }
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(acc + p0), a0);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(acc + p0 + 4), a1);
+  }
+#endif
+  for (int64_t p = p0; p < P; ++p) {
+    int32_t v = b;
+    for (int64_t k = 0; k < K; ++k) v += static_cast<int32_t>(w[k]) * col[k * P + p];
+    acc[p] = v;
+  }
+}
 
 }  // namespace
 
@@ -96,13 +146,7 @@ void ConvInt8(const ConvShape& s, const reference::RequantParams& rp, const int8
       const int64_t c = rp.per_channel ? o : 0;
       const int32_t wzp = rp.weight_zero_point[c];
       for (int64_t k = 0; k < K; ++k) wrow[k] = static_cast<int16_t>(weight[o * K + k] - wzp);
-      const int32_t b = bias ? bias[o] : 0;
-      for (int64_t p = 0; p < P; ++p) acc[p] = b;
-      for (int64_t k = 0; k < K; ++k) {
-        const int16_t wk = wrow[k];
-        const int16_t* cr = col + k * P;
-        for (int64_t p = 0; p < P; ++p) acc[p] += static_cast<int32_t>(wk) * cr[p];
-      }
+      AccumulateRow(col, wrow, K, P, bias ? bias[o] : 0, acc);
       int8_t* dst = out + o * P;
       for (int64_t p = 0; p < P; ++p)
         dst[p] = AddZeroPointAndClamp(MultiplyByQuantizedMultiplier(acc[p], rp.multiplier[c], rp.shift[c]),

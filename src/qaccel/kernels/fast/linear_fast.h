@@ -16,7 +16,9 @@ namespace qaccel::kernels::fast {
 
 // [O, I] -> [I, O].
 std::vector<float> TransposeLinearWeight(const LinearShape& s, const float* weight);
-// [O, I] int8 -> [I, O] int16 holding (w - weight_zero_point[o]).
+// [O, I] int8 -> pair-interleaved transpose, int16 (w - weight_zero_point[o]):
+// element (o, i) at ((i / 2) * O + o) * 2 + i % 2 (a zero pads odd I), so two
+// consecutive inputs of one output are adjacent (SSE2 pmaddwd).
 std::vector<int16_t> TransposeLinearWeightInt8(const LinearShape& s, const int8_t* weight,
                                                const reference::RequantParams& p);
 
