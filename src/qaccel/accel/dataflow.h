@@ -23,6 +23,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <utility>
 #include <vector>
@@ -61,6 +62,7 @@ class OperandMatrices {
   int64_t ifmap_w() const { return ifmap_w_; }
   int64_t pix_row(int64_t p) const { return pix_row_[p]; }
   int64_t pix_col(int64_t p) const { return pix_col_[p]; }
+  std::size_t bytes() const { return sizeof(*this) + 8 * (3 * pix_row_.size() + 3 * win_row_.size()); }
 
  private:
   int64_t m_, k_, n_;

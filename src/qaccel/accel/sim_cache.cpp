@@ -2,6 +2,8 @@
 // bounded, mutex-protected maps with first-in-first-out eviction.
 #include "qaccel/accel/sim_cache.h"
 
+#include "qaccel/accel/dataflow.h"
+
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
@@ -109,6 +111,10 @@ Memo<detail::CachedIfmapHistory>& IfmapMemo() {
   static Memo<detail::CachedIfmapHistory> m;
   return m;
 }
+Memo<OperandMatrices>& OperandMemo() {
+  static Memo<OperandMatrices> m;
+  return m;
+}
 
 }  // namespace
 
@@ -121,11 +127,13 @@ bool SimCacheEnabled() { return g_enabled.load(); }
 void SetSimCacheBudget(std::size_t bytes) {
   OfmapMemo().SetBudget(bytes);
   IfmapMemo().SetBudget(bytes);
+  OperandMemo().SetBudget(bytes);
 }
 
 void ClearSimCache() {
   OfmapMemo().Clear();
   IfmapMemo().Clear();
+  OperandMemo().Clear();
 }
 
 SimCacheStats GetSimCacheStats() {
@@ -134,6 +142,7 @@ SimCacheStats GetSimCacheStats() {
   s.misses = g_misses.load();
   OfmapMemo().AddStats(&s);
   IfmapMemo().AddStats(&s);
+  OperandMemo().AddStats(&s);
   return s;
 }
 
@@ -146,6 +155,10 @@ std::shared_ptr<const CachedOfmapWalk> OfmapWalkMemo(
 std::shared_ptr<const CachedIfmapHistory> IfmapHistoryMemo(
     const SimCacheKey& key, const std::function<std::shared_ptr<const CachedIfmapHistory>()>& compute) {
   return IfmapMemo().Get(key, compute);
+}
+std::shared_ptr<const OperandMatrices> OperandMatricesMemo(
+    const SimCacheKey& key, const std::function<std::shared_ptr<const OperandMatrices>()>& compute) {
+  return OperandMemo().Get(key, compute);
 }
 
 }  // namespace detail

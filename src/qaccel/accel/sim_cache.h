@@ -7,6 +7,7 @@
 //     stall timeline) depends on the array shape, the dataflow, the layer
 //     shape and the OFMAP buffer size in words -- not on the IFMAP / filter
 //     SRAMs;
+//   * the layer's operand address tables depend on the layer shape only;
 //   * the IFMAP window history (windows closed, open count, demand row of the
 //     last close) depends on the array shape, the dataflow, the layer shape
 //     and the IFMAP buffer size in words -- not on the OFMAP SRAM (stalls
@@ -31,11 +32,13 @@
 
 namespace qaccel::accel {
 
+class OperandMatrices;
+
 // Turn the memo on/off for the whole process (default: on unless
 // QACCEL_SIM_CACHE=0). Turning it off also empties it.
 void SetSimCacheEnabled(bool enabled);
 bool SimCacheEnabled();
-// Byte budget of each of the two memos (default 64 MiB each); shrinking
+// Byte budget of each of the three memos (default 64 MiB each); shrinking
 // evicts immediately.
 void SetSimCacheBudget(std::size_t bytes);
 void ClearSimCache();
@@ -90,6 +93,9 @@ std::shared_ptr<const CachedOfmapWalk> OfmapWalkMemo(
     const SimCacheKey& key, const std::function<std::shared_ptr<const CachedOfmapWalk>()>& compute);
 std::shared_ptr<const CachedIfmapHistory> IfmapHistoryMemo(
     const SimCacheKey& key, const std::function<std::shared_ptr<const CachedIfmapHistory>()>& compute);
+// The layer's address tables (dataflow.h), shared by all design points.
+std::shared_ptr<const OperandMatrices> OperandMatricesMemo(
+    const SimCacheKey& key, const std::function<std::shared_ptr<const OperandMatrices>()>& compute);
 
 }  // namespace detail
 }  // namespace qaccel::accel

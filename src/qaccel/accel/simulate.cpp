@@ -510,7 +510,11 @@ LayerMetrics RunWithMapping(const ArchConfig& cfg, const LayerSpec& layer, const
 
 LayerMetrics SimulateLayer(const ArchConfig& config, const LayerSpec& layer) {
   Validate(config, layer);
-  const OperandMatrices op(layer);
+  // The layer's address tables depend on its shape only (memoized, sim_cache.h).
+  const auto op_ptr = detail::OperandMatricesMemo(MemoKey(3, ArchConfig{}, layer, 0, 0), [&] {
+    return std::make_shared<const OperandMatrices>(layer);
+  });
+  const OperandMatrices& op = *op_ptr;
   // The dataflow registry: the one place a mapping is chosen.
   switch (config.dataflow) {
     case Dataflow::kOutputStationary:
