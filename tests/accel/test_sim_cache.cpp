@@ -1,4 +1,6 @@
-// The cost model's CALC-mode memo (accel/sim_cache.h) must be invisible:
+// The cost model's speed-ups must be invisible. The CALC-mode memo
+// (accel/sim_cache.h) and the bulk OFMAP walk (WriteBufferModel::
+// AdvanceQuietRows) are compared with the straightforward paths:
 // every LayerMetrics field identical with and without it, on varied layers,
 // arrays, dataflows, SRAM sizes (down to ones that close many read windows
 // and drain the OFMAP buffer often), word sizes and both bandwidth modes; also from two threads
@@ -10,6 +12,7 @@
 #include <vector>
 
 #include "qaccel/accel/cost_model.h"
+#include "qaccel/accel/memory_model.h"
 #include "qaccel/accel/sim_cache.h"
 
 using namespace qaccel::accel;
@@ -118,6 +121,7 @@ std::vector<LayerMetrics> RunAll(const std::vector<Case>& cases) {
 class SimCacheTest : public ::testing::Test {
  protected:
   void TearDown() override {
+    SetSimBulkWalkEnabled(true);
     SetSimCacheBudget(std::size_t{64} << 20);
     SetSimCacheEnabled(true);
     ClearSimCache();
@@ -180,6 +184,69 @@ TEST_F(SimCacheTest, SharedByThreadsAndEvictsUnderTinyBudget) {
       for (size_t i = 0; i < ref.size(); ++i) ExpectSame(ref[i], got[t][i], cases[i].what);
     EXPECT_LE(GetSimCacheStats().bytes, 2 * budget);  // two memos, one budget each
   }
+}
+
+TEST_F(SimCacheTest, BulkWalkEqualsPerRowWalk) {
+  std::vector<Case> cases = Sweep(14);
+  // Larger layers too: long runs of equal OFMAP demand, many drains.
+  for (const LayerSpec& l : {LayerSpec{"big_conv", 30, 30, 3, 3, 16, 64, 1, 1}, LayerSpec::Gemm("big_gemm", 300, 70, 40)})
+    for (Dataflow df : {Dataflow::kOutputStationary, Dataflow::kWeightStationary, Dataflow::kInputStationary})
+      for (double ok : {0.25, 0.5, 2.0, 64.0}) {
+        Case c;
+        c.cfg.array_rows = 8;
+        c.cfg.array_cols = 16;
+        c.cfg.dataflow = df;
+        c.cfg.ifmap_sram_kb = c.cfg.filter_sram_kb = 1;
+        c.cfg.ofmap_sram_kb = ok;
+        c.layer = l;
+        c.what = l.name + " " + DataflowName(df) + " ofmap " + std::to_string(ok) + " kB";
+        cases.push_back(c);
+      }
+  SetSimCacheEnabled(false);
+  SetSimBulkWalkEnabled(false);
+  const auto ref = RunAll(cases);
+  SetSimBulkWalkEnabled(true);
+  const auto got = RunAll(cases);
+  for (size_t i = 0; i < ref.size(); ++i) ExpectSame(ref[i], got[i], "bulk " + cases[i].what);
+}
+
+// AdvanceQuietRows + Service == Service row by row, on random demand.
+TEST(WriteBufferBulk, MatchesServicePerRow) {
+  std::mt19937_64 rng(5);
+  auto uni = [&](int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); };
+  int64_t bulk_rows = 0;
+  for (int trial = 0; trial < 300; ++trial) {
+    const BufferSize size = BufferSize::FromBytes(static_cast<double>(uni(100, 3000)), 1);
+    const int64_t bw = uni(1, 40);
+    WriteBufferModel a(size, bw), b(size, bw);
+    int64_t row = 0, stall_a = 0, stall_b = 0;
+    for (int run = 0; run < 60; ++run) {
+      const int64_t k = uni(1, 2 * bw), n = uni(1, 200);
+      for (int64_t j = 0; j < n; ++j) {  // reference: one row at a time
+        const int64_t cycle = row + j + stall_a;
+        stall_a += a.Service(k, cycle) - cycle;
+      }
+      for (int64_t j = 0; j < n;) {  // bulk, then one row through Service
+        const int64_t cycle = row + j + stall_b;
+        const int64_t done = b.AdvanceQuietRows(k, cycle, n - j);
+        bulk_rows += done;
+        j += done;
+        if (j < n) {
+          const int64_t c = row + j + stall_b;
+          stall_b += b.Service(k, c) - c;
+          ++j;
+        }
+      }
+      ASSERT_EQ(stall_a, stall_b) << "trial " << trial << " run " << run;
+      row += n + uni(0, 3);  // rows without OFMAP demand in between
+    }
+    a.Finish(row + stall_a);
+    b.Finish(row + stall_b);
+    EXPECT_EQ(a.accesses(), b.accesses());
+    EXPECT_EQ(a.first_cycle(), b.first_cycle());
+    EXPECT_EQ(a.last_cycle(), b.last_cycle());
+  }
+  EXPECT_GT(bulk_rows, 100000);
 }
 
 }  // namespace

@@ -89,6 +89,17 @@ struct Skew {
   int64_t hi(int64_t tau) const { return std::min<int64_t>(used - 1, tau - start); }
   int64_t first_tau() const { return start; }
   int64_t last_tau() const { return start + len - 1 + used - 1; }
+  // Last t >= tau (tau in [first_tau, last_tau]) with as many ports carrying
+  // data as at tau. hi - lo + 1 grows while hi rises (up to tau = start +
+  // used - 1) and lo stays 0 (up to tau = start + len - 1), so it is constant
+  // exactly while both move or both stand still.
+  int64_t run_end(int64_t tau) const {
+    const int64_t hi_stops = start + used - 1, lo_starts = start + len;
+    const bool hi_moves = tau + 1 <= hi_stops, lo_moves = tau + 1 >= lo_starts;
+    if (hi_moves && lo_moves) return hi_stops;
+    if (!hi_moves && !lo_moves) return std::min(lo_starts - 1, last_tau());
+    return tau;
+  }
 };
 
 // Prefetch order of one operand (USER bandwidth mode): SCALE-Sim stacks the
@@ -161,6 +172,9 @@ class OutputStationaryMapping {
   // OFMAP elements written at tau: ports c < cu with u = tau-(T-1)-c in [R-ru, R).
   int64_t OfmapFirstTau(const Fold& f) const { return T_ - 1 + (R_ - f.ru); }
   int64_t OfmapLastTau(const Fold& f) const { return T_ - 1 + R_ - 1 + f.cu - 1; }
+  // The same count as a skew (for the bulk walk): port c carries data while
+  // tau - (T-1+R-ru) - c is in [0, ru).
+  Skew OfmapSkew(const Fold& f) const { return {T_ - 1 + R_ - f.ru, f.ru, f.cu}; }
   int64_t OfmapCount(const Fold& f, int64_t tau) const {
     const int64_t x = tau - (T_ - 1);
     const int64_t lo = std::max<int64_t>(0, x - (R_ - 1));
@@ -246,6 +260,7 @@ class WeightStationaryMapping {
   }
   int64_t OfmapFirstTau(const Fold& f) const { return 2 * R_ - 1; }
   int64_t OfmapLastTau(const Fold& f) const { return 2 * R_ - 1 + T_ - 1 + f.cu - 1; }
+  Skew OfmapSkew(const Fold& f) const { return {2 * R_ - 1, T_, f.cu}; }
   int64_t OfmapCount(const Fold& f, int64_t tau) const {
     const Skew s{2 * R_ - 1, T_, f.cu};
     const int64_t lo = s.lo(tau), hi = s.hi(tau);
@@ -326,6 +341,7 @@ class InputStationaryMapping {
   }
   int64_t OfmapFirstTau(const Fold& f) const { return 2 * R_ - 1; }
   int64_t OfmapLastTau(const Fold& f) const { return 2 * R_ - 1 + T_ - 1 + f.cu - 1; }
+  Skew OfmapSkew(const Fold& f) const { return {2 * R_ - 1, T_, f.cu}; }
   int64_t OfmapCount(const Fold& f, int64_t tau) const {
     const Skew s{2 * R_ - 1, T_, f.cu};
     const int64_t lo = s.lo(tau), hi = s.hi(tau);

@@ -91,6 +91,25 @@ int64_t WriteBufferModel::Service(int64_t k, int64_t cycle) {
   return cur;
 }
 
+int64_t WriteBufferModel::AdvanceQuietRows(int64_t k, int64_t cycle, int64_t n) {
+  // Row j (at cycle + j, with free_ - j*k free words before it) is quiet when
+  //   cycle + j <  drain_end_:  free_ - (j+1)*k > 0
+  //   cycle + j >= drain_end_:  free_ - (j+1)*k >= active.
+  // Free space only shrinks, so the quiet rows are a prefix of each phase.
+  const int64_t during = std::clamp<int64_t>(drain_end_ - cycle, 0, n);   // rows before the drain ends
+  const int64_t quiet_during = free_ > 0 ? (free_ - 1) / k : 0;            // j < this: (j+1)k <= free_-1
+  int64_t m;
+  if (quiet_during < during) {
+    m = quiet_during;
+  } else {
+    const int64_t room = free_ - size_.active;
+    const int64_t quiet_after = room >= 0 ? room / k : 0;                  // j < this: (j+1)k <= room
+    m = std::min(n, std::max(during, quiet_after));
+  }
+  if (m > 0) Store(m * k);  // Store is additive: m rows of k == one store of m*k
+  return m;
+}
+
 void WriteBufferModel::Finish(int64_t cycle) {
   ForceAppend();
   while (drain_start_ < committed_) {

@@ -27,12 +27,13 @@ namespace {
 
 using detail::SimCacheKey;
 
-bool EnabledFromEnv() {
-  const char* v = std::getenv("QACCEL_SIM_CACHE");
+bool EnabledFromEnv(const char* name) {
+  const char* v = std::getenv(name);
   return !(v != nullptr && std::strcmp(v, "0") == 0);
 }
 
-std::atomic<bool> g_enabled{EnabledFromEnv()};
+std::atomic<bool> g_enabled{EnabledFromEnv("QACCEL_SIM_CACHE")};
+std::atomic<bool> g_bulk{EnabledFromEnv("QACCEL_SIM_BULK")};
 std::atomic<uint64_t> g_hits{0}, g_misses{0};
 
 struct KeyHash {
@@ -123,6 +124,9 @@ void SetSimCacheEnabled(bool enabled) {
   if (!enabled) ClearSimCache();
 }
 bool SimCacheEnabled() { return g_enabled.load(); }
+
+void SetSimBulkWalkEnabled(bool enabled) { g_bulk.store(enabled); }
+bool SimBulkWalkEnabled() { return g_bulk.load(std::memory_order_relaxed); }
 
 void SetSimCacheBudget(std::size_t bytes) {
   OfmapMemo().SetBudget(bytes);

@@ -43,6 +43,13 @@ bool SimCacheEnabled();
 void SetSimCacheBudget(std::size_t bytes);
 void ClearSimCache();
 
+// The bulk OFMAP advance of the CALC walk (WriteBufferModel::AdvanceQuietRows
+// over runs of rows with equal OFMAP demand); default on unless
+// QACCEL_SIM_BULK=0. Off = one WriteBufferModel::Service call per demand row,
+// the straightforward path the tests compare against.
+void SetSimBulkWalkEnabled(bool enabled);
+bool SimBulkWalkEnabled();
+
 struct SimCacheStats {
   uint64_t hits = 0, misses = 0;
   std::size_t entries = 0, bytes = 0;

@@ -289,6 +289,8 @@ LayerMetrics RunWithMapping(const ArchConfig& cfg, const LayerSpec& layer, const
     Span of_span;
     int64_t last_row_ofmap_out = -1, last_row_stall = 0;
     bool last_row_seen = false;
+    // Only OFMAP rows are walked (CALC): runs of rows may be advanced in bulk.
+    const bool bulk = !sim_if && !sim_fi && SimBulkWalkEnabled();
 
     int64_t fold_index = 0;
     for (int64_t fc = 0; fc < col_folds; ++fc) {
@@ -298,9 +300,25 @@ LayerMetrics RunWithMapping(const ArchConfig& cfg, const LayerSpec& layer, const
         int64_t lo = map.OfmapFirstTau(f), hi = map.OfmapLastTau(f);
         if (sim_if) lo = std::min(lo, map.IfmapFirstTau(f)), hi = std::max(hi, map.IfmapLastTau(f));
         if (sim_fi) lo = std::min(lo, map.FilterFirstTau(f)), hi = std::max(hi, map.FilterLastTau(f));
+        const Skew oskew = map.OfmapSkew(f);
         for (int64_t tau = lo; tau <= hi; ++tau) {
           const int64_t row = base + tau;
           const int64_t cycle = row + stalls;
+          if (bulk) {
+            // A run of rows with the same OFMAP demand, none of them the last
+            // row: skip the leading rows that cannot stall or start a drain.
+            const int64_t k = map.OfmapCount(f, tau);
+            const int64_t end = std::min({oskew.run_end(tau), hi, num_rows - 2 - base});
+            if (k > 0 && end > tau) {
+              const int64_t done = wbuf.AdvanceQuietRows(k, cycle, end - tau + 1);
+              if (done > 0) {
+                of_span.Add(cycle);
+                of_span.Add(cycle + done - 1);
+                tau += done - 1;
+                continue;
+              }
+            }
+          }
           int64_t stall = 0;
           if (sim_if) {
             bool any = false;
