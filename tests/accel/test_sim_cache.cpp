@@ -210,7 +210,8 @@ TEST_F(SimCacheTest, BulkWalkEqualsPerRowWalk) {
   for (size_t i = 0; i < ref.size(); ++i) ExpectSame(ref[i], got[i], "bulk " + cases[i].what);
 }
 
-// AdvanceQuietRows + Service == Service row by row, on random demand.
+// AdvanceQuietRows + Service == Service row by row, on random runs of
+// constant, rising and falling demand.
 TEST(WriteBufferBulk, MatchesServicePerRow) {
   std::mt19937_64 rng(5);
   auto uni = [&](int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); };
@@ -221,19 +222,20 @@ TEST(WriteBufferBulk, MatchesServicePerRow) {
     WriteBufferModel a(size, bw), b(size, bw);
     int64_t row = 0, stall_a = 0, stall_b = 0;
     for (int run = 0; run < 60; ++run) {
-      const int64_t k = uni(1, 2 * bw), n = uni(1, 200);
+      const int64_t slope = uni(-1, 1), n = uni(1, 200);
+      const int64_t k = slope < 0 ? n + uni(0, 2 * bw) : uni(1, 2 * bw);  // every row > 0
       for (int64_t j = 0; j < n; ++j) {  // reference: one row at a time
         const int64_t cycle = row + j + stall_a;
-        stall_a += a.Service(k, cycle) - cycle;
+        stall_a += a.Service(k + slope * j, cycle) - cycle;
       }
       for (int64_t j = 0; j < n;) {  // bulk, then one row through Service
         const int64_t cycle = row + j + stall_b;
-        const int64_t done = b.AdvanceQuietRows(k, cycle, n - j);
+        const int64_t done = b.AdvanceQuietRows(k + slope * j, slope, cycle, n - j);
         bulk_rows += done;
         j += done;
         if (j < n) {
           const int64_t c = row + j + stall_b;
-          stall_b += b.Service(k, c) - c;
+          stall_b += b.Service(k + slope * j, c) - c;
           ++j;
         }
       }

@@ -89,16 +89,20 @@ struct Skew {
   int64_t hi(int64_t tau) const { return std::min<int64_t>(used - 1, tau - start); }
   int64_t first_tau() const { return start; }
   int64_t last_tau() const { return start + len - 1 + used - 1; }
-  // Last t >= tau (tau in [first_tau, last_tau]) with as many ports carrying
-  // data as at tau. hi - lo + 1 grows while hi rises (up to tau = start +
-  // used - 1) and lo stays 0 (up to tau = start + len - 1), so it is constant
-  // exactly while both move or both stand still.
-  int64_t run_end(int64_t tau) const {
-    const int64_t hi_stops = start + used - 1, lo_starts = start + len;
-    const bool hi_moves = tau + 1 <= hi_stops, lo_moves = tau + 1 >= lo_starts;
-    if (hi_moves && lo_moves) return hi_stops;
-    if (!hi_moves && !lo_moves) return std::min(lo_starts - 1, last_tau());
-    return tau;
+  // The number of ports carrying data, hi - lo + 1, is piecewise linear in
+  // tau: from tau to tau + 1 it changes by slope(tau) = [hi still rises] -
+  // [lo already rises], i.e. +1, 0 or -1. hi rises up to tau = start + used - 1,
+  // lo from tau = start + len on. linear_run_end(tau) is the last row t (up
+  // to last_tau) such that every step in [tau, t) has slope(tau): rows tau..t
+  // carry count(tau) + slope(tau) * (t' - tau) elements.
+  int64_t slope(int64_t tau) const {
+    return (tau + 1 <= start + used - 1 ? 1 : 0) - (tau + 1 >= start + len ? 1 : 0);
+  }
+  int64_t linear_run_end(int64_t tau) const {
+    int64_t end = last_tau();
+    for (int64_t b : {start + used - 1, start + len - 1})  // the steps after these rows change slope
+      if (b > tau) end = std::min(end, b);
+    return std::max(end, tau);
   }
 };
 

@@ -39,11 +39,12 @@ class WriteBufferModel {
   int64_t Service(int64_t k, int64_t cycle);
   // Drains everything left, starting at `cycle` (empty_all_buffers).
   void Finish(int64_t cycle);
-  // Bulk form of Service for `n` consecutive rows of `k` > 0 elements, the
-  // first at `cycle`, one cycle apart: consumes the leading rows for which
-  // Service would neither stall nor start a drain (its O(1) path), in O(1),
-  // and returns how many (0..n). The caller hands the next row to Service.
-  int64_t AdvanceQuietRows(int64_t k, int64_t cycle, int64_t n);
+  // Bulk form of Service for `n` consecutive rows, one cycle apart, the first
+  // at `cycle`, row j holding k + slope * j > 0 elements (slope -1, 0 or +1):
+  // consumes the leading rows for which Service would neither stall nor start
+  // a drain (its O(1) path), in O(log n), and returns how many (0..n). The
+  // caller hands the next row to Service.
+  int64_t AdvanceQuietRows(int64_t k, int64_t slope, int64_t cycle, int64_t n);
 
   int64_t accesses() const { return accesses_; }
   int64_t first_cycle() const { return first_cycle_; }

@@ -305,12 +305,13 @@ LayerMetrics RunWithMapping(const ArchConfig& cfg, const LayerSpec& layer, const
           const int64_t row = base + tau;
           const int64_t cycle = row + stalls;
           if (bulk) {
-            // A run of rows with the same OFMAP demand, none of them the last
-            // row: skip the leading rows that cannot stall or start a drain.
-            const int64_t k = map.OfmapCount(f, tau);
-            const int64_t end = std::min({oskew.run_end(tau), hi, num_rows - 2 - base});
-            if (k > 0 && end > tau) {
-              const int64_t done = wbuf.AdvanceQuietRows(k, cycle, end - tau + 1);
+            // A run of rows whose OFMAP demand is linear in tau (ramp or
+            // plateau of the skew), none of them the last row: skip the
+            // leading rows that cannot stall or start a drain.
+            const int64_t k = map.OfmapCount(f, tau), slope = oskew.slope(tau);
+            const int64_t end = std::min({oskew.linear_run_end(tau), hi, num_rows - 2 - base});
+            if (k > 0 && end > tau && map.OfmapCount(f, end) == k + slope * (end - tau)) {
+              const int64_t done = wbuf.AdvanceQuietRows(k, slope, cycle, end - tau + 1);
               if (done > 0) {
                 of_span.Add(cycle);
                 of_span.Add(cycle + done - 1);
