@@ -106,8 +106,11 @@ class EstimateReadBufferModel {
       const int lo = static_cast<int>(a0 & kBlockMask), n = static_cast<int>(bend - a0);
       const uint64_t bits = (n == 64 ? ~uint64_t{0} : ((uint64_t{1} << n) - 1)) << lo;
       uint64_t& mask = Block(b);
-      count_ += PopCount(bits & ~mask);
-      mask |= bits;
+      const uint64_t fresh = bits & ~mask;
+      if (fresh != 0) {  // mostly not: overlapping windows re-read addresses
+        count_ += PopCount(fresh);
+        mask |= fresh;
+      }
       a0 = bend;
     }
   }
