@@ -7,7 +7,11 @@
 // Speed: rows without any demand cannot stall, so they are skipped; in CALC
 // mode the IFMAP/filter buffers cannot stall either, and when an operand fits
 // in one prefetch window its DRAM figures are analytic, so only the OFMAP
-// rows of each fold are visited (a few per fold instead of T * R addresses).
+// rows of each fold are visited (a few per fold instead of T * R addresses),
+// run by run where the OFMAP demand is linear (WriteBufferModel::
+// AdvanceQuietRows). CALC sub-results that depend on only part of the design
+// point (the OFMAP walk, the IFMAP window history, the address tables) are
+// memoized across calls (sim_cache.h); docs/simulator.md has the argument.
 #include <algorithm>
 #include <cmath>
 #include <memory>
