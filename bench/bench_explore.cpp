@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "qaccel/accel/sim_cache.h"
 #include "qaccel/accel/topology_from_graph.h"
 #include "qaccel/core/error.h"
 #include "qaccel/dse/explore.h"
@@ -102,6 +103,10 @@ int main(int argc, char** argv) {
     std::printf("evaluated %zu points in %.2f s wall: %.1f points/s; process CPU %.2f s = %.2f ms CPU per point "
                 "(on %d idle cores: ~%.1f s)\n",
                 r.points.size(), s, n / s, cpu, 1000.0 * cpu / n, r.threads, cpu / r.threads);
+    const accel::SimCacheStats cs = accel::GetSimCacheStats();
+    std::printf("cost-model memo %s: %llu hits, %llu misses, %zu entries, %.1f MB\n",
+                accel::SimCacheEnabled() ? "on" : "off (QACCEL_SIM_CACHE=0)", static_cast<unsigned long long>(cs.hits),
+                static_cast<unsigned long long>(cs.misses), cs.entries, static_cast<double>(cs.bytes) / 1e6);
     const auto& b = r.points[r.best];
     std::printf("best (%s): %s  total_cycles %lld  energy %.6g pJ\n", space.objective.Name().c_str(),
                 dse::DescribePoint(b).c_str(), static_cast<long long>(b.total_cycles), b.energy_pj);

@@ -2,7 +2,9 @@
 // (and of each layer) over many runs, on AlexNet's five conv layers and a few
 // large layers, for os/ws/is on a 32x32 array with SCALE-Sim's default 64 kB
 // SRAMs in CALC mode, plus one USER-mode configuration.
-//   bench_sim [runs]      (default 21)
+//   bench_sim [runs] [--memo]      (default 21 runs)
+// The cost model's cross-design-point memo (accel/sim_cache.h) is turned off
+// (repeating one design point would only time memo hits); --memo keeps it on.
 #include <algorithm>
 #include <ctime>
 #include <cstdio>
@@ -11,6 +13,7 @@
 #include <vector>
 
 #include "qaccel/accel/cost_model.h"
+#include "qaccel/accel/sim_cache.h"
 
 using namespace qaccel::accel;
 
@@ -46,7 +49,14 @@ double MedianMs(int runs, Fn&& fn) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int runs = argc > 1 ? std::max(1, std::atoi(argv[1])) : 21;
+  int runs = 21;
+  bool memo = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--memo") memo = true;
+    else runs = std::max(1, std::atoi(argv[i]));
+  }
+  SetSimCacheEnabled(memo);
+  std::printf("bench_sim: %d runs, memo %s\n", runs, memo ? "on" : "off");
   ArchConfig base;
   base.array_rows = base.array_cols = 32;
   base.ifmap_sram_kb = base.filter_sram_kb = base.ofmap_sram_kb = 64;

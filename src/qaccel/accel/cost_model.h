@@ -3,8 +3,10 @@
 //
 // This is the API the design-space exploration and NetAdapt call, possibly
 // from many threads at once: SimulateLayer / SimulateNetwork are pure
-// functions (no globals, no caches shared between calls), so concurrent calls
-// need no locking. The model reproduces SCALE-Sim v2 (main, Feb 2025,
+// functions of their arguments and safe to call concurrently. (Internally, a
+// thread-safe, bounded memo of CALC-mode sub-results is shared between calls,
+// keyed by exactly the inputs each sub-result depends on; it never changes a
+// number -- see sim_cache.h.) The model reproduces SCALE-Sim v2 (main, Feb 2025,
 // "removing double counting of stall cycles") number for number; see
 // docs/simulator.md for the model, the fidelity status per column and mode,
 // and the deliberate differences.

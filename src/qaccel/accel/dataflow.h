@@ -23,6 +23,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <utility>
 #include <vector>
@@ -61,6 +62,7 @@ class OperandMatrices {
   int64_t ifmap_w() const { return ifmap_w_; }
   int64_t pix_row(int64_t p) const { return pix_row_[p]; }
   int64_t pix_col(int64_t p) const { return pix_col_[p]; }
+  std::size_t bytes() const { return sizeof(*this) + 8 * (3 * pix_row_.size() + 3 * win_row_.size()); }
 
  private:
   int64_t m_, k_, n_;
@@ -87,6 +89,21 @@ struct Skew {
   int64_t hi(int64_t tau) const { return std::min<int64_t>(used - 1, tau - start); }
   int64_t first_tau() const { return start; }
   int64_t last_tau() const { return start + len - 1 + used - 1; }
+  // The number of ports carrying data, hi - lo + 1, is piecewise linear in
+  // tau: from tau to tau + 1 it changes by slope(tau) = [hi still rises] -
+  // [lo already rises], i.e. +1, 0 or -1. hi rises up to tau = start + used - 1,
+  // lo from tau = start + len on. linear_run_end(tau) is the last row t (up
+  // to last_tau) such that every step in [tau, t) has slope(tau): rows tau..t
+  // carry count(tau) + slope(tau) * (t' - tau) elements.
+  int64_t slope(int64_t tau) const {
+    return (tau + 1 <= start + used - 1 ? 1 : 0) - (tau + 1 >= start + len ? 1 : 0);
+  }
+  int64_t linear_run_end(int64_t tau) const {
+    int64_t end = last_tau();
+    for (int64_t b : {start + used - 1, start + len - 1})  // the steps after these rows change slope
+      if (b > tau) end = std::min(end, b);
+    return std::max(end, tau);
+  }
 };
 
 // Prefetch order of one operand (USER bandwidth mode): SCALE-Sim stacks the
@@ -159,6 +176,9 @@ class OutputStationaryMapping {
   // OFMAP elements written at tau: ports c < cu with u = tau-(T-1)-c in [R-ru, R).
   int64_t OfmapFirstTau(const Fold& f) const { return T_ - 1 + (R_ - f.ru); }
   int64_t OfmapLastTau(const Fold& f) const { return T_ - 1 + R_ - 1 + f.cu - 1; }
+  // The same count as a skew (for the bulk walk): port c carries data while
+  // tau - (T-1+R-ru) - c is in [0, ru).
+  Skew OfmapSkew(const Fold& f) const { return {T_ - 1 + R_ - f.ru, f.ru, f.cu}; }
   int64_t OfmapCount(const Fold& f, int64_t tau) const {
     const int64_t x = tau - (T_ - 1);
     const int64_t lo = std::max<int64_t>(0, x - (R_ - 1));
@@ -244,6 +264,7 @@ class WeightStationaryMapping {
   }
   int64_t OfmapFirstTau(const Fold& f) const { return 2 * R_ - 1; }
   int64_t OfmapLastTau(const Fold& f) const { return 2 * R_ - 1 + T_ - 1 + f.cu - 1; }
+  Skew OfmapSkew(const Fold& f) const { return {2 * R_ - 1, T_, f.cu}; }
   int64_t OfmapCount(const Fold& f, int64_t tau) const {
     const Skew s{2 * R_ - 1, T_, f.cu};
     const int64_t lo = s.lo(tau), hi = s.hi(tau);
@@ -324,6 +345,7 @@ class InputStationaryMapping {
   }
   int64_t OfmapFirstTau(const Fold& f) const { return 2 * R_ - 1; }
   int64_t OfmapLastTau(const Fold& f) const { return 2 * R_ - 1 + T_ - 1 + f.cu - 1; }
+  Skew OfmapSkew(const Fold& f) const { return {2 * R_ - 1, T_, f.cu}; }
   int64_t OfmapCount(const Fold& f, int64_t tau) const {
     const Skew s{2 * R_ - 1, T_, f.cu};
     const int64_t lo = s.lo(tau), hi = s.hi(tau);

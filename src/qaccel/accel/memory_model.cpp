@@ -91,6 +91,36 @@ int64_t WriteBufferModel::Service(int64_t k, int64_t cycle) {
   return cur;
 }
 
+int64_t WriteBufferModel::AdvanceQuietRows(int64_t k, int64_t slope, int64_t cycle, int64_t n) {
+  // Elements stored by the first r rows: S(r) = r k + slope r (r - 1) / 2,
+  // increasing in r. Row j (at cycle + j) is quiet when
+  //   cycle + j <  drain_end_:  free_ - S(j+1) > 0
+  //   cycle + j >= drain_end_:  free_ - S(j+1) >= active.
+  // Free space only shrinks, so the quiet rows are a prefix of each phase.
+  auto stored = [&](int64_t r) { return r * k + slope * (r * (r - 1) / 2); };
+  auto rows_within = [&](int64_t limit) {  // largest r <= n with S(r) <= limit
+    if (limit < 0) return int64_t{0};
+    int64_t lo = 0, hi = n;
+    while (lo < hi) {
+      const int64_t mid = lo + (hi - lo + 1) / 2;
+      if (stored(mid) <= limit) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  };
+  const int64_t during = std::clamp<int64_t>(drain_end_ - cycle, 0, n);  // rows before the drain ends
+  const int64_t quiet_during = rows_within(free_ - 1);                   // j < this: S(j+1) <= free_-1
+  int64_t m;
+  if (quiet_during < during) {
+    m = quiet_during;
+  } else {
+    const int64_t quiet_after = rows_within(free_ - size_.active);       // j < this: S(j+1) <= free_-active
+    m = std::min(n, std::max(during, quiet_after));
+  }
+  if (m > 0) Store(stored(m));  // Store is additive: the rows' stores in one
+  return m;
+}
+
 void WriteBufferModel::Finish(int64_t cycle) {
   ForceAppend();
   while (drain_start_ < committed_) {

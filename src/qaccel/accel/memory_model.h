@@ -39,6 +39,12 @@ class WriteBufferModel {
   int64_t Service(int64_t k, int64_t cycle);
   // Drains everything left, starting at `cycle` (empty_all_buffers).
   void Finish(int64_t cycle);
+  // Bulk form of Service for `n` consecutive rows, one cycle apart, the first
+  // at `cycle`, row j holding k + slope * j > 0 elements (slope -1, 0 or +1):
+  // consumes the leading rows for which Service would neither stall nor start
+  // a drain (its O(1) path), in O(log n), and returns how many (0..n). The
+  // caller hands the next row to Service.
+  int64_t AdvanceQuietRows(int64_t k, int64_t slope, int64_t cycle, int64_t n);
 
   int64_t accesses() const { return accesses_; }
   int64_t first_cycle() const { return first_cycle_; }
@@ -100,8 +106,11 @@ class EstimateReadBufferModel {
       const int lo = static_cast<int>(a0 & kBlockMask), n = static_cast<int>(bend - a0);
       const uint64_t bits = (n == 64 ? ~uint64_t{0} : ((uint64_t{1} << n) - 1)) << lo;
       uint64_t& mask = Block(b);
-      count_ += PopCount(bits & ~mask);
-      mask |= bits;
+      const uint64_t fresh = bits & ~mask;
+      if (fresh != 0) {  // mostly not: overlapping windows re-read addresses
+        count_ += PopCount(fresh);
+        mask |= fresh;
+      }
       a0 = bend;
     }
   }

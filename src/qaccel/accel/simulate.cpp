@@ -7,15 +7,21 @@
 // Speed: rows without any demand cannot stall, so they are skipped; in CALC
 // mode the IFMAP/filter buffers cannot stall either, and when an operand fits
 // in one prefetch window its DRAM figures are analytic, so only the OFMAP
-// rows of each fold are visited (a few per fold instead of T * R addresses).
+// rows of each fold are visited (a few per fold instead of T * R addresses),
+// run by run where the OFMAP demand is linear (WriteBufferModel::
+// AdvanceQuietRows). CALC sub-results that depend on only part of the design
+// point (the OFMAP walk, the IFMAP window history, the address tables) are
+// memoized across calls (sim_cache.h); docs/simulator.md has the argument.
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <optional>
 #include <type_traits>
 
 #include "qaccel/accel/cost_model.h"
 #include "qaccel/accel/dataflow.h"
 #include "qaccel/accel/memory_model.h"
+#include "qaccel/accel/sim_cache.h"
 #include "qaccel/core/error.h"
 
 namespace qaccel::accel {
@@ -87,25 +93,28 @@ void Validate(const ArchConfig& c, const LayerSpec& l) {
   }
 }
 
-// Stalls recorded during the walk, as (row, cumulative stall after that row),
-// in row order: maps a demand row to its cycle.
-class StallTimeline {
- public:
-  void Add(int64_t row, int64_t stall) {
-    total_ += stall;
-    points_.emplace_back(row, total_);
-  }
-  // Sum of stalls at rows < row.
-  int64_t Before(int64_t row) const {
-    auto it = std::lower_bound(points_.begin(), points_.end(), std::make_pair(row, INT64_MIN));
-    return it == points_.begin() ? 0 : std::prev(it)->second;
-  }
-  int64_t Cycle(int64_t row) const { return row + Before(row); }
+using detail::CachedIfmapHistory;
+using detail::CachedOfmapWalk;
+using detail::StallTimeline;
 
- private:
-  std::vector<std::pair<int64_t, int64_t>> points_;
-  int64_t total_ = 0;
+// First / last cycle of an operand's SRAM trace.
+struct Span {
+  bool any = false;
+  int64_t first = 0, last = 0;
+  void Add(int64_t c) {
+    if (!any) {
+      any = true;
+      first = c;
+    }
+    last = c;
+  }
 };
+
+// Memo key: the layer shape, the array, the dataflow and the given extras.
+detail::SimCacheKey MemoKey(int64_t kind, const ArchConfig& c, const LayerSpec& l, int64_t words, int64_t bw) {
+  return {kind, static_cast<int64_t>(c.dataflow), c.array_rows, c.array_cols, l.ifmap_h, l.ifmap_w, l.filter_h,
+          l.filter_w, l.channels, l.num_filters, l.stride_h, l.stride_w, words, bw};
+}
 
 // Filter streams are blocks of distinct addresses, each repeated m times
 // (FilterBlocks); the window history then follows in O(1) per block: a window
@@ -239,9 +248,7 @@ LayerMetrics RunWithMapping(const ArchConfig& cfg, const LayerSpec& layer, const
   const BufferSize fi_size = BufferSize::FromBytes(1024.0 * cfg.filter_sram_kb, cfg.word_bytes);
   const BufferSize of_size = BufferSize::FromBytes(1024.0 * cfg.ofmap_sram_kb, cfg.word_bytes);
   const int64_t user_bw = static_cast<int64_t>(cfg.bandwidth_words_per_cycle);
-  WriteBufferModel wbuf(of_size, user ? user_bw : C);
 
-  std::optional<EstimateReadBufferModel> if_est, fi_est;
   std::optional<UserReadBufferModel> if_user, fi_user;
   if (user) {
     auto order_of = [](const PrefetchLayout& pl, auto at) {
@@ -266,8 +273,10 @@ LayerMetrics RunWithMapping(const ArchConfig& cfg, const LayerSpec& layer, const
                     order_of(map.FilterPrefetch(row_folds, col_folds),
                              [&](int64_t r, int64_t c) { return map.FilterPrefetchAt(r, c); }));
   } else {
-    if_est.emplace(if_size, op.ifmap_space(), op.ifmap_distinct());
-    fi_est.emplace(fi_size, 0, op.filter_space());  // closed form, no per-address state
+    // The CALC read buffers' size check (EstimateReadBufferModel), done
+    // before the walk so that errors come in the same order as before.
+    if (if_size.total / 100 <= 0 || fi_size.total / 100 <= 0)
+      throw Error("SRAM holds fewer than 100 words; SCALE-Sim's read buffer needs at least 100");
   }
   // In CALC mode the read buffers never stall, so they are replayed after the
   // walk (below); the walk then only visits OFMAP rows.
@@ -275,37 +284,49 @@ LayerMetrics RunWithMapping(const ArchConfig& cfg, const LayerSpec& layer, const
   const bool sim_fi = user;
 
   // ---- walk the demand rows ----
-  int64_t stalls = 0;
-  StallTimeline timeline;
-  struct Span {
-    bool any = false;
-    int64_t first = 0, last = 0;
-    void Add(int64_t c) {
-      if (!any) {
-        any = true;
-        first = c;
-      }
-      last = c;
-    }
-  } if_span, fi_span, of_span;
-  int64_t last_row_ofmap_out = -1, last_row_stall = 0;
-  bool last_row_seen = false;
+  Span if_span, fi_span;
+  auto walk = [&]() {
+    auto w = std::make_shared<CachedOfmapWalk>();
+    WriteBufferModel wbuf(of_size, user ? user_bw : C);
+    int64_t stalls = 0;
+    StallTimeline& timeline = w->timeline;
+    Span of_span;
+    int64_t last_row_ofmap_out = -1, last_row_stall = 0;
+    bool last_row_seen = false;
+    // Only OFMAP rows are walked (CALC): runs of rows may be advanced in bulk.
+    const bool bulk = !sim_if && !sim_fi && SimBulkWalkEnabled();
 
-  int64_t fold_index = 0;
-  for (int64_t fc = 0; fc < col_folds; ++fc) {
-    for (int64_t fr = 0; fr < row_folds; ++fr, ++fold_index) {
-      const Fold f = fold_at(fc, fr);
-      const int64_t base = fold_index * L;
-      int64_t lo = map.OfmapFirstTau(f), hi = map.OfmapLastTau(f);
-      if (sim_if) lo = std::min(lo, map.IfmapFirstTau(f)), hi = std::max(hi, map.IfmapLastTau(f));
-      if (sim_fi) lo = std::min(lo, map.FilterFirstTau(f)), hi = std::max(hi, map.FilterLastTau(f));
-      for (int64_t tau = lo; tau <= hi; ++tau) {
-        const int64_t row = base + tau;
-        const int64_t cycle = row + stalls;
-        int64_t stall = 0;
-        if (sim_if) {
-          bool any = false;
-          {
+    int64_t fold_index = 0;
+    for (int64_t fc = 0; fc < col_folds; ++fc) {
+      for (int64_t fr = 0; fr < row_folds; ++fr, ++fold_index) {
+        const Fold f = fold_at(fc, fr);
+        const int64_t base = fold_index * L;
+        int64_t lo = map.OfmapFirstTau(f), hi = map.OfmapLastTau(f);
+        if (sim_if) lo = std::min(lo, map.IfmapFirstTau(f)), hi = std::max(hi, map.IfmapLastTau(f));
+        if (sim_fi) lo = std::min(lo, map.FilterFirstTau(f)), hi = std::max(hi, map.FilterLastTau(f));
+        const Skew oskew = map.OfmapSkew(f);
+        for (int64_t tau = lo; tau <= hi; ++tau) {
+          const int64_t row = base + tau;
+          const int64_t cycle = row + stalls;
+          if (bulk) {
+            // A run of rows whose OFMAP demand is linear in tau (ramp or
+            // plateau of the skew), none of them the last row: skip the
+            // leading rows that cannot stall or start a drain.
+            const int64_t k = map.OfmapCount(f, tau), slope = oskew.slope(tau);
+            const int64_t end = std::min({oskew.linear_run_end(tau), hi, num_rows - 2 - base});
+            if (k > 0 && end > tau && map.OfmapCount(f, end) == k + slope * (end - tau)) {
+              const int64_t done = wbuf.AdvanceQuietRows(k, slope, cycle, end - tau + 1);
+              if (done > 0) {
+                of_span.Add(cycle);
+                of_span.Add(cycle + done - 1);
+                tau += done - 1;
+                continue;
+              }
+            }
+          }
+          int64_t stall = 0;
+          if (sim_if) {
+            bool any = false;
             int64_t out = cycle + 1;
             map.Ifmap(f, tau, [&](int64_t a) {
               any = true;
@@ -314,10 +335,8 @@ LayerMetrics RunWithMapping(const ArchConfig& cfg, const LayerSpec& layer, const
             if (any) if_span.Add(out);
             stall = std::max(stall, out - cycle - 1);
           }
-        }
-        if (sim_fi) {
-          bool any = false;
-          {
+          if (sim_fi) {
+            bool any = false;
             int64_t out = cycle + 1;
             map.Filter(f, tau, [&](int64_t a) {
               any = true;
@@ -326,35 +345,48 @@ LayerMetrics RunWithMapping(const ArchConfig& cfg, const LayerSpec& layer, const
             if (any) fi_span.Add(out);
             stall = std::max(stall, out - cycle - 1);
           }
-        }
-        int64_t of_out = cycle;
-        const int64_t k = map.OfmapCount(f, tau);
-        if (k > 0) {
-          of_out = wbuf.Service(k, cycle);
-          of_span.Add(of_out);
-          stall = std::max(stall, of_out - cycle);
-        }
-        if (row == num_rows - 1) {
-          last_row_seen = true;
-          last_row_ofmap_out = of_out;
-          last_row_stall = stall;
-        }
-        if (stall > 0) {
-          stalls += stall;
-          timeline.Add(row, stall);
+          int64_t of_out = cycle;
+          const int64_t k = map.OfmapCount(f, tau);
+          if (k > 0) {
+            of_out = wbuf.Service(k, cycle);
+            of_span.Add(of_out);
+            stall = std::max(stall, of_out - cycle);
+          }
+          if (row == num_rows - 1) {
+            last_row_seen = true;
+            last_row_ofmap_out = of_out;
+            last_row_stall = stall;
+          }
+          if (stall > 0) {
+            stalls += stall;
+            timeline.Add(row, stall);
+          }
         }
       }
     }
-  }
 
-  // Total cycles = completion cycle of the OFMAP port in the last demand row.
-  if (last_row_seen) {
-    m.total_cycles = last_row_ofmap_out;
-  } else {
-    m.total_cycles = num_rows - 1 + stalls - last_row_stall;
-  }
-  m.stall_cycles = stalls;
-  wbuf.Finish(m.total_cycles);
+    // Total cycles = completion cycle of the OFMAP port in the last demand row.
+    if (last_row_seen) {
+      w->total_cycles = last_row_ofmap_out;
+    } else {
+      w->total_cycles = num_rows - 1 + stalls - last_row_stall;
+    }
+    w->stalls = stalls;
+    wbuf.Finish(w->total_cycles);
+    w->of_any = of_span.any;
+    w->of_first = of_span.first;
+    w->of_last = of_span.last;
+    w->dram_writes = wbuf.accesses();
+    w->dram_first = wbuf.first_cycle();
+    w->dram_last = wbuf.last_cycle();
+    return std::shared_ptr<const CachedOfmapWalk>(std::move(w));
+  };
+  // CALC: the walk sees only the OFMAP buffer (memoized, sim_cache.h).
+  const std::shared_ptr<const CachedOfmapWalk> walked =
+      user ? walk() : detail::OfmapWalkMemo(MemoKey(1, cfg, layer, of_size.total, C), walk);
+  const StallTimeline& timeline = walked->timeline;
+  m.total_cycles = walked->total_cycles;
+  m.stall_cycles = walked->stalls;
 
   // SRAM trace start/stop for operands whose rows were not visited (CALC,
   // analytic DRAM): first/last row holding a valid address, + hit latency 1.
@@ -408,8 +440,8 @@ LayerMetrics RunWithMapping(const ArchConfig& cfg, const LayerSpec& layer, const
   m.ifmap_sram_stop_cycle = if_span.last;
   m.filter_sram_start_cycle = fi_span.first;
   m.filter_sram_stop_cycle = fi_span.last;
-  m.ofmap_sram_start_cycle = of_span.first;
-  m.ofmap_sram_stop_cycle = of_span.last;
+  m.ofmap_sram_start_cycle = walked->of_first;
+  m.ofmap_sram_stop_cycle = walked->of_last;
 
   if (user) {
     m.ifmap_dram_reads = if_user->accesses();
@@ -419,20 +451,30 @@ LayerMetrics RunWithMapping(const ArchConfig& cfg, const LayerSpec& layer, const
     m.filter_dram_start_cycle = fi_user->start_cycle();
     m.filter_dram_stop_cycle = fi_user->stop_cycle();
   } else {
-    // IFMAP: replay the demand in order through the window model (location
-    // level for OS, see IfmapWindowsOs), unless it fits in one window.
+    // IFMAP: replay the demand in order through the window model, unless it
+    // fits in one window. The window history does not depend on the stalls
+    // (they only map its rows to cycles), so it is memoized per IFMAP size.
+    const EstimateReadBufferModel if_probe(if_size, 0, op.ifmap_distinct());  // no per-address state
     EstimateReadBufferModel::Result ri;
-    if (!if_est->needs_simulation()) {
-      ri = if_est->FinishAnalytic();
+    if (!if_probe.needs_simulation()) {
+      ri = if_probe.FinishAnalytic();
     } else {
-      IfmapWindows(op, map, R, C, row_folds, col_folds, L, &*if_est);
-      ri = if_est->Finish(if_est->closed(), if_est->count(), if_span.first - 1,
-                          timeline.Cycle(if_est->last_close_row()));
+      const auto h = detail::IfmapHistoryMemo(MemoKey(2, cfg, layer, if_size.total, 0), [&]() {
+        EstimateReadBufferModel est(if_size, op.ifmap_space(), op.ifmap_distinct());
+        IfmapWindows(op, map, R, C, row_folds, col_folds, L, &est);
+        auto r = std::make_shared<CachedIfmapHistory>();
+        r->closed = est.closed();
+        r->open = est.count();
+        r->last_close_row = est.last_close_row();
+        return std::shared_ptr<const CachedIfmapHistory>(std::move(r));
+      });
+      ri = if_probe.Finish(h->closed, h->open, if_span.first - 1, timeline.Cycle(h->last_close_row));
     }
     // Filter: closed form over its block structure.
     EstimateReadBufferModel::Result rf;
     {
-      const WindowHistory h = BlockWindowHistory(map.FilterBlocks(row_folds, col_folds), fi_est->window_elems());
+      const EstimateReadBufferModel fi_est(fi_size, 0, op.filter_space());  // closed form, no per-address state
+      const WindowHistory h = BlockWindowHistory(map.FilterBlocks(row_folds, col_folds), fi_est.window_elems());
       int64_t close_cycle = 0;
       if (h.closed > 0) {
         // Demand row of the last closing address: find its fold, then its row.
@@ -457,7 +499,7 @@ LayerMetrics RunWithMapping(const ArchConfig& cfg, const LayerSpec& layer, const
           }
         close_cycle = timeline.Cycle(row);
       }
-      rf = fi_est->Finish(h.closed, h.open, fi_span.first - 1, close_cycle);
+      rf = fi_est.Finish(h.closed, h.open, fi_span.first - 1, close_cycle);
     }
     m.ifmap_dram_reads = ri.reads;
     m.ifmap_dram_start_cycle = ri.start_cycle;
@@ -466,9 +508,9 @@ LayerMetrics RunWithMapping(const ArchConfig& cfg, const LayerSpec& layer, const
     m.filter_dram_start_cycle = rf.start_cycle;
     m.filter_dram_stop_cycle = rf.stop_cycle;
   }
-  m.ofmap_dram_writes = wbuf.accesses();
-  m.ofmap_dram_start_cycle = wbuf.first_cycle();
-  m.ofmap_dram_stop_cycle = wbuf.last_cycle();
+  m.ofmap_dram_writes = walked->dram_writes;
+  m.ofmap_dram_start_cycle = walked->dram_first;
+  m.ofmap_dram_stop_cycle = walked->dram_last;
 
   // ---- report arithmetic (single_layer_sim.calc_report_data) ----
   const double tc = static_cast<double>(m.total_cycles);
@@ -491,7 +533,11 @@ LayerMetrics RunWithMapping(const ArchConfig& cfg, const LayerSpec& layer, const
 
 LayerMetrics SimulateLayer(const ArchConfig& config, const LayerSpec& layer) {
   Validate(config, layer);
-  const OperandMatrices op(layer);
+  // The layer's address tables depend on its shape only (memoized, sim_cache.h).
+  const auto op_ptr = detail::OperandMatricesMemo(MemoKey(3, ArchConfig{}, layer, 0, 0), [&] {
+    return std::make_shared<const OperandMatrices>(layer);
+  });
+  const OperandMatrices& op = *op_ptr;
   // The dataflow registry: the one place a mapping is chosen.
   switch (config.dataflow) {
     case Dataflow::kOutputStationary:
