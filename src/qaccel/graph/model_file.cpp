@@ -29,19 +29,24 @@ T Get(const json& j, const char* key, const std::string& where) {
 }  // namespace
 
 json QuantToJson(const QuantParams& q) {
-  return json{{"act_bits", q.act_bits},
-              {"out_scale", q.out_scale},
-              {"out_zero_point", q.out_zero_point},
-              {"act_min", q.act_min},
-              {"act_max", q.act_max},
-              {"weight_bits", q.weight_bits},
-              {"weight_scheme", q.weight_scheme},
-              {"weight_scale", q.weight_scale},
-              {"weight_zero_point", q.weight_zero_point},
-              {"multiplier", q.multiplier},
-              {"shift", q.shift},
-              {"observer", q.observer},
-              {"folded_into", q.folded_into}};
+  json j{{"act_bits", q.act_bits},
+         {"out_scale", q.out_scale},
+         {"out_zero_point", q.out_zero_point},
+         {"act_min", q.act_min},
+         {"act_max", q.act_max},
+         {"observer", q.observer}};
+  // Weight fields only where a layer has weights, folded_into only where set:
+  // empty fields are left out (the loader defaults them) to keep headers small.
+  if (!q.weight_scheme.empty() || !q.weight_scale.empty() || !q.multiplier.empty()) {
+    j["weight_bits"] = q.weight_bits;
+    j["weight_scheme"] = q.weight_scheme;
+    j["weight_scale"] = q.weight_scale;
+    j["weight_zero_point"] = q.weight_zero_point;
+    j["multiplier"] = q.multiplier;
+    j["shift"] = q.shift;
+  }
+  if (!q.folded_into.empty()) j["folded_into"] = q.folded_into;
+  return j;
 }
 
 QuantParams QuantFromJson(const json& j, const std::string& where) {
@@ -52,12 +57,14 @@ QuantParams QuantFromJson(const json& j, const std::string& where) {
   q.out_zero_point = Get<int32_t>(j, "out_zero_point", where);
   q.act_min = Get<int32_t>(j, "act_min", where);
   q.act_max = Get<int32_t>(j, "act_max", where);
-  q.weight_bits = Get<int>(j, "weight_bits", where);
-  q.weight_scheme = Get<std::string>(j, "weight_scheme", where);
-  q.weight_scale = Get<std::vector<float>>(j, "weight_scale", where);
-  q.weight_zero_point = Get<std::vector<int32_t>>(j, "weight_zero_point", where);
-  q.multiplier = Get<std::vector<int32_t>>(j, "multiplier", where);
-  q.shift = Get<std::vector<int32_t>>(j, "shift", where);
+  // Weight fields are absent on layers without weights (see QuantToJson).
+  if (j.contains("weight_bits")) q.weight_bits = Get<int>(j, "weight_bits", where);
+  if (j.contains("weight_scheme")) q.weight_scheme = Get<std::string>(j, "weight_scheme", where);
+  if (j.contains("weight_scale")) q.weight_scale = Get<std::vector<float>>(j, "weight_scale", where);
+  if (j.contains("weight_zero_point"))
+    q.weight_zero_point = Get<std::vector<int32_t>>(j, "weight_zero_point", where);
+  if (j.contains("multiplier")) q.multiplier = Get<std::vector<int32_t>>(j, "multiplier", where);
+  if (j.contains("shift")) q.shift = Get<std::vector<int32_t>>(j, "shift", where);
   q.observer = j.value("observer", "");
   q.folded_into = j.value("folded_into", "");
   Check(std::isfinite(q.out_scale) && q.out_scale > 0, where + ": out_scale must be positive");
