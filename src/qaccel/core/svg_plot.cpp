@@ -24,6 +24,7 @@ std::string Escape(const std::string& s) {
 
 std::string Num(double v) {
   char buf[32];
+  if (std::fabs(v) < 1e-12) v = 0;  // no "-0" tick labels
   double a = std::fabs(v);
   if (a != 0 && (a >= 1e6 || a < 1e-3)) std::snprintf(buf, sizeof buf, "%.2g", v);
   else if (a >= 100 || v == std::floor(v)) std::snprintf(buf, sizeof buf, "%.0f", v);
@@ -34,9 +35,14 @@ std::string Num(double v) {
 std::vector<double> Ticks(double lo, double hi, bool log) {
   std::vector<double> t;
   if (log) {
+    // Decades; with fewer than three decades in view also 2x and 5x.
+    bool fine = std::log10(hi) - std::log10(lo) < 3;
     for (double p = std::floor(std::log10(lo)); p <= std::ceil(std::log10(hi)); p += 1) {
-      double v = std::pow(10.0, p);
-      if (v >= lo * 0.999 && v <= hi * 1.001) t.push_back(v);
+      for (double m : {1.0, 2.0, 5.0}) {
+        if (m != 1.0 && !fine) continue;
+        double v = m * std::pow(10.0, p);
+        if (v >= lo * 0.999 && v <= hi * 1.001) t.push_back(v);
+      }
     }
     if (t.size() >= 2) return t;
     t.clear();
@@ -111,6 +117,10 @@ void RenderPanel(std::ostringstream& os, const PlotSpec& s, double ox) {
       os << "<polyline fill='none' stroke='" << color << "' stroke-width='2' points='" << pts.str()
          << "'/>\n";
     double ly = mt + 14 + 16.0 * static_cast<double>(k);
+    if (k == 0)  // legend backdrop so curves under it stay legible
+      os << "<rect x='" << ox + ml + pw - 156 << "' y='" << mt + 2 << "' width='152' height='"
+         << 16.0 * static_cast<double>(s.series.size()) + 6
+         << "' fill='white' fill-opacity='0.85' stroke='#bbb'/>\n";
     os << "<rect x='" << ox + ml + pw - 150 << "' y='" << ly - 9 << "' width='12' height='10' fill='"
        << color << "'/><text x='" << ox + ml + pw - 132 << "' y='" << ly
        << "' font-size='12'>" << Escape(se.name) << "</text>\n";
