@@ -69,11 +69,15 @@ Shape ExpectedParamShape(const Layer& l, const std::string& p) {
 }
 
 void Graph::InferShapes() {
+  for (size_t i = 0; i < layers.size(); ++i) InferLayerShape(i);
+}
+
+void Graph::InferLayerShape(size_t i) {
   Check(!layers.empty() && layers[0].kind == OpKind::kInput,
         "graph '" + name + "': the first layer must be the input");
   Check(layers[0].out_shape.size() == 3 || layers[0].out_shape.size() == 1,
         "graph '" + name + "': input shape must be [C, H, W] or [F]");
-  for (size_t i = 0; i < layers.size(); ++i) {
+  {
     Layer& l = layers[i];
     const std::string where = "layer '" + l.name + "' (" + std::string(OpKindName(l.kind)) + ")";
     for (int in : l.inputs)
@@ -82,7 +86,7 @@ void Graph::InferShapes() {
     size_t want_inputs = l.kind == OpKind::kInput ? 0 : (l.kind == OpKind::kAdd ? 2 : 1);
     Check(l.inputs.size() == want_inputs, where + ": expected " + std::to_string(want_inputs) +
                                               " input(s), got " + std::to_string(l.inputs.size()));
-    if (l.kind == OpKind::kInput) continue;
+    if (l.kind == OpKind::kInput) return;
     const Shape& in = layers[l.inputs[0]].out_shape;
     switch (l.kind) {
       case OpKind::kConv2d: {
@@ -162,7 +166,7 @@ void Graph::ValidateParameters() const {
 int Graph::Push(Layer l) {
   Check(Find(l.name) < 0, "graph '" + name + "': duplicate layer name '" + l.name + "'");
   layers.push_back(std::move(l));
-  InferShapes();
+  InferLayerShape(layers.size() - 1);  // earlier layers are already inferred
   return static_cast<int>(layers.size()) - 1;
 }
 

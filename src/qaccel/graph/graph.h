@@ -99,6 +99,8 @@ class Graph {
   void InferShapes();
   // InferShapes + every conv/linear has its weight (and bias if has_bias).
   void ValidateParameters() const;
+  // The step of InferShapes for layer i alone (its producers must be inferred).
+  void InferLayerShape(size_t i);
 
   // Convenience builders used by the zoo (return the new layer's index).
   int AddInput(const std::string& n, Shape shape);

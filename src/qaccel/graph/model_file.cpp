@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 #include <deque>
+#include <fstream>
 
 #include "qaccel/core/error.h"
 #include "qaccel/core/file_io.h"
@@ -99,13 +100,48 @@ json LayerToJson(const Layer& l) {
   return j;
 }
 
+namespace {
+
+// Lays tensors out in the blob (each padded to 16 bytes) and returns the
+// header entry that refers to one: {"dtype", "shape", "offset", "nbytes"}.
+class BlobWriter {
+ public:
+  json Add(const Tensor& t) {
+    json ref = {{"dtype", DTypeName(t.dtype())}, {"shape", t.shape()}, {"offset", offset_},
+                {"nbytes", t.nbytes()}};
+    offset_ += (t.nbytes() + 15) / 16 * 16;
+    tensors_.push_back(&t);
+    return ref;
+  }
+  const std::vector<const Tensor*>& tensors() const { return tensors_; }
+
+ private:
+  uint64_t offset_ = 0;
+  std::vector<const Tensor*> tensors_;
+};
+
+// Reads the tensor a blob reference points at; errors name `where`.
+Tensor ReadBlobTensor(const json& ref, const std::vector<uint8_t>& file, size_t blob_start,
+                      const std::string& where) {
+  DType dt = ParseDType(Get<std::string>(ref, "dtype", where));
+  Shape shape = Get<Shape>(ref, "shape", where);
+  uint64_t off = Get<uint64_t>(ref, "offset", where), nb = Get<uint64_t>(ref, "nbytes", where);
+  Tensor t(dt, shape);
+  Check(nb == t.nbytes(), where + ": nbytes " + std::to_string(nb) + " does not match shape " +
+                              ShapeToString(shape));
+  Check(blob_start + off + nb <= file.size(), where + ": data beyond end of file (truncated?)");
+  if (nb) std::memcpy(t.raw(), file.data() + blob_start + off, nb);
+  return t;
+}
+
+}  // namespace
+
 void SaveModel(const Graph& g, const fs::path& path) {
   Graph checked = g;
   checked.InferShapes();
   json layers = json::array();
-  std::vector<const Tensor*> blobs;
-  std::deque<Tensor> quant_blobs;  // stable addresses for blobs
-  uint64_t offset = 0;
+  BlobWriter blob;
+  std::deque<Tensor> quant_tensors;  // owns the quant vectors' tensors until written
   for (const Layer& l : checked.layers) {
     json lj = LayerToJson(l);
     // Per-channel quantization vectors go into the blob as typed arrays (a
@@ -114,11 +150,8 @@ void SaveModel(const Graph& g, const fs::path& path) {
     if (l.quant.quantized) {
       auto to_blob = [&](const char* field, Tensor t) {
         if (t.numel() <= 1) return;
-        lj["quant"][field] = {{"dtype", DTypeName(t.dtype())}, {"shape", t.shape()},
-                              {"offset", offset}, {"nbytes", t.nbytes()}};
-        offset += (t.nbytes() + 15) / 16 * 16;
-        quant_blobs.push_back(std::move(t));
-        blobs.push_back(&quant_blobs.back());
+        quant_tensors.push_back(std::move(t));
+        lj["quant"][field] = blob.Add(quant_tensors.back());
       };
       const QuantParams& q = l.quant;
       auto n = [](const auto& v) { return Shape{static_cast<int64_t>(v.size())}; };
@@ -128,12 +161,7 @@ void SaveModel(const Graph& g, const fs::path& path) {
       to_blob("shift", Tensor::From<int32_t>(n(q.shift), q.shift));
     }
     json params = json::object();
-    for (auto& [pname, t] : g.layers[static_cast<size_t>(&l - checked.layers.data())].params) {
-      params[pname] = {{"dtype", DTypeName(t.dtype())}, {"shape", t.shape()},
-                       {"offset", offset}, {"nbytes", t.nbytes()}};
-      blobs.push_back(&t);
-      offset += (t.nbytes() + 15) / 16 * 16;
-    }
+    for (auto& [pname, t] : l.params) params[pname] = blob.Add(t);
     if (!params.empty()) lj["params"] = params;
     layers.push_back(lj);
   }
@@ -151,7 +179,7 @@ void SaveModel(const Graph& g, const fs::path& path) {
     static const char zeros[16] = {};
     size_t pos = 24 + hs.size();
     os.write(zeros, static_cast<std::streamsize>((16 - pos % 16) % 16));
-    for (const Tensor* t : blobs) {
+    for (const Tensor* t : blob.tensors()) {
       os.write(static_cast<const char*>(t->raw()), static_cast<std::streamsize>(t->nbytes()));
       os.write(zeros, static_cast<std::streamsize>((16 - t->nbytes() % 16) % 16));
     }
@@ -161,8 +189,9 @@ void SaveModel(const Graph& g, const fs::path& path) {
 bool IsModelFile(const fs::path& path) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) return false;
-  auto b = ReadBinaryFile(path);
-  return b.size() >= 8 && std::memcmp(b.data(), kMagic, 8) == 0;
+  char magic[8] = {};
+  std::ifstream in(path, std::ios::binary);
+  return in.read(magic, 8) && std::memcmp(magic, kMagic, 8) == 0;
 }
 
 Graph LoadModel(const fs::path& path) {
@@ -221,32 +250,17 @@ Graph LoadModel(const fs::path& path) {
       for (const char* field : {"weight_scale", "weight_zero_point", "multiplier", "shift"}) {
         if (!qj.contains(field) || !qj[field].is_object()) continue;
         const std::string pw = where + ".quant." + field;
-        const json& ref = qj[field];
-        DType dt = ParseDType(Get<std::string>(ref, "dtype", pw));
-        Tensor t(dt, Get<Shape>(ref, "shape", pw));
-        uint64_t off = Get<uint64_t>(ref, "offset", pw), nb = Get<uint64_t>(ref, "nbytes", pw);
-        Check(nb == t.nbytes() && t.rank() == 1, pw + ": nbytes/shape mismatch");
-        Check(blob_start + off + nb <= b.size(), pw + ": data beyond end of file (truncated?)");
-        if (nb) std::memcpy(t.raw(), b.data() + blob_start + off, nb);
-        if (dt == DType::kF32) qj[field] = std::vector<float>(t.data<float>().begin(), t.data<float>().end());
-        else if (dt == DType::kI32) qj[field] = std::vector<int32_t>(t.data<int32_t>().begin(), t.data<int32_t>().end());
+        Tensor t = ReadBlobTensor(qj[field], b, blob_start, pw);
+        Check(t.rank() == 1, pw + ": must be a vector");
+        if (t.dtype() == DType::kF32) qj[field] = std::vector<float>(t.data<float>().begin(), t.data<float>().end());
+        else if (t.dtype() == DType::kI32) qj[field] = std::vector<int32_t>(t.data<int32_t>().begin(), t.data<int32_t>().end());
         else throw Error(pw + ": dtype must be f32 or i32");
       }
       l.quant = QuantFromJson(qj, where + ".quant");
     }
     if (lj.contains("params")) {
-      for (auto& [pname, pj] : lj["params"].items()) {
-        const std::string pw = where + ".params." + pname;
-        DType dt = ParseDType(Get<std::string>(pj, "dtype", pw));
-        Shape shape = Get<Shape>(pj, "shape", pw);
-        uint64_t off = Get<uint64_t>(pj, "offset", pw), nb = Get<uint64_t>(pj, "nbytes", pw);
-        Tensor t(dt, shape);
-        Check(nb == t.nbytes(), pw + ": nbytes " + std::to_string(nb) + " does not match shape " +
-                                    ShapeToString(shape));
-        Check(blob_start + off + nb <= b.size(), pw + ": data beyond end of file (truncated?)");
-        if (nb) std::memcpy(t.raw(), b.data() + blob_start + off, nb);
-        l.params.emplace(pname, std::move(t));
-      }
+      for (auto& [pname, pj] : lj["params"].items())
+        l.params.emplace(pname, ReadBlobTensor(pj, b, blob_start, where + ".params." + pname));
     }
     g.layers.push_back(std::move(l));
   }
