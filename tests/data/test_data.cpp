@@ -58,7 +58,6 @@ TEST(Idx, RejectsBadFiles) {
   ExpectError([] { data::ReadIdx(Write("type.idx", Idx({3}, 3, 0x0D))); }, "not supported");
   ExpectError([] { data::ReadIdx(Write("hdr.idx", {0, 0, 8, 3, 0, 0})); }, "truncated");
   ExpectError([] { data::ReadIdx(Dir() / "nope.idx"); }, "no such file");
-  auto gz = Idx({3, 2, 2}, 12);
   ExpectError(
       [] {
         data::ReadIdxPair(Write("im.idx", Idx({3, 2, 2}, 12)), Write("lb.idx", Idx({4}, 4)), "x");
