@@ -6,7 +6,6 @@
 #include <string>
 
 #include "command.h"
-#include "qaccel/core/error.h"
 
 namespace qaccel::cli {
 
@@ -31,7 +30,6 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   auto& reg = Registry();
   std::sort(reg.begin(), reg.end(), [](auto& a, auto& b) { return a.name < b.name; });
-  std::string current;
   for (auto& c : reg) {
     CLI::App* sub = app.add_subcommand(c.name, c.description);
     c.setup(sub);
@@ -40,11 +38,7 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
-  } catch (const qaccel::Error& e) {
-    std::string cmd = app.get_subcommands().empty() ? "" : " " + app.get_subcommands()[0]->get_name();
-    std::fprintf(stderr, "qaccel%s: error: %s\n", cmd.c_str(), e.what());
-    return 1;
-  } catch (const std::exception& e) {
+  } catch (const std::exception& e) {  // qaccel::Error and anything unexpected alike
     std::string cmd = app.get_subcommands().empty() ? "" : " " + app.get_subcommands()[0]->get_name();
     std::fprintf(stderr, "qaccel%s: error: %s\n", cmd.c_str(), e.what());
     return 1;
