@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "../common/cli.h"
 #include "qaccel/core/file_io.h"
@@ -27,6 +29,24 @@ fs::path WriteSpace(const std::string& name, const std::string& text) {
   fs::path p = TestDir() / name;
   std::ofstream(p) << text;
   return p;
+}
+
+// One column of a points.csv, by header name (rows in file order).
+std::vector<std::string> CsvColumn(const std::string& csv, const std::string& name) {
+  std::istringstream in(csv);
+  std::string line, field;
+  std::getline(in, line);
+  std::istringstream header(line);
+  int col = 0;
+  while (std::getline(header, field, ',') && field != name) ++col;
+  EXPECT_EQ(field, name) << "no column '" << name << "' in " << line;
+  std::vector<std::string> values;
+  while (std::getline(in, line)) {
+    std::istringstream ls(line);
+    for (int i = 0; i <= col; ++i) std::getline(ls, field, ',');
+    values.push_back(field);
+  }
+  return values;
 }
 
 const char* kSmallSpace = R"(
@@ -129,6 +149,10 @@ TEST(DseCli, TopologyCommandWritesScaleSimCsv) {
   // The CSV explores like the model (1 byte/word instead of 4: same cycles).
   fs::path space = WriteSpace("small.toml", kSmallSpace);
   ASSERT_EQ(RunCli("explore " + space.string() + " -t " + (TestDir() / "l5.csv").string() + " -q -o " + (TestDir() / "t").string()).exit_code, 0);
+  ASSERT_EQ(RunCli("explore " + space.string() + " -m lenet5 -q -o " + (TestDir() / "m").string()).exit_code, 0);
+  const std::vector<std::string> from_csv = CsvColumn(qaccel::ReadTextFile(TestDir() / "t" / "points.csv"), "total_cycles");
+  EXPECT_EQ(from_csv.size(), 4u * 4 * 3 * 2);
+  EXPECT_EQ(from_csv, CsvColumn(qaccel::ReadTextFile(TestDir() / "m" / "points.csv"), "total_cycles"));
 }
 
 TEST(DseCli, SimAcceptsAModelAndWritesTheEnergyReport) {
