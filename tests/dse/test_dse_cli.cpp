@@ -7,10 +7,14 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <vector>
 
+#include "../common/cli.h"
 #include "qaccel/core/file_io.h"
 
 namespace fs = std::filesystem;
+using qaccel::testing::RunCli;
 
 namespace {
 
@@ -20,23 +24,29 @@ fs::path TestDir() {
          ::testing::UnitTest::GetInstance()->current_test_info()->name();
 }
 
-int RunCli(const std::string& args, std::string* err = nullptr) {
-  fs::create_directories(TestDir());
-  const fs::path err_file = TestDir() / "stderr.txt";
-  std::string cmd = std::string(QACCEL_CLI_PATH) + " " + args + " >" + (TestDir() / "stdout.txt").string() + " 2>" +
-                    err_file.string();
-  int rc = std::system(cmd.c_str());
-  if (err) *err = qaccel::ReadTextFile(err_file);
-  return rc;
-}
-
-std::string Stdout() { return qaccel::ReadTextFile(TestDir() / "stdout.txt"); }
-
 fs::path WriteSpace(const std::string& name, const std::string& text) {
   fs::create_directories(TestDir());
   fs::path p = TestDir() / name;
   std::ofstream(p) << text;
   return p;
+}
+
+// One column of a points.csv, by header name (rows in file order).
+std::vector<std::string> CsvColumn(const std::string& csv, const std::string& name) {
+  std::istringstream in(csv);
+  std::string line, field;
+  std::getline(in, line);
+  std::istringstream header(line);
+  int col = 0;
+  while (std::getline(header, field, ',') && field != name) ++col;
+  EXPECT_EQ(field, name) << "no column '" << name << "' in " << line;
+  std::vector<std::string> values;
+  while (std::getline(in, line)) {
+    std::istringstream ls(line);
+    for (int i = 0; i <= col; ++i) std::getline(ls, field, ',');
+    values.push_back(field);
+  }
+  return values;
 }
 
 const char* kSmallSpace = R"(
@@ -57,10 +67,11 @@ generations = 6
 
 TEST(DseCli, GeneticIsByteIdenticalAcrossThreadCounts) {
   fs::path space = WriteSpace("small.toml", kSmallSpace);
-  ASSERT_EQ(RunCli("explore " + space.string() + " -m lenet5 --strategy genetic --seed 5 --threads 1 -q -o " +
-                (TestDir() / "a").string()), 0);
+  const auto run_a = RunCli("explore " + space.string() + " -m lenet5 --strategy genetic --seed 5 --threads 1 -q -o " +
+                            (TestDir() / "a").string());
+  ASSERT_EQ(run_a.exit_code, 0) << run_a.err;
   ASSERT_EQ(RunCli("explore " + space.string() + " -m lenet5 --strategy genetic --seed 5 --threads 2 -q -o " +
-                (TestDir() / "b").string()), 0);
+                   (TestDir() / "b").string()).exit_code, 0);
   const std::string a = qaccel::ReadTextFile(TestDir() / "a" / "points.csv");
   EXPECT_EQ(a, qaccel::ReadTextFile(TestDir() / "b" / "points.csv"));
   EXPECT_EQ(qaccel::ReadTextFile(TestDir() / "a" / "pareto_cycles_energy.csv"),
@@ -69,30 +80,20 @@ TEST(DseCli, GeneticIsByteIdenticalAcrossThreadCounts) {
   EXPECT_NE(a.find(",genetic,5\n"), std::string::npos);
   for (const char* f : {"pareto.svg", "pareto_cycles_pes.csv", "best.json", "manifest.json"})
     EXPECT_TRUE(fs::exists(TestDir() / "a" / f)) << f;
-  EXPECT_NE(Stdout().find("Pareto front, total cycles vs energy"), std::string::npos);
+  EXPECT_NE(run_a.out.find("Pareto front, total cycles vs energy"), std::string::npos) << run_a.out;
 }
 
 TEST(DseCli, ExhaustiveBestMatchesTheCsvMinimum) {
   fs::path space = WriteSpace("small.toml", kSmallSpace);
-  ASSERT_EQ(RunCli("explore " + space.string() + " -m lenet5 -q -o " + (TestDir() / "ex").string()), 0);
-  std::istringstream csv(qaccel::ReadTextFile(TestDir() / "ex" / "points.csv"));
-  std::string line;
-  std::getline(csv, line);
-  int rows = 0;
+  const auto run = RunCli("explore " + space.string() + " -m lenet5 -q -o " + (TestDir() / "ex").string());
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::vector<std::string> objective = CsvColumn(qaccel::ReadTextFile(TestDir() / "ex" / "points.csv"), "objective");
+  EXPECT_EQ(objective.size(), 4u * 4 * 3 * 2);
   double best = 1e300;
-  while (std::getline(csv, line)) {
-    ++rows;
-    // objective is the 25th column.
-    std::istringstream ls(line);
-    std::string field;
-    for (int i = 0; i < 25; ++i) std::getline(ls, field, ',');
-    best = std::min(best, std::stod(field));
-  }
-  EXPECT_EQ(rows, 4 * 4 * 3 * 2);
-  std::string best_json = qaccel::ReadTextFile(TestDir() / "ex" / "best.json");
+  for (const std::string& v : objective) best = std::min(best, std::stod(v));
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.6g", best);
-  EXPECT_NE(Stdout().find(std::string("objective ") + buf), std::string::npos) << Stdout();
+  EXPECT_NE(run.out.find(std::string("objective ") + buf), std::string::npos) << run.out;
 }
 
 TEST(DseCli, SpaceErrorsExitNonZeroNameFileAndKeyAndLeaveNothing) {
@@ -108,21 +109,25 @@ TEST(DseCli, SpaceErrorsExitNonZeroNameFileAndKeyAndLeaveNothing) {
     fs::path space = WriteSpace("bad.toml", c.text);
     fs::path out = TestDir() / "bad_out";
     fs::remove_all(out);
-    std::string err;
-    EXPECT_NE(RunCli("explore " + space.string() + " -m lenet5 -q -o " + out.string(), &err), 0);
+    const auto run = RunCli("explore " + space.string() + " -m lenet5 -q -o " + out.string());
+    const std::string& err = run.err;
+    EXPECT_NE(run.exit_code, 0);
     EXPECT_NE(err.find("qaccel explore: error: " + space.string()), std::string::npos) << err;
     EXPECT_NE(err.find(c.expect), std::string::npos) << err;
     EXPECT_FALSE(fs::exists(out)) << "output left behind for " << c.expect;
   }
-  std::string err;
   fs::path space = WriteSpace("small.toml", kSmallSpace);
-  EXPECT_NE(RunCli("explore " + space.string() + " -m lenet5 --strategy annealing -o " + (TestDir() / "x").string(), &err), 0);
+  const auto run = RunCli("explore " + space.string() + " -m lenet5 --strategy annealing -o " + (TestDir() / "x").string());
+  const std::string& err = run.err;
+  EXPECT_NE(run.exit_code, 0);
   EXPECT_NE(err.find("unknown search strategy 'annealing'"), std::string::npos) << err;
   EXPECT_FALSE(fs::exists(TestDir() / "x"));
 }
 
 TEST(DseCli, TopologyCommandWritesScaleSimCsv) {
-  ASSERT_EQ(RunCli("topology lenet5 -o " + (TestDir() / "l5.csv").string()), 0);
+  fs::create_directories(TestDir());
+  const auto topo = RunCli("topology lenet5 -o " + (TestDir() / "l5.csv").string());
+  ASSERT_EQ(topo.exit_code, 0) << topo.err;
   EXPECT_EQ(qaccel::ReadTextFile(TestDir() / "l5.csv"),
             "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n"
             "conv1, 32, 32, 5, 5, 1, 6, 1,\n"
@@ -130,10 +135,14 @@ TEST(DseCli, TopologyCommandWritesScaleSimCsv) {
             "fc1, 1, 400, 1, 400, 1, 120, 1,\n"
             "fc2, 1, 120, 1, 120, 1, 84, 1,\n"
             "fc3, 1, 84, 1, 84, 1, 10, 1,\n");
-  EXPECT_NE(Stdout().find("pool1"), std::string::npos);
+  EXPECT_NE(topo.out.find("pool1"), std::string::npos) << topo.out;
   // The CSV explores like the model (1 byte/word instead of 4: same cycles).
   fs::path space = WriteSpace("small.toml", kSmallSpace);
-  ASSERT_EQ(RunCli("explore " + space.string() + " -t " + (TestDir() / "l5.csv").string() + " -q -o " + (TestDir() / "t").string()), 0);
+  ASSERT_EQ(RunCli("explore " + space.string() + " -t " + (TestDir() / "l5.csv").string() + " -q -o " + (TestDir() / "t").string()).exit_code, 0);
+  ASSERT_EQ(RunCli("explore " + space.string() + " -m lenet5 -q -o " + (TestDir() / "m").string()).exit_code, 0);
+  const std::vector<std::string> from_csv = CsvColumn(qaccel::ReadTextFile(TestDir() / "t" / "points.csv"), "total_cycles");
+  EXPECT_EQ(from_csv.size(), 4u * 4 * 3 * 2);
+  EXPECT_EQ(from_csv, CsvColumn(qaccel::ReadTextFile(TestDir() / "m" / "points.csv"), "total_cycles"));
 }
 
 TEST(DseCli, SimAcceptsAModelAndWritesTheEnergyReport) {
@@ -143,19 +152,21 @@ TEST(DseCli, SimAcceptsAModelAndWritesTheEnergyReport) {
                             "FilterOffset: 10000000\nOfmapOffset: 20000000\nBandwidth: 10\nDataflow: ws\n"
                             "MemoryBanks: 1\n[run_presets]\nInterfaceBandwidth: CALC\n[energy]\ndram_read_pj = 100\n");
   fs::remove_all(TestDir() / "sim");
-  ASSERT_EQ(RunCli("sim -c " + cfg.string() + " -m lenet5 -p " + (TestDir() / "sim").string()), 0);
+  const auto sim = RunCli("sim -c " + cfg.string() + " -m lenet5 -p " + (TestDir() / "sim").string());
+  ASSERT_EQ(sim.exit_code, 0) << sim.err;
   for (const char* f : {"COMPUTE_REPORT.csv", "ENERGY_REPORT.csv"}) EXPECT_TRUE(fs::exists(TestDir() / "sim" / "r" / f)) << f;
-  const std::string out = Stdout();
+  const std::string& out = sim.out;
   EXPECT_NE(out.find("energy "), std::string::npos) << out;
   EXPECT_NE(out.find("not mapped to the array (6 layers, 12812 element ops"), std::string::npos) << out;
   // -t also takes a zoo name.
-  ASSERT_EQ(RunCli("sim -c " + cfg.string() + " -t lenet5 -p " + (TestDir() / "sim2").string()), 0);
+  ASSERT_EQ(RunCli("sim -c " + cfg.string() + " -t lenet5 -p " + (TestDir() / "sim2").string()).exit_code, 0);
   EXPECT_EQ(qaccel::ReadTextFile(TestDir() / "sim" / "r" / "ENERGY_REPORT.csv"),
             qaccel::ReadTextFile(TestDir() / "sim2" / "r" / "ENERGY_REPORT.csv"));
   // A bad [energy] key fails before any report is written.
   fs::path bad = WriteSpace("bad.cfg", qaccel::ReadTextFile(cfg) + "dram_pj = 3\n");
-  std::string err;
-  EXPECT_NE(RunCli("sim -c " + bad.string() + " -m lenet5 -p " + (TestDir() / "sim3").string(), &err), 0);
+  const auto bad_run = RunCli("sim -c " + bad.string() + " -m lenet5 -p " + (TestDir() / "sim3").string());
+  const std::string& err = bad_run.err;
+  EXPECT_NE(bad_run.exit_code, 0);
   EXPECT_NE(err.find("dram_pj"), std::string::npos) << err;
   EXPECT_FALSE(fs::exists(TestDir() / "sim3"));
 }
