@@ -19,10 +19,13 @@
 #include "qaccel/train/bridge.h"
 #include "qaccel/train/trainer.h"
 
+#include "../common/cli.h"
+
 namespace fs = std::filesystem;
 using namespace qaccel;
 
 namespace {
+using qaccel::testing::RunCli;
 
 const data::Split& Mnist() {
   static const data::Split s = data::LoadNamedDataset("mnist");
@@ -76,12 +79,6 @@ train::TrainOptions Quick(int epochs, int64_t limit) {
   o.progress = false;
   o.threads = 1;
   return o;
-}
-
-int RunCli(const std::string& args) {
-  std::string cmd = std::string(QACCEL_CLI_PATH) + " " + args + " >/dev/null 2>&1";
-  int status = std::system(cmd.c_str());
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 }  // namespace
@@ -263,17 +260,10 @@ TEST(Cli, ErrorsExitNonZeroAndLeaveNoOutput) {
       {"--data mnist --model no-such-model", "no-such-model"},
   };
   for (const auto& [args, word] : bad) {
-    std::string cmd = std::string(QACCEL_CLI_PATH) + " train " + args +
-                      " --limit-train 50 -q -o " + out + " 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    ASSERT_NE(p, nullptr);
-    std::string text;
-    char buf[512];
-    while (size_t got = std::fread(buf, 1, sizeof buf, p)) text.append(buf, got);
-    int status = pclose(p);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0) << args;
-    EXPECT_NE(text.find("qaccel train: error:"), std::string::npos) << text;
-    EXPECT_NE(text.find(word), std::string::npos) << text;
+    auto r = RunCli("train " + args + " --limit-train 50 -q -o " + out);
+    EXPECT_NE(r.exit_code, 0) << args;
+    EXPECT_NE(r.err.find("qaccel train: error:"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(word), std::string::npos) << r.err;
     EXPECT_FALSE(fs::exists(out)) << args;
     EXPECT_TRUE(fs::is_empty(dir)) << args;  // no model, history, curves or temporaries
   }
@@ -284,7 +274,8 @@ TEST(Cli, SmallRunWritesModelHistoryAndCurves) {
   fs::path dir = fs::temp_directory_path() / "qaccel_test_train_cli_ok";
   fs::remove_all(dir);
   const std::string out = (dir / "m.qmodel").string();
-  ASSERT_EQ(RunCli("train --data mnist --epochs 1 --limit-train 200 --threads 1 -q -o " + out), 0);
+  auto r = RunCli("train --data mnist --epochs 1 --limit-train 200 --threads 1 -q -o " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   Graph g = LoadModel(out);
   EXPECT_EQ(g.metadata["input_transform"], "pixel/255");
   EXPECT_EQ(g.metadata["training"]["recipe"], "default");
