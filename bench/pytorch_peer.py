@@ -151,6 +151,20 @@ class ResNet20(nn.Module):
         return self.fc(x.mean((2, 3)))
 
 
+def save_qmodel(path, name, meta, layers, blobs):
+    """Write a .qmodel (version 1): magic, header JSON, then 16-byte aligned blobs; atomic rename."""
+    header = json.dumps({"format": "qaccel-model", "version": 1, "name": name, "metadata": meta,
+                         "layers": layers}, separators=(",", ":")).encode()
+    out = bytearray(b"QACCELMF" + struct.pack("<IIQ", 1, 0, len(header)) + header)
+    out += b"\0" * ((16 - len(out) % 16) % 16)
+    for b in blobs:
+        out += b + b"\0" * ((16 - len(b) % 16) % 16)
+    tmp = f"{path}.tmp.{os.getpid()}"
+    with open(tmp, "wb") as f:
+        f.write(out)
+    os.replace(tmp, path)
+
+
 def write_resnet20_qmodel(model, path, meta):
     """ResNet-20 as a float .qmodel with the zoo's layer names and order."""
     layers, blobs = [], []
@@ -207,16 +221,7 @@ def write_resnet20_qmodel(model, path, meta):
     x = add({"name": "avgpool", "kind": "global_avgpool", "out_shape": [64]}, [x])
     add({"name": "fc", "kind": "linear", "in_channels": 64, "out_channels": 10, "bias": True, "out_shape": [10],
          "params": {"weight": tensor(model.fc.weight), "bias": tensor(model.fc.bias)}}, [x])
-    header = json.dumps({"format": "qaccel-model", "version": 1, "name": "resnet20", "metadata": meta,
-                         "layers": layers}, separators=(",", ":")).encode()
-    out = bytearray(b"QACCELMF" + struct.pack("<IIQ", 1, 0, len(header)) + header)
-    out += b"\0" * ((16 - len(out) % 16) % 16)
-    for b in blobs:
-        out += b + b"\0" * ((16 - len(b) % 16) % 16)
-    tmp = f"{path}.tmp.{os.getpid()}"
-    with open(tmp, "wb") as f:
-        f.write(out)
-    os.replace(tmp, path)
+    save_qmodel(path, "resnet20", meta, layers, blobs)
 
 
 def to_input(pixels):
@@ -272,16 +277,7 @@ def write_qmodel(model, path, meta):
              "out_shape": [o], "params": params(name)})
         if relu:
             add({"name": relu, "kind": "relu", "out_shape": [o]})
-    header = json.dumps({"format": "qaccel-model", "version": 1, "name": "lenet5", "metadata": meta,
-                         "layers": layers}, separators=(",", ":")).encode()
-    out = bytearray(b"QACCELMF" + struct.pack("<IIQ", 1, 0, len(header)) + header)
-    out += b"\0" * ((16 - len(out) % 16) % 16)
-    for b in blobs:
-        out += b + b"\0" * ((16 - len(b) % 16) % 16)
-    tmp = f"{path}.tmp.{os.getpid()}"
-    with open(tmp, "wb") as f:
-        f.write(out)
-    os.replace(tmp, path)
+    save_qmodel(path, "lenet5", meta, layers, blobs)
 
 
 def time_model(model, x, batch_sizes, runs):

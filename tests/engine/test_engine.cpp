@@ -133,6 +133,17 @@ TEST(Engine, EvaluateAccuracyAndAgreement) {
   EXPECT_DOUBLE_EQ(r.accuracy, 0.98);
   EXPECT_TRUE(r.has_agreement);
   EXPECT_DOUBLE_EQ(r.agreement, 1.0);
+  // Against a different model the agreement is the count of equal argmaxes,
+  // not trivially 1 (a model always agrees with itself).
+  Graph other = RandomModel("lenet5", 9);
+  auto other_logits = engine::Engine(other, {1}).Run(d.pixels.data(), d.n);
+  int64_t agree = 0;
+  for (int64_t i = 0; i < d.n; ++i)
+    if (engine::ArgMax(logits.data() + i * 10, 10) == engine::ArgMax(other_logits.data() + i * 10, 10)) ++agree;
+  ASSERT_LT(agree, d.n) << "seed 9 must disagree somewhere for this check to mean anything";
+  auto ro = engine::Evaluate(fg, d, &other, 0, {2});
+  EXPECT_EQ(ro.agree, agree);
+  EXPECT_DOUBLE_EQ(ro.agreement, static_cast<double>(agree) / static_cast<double>(d.n));
   auto lim = engine::Evaluate(fg, d, nullptr, 10, {1});
   EXPECT_EQ(lim.samples, 10);
   EXPECT_FALSE(lim.has_agreement);

@@ -2,6 +2,7 @@
 // padding, per-tensor / per-channel, zero points): tolerance 0.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <vector>
 
 #include "qaccel/core/rng.h"
@@ -33,6 +34,35 @@ ConvShape RandomShape(Rng& rng) {
   s.out_w = (s.in_w + 2 * s.pad_w - s.kernel_w) / s.stride_w + 1;
   return s;
 }
+
+// Random requantization parameters for `out_channels` outputs: zero weight
+// zero point per channel, a random one per tensor; multipliers exp(-top - 8u).
+// Owns the arrays `p` points into, so it is neither copied nor moved.
+struct RandomRequant {
+  std::vector<int32_t> wzp, mult, shift;
+  reference::RequantParams p;
+
+  RandomRequant(Rng& rng, size_t out_channels, bool per_channel, double top) {
+    const size_t nc = per_channel ? out_channels : 1;
+    wzp.resize(nc);
+    mult.resize(nc);
+    shift.resize(nc);
+    for (size_t c = 0; c < nc; ++c) {
+      wzp[c] = per_channel ? 0 : static_cast<int32_t>(rng.Below(256)) - 128;
+      auto q = QuantizeMultiplier(std::exp(-top - 8.0 * rng.Uniform01()));
+      mult[c] = q.multiplier;
+      shift[c] = q.shift;
+    }
+    p.input_zero_point = static_cast<int32_t>(rng.Below(256)) - 128;
+    p.weight_zero_point = wzp.data();
+    p.multiplier = mult.data();
+    p.shift = shift.data();
+    p.per_channel = per_channel;
+    p.output_zero_point = static_cast<int32_t>(rng.Below(256)) - 128;
+  }
+  RandomRequant(const RandomRequant&) = delete;
+  RandomRequant& operator=(const RandomRequant&) = delete;
+};
 
 }  // namespace
 
@@ -68,22 +98,8 @@ TEST(FastKernels, ConvInt8BitIdenticalToReference) {
     for (auto& v : in) v = static_cast<int8_t>(static_cast<int>(rng.Below(256)) - 128);
     for (auto& v : w) v = static_cast<int8_t>(static_cast<int>(rng.Below(256)) - 128);
     for (auto& v : b) v = static_cast<int32_t>(rng.Below(20001)) - 10000;
-    const bool per_channel = trial % 2 == 0;
-    const size_t nc = per_channel ? static_cast<size_t>(s.out_c) : 1;
-    std::vector<int32_t> wzp(nc), mult(nc), shift(nc);
-    for (size_t c = 0; c < nc; ++c) {
-      wzp[c] = per_channel ? 0 : static_cast<int32_t>(rng.Below(256)) - 128;
-      auto q = QuantizeMultiplier(std::exp(-2.0 - 8.0 * rng.Uniform01()));
-      mult[c] = q.multiplier;
-      shift[c] = q.shift;
-    }
-    reference::RequantParams p;
-    p.input_zero_point = static_cast<int32_t>(rng.Below(256)) - 128;
-    p.weight_zero_point = wzp.data();
-    p.multiplier = mult.data();
-    p.shift = shift.data();
-    p.per_channel = per_channel;
-    p.output_zero_point = static_cast<int32_t>(rng.Below(256)) - 128;
+    RandomRequant rq(rng, static_cast<size_t>(s.out_c), trial % 2 == 0, 2.0);
+    reference::RequantParams& p = rq.p;
     p.act_min = trial % 3 == 0 ? std::max(-128, p.output_zero_point) : -128;
     const size_t n = static_cast<size_t>(s.out_c * s.out_h * s.out_w);
     std::vector<int8_t> ref(n), fast(n);
@@ -116,22 +132,8 @@ TEST(FastKernels, LinearBitIdenticalToReference) {
     for (auto& v : qi) v = static_cast<int8_t>(static_cast<int>(rng.Below(256)) - 128);
     for (auto& v : qw) v = static_cast<int8_t>(static_cast<int>(rng.Below(256)) - 128);
     for (auto& v : qb) v = static_cast<int32_t>(rng.Below(2001)) - 1000;
-    const bool pc = trial % 2 == 0;
-    const size_t nc = pc ? O : 1;
-    std::vector<int32_t> wzp(nc), mult(nc), shift(nc);
-    for (size_t c = 0; c < nc; ++c) {
-      wzp[c] = pc ? 0 : static_cast<int32_t>(rng.Below(256)) - 128;
-      auto q = QuantizeMultiplier(std::exp(-3.0 - 8.0 * rng.Uniform01()));
-      mult[c] = q.multiplier;
-      shift[c] = q.shift;
-    }
-    reference::RequantParams p;
-    p.input_zero_point = static_cast<int32_t>(rng.Below(256)) - 128;
-    p.weight_zero_point = wzp.data();
-    p.multiplier = mult.data();
-    p.shift = shift.data();
-    p.per_channel = pc;
-    p.output_zero_point = static_cast<int32_t>(rng.Below(256)) - 128;
+    RandomRequant rq(rng, O, trial % 2 == 0, 3.0);
+    const reference::RequantParams& p = rq.p;
     reference::LinearInt8(s, p, qi.data(), qw.data(), qb.data(), qr.data());
     const auto qwt = fast::TransposeLinearWeightInt8(s, qw.data(), p);
     fast::LinearInt8(s, p, qi.data(), qwt.data(), qb.data(), qf.data(), acc.data());

@@ -22,6 +22,17 @@ int8_t Requantize(const RequantParams& p, int64_t channel, int32_t acc) {
                               p.output_zero_point, p.act_min, p.act_max);
 }
 
+// Output `o` of a linear layer before requantization: bias + sum of
+// zero-point-corrected products (shared by LinearAccumulateInt8/LinearInt8).
+int32_t LinearAccumulator(const LinearShape& s, const RequantParams& p, const int8_t* in, const int8_t* weight,
+                          const int32_t* bias, int64_t o) {
+  const int32_t w_zp = p.weight_zero_point[p.per_channel ? o : 0];
+  const int8_t* w = weight + o * s.in_features;
+  int32_t acc = bias ? bias[o] : 0;
+  for (int64_t i = 0; i < s.in_features; ++i) acc += (in[i] - p.input_zero_point) * (w[i] - w_zp);
+  return acc;
+}
+
 }  // namespace
 
 void ConvInt8(const ConvShape& s, const RequantParams& p, const int8_t* in, const int8_t* weight,
@@ -58,25 +69,15 @@ void ConvInt8(const ConvShape& s, const RequantParams& p, const int8_t* in, cons
 void LinearAccumulateInt8(const LinearShape& s, const RequantParams& p, const int8_t* in,
                           const int8_t* weight, const int32_t* bias, int32_t* acc) {
   CheckDepth(s.in_features, "LinearInt8");
-  for (int64_t o = 0; o < s.out_features; ++o) {
-    const int32_t w_zp = p.weight_zero_point[p.per_channel ? o : 0];
-    const int8_t* w = weight + o * s.in_features;
-    int32_t a = bias ? bias[o] : 0;
-    for (int64_t i = 0; i < s.in_features; ++i) a += (in[i] - p.input_zero_point) * (w[i] - w_zp);
-    acc[o] = a;
-  }
+  for (int64_t o = 0; o < s.out_features; ++o)
+    acc[o] = LinearAccumulator(s, p, in, weight, bias, o);
 }
 
 void LinearInt8(const LinearShape& s, const RequantParams& p, const int8_t* in, const int8_t* weight,
                 const int32_t* bias, int8_t* out) {
   CheckDepth(s.in_features, "LinearInt8");
-  for (int64_t o = 0; o < s.out_features; ++o) {
-    const int32_t w_zp = p.weight_zero_point[p.per_channel ? o : 0];
-    const int8_t* w = weight + o * s.in_features;
-    int32_t acc = bias ? bias[o] : 0;
-    for (int64_t i = 0; i < s.in_features; ++i) acc += (in[i] - p.input_zero_point) * (w[i] - w_zp);
-    out[o] = Requantize(p, o, acc);
-  }
+  for (int64_t o = 0; o < s.out_features; ++o)
+    out[o] = Requantize(p, o, LinearAccumulator(s, p, in, weight, bias, o));
 }
 
 void AvgPoolInt8(const PoolShape& s, int32_t zero_point, int32_t act_min, int32_t act_max, const int8_t* in,
