@@ -94,11 +94,9 @@ void Setup(CLI::App* sub) {
     if (topo.empty() && !model_topo) throw qaccel::Error("no topology: pass -t TOPOLOGY.csv or -m MODEL");
     const auto layers = model_topo ? model_topo->layers
         : ReadTopology(topo, opt->input_type == "gemm" ? TopologyFormat::kGemm : TopologyFormat::kConv);
-    const auto energy_cfg = opt->config.empty() ? qaccel::cli::SimEnergyConfig{}
-                                                : qaccel::cli::ReadSimEnergyConfig(opt->config);
     const auto metrics = RunSimAndWriteReports(cfg.arch, layers, opt->out_dir, qaccel::cli::CommandLine());
     PrintSummary(cfg.arch, metrics, (std::filesystem::path(opt->out_dir) / cfg.arch.run_name).string());
-    qaccel::cli::WriteAndPrintEnergy(energy_cfg, cfg.arch, metrics,
+    qaccel::cli::WriteAndPrintEnergy(cfg.energy, cfg.area, cfg.arch, metrics,
                                      std::filesystem::path(opt->out_dir) / cfg.arch.run_name, model_topo.get());
   });
 }
