@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "qaccel/accel/energy.h"
+#include "qaccel/accel/scalesim_io.h"
 #include "qaccel/core/error.h"
 
 using namespace qaccel;

@@ -194,6 +194,18 @@ TEST(ConfigReader, ReadsEveryField) {
   EXPECT_EQ(c.arch.dataflow, Dataflow::kOutputStationary);
   EXPECT_EQ(c.arch.bw_mode, BandwidthMode::kCalc);
   EXPECT_EQ(c.arch.bandwidth_words_per_cycle, 10);
+  EXPECT_DOUBLE_EQ(c.energy.dram_read_pj, EnergyTable{}.dram_read_pj);  // no [energy]: defaults
+}
+
+TEST(ConfigReader, EnergySectionsAreReadWithTheConfig) {
+  const std::string sections = "[energy]\ndram_read_pj = 150\n[area]\npe_mm2 = 0.01\n";
+  const auto c = ParseScaleSimConfig(kGoodCfg + sections, "good.cfg");
+  EXPECT_DOUBLE_EQ(c.energy.dram_read_pj, 150);
+  EXPECT_DOUBLE_EQ(c.energy.dram_write_pj, EnergyTable{}.dram_write_pj);
+  EXPECT_DOUBLE_EQ(c.area.pe_mm2, 0.01);
+  const std::string bad = kGoodCfg + std::string("[energy]\nsram_rd_pj = 3\n");
+  const std::string e = ErrorOf([&] { ParseScaleSimConfig(bad, "g.cfg"); });
+  EXPECT_NE(e.find("unknown key 'sram_rd_pj' in [energy]"), std::string::npos) << e;
 }
 
 std::string Replace(std::string s, const std::string& from, const std::string& to) {

@@ -5,6 +5,8 @@
 // summary.csv under OUT_DIR/<run_name>/.
 //   qaccel sim -c CONFIG.cfg -t TOPOLOGY.csv -p OUT_DIR [-i conv|gemm]
 //              [--rows N] [--cols N] [--dataflow os|ws|is] [--word-bytes B]
+//   qaccel sim -m MODEL [--batch N] ...   (a .qmodel or zoo name instead of -t)
+// Optional [energy]/[area] sections of the config feed ENERGY_REPORT.csv.
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -13,14 +15,14 @@
 #include "qaccel/accel/reports.h"
 #include "qaccel/accel/scalesim_io.h"
 #include "qaccel/core/error.h"
-#include "sim_model_energy.h"  // dse branch: model input + energy report
+#include "sim_model_energy.h"  // model input (-m) and the energy report
 
 namespace {
 
 struct SimOptions {
   std::string config, topology, out_dir = ".", input_type = "conv", dataflow;
   int rows = 0, cols = 0, word_bytes = 0;
-  std::string model;  // dse branch: a model / zoo name instead of a topology CSV
+  std::string model;  // a model / zoo name instead of a topology CSV
   int64_t batch = 1;
 };
 
@@ -57,7 +59,7 @@ void Setup(CLI::App* sub) {
   sub->add_option("--cols", opt->cols, "override ArrayWidth");
   sub->add_option("--dataflow", opt->dataflow, "override Dataflow (os, ws, is)");
   sub->add_option("--word-bytes", opt->word_bytes, "bytes per element (default 1, as SCALE-Sim)");
-  // dse branch: simulate a model (.qmodel or zoo name; -t also accepts one).
+  // A model (.qmodel or zoo name) instead of a topology CSV; -t also accepts one.
   sub->add_option("-m,--model", opt->model, "model (.qmodel or zoo name) instead of a topology CSV");
   sub->add_option("--batch", opt->batch, "batch size for -m (conv -> GEMM when > 1)");
   sub->callback([opt] {
@@ -82,7 +84,7 @@ void Setup(CLI::App* sub) {
       cfg.arch.word_bytes = opt->word_bytes;
     }
     std::string topo = opt->topology.empty() ? cfg.topology_path : opt->topology;
-    // dse branch: a model in place of the topology (word size from its bit widths).
+    // A model in place of the topology (word size from its bit widths unless --word-bytes).
     std::unique_ptr<Topology> model_topo;
     if (!opt->model.empty() || (!topo.empty() && qaccel::cli::IsModelSpec(topo))) {
       model_topo = std::make_unique<Topology>(
@@ -92,11 +94,9 @@ void Setup(CLI::App* sub) {
     if (topo.empty() && !model_topo) throw qaccel::Error("no topology: pass -t TOPOLOGY.csv or -m MODEL");
     const auto layers = model_topo ? model_topo->layers
         : ReadTopology(topo, opt->input_type == "gemm" ? TopologyFormat::kGemm : TopologyFormat::kConv);
-    const auto energy_cfg = opt->config.empty() ? qaccel::cli::SimEnergyConfig{}
-                                                : qaccel::cli::ReadSimEnergyConfig(opt->config);
     const auto metrics = RunSimAndWriteReports(cfg.arch, layers, opt->out_dir, qaccel::cli::CommandLine());
     PrintSummary(cfg.arch, metrics, (std::filesystem::path(opt->out_dir) / cfg.arch.run_name).string());
-    qaccel::cli::WriteAndPrintEnergy(energy_cfg, cfg.arch, metrics,
+    qaccel::cli::WriteAndPrintEnergy(cfg.energy, cfg.area, cfg.arch, metrics,
                                      std::filesystem::path(opt->out_dir) / cfg.arch.run_name, model_topo.get());
   });
 }

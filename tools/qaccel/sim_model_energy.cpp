@@ -22,19 +22,13 @@ accel::Topology SimTopologyFromModel(const std::string& spec, int64_t batch) {
   return accel::TopologyFromGraph(LoadModelOrZoo(spec), o);
 }
 
-SimEnergyConfig ReadSimEnergyConfig(const std::filesystem::path& cfg_path) {
-  SimEnergyConfig c;
-  accel::ReadEnergySections(cfg_path, &c.table, &c.area);
-  return c;
-}
-
-void WriteAndPrintEnergy(const SimEnergyConfig& ec, const accel::ArchConfig& arch,
+void WriteAndPrintEnergy(const accel::EnergyTable& table, const accel::AreaModel& area, const accel::ArchConfig& arch,
                          const std::vector<accel::LayerMetrics>& metrics, const std::filesystem::path& dir,
                          const accel::Topology* topology) {
-  const auto energy = accel::ComputeNetworkEnergy(arch, metrics, ec.table);
+  const auto energy = accel::ComputeNetworkEnergy(arch, metrics, table);
   AtomicWriteText(dir / "ENERGY_REPORT.csv", accel::EnergyReportCsv(energy));
   const accel::LayerEnergy t = accel::SumEnergy(energy);
-  const accel::AreaEstimate a = accel::EstimateArea(arch, ec.area);
+  const accel::AreaEstimate a = accel::EstimateArea(arch, area);
   std::printf("energy %.6g pJ (MAC %.3g, PE RF %.3g, inter-PE %.3g, SRAM %.3g, DRAM %.3g); "
               "DRAM read %lld B, write %lld B; word %d B\n",
               t.total_pj(), t.mac_pj, t.rf_pj, t.inter_pe_pj, t.sram_read_pj + t.sram_write_pj,

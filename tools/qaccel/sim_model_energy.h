@@ -20,17 +20,11 @@ bool IsModelSpec(const std::string& spec);
 // Topology of a model for `qaccel sim` (mapping: accel/topology_from_graph.h).
 accel::Topology SimTopologyFromModel(const std::string& spec, int64_t batch);
 
-// The [energy]/[area] sections of the .cfg (read before simulating, so a bad
-// section fails before any report is written).
-struct SimEnergyConfig {
-  accel::EnergyTable table;
-  accel::AreaModel area;
-};
-SimEnergyConfig ReadSimEnergyConfig(const std::filesystem::path& cfg_path);
-
 // Writes <dir>/ENERGY_REPORT.csv atomically and prints energy, area and (when
 // `topology` is given) the layers not mapped to the array with their ops.
-void WriteAndPrintEnergy(const SimEnergyConfig& energy_config, const accel::ArchConfig& arch,
+// `table` and `area` come from the .cfg's [energy]/[area] sections
+// (accel::ScaleSimConfigFile), read with the rest of the config.
+void WriteAndPrintEnergy(const accel::EnergyTable& table, const accel::AreaModel& area, const accel::ArchConfig& arch,
                          const std::vector<accel::LayerMetrics>& metrics, const std::filesystem::path& dir,
                          const accel::Topology* topology);
 

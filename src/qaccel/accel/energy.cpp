@@ -5,7 +5,6 @@
 #include <sstream>
 
 #include "qaccel/core/error.h"
-#include "qaccel/core/file_io.h"
 
 namespace qaccel::accel {
 namespace {
@@ -20,11 +19,6 @@ constexpr EnergyKnob kEnergyKnobs[] = {
     {"sram_write_pj", &EnergyTable::sram_write_pj}, {"dram_read_pj", &EnergyTable::dram_read_pj},
     {"dram_write_pj", &EnergyTable::dram_write_pj},
 };
-
-std::string Trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r"), e = s.find_last_not_of(" \t\r");
-  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
-}
 
 }  // namespace
 
@@ -60,47 +54,6 @@ std::vector<std::string> EnergyKnobNames() {
   return n;
 }
 std::vector<std::string> AreaKnobNames() { return {"pe_mm2", "sram_mm2_per_kb"}; }
-
-void ReadEnergySections(const std::filesystem::path& cfg, EnergyTable* table, AreaModel* area) {
-  std::istringstream in(ReadTextFile(cfg));
-  std::string line, section;
-  int lineno = 0;
-  while (std::getline(in, line)) {
-    ++lineno;
-    std::string s = Trim(line);
-    if (s.empty() || s[0] == '#' || s[0] == ';') continue;
-    const std::string where = cfg.string() + ":" + std::to_string(lineno);
-    if (s.front() == '[') {
-      Check(s.back() == ']', where + ": malformed section header '" + s + "'");
-      section = Trim(s.substr(1, s.size() - 2));
-      continue;
-    }
-    if (section != "energy" && section != "area") continue;
-    size_t eq = s.find_first_of("=:");
-    Check(eq != std::string::npos, where + ": expected 'key = value' in [" + section + "]");
-    std::string key = Trim(s.substr(0, eq)), val = Trim(s.substr(eq + 1));
-    double v = 0;
-    try {
-      size_t used = 0;
-      v = std::stod(val, &used);
-      Check(used == val.size(), "");
-    } catch (const std::exception&) {
-      throw Error(where + ": [" + section + "] " + key + " = '" + val + "' is not a number");
-    }
-    bool known = false;
-    try {
-      known = section == "energy" ? SetEnergyKnob(*table, key, v) : SetAreaKnob(*area, key, v);
-    } catch (const Error& e) {
-      throw Error(where + ": " + e.what());
-    }
-    if (!known) {
-      std::string names;
-      for (auto& n : section == "energy" ? EnergyKnobNames() : AreaKnobNames())
-        names += (names.empty() ? "" : ", ") + n;
-      throw Error(where + ": unknown key '" + key + "' in [" + section + "] (known: " + names + ")");
-    }
-  }
-}
 
 void LayerEnergy::Add(const LayerEnergy& o) {
   macs += o.macs;

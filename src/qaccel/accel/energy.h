@@ -61,10 +61,8 @@ bool SetAreaKnob(AreaModel& a, const std::string& key, double value);
 std::vector<std::string> EnergyKnobNames();
 std::vector<std::string> AreaKnobNames();
 
-// Reads the optional [energy] and [area] sections of a SCALE-Sim .cfg (INI;
-// other sections are ignored, so the file stays readable by SCALE-Sim).
-// Errors name the file, line and key. Absent sections leave the defaults.
-void ReadEnergySections(const std::filesystem::path& cfg, EnergyTable* table, AreaModel* area);
+// The [energy] and [area] sections of a SCALE-Sim .cfg are read with the
+// .cfg itself (accel/scalesim_io.h: ScaleSimConfigFile, ReadEnergySections).
 
 struct LayerEnergy {
   std::string name;

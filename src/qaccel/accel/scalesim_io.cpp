@@ -7,6 +7,8 @@
 #include <cmath>
 #include <map>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "qaccel/core/error.h"
 #include "qaccel/core/file_io.h"
@@ -129,7 +131,45 @@ class ConfigReader {
   std::string file_;
 };
 
+// Applies the [energy] and [area] sections (absent sections keep *table and
+// *area), in file order so the first bad line is the one reported.
+void ApplyEnergySections(const Ini& ini, const std::string& file, EnergyTable* table, AreaModel* area) {
+  for (const std::string section : {"energy", "area"}) {
+    auto sec = ini.sections.find(section);
+    if (sec == ini.sections.end()) continue;
+    std::vector<std::pair<const std::string*, const IniValue*>> keys;
+    for (auto& [k, v] : sec->second.keys) keys.emplace_back(&k, &v);
+    std::sort(keys.begin(), keys.end(), [](auto& a, auto& b) { return a.second->line < b.second->line; });
+    for (auto& [key, v] : keys) {
+      const std::string where = file + ":" + std::to_string(v->line) + ": ";
+      double x = 0;
+      if (!ParseDouble(v->value, &x))
+        throw Error(where + "[" + section + "] " + *key + " = '" + v->value + "' is not a number");
+      bool known = false;
+      try {
+        known = section == "energy" ? SetEnergyKnob(*table, *key, x) : SetAreaKnob(*area, *key, x);
+      } catch (const Error& e) {
+        throw Error(where + e.what());
+      }
+      if (!known) {
+        std::string names;
+        for (auto& n : section == "energy" ? EnergyKnobNames() : AreaKnobNames())
+          names += (names.empty() ? "" : ", ") + n;
+        throw Error(where + "unknown key '" + *key + "' in [" + section + "] (known: " + names + ")");
+      }
+    }
+  }
+}
+
 }  // namespace
+
+void ParseEnergySections(const std::string& text, const std::string& file, EnergyTable* table, AreaModel* area) {
+  ApplyEnergySections(ParseIni(text, file), file, table, area);
+}
+
+void ReadEnergySections(const std::filesystem::path& cfg, EnergyTable* table, AreaModel* area) {
+  ParseEnergySections(ReadTextFile(cfg), cfg.string(), table, area);
+}
 
 ScaleSimConfigFile ParseScaleSimConfig(const std::string& text, const std::string& file) {
   const Ini ini = ParseIni(text, file);
@@ -185,6 +225,7 @@ ScaleSimConfigFile ParseScaleSimConfig(const std::string& text, const std::strin
       out.topology_path = Trim(p);
     }
   }
+  ApplyEnergySections(ini, file, &out.energy, &out.area);
   return out;
 }
 

@@ -21,16 +21,27 @@
 #include <vector>
 
 #include "qaccel/accel/cost_model.h"
+#include "qaccel/accel/energy.h"
 
 namespace qaccel::accel {
 
 struct ScaleSimConfigFile {
   ArchConfig arch;
   std::string topology_path;   // [network_presets] TopologyCsvLoc, if present
+  EnergyTable energy;          // [energy] knobs over the defaults (energy.h)
+  AreaModel area;              // [area] knobs over the defaults
 };
 
 ScaleSimConfigFile ReadScaleSimConfig(const std::filesystem::path& path);
 ScaleSimConfigFile ParseScaleSimConfig(const std::string& text, const std::string& file_name);
+
+// Only the optional [energy] and [area] sections of a .cfg (qaccel's
+// extension; SCALE-Sim ignores them), over the values already in *table and
+// *area; the other sections need not be complete. Same INI reader as above;
+// unknown keys and bad values are errors naming the file, line and key.
+void ReadEnergySections(const std::filesystem::path& cfg, EnergyTable* table, AreaModel* area);
+void ParseEnergySections(const std::string& text, const std::string& file_name, EnergyTable* table,
+                         AreaModel* area);
 
 enum class TopologyFormat { kConv, kGemm };
 std::vector<LayerSpec> ReadTopology(const std::filesystem::path& path, TopologyFormat format);
