@@ -47,14 +47,19 @@ int main(int argc, char** argv) {
   uint64_t sample = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
-    else if (a == "--strategy" && i + 1 < argc) strategy = argv[++i];
-    else if (a == "--sample" && i + 1 < argc) sample = std::strtoull(argv[++i], nullptr, 10);
-    else space_path = a;
+    if (a == "--threads" && i + 1 < argc)
+      threads = std::atoi(argv[++i]);
+    else if (a == "--strategy" && i + 1 < argc)
+      strategy = argv[++i];
+    else if (a == "--sample" && i + 1 < argc)
+      sample = std::strtoull(argv[++i], nullptr, 10);
+    else
+      space_path = a;
   }
   try {
     dse::DesignSpace space =
-        space_path.empty() ? dse::ParseDesignSpace(kDefaultSpace, "(built-in ResNet-50 space)") : dse::LoadDesignSpace(space_path);
+        space_path.empty() ? dse::ParseDesignSpace(kDefaultSpace, "(built-in ResNet-50 space)")
+                           : dse::LoadDesignSpace(space_path);
     Graph g = BuildZooModel("resnet50");
     accel::Topology topo = accel::TopologyFromGraph(g);
     dse::Workload w = dse::MakeWorkload(topo.layers);
@@ -64,9 +69,12 @@ int main(int argc, char** argv) {
     o.progress = true;
     o.base.word_bytes = 1;
     std::vector<accel::LayerSpec> layers = topo.layers;
-    std::printf("bench_explore: resnet50, %zu array layers (%zu distinct), space %s: %llu points, %s, %d threads%s\n",
-                layers.size(), w.unique.size(), space.source.c_str(), static_cast<unsigned long long>(space.Size()),
-                strategy.c_str(), threads, sample > 1 ? (", every " + std::to_string(sample) + "th point only").c_str() : "");
+    std::printf(
+        "bench_explore: resnet50, %zu array layers (%zu distinct), space %s: %llu points, %s, %d "
+        "threads%s\n",
+        layers.size(), w.unique.size(), space.source.c_str(),
+        static_cast<unsigned long long>(space.Size()), strategy.c_str(), threads,
+        sample > 1 ? (", every " + std::to_string(sample) + "th point only").c_str() : "");
     std::fflush(stdout);
     dse::ExploreResult r;
     if (sample > 1) {
@@ -82,7 +90,8 @@ int main(int argc, char** argv) {
       const auto t0 = std::chrono::steady_clock::now();
       auto work = [&] {
         for (size_t i; (i = next.fetch_add(1)) < configs.size();)
-          r.points[i] = dse::EvaluatePoint(configs[i], w, space.energy, space.area, space.objective);
+          r.points[i] =
+              dse::EvaluatePoint(configs[i], w, space.energy, space.area, space.objective);
       };
       std::vector<std::thread> pool;
       for (int t = 1; t < threads; ++t) pool.emplace_back(work);
@@ -100,16 +109,21 @@ int main(int argc, char** argv) {
     const double cpu = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
                        1e-6 * static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
     const double n = static_cast<double>(r.points.size());
-    std::printf("evaluated %zu points in %.2f s wall: %.1f points/s; process CPU %.2f s = %.2f ms CPU per point "
-                "(on %d idle cores: ~%.1f s)\n",
-                r.points.size(), s, n / s, cpu, 1000.0 * cpu / n, r.threads, cpu / r.threads);
+    std::printf(
+        "evaluated %zu points in %.2f s wall: %.1f points/s; process CPU %.2f s = %.2f ms CPU per "
+        "point "
+        "(on %d idle cores: ~%.1f s)\n",
+        r.points.size(), s, n / s, cpu, 1000.0 * cpu / n, r.threads, cpu / r.threads);
     const accel::SimCacheStats cs = accel::GetSimCacheStats();
     std::printf("cost-model memo %s: %llu hits, %llu misses, %zu entries, %.1f MB\n",
-                accel::SimCacheEnabled() ? "on" : "off (QACCEL_SIM_CACHE=0)", static_cast<unsigned long long>(cs.hits),
-                static_cast<unsigned long long>(cs.misses), cs.entries, static_cast<double>(cs.bytes) / 1e6);
+                accel::SimCacheEnabled() ? "on" : "off (QACCEL_SIM_CACHE=0)",
+                static_cast<unsigned long long>(cs.hits),
+                static_cast<unsigned long long>(cs.misses), cs.entries,
+                static_cast<double>(cs.bytes) / 1e6);
     const auto& b = r.points[r.best];
-    std::printf("best (%s): %s  total_cycles %lld  energy %.6g pJ\n", space.objective.Name().c_str(),
-                dse::DescribePoint(b).c_str(), static_cast<long long>(b.total_cycles), b.energy_pj);
+    std::printf("best (%s): %s  total_cycles %lld  energy %.6g pJ\n",
+                space.objective.Name().c_str(), dse::DescribePoint(b).c_str(),
+                static_cast<long long>(b.total_cycles), b.energy_pj);
   } catch (const Error& e) {
     std::fprintf(stderr, "bench_explore: error: %s\n", e.what());
     return 1;

@@ -6,9 +6,9 @@
 // The cost model's cross-design-point memo (accel/sim_cache.h) is turned off
 // (repeating one design point would only time memo hits); --memo keeps it on.
 #include <algorithm>
-#include <ctime>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -52,8 +52,10 @@ int main(int argc, char** argv) {
   int runs = 21;
   bool memo = false;
   for (int i = 1; i < argc; ++i) {
-    if (std::string(argv[i]) == "--memo") memo = true;
-    else runs = std::max(1, std::atoi(argv[i]));
+    if (std::string(argv[i]) == "--memo")
+      memo = true;
+    else
+      runs = std::max(1, std::atoi(argv[i]));
   }
   SetSimCacheEnabled(memo);
   std::printf("bench_sim: %d runs, memo %s\n", runs, memo ? "on" : "off");
@@ -62,7 +64,8 @@ int main(int argc, char** argv) {
   base.ifmap_sram_kb = base.filter_sram_kb = base.ofmap_sram_kb = 64;
   const auto alex = AlexNetConv();
   std::printf("%-34s %12s %14s\n", "case", "median_cpu_ms", "total_cycles");
-  for (Dataflow df : {Dataflow::kOutputStationary, Dataflow::kWeightStationary, Dataflow::kInputStationary}) {
+  for (Dataflow df :
+       {Dataflow::kOutputStationary, Dataflow::kWeightStationary, Dataflow::kInputStationary}) {
     ArchConfig c = base;
     c.dataflow = df;
     int64_t cycles = 0;
@@ -95,12 +98,14 @@ int main(int argc, char** argv) {
   {
     const std::vector<LayerSpec> big = {LayerSpec::Gemm("gemm_1024", 1024, 1024, 1024),
                                         {"resnet_conv3x3", 58, 58, 3, 3, 64, 64, 1, 1}};
-    for (Dataflow df : {Dataflow::kOutputStationary, Dataflow::kWeightStationary, Dataflow::kInputStationary}) {
+    for (Dataflow df :
+         {Dataflow::kOutputStationary, Dataflow::kWeightStationary, Dataflow::kInputStationary}) {
       ArchConfig c = base;
       c.dataflow = df;
       for (const auto& l : big) {
         const double ms = MedianMs(std::max(1, runs / 3), [&] { SimulateLayer(c, l); });
-        std::printf("%-34s %12.3f\n", (l.name + " " + DataflowName(df) + " 32x32 CALC").c_str(), ms);
+        std::printf("%-34s %12.3f\n", (l.name + " " + DataflowName(df) + " 32x32 CALC").c_str(),
+                    ms);
       }
     }
   }

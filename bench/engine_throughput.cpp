@@ -33,8 +33,8 @@ double Median(std::vector<double> t) {
 }
 
 // Median wall seconds and median thread-CPU seconds of one Run of `batch` images.
-std::pair<double, double> MedianSeconds(const engine::Engine& e, const std::vector<uint8_t>& px, int64_t batch,
-                                        int runs) {
+std::pair<double, double> MedianSeconds(const engine::Engine& e, const std::vector<uint8_t>& px,
+                                        int64_t batch, int runs) {
   std::vector<double> wall, cpu;
   for (int r = 0; r < runs; ++r) {
     const double c0 = ThreadCpuSeconds();
@@ -70,8 +70,9 @@ int main(int argc, char** argv) {
           const int runs = static_cast<int>(std::max<int64_t>(9, 2048 / batch));
           const auto [s, cpu] = MedianSeconds(e, px, batch, runs);
           const double ips = static_cast<double>(batch) / s;
-          std::printf("  %-9s threads %d batch %4lld: median %9.3f ms  %8.0f images/s", reference ? "reference" : "fast",
-                      threads, static_cast<long long>(batch), s * 1e3, ips);
+          std::printf("  %-9s threads %d batch %4lld: median %9.3f ms  %8.0f images/s",
+                      reference ? "reference" : "fast", threads, static_cast<long long>(batch),
+                      s * 1e3, ips);
           if (threads == 1) std::printf("  %8.0f images/cpu-s", static_cast<double>(batch) / cpu);
           std::printf("  (%d runs)\n", runs);
           if (ips > best) {
@@ -79,9 +80,10 @@ int main(int argc, char** argv) {
             best_batch = batch;
           }
         }
-        std::printf("  BEST %-9s threads %d: %.0f images/s at batch %lld; arena %lld bytes/thread\n",
-                    reference ? "reference" : "fast", threads, best, static_cast<long long>(best_batch),
-                    static_cast<long long>(e.arena_bytes()));
+        std::printf(
+            "  BEST %-9s threads %d: %.0f images/s at batch %lld; arena %lld bytes/thread\n",
+            reference ? "reference" : "fast", threads, best, static_cast<long long>(best_batch),
+            static_cast<long long>(e.arena_bytes()));
       }
     }
   }

@@ -56,7 +56,7 @@ TEST(EnergyModel, WeightStationaryWordBytesAndCustomTable) {
   EXPECT_EQ(e.rf_bytes, 2000);        // weight, 2 B per MAC
   EXPECT_EQ(e.inter_pe_bytes, 4000);  // ifmap 2 B + psum 2 B per MAC
   EXPECT_EQ(e.dram_read_bytes, 120);
-  EXPECT_DOUBLE_EQ(e.mac_pj, 2000);   // 1 pJ x 1000 MACs x 2 bytes
+  EXPECT_DOUBLE_EQ(e.mac_pj, 2000);  // 1 pJ x 1000 MACs x 2 bytes
   EXPECT_DOUBLE_EQ(e.dram_read_pj, 12000);
   EXPECT_DOUBLE_EQ(e.total_pj(), 2000 + 2000 + 8000 + 6 * 1020 + 6 * 220 + 12000 + 200 * 20);
   auto sum = SumEnergy({e, e});
@@ -81,8 +81,9 @@ TEST(EnergyModel, CfgSectionsOverrideAndErrorsNameFileLineKey) {
   auto dir = std::filesystem::temp_directory_path() / "qaccel_test_energy";
   std::filesystem::create_directories(dir);
   auto cfg = dir / "e.cfg";
-  std::ofstream(cfg) << "[general]\nrun_name = x\n[energy]\ndram_read_pj = 150\n; comment\npsum_bytes = 2\n"
-                        "[area]\npe_mm2 = 0.01\n";
+  std::ofstream(cfg)
+      << "[general]\nrun_name = x\n[energy]\ndram_read_pj = 150\n; comment\npsum_bytes = 2\n"
+         "[area]\npe_mm2 = 0.01\n";
   EnergyTable t;
   AreaModel a;
   ReadEnergySections(cfg, &t, &a);
@@ -106,10 +107,11 @@ TEST(EnergyModel, ReportCsvHasUnitsInColumnNames) {
   ArchConfig c;
   auto rows = ComputeNetworkEnergy(c, {HandLayer()}, EnergyTable{});
   std::string csv = EnergyReportCsv(rows);
-  EXPECT_EQ(csv.substr(0, csv.find('\n')),
-            "LayerID, Layer name, macs, rf_bytes, inter_pe_bytes, sram_read_bytes, sram_write_bytes, "
-            "dram_read_bytes, dram_write_bytes, mac_energy_pj, rf_energy_pj, inter_pe_energy_pj, "
-            "sram_read_energy_pj, sram_write_energy_pj, dram_read_energy_pj, dram_write_energy_pj, "
-            "energy_pj,");
+  EXPECT_EQ(
+      csv.substr(0, csv.find('\n')),
+      "LayerID, Layer name, macs, rf_bytes, inter_pe_bytes, sram_read_bytes, sram_write_bytes, "
+      "dram_read_bytes, dram_write_bytes, mac_energy_pj, rf_energy_pj, inter_pe_energy_pj, "
+      "sram_read_energy_pj, sram_write_energy_pj, dram_read_energy_pj, dram_write_energy_pj, "
+      "energy_pj,");
   EXPECT_NE(csv.find("\n0, L, 1000, 8000, 2000, 510, 110, 60, 10, "), std::string::npos) << csv;
 }

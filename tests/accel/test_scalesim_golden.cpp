@@ -56,7 +56,9 @@ std::vector<std::vector<std::string>> SplitCsv(const std::string& text) {
   return rows;
 }
 
-bool IsInt(const std::string& s) { return !s.empty() && s.find_first_of(".e") == std::string::npos; }
+bool IsInt(const std::string& s) {
+  return !s.empty() && s.find_first_of(".e") == std::string::npos;
+}
 
 // Compares two report CSVs column by column; returns a readable list of
 // mismatches (empty when equal).
@@ -78,13 +80,14 @@ std::string DiffReport(const std::string& golden, const std::string& ours) {
       }
       const std::string col = g[0][c];
       if (IsInt(a)) {
-        if (a != b) err << "layer " << r - 1 << " [" << col << "]: golden " << a << ", ours " << b << "\n";
+        if (a != b)
+          err << "layer " << r - 1 << " [" << col << "]: golden " << a << ", ours " << b << "\n";
       } else {
         const double x = std::stod(a), y = std::stod(b);
         const double tol = 1e-12 * std::max(1.0, std::fabs(x));
         if (!(std::fabs(x - y) <= tol))
-          err << "layer " << r - 1 << " [" << col << "]: golden " << a << ", ours " << b << " (diff " << x - y
-              << ")\n";
+          err << "layer " << r - 1 << " [" << col << "]: golden " << a << ", ours " << b
+              << " (diff " << x - y << ")\n";
       }
     }
   }
@@ -98,8 +101,8 @@ class ScaleSimGolden : public ::testing::TestWithParam<Case> {};
 TEST_P(ScaleSimGolden, EveryColumnMatches) {
   const Case& c = GetParam();
   const auto cfg = ReadScaleSimConfig(kRoot / "inputs" / c.cfg);
-  const auto layers =
-      ReadTopology(kRoot / "inputs" / c.topo, c.kind == "gemm" ? TopologyFormat::kGemm : TopologyFormat::kConv);
+  const auto layers = ReadTopology(
+      kRoot / "inputs" / c.topo, c.kind == "gemm" ? TopologyFormat::kGemm : TopologyFormat::kConv);
   const auto metrics = SimulateNetwork(cfg.arch, layers);
   const std::pair<const char*, std::string> reports[] = {
       {"COMPUTE_REPORT.csv", ComputeReportCsv(metrics)},

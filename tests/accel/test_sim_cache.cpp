@@ -67,7 +67,9 @@ struct Case {
 // the memo is hit by points that differ only in the other operands' SRAMs.
 std::vector<Case> Sweep(uint64_t seed) {
   std::mt19937_64 rng(seed);
-  auto uni = [&](int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); };
+  auto uni = [&](int64_t lo, int64_t hi) {
+    return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+  };
   std::vector<LayerSpec> layers;
   for (int i = 0; i < 8; ++i) {
     LayerSpec l;
@@ -87,7 +89,8 @@ std::vector<Case> Sweep(uint64_t seed) {
   std::vector<Case> cases;
   for (const auto& l : layers) {
     const int rows = static_cast<int>(uni(2, 20)), cols = static_cast<int>(uni(2, 20));
-    for (Dataflow df : {Dataflow::kOutputStationary, Dataflow::kWeightStationary, Dataflow::kInputStationary}) {
+    for (Dataflow df :
+         {Dataflow::kOutputStationary, Dataflow::kWeightStationary, Dataflow::kInputStationary}) {
       const int word_bytes = uni(0, 3) == 0 ? 2 : 1;
       for (double ik : kbs)
         for (double fk : {0.25, 4.0})
@@ -101,9 +104,9 @@ std::vector<Case> Sweep(uint64_t seed) {
             c.cfg.ofmap_sram_kb = ok;
             c.cfg.word_bytes = ik == 0.25 ? 1 : word_bytes;  // >= 100 words
             c.layer = l;
-            c.what = l.name + " " + std::to_string(rows) + "x" + std::to_string(cols) + " " + DataflowName(df) +
-                     " sram " + std::to_string(ik) + "/" + std::to_string(fk) + "/" + std::to_string(ok) +
-                     " B=" + std::to_string(c.cfg.word_bytes);
+            c.what = l.name + " " + std::to_string(rows) + "x" + std::to_string(cols) + " " +
+                     DataflowName(df) + " sram " + std::to_string(ik) + "/" + std::to_string(fk) +
+                     "/" + std::to_string(ok) + " B=" + std::to_string(c.cfg.word_bytes);
             cases.push_back(c);
           }
     }
@@ -143,7 +146,8 @@ TEST_F(SimCacheTest, CachedEqualsUncachedCalc) {
   for (size_t i = 0; i < ref.size(); ++i) {
     ExpectSame(ref[i], got[i], cases[i].what);
     // More IFMAP DRAM reads than one window: the replay (memoized) ran.
-    const int64_t words = static_cast<int64_t>(1024 * cases[i].cfg.ifmap_sram_kb) / cases[i].cfg.word_bytes;
+    const int64_t words =
+        static_cast<int64_t>(1024 * cases[i].cfg.ifmap_sram_kb) / cases[i].cfg.word_bytes;
     ifmap_windows_closed += ref[i].ifmap_dram_reads > 50 * (words / 100);
   }
   // The sweep exercises the memoized paths and reuses entries.
@@ -189,8 +193,10 @@ TEST_F(SimCacheTest, SharedByThreadsAndEvictsUnderTinyBudget) {
 TEST_F(SimCacheTest, BulkWalkEqualsPerRowWalk) {
   std::vector<Case> cases = Sweep(14);
   // Larger layers too: long runs of equal OFMAP demand, many drains.
-  for (const LayerSpec& l : {LayerSpec{"big_conv", 30, 30, 3, 3, 16, 64, 1, 1}, LayerSpec::Gemm("big_gemm", 300, 70, 40)})
-    for (Dataflow df : {Dataflow::kOutputStationary, Dataflow::kWeightStationary, Dataflow::kInputStationary})
+  for (const LayerSpec& l : {LayerSpec{"big_conv", 30, 30, 3, 3, 16, 64, 1, 1},
+                             LayerSpec::Gemm("big_gemm", 300, 70, 40)})
+    for (Dataflow df :
+         {Dataflow::kOutputStationary, Dataflow::kWeightStationary, Dataflow::kInputStationary})
       for (double ok : {0.25, 0.5, 2.0, 64.0}) {
         Case c;
         c.cfg.array_rows = 8;
@@ -214,7 +220,9 @@ TEST_F(SimCacheTest, BulkWalkEqualsPerRowWalk) {
 // constant, rising and falling demand.
 TEST(WriteBufferBulk, MatchesServicePerRow) {
   std::mt19937_64 rng(5);
-  auto uni = [&](int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); };
+  auto uni = [&](int64_t lo, int64_t hi) {
+    return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+  };
   int64_t bulk_rows = 0;
   for (int trial = 0; trial < 300; ++trial) {
     const BufferSize size = BufferSize::FromBytes(static_cast<double>(uni(100, 3000)), 1);

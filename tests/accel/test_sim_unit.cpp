@@ -135,7 +135,8 @@ TEST(Folding, RaggedStrideReadsNoInvalidAddresses) {
 }
 
 TEST(CostModel, ThreadSafeAndDeterministic) {
-  const std::vector<LayerSpec> layers = {{"a", 20, 20, 3, 3, 8, 16, 1, 1}, {"b", 9, 9, 1, 1, 32, 40, 1, 1}};
+  const std::vector<LayerSpec> layers = {{"a", 20, 20, 3, 3, 8, 16, 1, 1},
+                                         {"b", 9, 9, 1, 1, 32, 40, 1, 1}};
   ArchConfig small = Arch(8, 8, Dataflow::kWeightStationary);
   small.ifmap_sram_kb = small.filter_sram_kb = small.ofmap_sram_kb = 1;
   small.bw_mode = BandwidthMode::kUser;
@@ -176,7 +177,9 @@ TEST(CostModel, WordBytesScaleSramCapacity) {
 
 TEST(CostModel, RejectsBadInput) {
   LayerSpec l{"x", 4, 4, 5, 1, 1, 1, 1, 1};
-  EXPECT_NE(ErrorOf([&] { SimulateLayer(Arch(4, 4, Dataflow::kOutputStationary), l); }).find("filter height"),
+  EXPECT_NE(ErrorOf([&] {
+              SimulateLayer(Arch(4, 4, Dataflow::kOutputStationary), l);
+            }).find("filter height"),
             std::string::npos);
   LayerSpec ok{"y", 4, 4, 1, 1, 1, 1, 1, 1};
   ArchConfig a = Arch(0, 4, Dataflow::kOutputStationary);
@@ -214,26 +217,34 @@ std::string Replace(std::string s, const std::string& from, const std::string& t
 }
 
 TEST(ConfigReader, ErrorsNameFileAndLine) {
-  auto err = [](const std::string& text) { return ErrorOf([&] { ParseScaleSimConfig(text, "a.cfg"); }); };
-  EXPECT_EQ(err(Replace(kGoodCfg, "Dataflow : os", "Dataflow : rs")), "a.cfg:14: unknown dataflow 'rs' (use os, ws or is)");
+  auto err = [](const std::string& text) {
+    return ErrorOf([&] { ParseScaleSimConfig(text, "a.cfg"); });
+  };
+  EXPECT_EQ(err(Replace(kGoodCfg, "Dataflow : os", "Dataflow : rs")),
+            "a.cfg:14: unknown dataflow 'rs' (use os, ws or is)");
   EXPECT_EQ(err(Replace(kGoodCfg, "ArrayHeight:    8", "ArrayHeight: eight")),
             "a.cfg:5: ArrayHeight must be an integer, got 'eight'");
-  EXPECT_EQ(err(Replace(kGoodCfg, "IfmapSramSzkB:  4", "IfmapSramSzkB:  0")), "a.cfg:7: IfmapSramSzkB must be > 0, got 0");
-  EXPECT_EQ(err(Replace(kGoodCfg, "ArrayWidth:     16", "ArrayWidth: -3")), "a.cfg:6: ArrayWidth must be >= 1, got -3");
+  EXPECT_EQ(err(Replace(kGoodCfg, "IfmapSramSzkB:  4", "IfmapSramSzkB:  0")),
+            "a.cfg:7: IfmapSramSzkB must be > 0, got 0");
+  EXPECT_EQ(err(Replace(kGoodCfg, "ArrayWidth:     16", "ArrayWidth: -3")),
+            "a.cfg:6: ArrayWidth must be >= 1, got -3");
   EXPECT_EQ(err(Replace(kGoodCfg, "OfmapSramSzkB:  2\n", "")),
             "a.cfg:4: section [architecture_presets] has no key 'OfmapSramSzkB'");
   EXPECT_EQ(err(Replace(kGoodCfg, "InterfaceBandwidth: CALC", "InterfaceBandwidth: FAST")),
             "a.cfg:18: InterfaceBandwidth must be USER or CALC, got 'FAST'");
-  EXPECT_EQ(err(Replace(kGoodCfg, "[general]\nrun_name = unit\n", "")), "a.cfg:16: missing section [general]");
+  EXPECT_EQ(err(Replace(kGoodCfg, "[general]\nrun_name = unit\n", "")),
+            "a.cfg:16: missing section [general]");
   // A bad Bandwidth is ignored in CALC mode (as SCALE-Sim, which reads it only in USER mode).
   EXPECT_EQ(err(Replace(kGoodCfg, "Bandwidth : 10", "Bandwidth : lots")), "");
-  std::string user = Replace(Replace(kGoodCfg, "CALC", "USER"), "Bandwidth : 10", "Bandwidth : lots");
+  std::string user =
+      Replace(Replace(kGoodCfg, "CALC", "USER"), "Bandwidth : 10", "Bandwidth : lots");
   EXPECT_EQ(err(user), "a.cfg:13: Bandwidth must be a positive integer (words/cycle), got 'lots'");
 }
 
 TEST(TopologyReader, TolerantOfSpacingAndTrailingCommas) {
   const auto l = ParseTopology(
-      "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n"
+      "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, "
+      "Strides,\n"
       "  c1 ,  32,32, 5, 5, 1, 6, 1,\n"
       "\n"
       "c2,14,14,5,5,6,16,2\n"
@@ -245,14 +256,16 @@ TEST(TopologyReader, TolerantOfSpacingAndTrailingCommas) {
   EXPECT_EQ(l[1].stride_w, 2);
   EXPECT_EQ(l[2].stride_h, 2);
   EXPECT_EQ(l[2].stride_w, 3);
-  const auto g = ParseTopology("Layer, M, N, K,\nfc1, 1, 120, 400,\n", "g.csv", TopologyFormat::kGemm);
+  const auto g =
+      ParseTopology("Layer, M, N, K,\nfc1, 1, 120, 400,\n", "g.csv", TopologyFormat::kGemm);
   ASSERT_EQ(g.size(), 1u);
   EXPECT_EQ(g[0].ifmap_w, 400);
   EXPECT_EQ(g[0].num_filters, 120);
 }
 
 TEST(TopologyReader, DepthwiseLayersExpandPerChannel) {
-  const auto l = ParseTopology("h,a,b\nDP1, 8, 8, 3, 3, 4, 1, 1,\n", "t.csv", TopologyFormat::kConv);
+  const auto l =
+      ParseTopology("h,a,b\nDP1, 8, 8, 3, 3, 4, 1, 1,\n", "t.csv", TopologyFormat::kConv);
   ASSERT_EQ(l.size(), 4u);
   EXPECT_EQ(l[3].name, "DP1Channel_3");
   EXPECT_EQ(l[3].channels, 1);
@@ -262,13 +275,20 @@ TEST(TopologyReader, ErrorsNameFileAndLine) {
   auto err = [](const std::string& text, TopologyFormat f = TopologyFormat::kConv) {
     return ErrorOf([&] { ParseTopology(text, "t.csv", f); });
   };
-  const std::string hdr = "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n";
+  const std::string hdr =
+      "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, "
+      "Strides,\n";
   EXPECT_EQ(err(hdr), "t.csv:1: topology has no layers");
-  EXPECT_EQ(err(hdr + "c1, 32, x, 5, 5, 1, 6, 1,\n"), "t.csv:2: field 'IFMAP Width' must be an integer, got 'x'");
-  EXPECT_EQ(err(hdr + "c1, 32, 32, 5, 5, 1, 6,\n").substr(0, 38), "t.csv:2: expected 8 or 9 fields (Layer");
-  EXPECT_EQ(err(hdr + "c1, 32, 32, 5, 5, 0, 6, 1,\n"), "t.csv:2: field 'Channels' must be >= 1, got 0");
-  EXPECT_EQ(err(hdr + "c1, 4, 4, 5, 5, 1, 6, 1,\n"), "t.csv:2: Filter Height is larger than IFMAP Height");
-  EXPECT_EQ(err("Layer, M, N, K,\nfc, 1, 2,\n", TopologyFormat::kGemm), "t.csv:2: expected 4 fields (Layer, M, N, K), got 3");
+  EXPECT_EQ(err(hdr + "c1, 32, x, 5, 5, 1, 6, 1,\n"),
+            "t.csv:2: field 'IFMAP Width' must be an integer, got 'x'");
+  EXPECT_EQ(err(hdr + "c1, 32, 32, 5, 5, 1, 6,\n").substr(0, 38),
+            "t.csv:2: expected 8 or 9 fields (Layer");
+  EXPECT_EQ(err(hdr + "c1, 32, 32, 5, 5, 0, 6, 1,\n"),
+            "t.csv:2: field 'Channels' must be >= 1, got 0");
+  EXPECT_EQ(err(hdr + "c1, 4, 4, 5, 5, 1, 6, 1,\n"),
+            "t.csv:2: Filter Height is larger than IFMAP Height");
+  EXPECT_EQ(err("Layer, M, N, K,\nfc, 1, 2,\n", TopologyFormat::kGemm),
+            "t.csv:2: expected 4 fields (Layer, M, N, K), got 3");
 }
 
 // ---- the command line ----
@@ -276,8 +296,9 @@ TEST(TopologyReader, ErrorsNameFileAndLine) {
 struct TempDir {
   fs::path path;
   TempDir() {
-    path = fs::temp_directory_path() / ("qaccel_sim_test_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
-                                        "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    path = fs::temp_directory_path() /
+           ("qaccel_sim_test_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+            "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(path);
     fs::create_directories(path);
   }
@@ -302,13 +323,13 @@ TEST(SimCli, WritesReportsAndSummary) {
   Write(t.path / "a.cfg", kGoodCfg);
   Write(t.path / "t.csv", "Layer name, H, W, FH, FW, C, N, S,\nc1, 12, 12, 3, 3, 4, 20, 1,\n");
   std::string out;
-  ASSERT_EQ(RunCli("sim -c " + (t.path / "a.cfg").string() + " -t " + (t.path / "t.csv").string() + " -p " +
-                    (t.path / "out").string() + " --rows 4 --cols 4 --dataflow ws",
-                &out),
+  ASSERT_EQ(RunCli("sim -c " + (t.path / "a.cfg").string() + " -t " + (t.path / "t.csv").string() +
+                       " -p " + (t.path / "out").string() + " --rows 4 --cols 4 --dataflow ws",
+                   &out),
             0)
       << out;
-  for (const char* f : {"COMPUTE_REPORT.csv", "BANDWIDTH_REPORT.csv", "DETAILED_ACCESS_REPORT.csv", "SUMMARY.json",
-                        "summary.csv"})
+  for (const char* f : {"COMPUTE_REPORT.csv", "BANDWIDTH_REPORT.csv", "DETAILED_ACCESS_REPORT.csv",
+                        "SUMMARY.json", "summary.csv"})
     EXPECT_TRUE(fs::exists(t.path / "out" / "unit" / f)) << f;
   EXPECT_NE(out.find("4x4 ws array"), std::string::npos) << out;
 }
@@ -320,18 +341,18 @@ TEST(SimCli, BadInputExitsNonZeroAndLeavesNothing) {
   Write(t.path / "t.csv", "Layer name, H, W, FH, FW, C, N, S,\nc1, 12, 12, 3, 3, 4, 20, 1,\n");
   Write(t.path / "empty.csv", "Layer name, H, W, FH, FW, C, N, S,\n");
   std::string out;
-  EXPECT_EQ(RunCli("sim -c " + (t.path / "bad.cfg").string() + " -t " + (t.path / "t.csv").string() + " -p " +
-                    (t.path / "out").string(),
-                &out),
+  EXPECT_EQ(RunCli("sim -c " + (t.path / "bad.cfg").string() + " -t " +
+                       (t.path / "t.csv").string() + " -p " + (t.path / "out").string(),
+                   &out),
             1);
   EXPECT_NE(out.find("bad.cfg:14: unknown dataflow 'xx'"), std::string::npos) << out;
-  EXPECT_EQ(RunCli("sim -c " + (t.path / "a.cfg").string() + " -t " + (t.path / "empty.csv").string() + " -p " +
-                    (t.path / "out").string(),
-                &out),
+  EXPECT_EQ(RunCli("sim -c " + (t.path / "a.cfg").string() + " -t " +
+                       (t.path / "empty.csv").string() + " -p " + (t.path / "out").string(),
+                   &out),
             1);
   EXPECT_NE(out.find("topology has no layers"), std::string::npos) << out;
-  EXPECT_EQ(RunCli("sim -c " + (t.path / "a.cfg").string() + " -t " + (t.path / "missing.csv").string() + " -p " +
-                    (t.path / "out").string()),
+  EXPECT_EQ(RunCli("sim -c " + (t.path / "a.cfg").string() + " -t " +
+                   (t.path / "missing.csv").string() + " -p " + (t.path / "out").string()),
             1);
   EXPECT_FALSE(fs::exists(t.path / "out"));
 }

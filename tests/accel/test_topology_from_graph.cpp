@@ -13,8 +13,8 @@ using accel::LayerSpec;
 
 namespace {
 
-void ExpectSpec(const LayerSpec& s, const std::string& name, int64_t ih, int64_t iw, int64_t fh, int64_t fw,
-                int64_t ch, int64_t nf, int64_t stride) {
+void ExpectSpec(const LayerSpec& s, const std::string& name, int64_t ih, int64_t iw, int64_t fh,
+                int64_t fw, int64_t ch, int64_t nf, int64_t stride) {
   SCOPED_TRACE(name);
   EXPECT_EQ(s.name, name);
   EXPECT_EQ(s.ifmap_h, ih);
@@ -41,7 +41,7 @@ TEST(TopologyFromGraph, Lenet5HandComputed) {
   ExpectSpec(t.layers[4], "fc3", 1, 84, 1, 84, 1, 10, 1);
   int64_t macs = 0;
   for (auto& l : t.layers) macs += l.macs();
-  EXPECT_EQ(macs, 416520);  // = analysis total, nothing lost in the mapping
+  EXPECT_EQ(macs, 416520);     // = analysis total, nothing lost in the mapping
   EXPECT_EQ(t.word_bytes, 4);  // float model
   // Unmapped: relu1 6*28*28, pool1 6*14*14*4, relu2 16*10*10, pool2 16*5*5*4, relu3 120, relu4 84.
   ASSERT_EQ(t.unmapped.size(), 6u);
@@ -65,7 +65,8 @@ TEST(TopologyFromGraph, AlexnetMatchesScaleSimsOwnTopology) {
   ExpectSpec(t.layers[5], "fc6", 1, 9216, 1, 9216, 1, 4096, 1);
   const std::string csv = accel::TopologyConvCsv(t.layers);
   EXPECT_EQ(csv.substr(0, csv.find('\n') + 1),
-            "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n");
+            "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num "
+            "Filter, Strides,\n");
   EXPECT_NE(csv.find("\nconv2, 31, 31, 5, 5, 96, 256, 1,\n"), std::string::npos);
 }
 
@@ -81,7 +82,8 @@ TEST(TopologyFromGraph, BatchTurnsConvIntoBatchedGemm) {
   int64_t macs = 0;
   for (auto& l : t.layers) macs += l.macs();
   EXPECT_EQ(macs, 4 * 416520);
-  EXPECT_EQ(accel::TopologyGemmCsv(t.layers).substr(0, 40), "Layer, M, N, K,\nconv1, 3136, 6, 25,\nconv");
+  EXPECT_EQ(accel::TopologyGemmCsv(t.layers).substr(0, 40),
+            "Layer, M, N, K,\nconv1, 3136, 6, 25,\nconv");
 }
 
 TEST(TopologyFromGraph, GroupedConvMapsEachGroup) {
@@ -159,14 +161,17 @@ TEST(TopologyZoo, Resnet50ParamsAndMacs) {
 
 TEST(TopologyFromGraph, CsvRoundTripsThroughTheScaleSimReader) {
   auto t = accel::TopologyFromGraph(BuildZooModel("resnet50"));
-  auto back = accel::ParseTopology(accel::TopologyConvCsv(t.layers), "r50.csv", accel::TopologyFormat::kConv);
+  auto back = accel::ParseTopology(accel::TopologyConvCsv(t.layers), "r50.csv",
+                                   accel::TopologyFormat::kConv);
   ASSERT_EQ(back.size(), t.layers.size());
   for (size_t i = 0; i < back.size(); ++i) {
     SCOPED_TRACE(t.layers[i].name);
-    ExpectSpec(back[i], t.layers[i].name, t.layers[i].ifmap_h, t.layers[i].ifmap_w, t.layers[i].filter_h,
-               t.layers[i].filter_w, t.layers[i].channels, t.layers[i].num_filters, t.layers[i].stride_h);
+    ExpectSpec(back[i], t.layers[i].name, t.layers[i].ifmap_h, t.layers[i].ifmap_w,
+               t.layers[i].filter_h, t.layers[i].filter_w, t.layers[i].channels,
+               t.layers[i].num_filters, t.layers[i].stride_h);
   }
-  auto gemm = accel::ParseTopology(accel::TopologyGemmCsv(t.layers), "r50_gemm.csv", accel::TopologyFormat::kGemm);
+  auto gemm = accel::ParseTopology(accel::TopologyGemmCsv(t.layers), "r50_gemm.csv",
+                                   accel::TopologyFormat::kGemm);
   ASSERT_EQ(gemm.size(), t.layers.size());
   for (size_t i = 0; i < gemm.size(); ++i) {
     EXPECT_TRUE(accel::IsGemmShaped(gemm[i]));

@@ -21,10 +21,10 @@ struct CliResult {
 inline CliResult RunCli(const std::string& args) {
   namespace fs = std::filesystem;
   static int counter = 0;
-  fs::path errf = fs::temp_directory_path() /
-                  ("qaccel_cli_err_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-  std::string cmd = std::string("QACCEL_PROGRESS=0 ") + QACCEL_CLI_PATH + " " + args + " 2>" +
-                    errf.string();
+  fs::path errf = fs::temp_directory_path() / ("qaccel_cli_err_" + std::to_string(::getpid()) +
+                                               "_" + std::to_string(counter++));
+  std::string cmd =
+      std::string("QACCEL_PROGRESS=0 ") + QACCEL_CLI_PATH + " " + args + " 2>" + errf.string();
   CliResult r;
   FILE* p = ::popen(cmd.c_str(), "r");
   if (!p) return r;

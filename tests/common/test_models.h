@@ -3,14 +3,15 @@
 // directory for CLI tests, and running the CLI capturing stderr.
 #pragma once
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "qaccel/core/file_io.h"
 #include "qaccel/core/rng.h"
@@ -39,7 +40,8 @@ inline void FillRandomFloat(Graph& g, uint64_t seed) {
       const Shape s = ExpectedParamShape(l, "gamma");
       Tensor gamma(DType::kF32, s), beta(DType::kF32, s), mean(DType::kF32, s), var(DType::kF32, s);
       for (int64_t c = 0; c < s[0]; ++c) {
-        gamma.data<float>()[static_cast<size_t>(c)] = static_cast<float>(0.5 + 0.5 * rng.Uniform01());
+        gamma.data<float>()[static_cast<size_t>(c)] =
+            static_cast<float>(0.5 + 0.5 * rng.Uniform01());
         beta.data<float>()[static_cast<size_t>(c)] = static_cast<float>(0.1 * rng.Normal());
         mean.data<float>()[static_cast<size_t>(c)] = static_cast<float>(0.1 * rng.Normal());
         var.data<float>()[static_cast<size_t>(c)] = static_cast<float>(0.5 + rng.Uniform01());
@@ -73,7 +75,8 @@ inline data::Dataset SyntheticImages(int64_t n, int64_t c, int64_t h, int64_t w,
   d.pixels.resize(static_cast<size_t>(n * c * h * w));
   d.labels.resize(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) {
-    const double cy = rng.Uniform01() * h, cx = rng.Uniform01() * w, r = 2 + rng.Uniform01() * h / 3;
+    const double cy = rng.Uniform01() * h, cx = rng.Uniform01() * w,
+                 r = 2 + rng.Uniform01() * h / 3;
     for (int64_t k = 0; k < c * h * w; ++k) {
       const int64_t y = (k / w) % h, x = k % w;
       const double dist = std::hypot(y - cy, x - cx);
@@ -85,7 +88,8 @@ inline data::Dataset SyntheticImages(int64_t n, int64_t c, int64_t h, int64_t w,
   return d;
 }
 
-inline void WriteIdx(const std::filesystem::path& p, const std::vector<int64_t>& dims, const std::vector<uint8_t>& data) {
+inline void WriteIdx(const std::filesystem::path& p, const std::vector<int64_t>& dims,
+                     const std::vector<uint8_t>& data) {
   std::string b = {0, 0, 8, static_cast<char>(dims.size())};
   for (int64_t d : dims)
     for (int s = 3; s >= 0; --s) b.push_back(static_cast<char>((d >> (8 * s)) & 0xff));
@@ -94,7 +98,8 @@ inline void WriteIdx(const std::filesystem::path& p, const std::vector<int64_t>&
 }
 
 // A directory of MNIST-named IDX files (usable as --data DIR).
-inline void WriteIdxDir(const std::filesystem::path& dir, const data::Dataset& train, const data::Dataset& test) {
+inline void WriteIdxDir(const std::filesystem::path& dir, const data::Dataset& train,
+                        const data::Dataset& test) {
   WriteIdx(dir / "train-images-idx3-ubyte", {train.n, train.h, train.w}, train.pixels);
   WriteIdx(dir / "train-labels-idx1-ubyte", {train.n}, train.labels);
   WriteIdx(dir / "t10k-images-idx3-ubyte", {test.n, test.h, test.w}, test.pixels);
@@ -108,7 +113,8 @@ struct CliResult {
 
 inline CliResult RunCli(const std::string& args, const std::filesystem::path& scratch) {
   const auto out = scratch / "cli.stdout", err = scratch / "cli.stderr";
-  const std::string cmd = std::string(QACCEL_CLI_PATH) + " " + args + " >" + out.string() + " 2>" + err.string();
+  const std::string cmd =
+      std::string(QACCEL_CLI_PATH) + " " + args + " >" + out.string() + " 2>" + err.string();
   const int rc = std::system(cmd.c_str());
   CliResult r;
   r.exit_code = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
@@ -131,7 +137,8 @@ inline data::Split RealDataOrEmpty() {
 }
 
 inline std::filesystem::path ScratchDir(const std::string& name) {
-  auto p = std::filesystem::temp_directory_path() / ("qaccel_test_" + name + "_" + std::to_string(::getpid()));
+  auto p = std::filesystem::temp_directory_path() /
+           ("qaccel_test_" + name + "_" + std::to_string(::getpid()));
   std::filesystem::remove_all(p);
   std::filesystem::create_directories(p);
   return p;

@@ -25,10 +25,11 @@ TEST(FileIo, AtomicWriteLeavesNoTemporaryOnFailure) {
   fs::path dir = fs::temp_directory_path() / "qaccel_test_fileio";
   fs::remove_all(dir);
   fs::path p = dir / "out.txt";
-  EXPECT_THROW(AtomicWriteStream(p, [](std::ostream& os) {
-                 os << "partial";
-                 throw Error("boom");
-               }),
+  EXPECT_THROW(AtomicWriteStream(p,
+                                 [](std::ostream& os) {
+                                   os << "partial";
+                                   throw Error("boom");
+                                 }),
                Error);
   EXPECT_FALSE(fs::exists(p));
   EXPECT_TRUE(fs::is_empty(dir));

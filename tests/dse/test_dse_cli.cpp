@@ -67,11 +67,15 @@ generations = 6
 
 TEST(DseCli, GeneticIsByteIdenticalAcrossThreadCounts) {
   fs::path space = WriteSpace("small.toml", kSmallSpace);
-  const auto run_a = RunCli("explore " + space.string() + " -m lenet5 --strategy genetic --seed 5 --threads 1 -q -o " +
+  const auto run_a = RunCli("explore " + space.string() +
+                            " -m lenet5 --strategy genetic --seed 5 --threads 1 -q -o " +
                             (TestDir() / "a").string());
   ASSERT_EQ(run_a.exit_code, 0) << run_a.err;
-  ASSERT_EQ(RunCli("explore " + space.string() + " -m lenet5 --strategy genetic --seed 5 --threads 2 -q -o " +
-                   (TestDir() / "b").string()).exit_code, 0);
+  ASSERT_EQ(RunCli("explore " + space.string() +
+                   " -m lenet5 --strategy genetic --seed 5 --threads 2 -q -o " +
+                   (TestDir() / "b").string())
+                .exit_code,
+            0);
   const std::string a = qaccel::ReadTextFile(TestDir() / "a" / "points.csv");
   EXPECT_EQ(a, qaccel::ReadTextFile(TestDir() / "b" / "points.csv"));
   EXPECT_EQ(qaccel::ReadTextFile(TestDir() / "a" / "pareto_cycles_energy.csv"),
@@ -85,9 +89,11 @@ TEST(DseCli, GeneticIsByteIdenticalAcrossThreadCounts) {
 
 TEST(DseCli, ExhaustiveBestMatchesTheCsvMinimum) {
   fs::path space = WriteSpace("small.toml", kSmallSpace);
-  const auto run = RunCli("explore " + space.string() + " -m lenet5 -q -o " + (TestDir() / "ex").string());
+  const auto run =
+      RunCli("explore " + space.string() + " -m lenet5 -q -o " + (TestDir() / "ex").string());
   ASSERT_EQ(run.exit_code, 0) << run.err;
-  const std::vector<std::string> objective = CsvColumn(qaccel::ReadTextFile(TestDir() / "ex" / "points.csv"), "objective");
+  const std::vector<std::string> objective =
+      CsvColumn(qaccel::ReadTextFile(TestDir() / "ex" / "points.csv"), "objective");
   EXPECT_EQ(objective.size(), 4u * 4 * 3 * 2);
   double best = 1e300;
   for (const std::string& v : objective) best = std::min(best, std::stod(v));
@@ -117,7 +123,8 @@ TEST(DseCli, SpaceErrorsExitNonZeroNameFileAndKeyAndLeaveNothing) {
     EXPECT_FALSE(fs::exists(out)) << "output left behind for " << c.expect;
   }
   fs::path space = WriteSpace("small.toml", kSmallSpace);
-  const auto run = RunCli("explore " + space.string() + " -m lenet5 --strategy annealing -o " + (TestDir() / "x").string());
+  const auto run = RunCli("explore " + space.string() + " -m lenet5 --strategy annealing -o " +
+                          (TestDir() / "x").string());
   const std::string& err = run.err;
   EXPECT_NE(run.exit_code, 0);
   EXPECT_NE(err.find("unknown search strategy 'annealing'"), std::string::npos) << err;
@@ -129,7 +136,8 @@ TEST(DseCli, TopologyCommandWritesScaleSimCsv) {
   const auto topo = RunCli("topology lenet5 -o " + (TestDir() / "l5.csv").string());
   ASSERT_EQ(topo.exit_code, 0) << topo.err;
   EXPECT_EQ(qaccel::ReadTextFile(TestDir() / "l5.csv"),
-            "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n"
+            "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num "
+            "Filter, Strides,\n"
             "conv1, 32, 32, 5, 5, 1, 6, 1,\n"
             "conv2, 14, 14, 5, 5, 6, 16, 1,\n"
             "fc1, 1, 400, 1, 400, 1, 120, 1,\n"
@@ -138,33 +146,47 @@ TEST(DseCli, TopologyCommandWritesScaleSimCsv) {
   EXPECT_NE(topo.out.find("pool1"), std::string::npos) << topo.out;
   // The CSV explores like the model (1 byte/word instead of 4: same cycles).
   fs::path space = WriteSpace("small.toml", kSmallSpace);
-  ASSERT_EQ(RunCli("explore " + space.string() + " -t " + (TestDir() / "l5.csv").string() + " -q -o " + (TestDir() / "t").string()).exit_code, 0);
-  ASSERT_EQ(RunCli("explore " + space.string() + " -m lenet5 -q -o " + (TestDir() / "m").string()).exit_code, 0);
-  const std::vector<std::string> from_csv = CsvColumn(qaccel::ReadTextFile(TestDir() / "t" / "points.csv"), "total_cycles");
+  ASSERT_EQ(RunCli("explore " + space.string() + " -t " + (TestDir() / "l5.csv").string() +
+                   " -q -o " + (TestDir() / "t").string())
+                .exit_code,
+            0);
+  ASSERT_EQ(RunCli("explore " + space.string() + " -m lenet5 -q -o " + (TestDir() / "m").string())
+                .exit_code,
+            0);
+  const std::vector<std::string> from_csv =
+      CsvColumn(qaccel::ReadTextFile(TestDir() / "t" / "points.csv"), "total_cycles");
   EXPECT_EQ(from_csv.size(), 4u * 4 * 3 * 2);
-  EXPECT_EQ(from_csv, CsvColumn(qaccel::ReadTextFile(TestDir() / "m" / "points.csv"), "total_cycles"));
+  EXPECT_EQ(from_csv,
+            CsvColumn(qaccel::ReadTextFile(TestDir() / "m" / "points.csv"), "total_cycles"));
 }
 
 TEST(DseCli, SimAcceptsAModelAndWritesTheEnergyReport) {
-  fs::path cfg = WriteSpace("arr.cfg",
-                            "[general]\nrun_name = r\n[architecture_presets]\nArrayHeight: 8\nArrayWidth: 8\n"
-                            "IfmapSramSzkB: 16\nFilterSramSzkB: 16\nOfmapSramSzkB: 16\nIfmapOffset: 0\n"
-                            "FilterOffset: 10000000\nOfmapOffset: 20000000\nBandwidth: 10\nDataflow: ws\n"
-                            "MemoryBanks: 1\n[run_presets]\nInterfaceBandwidth: CALC\n[energy]\ndram_read_pj = 100\n");
+  fs::path cfg = WriteSpace(
+      "arr.cfg",
+      "[general]\nrun_name = r\n[architecture_presets]\nArrayHeight: 8\nArrayWidth: 8\n"
+      "IfmapSramSzkB: 16\nFilterSramSzkB: 16\nOfmapSramSzkB: 16\nIfmapOffset: 0\n"
+      "FilterOffset: 10000000\nOfmapOffset: 20000000\nBandwidth: 10\nDataflow: ws\n"
+      "MemoryBanks: 1\n[run_presets]\nInterfaceBandwidth: CALC\n[energy]\ndram_read_pj = 100\n");
   fs::remove_all(TestDir() / "sim");
-  const auto sim = RunCli("sim -c " + cfg.string() + " -m lenet5 -p " + (TestDir() / "sim").string());
+  const auto sim =
+      RunCli("sim -c " + cfg.string() + " -m lenet5 -p " + (TestDir() / "sim").string());
   ASSERT_EQ(sim.exit_code, 0) << sim.err;
-  for (const char* f : {"COMPUTE_REPORT.csv", "ENERGY_REPORT.csv"}) EXPECT_TRUE(fs::exists(TestDir() / "sim" / "r" / f)) << f;
+  for (const char* f : {"COMPUTE_REPORT.csv", "ENERGY_REPORT.csv"})
+    EXPECT_TRUE(fs::exists(TestDir() / "sim" / "r" / f)) << f;
   const std::string& out = sim.out;
   EXPECT_NE(out.find("energy "), std::string::npos) << out;
-  EXPECT_NE(out.find("not mapped to the array (6 layers, 12812 element ops"), std::string::npos) << out;
+  EXPECT_NE(out.find("not mapped to the array (6 layers, 12812 element ops"), std::string::npos)
+      << out;
   // -t also takes a zoo name.
-  ASSERT_EQ(RunCli("sim -c " + cfg.string() + " -t lenet5 -p " + (TestDir() / "sim2").string()).exit_code, 0);
+  ASSERT_EQ(
+      RunCli("sim -c " + cfg.string() + " -t lenet5 -p " + (TestDir() / "sim2").string()).exit_code,
+      0);
   EXPECT_EQ(qaccel::ReadTextFile(TestDir() / "sim" / "r" / "ENERGY_REPORT.csv"),
             qaccel::ReadTextFile(TestDir() / "sim2" / "r" / "ENERGY_REPORT.csv"));
   // A bad [energy] key fails before any report is written.
   fs::path bad = WriteSpace("bad.cfg", qaccel::ReadTextFile(cfg) + "dram_pj = 3\n");
-  const auto bad_run = RunCli("sim -c " + bad.string() + " -m lenet5 -p " + (TestDir() / "sim3").string());
+  const auto bad_run =
+      RunCli("sim -c " + bad.string() + " -m lenet5 -p " + (TestDir() / "sim3").string());
   const std::string& err = bad_run.err;
   EXPECT_NE(bad_run.exit_code, 0);
   EXPECT_NE(err.find("dram_pj"), std::string::npos) << err;

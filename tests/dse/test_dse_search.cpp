@@ -8,12 +8,11 @@
 #include <set>
 #include <tuple>
 
-#include "qaccel/core/error.h"
-
 #include "qaccel/accel/topology_from_graph.h"
+#include "qaccel/core/error.h"
 #include "qaccel/dse/explore.h"
-#include "qaccel/graph/zoo.h"
 #include "qaccel/dse/strategy.h"
+#include "qaccel/graph/zoo.h"
 
 using namespace qaccel;
 using namespace qaccel::dse;
@@ -31,7 +30,8 @@ ifmap_sram_kb = [32, 64, 128]
 [search.genetic]
 population = 12
 generations = 12
-)", "small.toml");
+)",
+                          "small.toml");
 }
 
 // A bumpy fake cost with one global minimum at 16 x 32, ws, 64 kB.
@@ -39,7 +39,9 @@ PointResult FakeCost(const accel::ArchConfig& c) {
   PointResult r;
   r.config = c;
   double lr = std::log2(c.array_rows) - 4, lc = std::log2(c.array_cols) - 5;
-  double df = c.dataflow == accel::Dataflow::kWeightStationary ? 0 : c.dataflow == accel::Dataflow::kOutputStationary ? 3 : 5;
+  double df = c.dataflow == accel::Dataflow::kWeightStationary   ? 0
+              : c.dataflow == accel::Dataflow::kOutputStationary ? 3
+                                                                 : 5;
   double kb = std::abs(c.ifmap_sram_kb - 64) / 32;
   r.total_cycles = static_cast<int64_t>(1000 + 100 * (lr * lr + 2 * lc * lc) + 40 * df + 25 * kb +
                                         7 * ((c.array_rows * 3 + c.array_cols) % 5));
@@ -66,7 +68,8 @@ TEST(DseSearch, ExhaustiveVisitsEveryPointOnce) {
   auto r = Explore(s, FakeCost, Opts("exhaustive", 1, 2));
   ASSERT_EQ(r.points.size(), s.Size());
   EXPECT_EQ(s.Size(), 6u * 6 * 3 * 3);
-  for (size_t i = 0; i < r.points.size(); ++i) EXPECT_EQ(r.points[i].config.array_rows, s.Decode(s.Unflatten(i), {}).array_rows);
+  for (size_t i = 0; i < r.points.size(); ++i)
+    EXPECT_EQ(r.points[i].config.array_rows, s.Decode(s.Unflatten(i), {}).array_rows);
   const auto& b = r.points[r.best].config;
   EXPECT_EQ(b.array_rows, 16);
   EXPECT_EQ(b.array_cols, 32);
@@ -85,8 +88,9 @@ TEST(DseSearch, GeneticFindsTheExhaustiveOptimum) {
   // No point is evaluated twice.
   std::set<std::tuple<int, int, int, double>> seen;
   for (auto& p : ga.points)
-    EXPECT_TRUE(seen.insert({p.config.array_rows, p.config.array_cols, static_cast<int>(p.config.dataflow),
-                             p.config.ifmap_sram_kb}).second);
+    EXPECT_TRUE(seen.insert({p.config.array_rows, p.config.array_cols,
+                             static_cast<int>(p.config.dataflow), p.config.ifmap_sram_kb})
+                    .second);
 }
 
 TEST(DseSearch, SameSeedSameCsvWhateverTheThreadCount) {
@@ -106,7 +110,13 @@ TEST(DseSearch, ConstraintsRejectBeforeEvaluation) {
   DesignSpace s = SmallSpace();
   s.constraints.max_pes = 64;
   std::atomic<int> calls{0};
-  auto r = Explore(s, [&](const accel::ArchConfig& c) { ++calls; return FakeCost(c); }, Opts("exhaustive", 1, 2));
+  auto r = Explore(
+      s,
+      [&](const accel::ArchConfig& c) {
+        ++calls;
+        return FakeCost(c);
+      },
+      Opts("exhaustive", 1, 2));
   for (auto& p : r.points) EXPECT_LE(p.area.pes, 64);
   EXPECT_EQ(static_cast<uint64_t>(calls.load()), r.points.size());
   EXPECT_EQ(r.points.size() + r.skipped_infeasible, s.Size());
@@ -144,7 +154,8 @@ metric = "edp"
 [search.genetic]
 population = 8
 generations = 8
-)", "lenet5.toml");
+)",
+                                   "lenet5.toml");
   auto topo = accel::TopologyFromGraph(BuildZooModel("lenet5"));
   ExploreOptions o = Opts("exhaustive", 1, 2);
   o.base.word_bytes = topo.word_bytes;
@@ -155,5 +166,6 @@ generations = 8
   auto ga = Explore(s, topo.layers, o);
   EXPECT_LE(ga.points.size(), 64u);
   EXPECT_EQ(ga.points[ga.best].objective, ex.points[ex.best].objective)
-      << "genetic best " << DescribePoint(ga.points[ga.best]) << " vs exhaustive " << DescribePoint(ex.points[ex.best]);
+      << "genetic best " << DescribePoint(ga.points[ga.best]) << " vs exhaustive "
+      << DescribePoint(ex.points[ex.best]);
 }

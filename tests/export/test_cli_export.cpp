@@ -22,7 +22,8 @@ TEST(CliExport, WritesReplacesAndRefuses) {
   SaveModel(qg, dir / "int8.qmodel");
   const fs::path out = dir / "hw";
 
-  CliResult r = RunCli("export " + (dir / "int8.qmodel").string() + " --format hex -o " + out.string(), dir);
+  CliResult r =
+      RunCli("export " + (dir / "int8.qmodel").string() + " --format hex -o " + out.string(), dir);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(fs::exists(out / "manifest.json"));
   EXPECT_TRUE(fs::exists(out / "fc3.weight.hex"));
@@ -38,10 +39,14 @@ TEST(CliExport, WritesReplacesAndRefuses) {
   struct Case {
     std::string args, what;
   };
-  for (const Case& c : {Case{"export " + (dir / "float.qmodel").string() + " -o " + (dir / "x").string(), "not quantized"},
-                        Case{"export " + (dir / "nope.qmodel").string() + " -o " + (dir / "x").string(), "nope.qmodel"},
-                        Case{"export " + (dir / "int8.qmodel").string() + " --format csv -o " + (dir / "x").string(),
-                             "unknown --format 'csv'"}}) {
+  for (const Case& c :
+       {Case{"export " + (dir / "float.qmodel").string() + " -o " + (dir / "x").string(),
+             "not quantized"},
+        Case{"export " + (dir / "nope.qmodel").string() + " -o " + (dir / "x").string(),
+             "nope.qmodel"},
+        Case{
+            "export " + (dir / "int8.qmodel").string() + " --format csv -o " + (dir / "x").string(),
+            "unknown --format 'csv'"}}) {
     CliResult bad = RunCli(c.args, dir);
     EXPECT_EQ(bad.exit_code, 1) << c.args;
     EXPECT_NE(bad.err.find(c.what), std::string::npos) << bad.err;

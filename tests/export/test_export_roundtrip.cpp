@@ -51,19 +51,22 @@ int64_t DivRound(int64_t s, int64_t n) {  // half away from zero
 int64_t Clamp(int64_t v, int64_t lo, int64_t hi) { return std::min(std::max(v, lo), hi); }
 
 // ---- reading the exported files ----
-std::vector<int64_t> ReadValues(const fs::path& dir, const std::string& file, const std::string& format,
-                                int bytes_per_value) {
+std::vector<int64_t> ReadValues(const fs::path& dir, const std::string& file,
+                                const std::string& format, int bytes_per_value) {
   std::ifstream f(dir / file, std::ios::binary);
   EXPECT_TRUE(f.good()) << file;
   std::vector<int64_t> v;
   if (format == "bin") {
     std::vector<char> raw((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    for (size_t i = 0; i + static_cast<size_t>(bytes_per_value) <= raw.size(); i += static_cast<size_t>(bytes_per_value)) {
+    for (size_t i = 0; i + static_cast<size_t>(bytes_per_value) <= raw.size();
+         i += static_cast<size_t>(bytes_per_value)) {
       if (bytes_per_value == 1) {
         v.push_back(static_cast<int8_t>(raw[i]));
       } else {
         uint32_t u = 0;
-        for (int b = 0; b < 4; ++b) u |= static_cast<uint32_t>(static_cast<uint8_t>(raw[i + static_cast<size_t>(b)])) << (8 * b);
+        for (int b = 0; b < 4; ++b)
+          u |= static_cast<uint32_t>(static_cast<uint8_t>(raw[i + static_cast<size_t>(b)]))
+               << (8 * b);
         v.push_back(static_cast<int32_t>(u));
       }
     }
@@ -103,7 +106,8 @@ struct Model {
       for (int64_t s : J(l["weight"]["shape"])) numel *= s;
       EXPECT_EQ(static_cast<int64_t>(weights[n].size()), numel) << n;
       if (!l["bias"].is_null()) biases[n] = ReadValues(d, l["bias"]["files"][fmt], fmt, 4);
-      if (fmt == "txt") {  // multipliers and shifts: from the manifest (the txt files carry them too)
+      if (fmt ==
+          "txt") {  // multipliers and shifts: from the manifest (the txt files carry them too)
         mults[n] = J(l["multiplier"]);
         shifts[n] = J(l["shift"]);
       } else {
@@ -135,7 +139,8 @@ struct Model {
       }
       if (kind == "input") {
         EXPECT_EQ(l["output_zero_point"], -128);
-        for (int64_t i = 0; i < on; ++i) out[static_cast<size_t>(i)] = static_cast<int64_t>(pixels[i]) - 128;
+        for (int64_t i = 0; i < on; ++i)
+          out[static_cast<size_t>(i)] = static_cast<int64_t>(pixels[i]) - 128;
       } else if (kind == "conv2d") {
         const auto k = J(l["kernel"]), st = J(l["stride"]), pd = J(l["padding"]);
         const int64_t groups = l["groups"], O = os[0], I = is[0], IH = is[1], IW = is[2];
@@ -155,8 +160,11 @@ struct Model {
                   for (int64_t kx = 0; kx < k[1]; ++kx) {
                     const int64_t iy = y * st[0] - pd[0] + ky, ix = x * st[1] - pd[1] + kx;
                     if (iy < 0 || iy >= IH || ix < 0 || ix >= IW) continue;
-                    const int64_t a = (*in)[static_cast<size_t>(((o / opg) * ipg + i) * IH * IW + iy * IW + ix)] - izp;
-                    const int64_t b = w[static_cast<size_t>(((o * ipg + i) * k[0] + ky) * k[1] + kx)] - wzp[c];
+                    const int64_t a =
+                        (*in)[static_cast<size_t>(((o / opg) * ipg + i) * IH * IW + iy * IW + ix)] -
+                        izp;
+                    const int64_t b =
+                        w[static_cast<size_t>(((o * ipg + i) * k[0] + ky) * k[1] + kx)] - wzp[c];
                     acc += a * b;
                   }
               EXPECT_LE(std::llabs(acc), INT32_MAX);
@@ -172,8 +180,11 @@ struct Model {
         for (int64_t o = 0; o < O; ++o) {
           const size_t c = mu.size() == 1 ? 0 : static_cast<size_t>(o);
           int64_t acc = biases.count(name) ? biases.at(name)[static_cast<size_t>(o)] : 0;
-          for (int64_t i = 0; i < I; ++i) acc += ((*in)[static_cast<size_t>(i)] - izp) * (w[static_cast<size_t>(o * I + i)] - wzp[c]);
-          out[static_cast<size_t>(o)] = Clamp(Requant(acc, mu[c], static_cast<int>(sh[c])) + ozp, lo, hi);
+          for (int64_t i = 0; i < I; ++i)
+            acc += ((*in)[static_cast<size_t>(i)] - izp) *
+                   (w[static_cast<size_t>(o * I + i)] - wzp[c]);
+          out[static_cast<size_t>(o)] =
+              Clamp(Requant(acc, mu[c], static_cast<int>(sh[c])) + ozp, lo, hi);
         }
       } else if (kind == "avgpool2d" || kind == "maxpool2d") {
         const auto k = J(l["kernel"]), st = J(l["stride"]), pd = J(l["padding"]);
@@ -185,7 +196,8 @@ struct Model {
                 for (int64_t kx = 0; kx < k[1]; ++kx) {
                   const int64_t iy = y * st[0] - pd[0] + ky, ix = x * st[1] - pd[1] + kx;
                   const bool inside = iy >= 0 && iy < is[1] && ix >= 0 && ix < is[2];
-                  const int64_t v = inside ? (*in)[static_cast<size_t>((c * is[1] + iy) * is[2] + ix)] : izp;
+                  const int64_t v =
+                      inside ? (*in)[static_cast<size_t>((c * is[1] + iy) * is[2] + ix)] : izp;
                   sum += v;
                   if (inside) mx = std::max(mx, v);
                 }
@@ -200,7 +212,8 @@ struct Model {
           out[static_cast<size_t>(c)] = Clamp(DivRound(sum, hw), -128, 127);
         }
       } else if (kind == "relu") {
-        for (int64_t i = 0; i < on; ++i) out[static_cast<size_t>(i)] = std::max((*in)[static_cast<size_t>(i)], izp);
+        for (int64_t i = 0; i < on; ++i)
+          out[static_cast<size_t>(i)] = std::max((*in)[static_cast<size_t>(i)], izp);
       } else if (kind == "flatten" || kind == "batchnorm") {
         out = *in;
       } else if (kind == "add") {
@@ -208,9 +221,14 @@ struct Model {
         const int64_t bzp = l["b_input_zero_point"], ls = l["left_shift"];
         const auto mu = J(l["multiplier"]), sh = J(l["shift"]);
         for (int64_t i = 0; i < on; ++i) {
-          const int64_t a2 = Requant(SatLeftShift((*in)[static_cast<size_t>(i)] - izp, static_cast<int>(ls)), mu[0], static_cast<int>(sh[0]));
-          const int64_t b2 = Requant(SatLeftShift(b[static_cast<size_t>(i)] - bzp, static_cast<int>(ls)), mu[1], static_cast<int>(sh[1]));
-          out[static_cast<size_t>(i)] = Clamp(Requant(a2 + b2, mu[2], static_cast<int>(sh[2])) + ozp, lo, hi);
+          const int64_t a2 =
+              Requant(SatLeftShift((*in)[static_cast<size_t>(i)] - izp, static_cast<int>(ls)),
+                      mu[0], static_cast<int>(sh[0]));
+          const int64_t b2 =
+              Requant(SatLeftShift(b[static_cast<size_t>(i)] - bzp, static_cast<int>(ls)), mu[1],
+                      static_cast<int>(sh[1]));
+          out[static_cast<size_t>(i)] =
+              Clamp(Requant(a2 + b2, mu[2], static_cast<int>(sh[2])) + ozp, lo, hi);
         }
       } else {
         ADD_FAILURE() << "unknown kind " << kind;
@@ -227,7 +245,8 @@ struct Model {
 
 namespace {
 
-void CheckRoundTrip(const Graph& qg, const data::Dataset& images, int64_t count, const std::string& tag) {
+void CheckRoundTrip(const Graph& qg, const data::Dataset& images, int64_t count,
+                    const std::string& tag) {
   engine::Engine e(qg, {2});
   const int64_t n = std::min(count, images.n);
   const std::vector<int8_t> want = e.RunInt8(images.pixels.data(), n);
@@ -246,14 +265,16 @@ void CheckRoundTrip(const Graph& qg, const data::Dataset& images, int64_t count,
     for (int64_t i = 0; i < n; ++i) {
       auto got = model.Run(images.image(i));
       for (int64_t k = 0; k < e.num_outputs(); ++k) {
-        const int64_t d = std::llabs(got[static_cast<size_t>(k)] - want[static_cast<size_t>(i * e.num_outputs() + k)]);
+        const int64_t d = std::llabs(got[static_cast<size_t>(k)] -
+                                     want[static_cast<size_t>(i * e.num_outputs() + k)]);
         mismatches += d != 0;
         max_diff = std::max(max_diff, d);
       }
     }
-    std::printf("%s %s: %lld images, independent integer implementation vs engine: %s (max diff %lld)\n",
-                tag.c_str(), fmt.c_str(), static_cast<long long>(n), mismatches == 0 ? "OK" : "NOT OK",
-                static_cast<long long>(max_diff));
+    std::printf(
+        "%s %s: %lld images, independent integer implementation vs engine: %s (max diff %lld)\n",
+        tag.c_str(), fmt.c_str(), static_cast<long long>(n), mismatches == 0 ? "OK" : "NOT OK",
+        static_cast<long long>(max_diff));
     EXPECT_EQ(mismatches, 0) << tag << " " << fmt;
   }
   fs::remove_all(dir);

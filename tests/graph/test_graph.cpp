@@ -20,8 +20,9 @@ void FillRandom(Graph& g, DType weight_type) {
     else
       for (auto& v : w.data<int8_t>()) v = static_cast<int8_t>(rng.Below(256) - 128);
     l.params["weight"] = w;
-    if (l.has_bias) l.params["bias"] = Tensor(weight_type == DType::kF32 ? DType::kF32 : DType::kI32,
-                                              ExpectedParamShape(l, "bias"));
+    if (l.has_bias)
+      l.params["bias"] = Tensor(weight_type == DType::kF32 ? DType::kF32 : DType::kI32,
+                                ExpectedParamShape(l, "bias"));
   }
 }
 }  // namespace
@@ -73,7 +74,8 @@ TEST(ModelFile, RoundTripAndInt8IsAQuarter) {
   Graph qb = LoadModel(dir / "m.int8");
   EXPECT_TRUE(qb.quantized());
   EXPECT_EQ(qb.layers[1].quant.shift[0], -3);
-  double ratio = static_cast<double>(fs::file_size(dir / "m.int8")) / fs::file_size(dir / "m.float");
+  double ratio =
+      static_cast<double>(fs::file_size(dir / "m.int8")) / fs::file_size(dir / "m.float");
   EXPECT_LT(ratio, 0.30) << "int8 file must be at most 30% of the fp32 one";
   fs::remove_all(dir);
 }

@@ -71,8 +71,8 @@ TEST(FastKernels, ConvFloatBitIdenticalToReference) {
   int64_t compared = 0;
   for (int trial = 0; trial < 1000; ++trial) {
     const ConvShape s = RandomShape(rng);
-    std::vector<float> in(static_cast<size_t>(s.in_c * s.in_h * s.in_w)), w(static_cast<size_t>(s.out_c * s.depth())),
-        b(static_cast<size_t>(s.out_c));
+    std::vector<float> in(static_cast<size_t>(s.in_c * s.in_h * s.in_w)),
+        w(static_cast<size_t>(s.out_c * s.depth())), b(static_cast<size_t>(s.out_c));
     for (auto& v : in) v = static_cast<float>(rng.Normal());
     for (auto& v : w) v = static_cast<float>(rng.Normal());
     for (auto& v : b) v = static_cast<float>(rng.Normal());
@@ -81,11 +81,14 @@ TEST(FastKernels, ConvFloatBitIdenticalToReference) {
     std::vector<uint8_t> scratch(static_cast<size_t>(fast::ConvScratchBytesFloat(s)));
     const bool with_bias = trial % 3 != 0;
     reference::ConvFloat(s, in.data(), w.data(), with_bias ? b.data() : nullptr, ref.data());
-    fast::ConvFloat(s, in.data(), w.data(), with_bias ? b.data() : nullptr, fast.data(), scratch.data());
-    for (size_t i = 0; i < n; ++i) ASSERT_EQ(ref[i], fast[i]) << "trial " << trial << " element " << i;
+    fast::ConvFloat(s, in.data(), w.data(), with_bias ? b.data() : nullptr, fast.data(),
+                    scratch.data());
+    for (size_t i = 0; i < n; ++i)
+      ASSERT_EQ(ref[i], fast[i]) << "trial " << trial << " element " << i;
     compared += static_cast<int64_t>(n);
   }
-  std::printf("fast vs reference float conv: %lld outputs, max diff 0: OK\n", static_cast<long long>(compared));
+  std::printf("fast vs reference float conv: %lld outputs, max diff 0: OK\n",
+              static_cast<long long>(compared));
 }
 
 TEST(FastKernels, ConvInt8BitIdenticalToReference) {
@@ -93,7 +96,8 @@ TEST(FastKernels, ConvInt8BitIdenticalToReference) {
   int64_t compared = 0;
   for (int trial = 0; trial < 1000; ++trial) {
     const ConvShape s = RandomShape(rng);
-    std::vector<int8_t> in(static_cast<size_t>(s.in_c * s.in_h * s.in_w)), w(static_cast<size_t>(s.out_c * s.depth()));
+    std::vector<int8_t> in(static_cast<size_t>(s.in_c * s.in_h * s.in_w)),
+        w(static_cast<size_t>(s.out_c * s.depth()));
     std::vector<int32_t> b(static_cast<size_t>(s.out_c));
     for (auto& v : in) v = static_cast<int8_t>(static_cast<int>(rng.Below(256)) - 128);
     for (auto& v : w) v = static_cast<int8_t>(static_cast<int>(rng.Below(256)) - 128);
@@ -105,17 +109,20 @@ TEST(FastKernels, ConvInt8BitIdenticalToReference) {
     std::vector<int8_t> ref(n), fast(n);
     std::vector<uint8_t> scratch(static_cast<size_t>(fast::ConvScratchBytesInt8(s)));
     reference::ConvInt8(s, p, in.data(), w.data(), trial % 4 ? b.data() : nullptr, ref.data());
-    fast::ConvInt8(s, p, in.data(), w.data(), trial % 4 ? b.data() : nullptr, fast.data(), scratch.data());
+    fast::ConvInt8(s, p, in.data(), w.data(), trial % 4 ? b.data() : nullptr, fast.data(),
+                   scratch.data());
     ASSERT_EQ(ref, fast) << "trial " << trial;
     compared += static_cast<int64_t>(n);
   }
-  std::printf("fast vs reference int8 conv: %lld outputs, max diff 0: OK\n", static_cast<long long>(compared));
+  std::printf("fast vs reference int8 conv: %lld outputs, max diff 0: OK\n",
+              static_cast<long long>(compared));
 }
 
 TEST(FastKernels, LinearBitIdenticalToReference) {
   Rng rng(29);
   for (int trial = 0; trial < 200; ++trial) {
-    const LinearShape s{1 + static_cast<int64_t>(rng.Below(300)), 1 + static_cast<int64_t>(rng.Below(130))};
+    const LinearShape s{1 + static_cast<int64_t>(rng.Below(300)),
+                        1 + static_cast<int64_t>(rng.Below(130))};
     const size_t I = static_cast<size_t>(s.in_features), O = static_cast<size_t>(s.out_features);
     // float
     std::vector<float> in(I), w(I * O), b(O), ref(O), fast(O), scratch(O);

@@ -76,12 +76,15 @@ TEST(NumericContract, DoublingHighMulRoundsToNearestTiesUp) {
   EXPECT_EQ(SaturatingRoundingDoublingHighMul(-3, 1 << 29), -1);
   EXPECT_EQ(SaturatingRoundingDoublingHighMul(-5, 1 << 30), -2);
   for (int32_t a = -3000; a <= 3000; ++a)  // ties always go up: floor(a / 4 + 1/2)
-    ASSERT_EQ(SaturatingRoundingDoublingHighMul(a, 1 << 29), static_cast<int32_t>(std::floor(a / 4.0 + 0.5))) << a;
+    ASSERT_EQ(SaturatingRoundingDoublingHighMul(a, 1 << 29),
+              static_cast<int32_t>(std::floor(a / 4.0 + 0.5)))
+        << a;
   EXPECT_EQ(SaturatingRoundingDoublingHighMul(1 << 20, 1 << 30), 1 << 19);
   // The one overflow: INT32_MIN * INT32_MIN saturates.
   const int32_t mn = std::numeric_limits<int32_t>::min();
   EXPECT_EQ(SaturatingRoundingDoublingHighMul(mn, mn), std::numeric_limits<int32_t>::max());
-  EXPECT_EQ(SaturatingRoundingDoublingHighMul(mn, std::numeric_limits<int32_t>::max()), -2147483647);
+  EXPECT_EQ(SaturatingRoundingDoublingHighMul(mn, std::numeric_limits<int32_t>::max()),
+            -2147483647);
 }
 
 TEST(NumericContract, RoundingDivideByPOTTies) {
@@ -121,8 +124,9 @@ TEST(NumericContract, SaturationAndZeroPoints) {
   EXPECT_EQ(AddZeroPointAndClamp(-300, 0, -128, 127), -128);
   EXPECT_EQ(AddZeroPointAndClamp(10, -128, -128, 127), -118);
   EXPECT_EQ(AddZeroPointAndClamp(-5, -20, -20, 127), -20);  // folded ReLU: act_min = zp
-  EXPECT_EQ(AddZeroPointAndClamp(std::numeric_limits<int32_t>::max(), 100, -128, 127), 127);  // no int32 overflow
-  EXPECT_EQ(QuantizeValue(0.5, 1.0, 0, -128, 127), 1);    // tie: half away from zero
+  EXPECT_EQ(AddZeroPointAndClamp(std::numeric_limits<int32_t>::max(), 100, -128, 127),
+            127);                                       // no int32 overflow
+  EXPECT_EQ(QuantizeValue(0.5, 1.0, 0, -128, 127), 1);  // tie: half away from zero
   EXPECT_EQ(QuantizeValue(-0.5, 1.0, 0, -128, 127), -1);
   EXPECT_EQ(QuantizeValue(1000, 1.0, 0, -128, 127), 127);
   EXPECT_EQ(QuantizeValue(-1000, 1.0, 0, -128, 127), -128);
@@ -154,5 +158,6 @@ TEST(NumericContract, AccumulatorBounds) {
   // One more term could overflow: the kernel refuses.
   in.push_back(-128);
   w.push_back(-128);
-  EXPECT_THROW(reference::LinearAccumulateInt8({k + 1, 1}, p, in.data(), w.data(), nullptr, &acc), Error);
+  EXPECT_THROW(reference::LinearAccumulateInt8({k + 1, 1}, p, in.data(), w.data(), nullptr, &acc),
+               Error);
 }

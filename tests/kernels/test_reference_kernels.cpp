@@ -57,12 +57,14 @@ TEST(FloatKernels, LinearPoolsReluAddBatchNorm) {
   AddFloat(3, x.data(), x.data(), r.data());
   EXPECT_EQ(r, (std::vector<float>{2, -4, 6}));
 
-  const std::vector<float> bn_in = {1, 3, 10, 20}, gamma = {2, 1}, beta = {0, 1}, mean = {2, 10}, var = {4 - 1e-5f, 1 - 1e-5f};
+  const std::vector<float> bn_in = {1, 3, 10, 20}, gamma = {2, 1}, beta = {0, 1}, mean = {2, 10},
+                           var = {4 - 1e-5f, 1 - 1e-5f};
   std::vector<float> bn(4);
-  BatchNormFloat(2, 2, bn_in.data(), gamma.data(), beta.data(), mean.data(), var.data(), 1e-5f, bn.data());
+  BatchNormFloat(2, 2, bn_in.data(), gamma.data(), beta.data(), mean.data(), var.data(), 1e-5f,
+                 bn.data());
   EXPECT_NEAR(bn[0], -1, 1e-5);  // 2 * (1 - 2) / 2
   EXPECT_NEAR(bn[1], 1, 1e-5);
-  EXPECT_NEAR(bn[2], 1, 1e-5);   // (10 - 10) / 1 + 1
+  EXPECT_NEAR(bn[2], 1, 1e-5);  // (10 - 10) / 1 + 1
   EXPECT_NEAR(bn[3], 11, 1e-5);
 }
 
@@ -117,8 +119,8 @@ TEST(Int8Kernels, LinearPerChannelAndReluClamp) {
   Requant r{{0, 0}, {a.multiplier, b.multiplier}, {a.shift, b.shift}};
   std::vector<int8_t> y(2);
   LinearInt8({3, 2}, r.Params(-128, 0), x.data(), w.data(), nullptr, y.data());
-  EXPECT_EQ(y[0], 39);   // (0 + 28 + 128) / 4 = 39
-  EXPECT_EQ(y[1], 0);    // -0 * 2
+  EXPECT_EQ(y[0], 39);  // (0 + 28 + 128) / 4 = 39
+  EXPECT_EQ(y[1], 0);   // -0 * 2
   const std::vector<int32_t> bias = {0, -30};
   LinearInt8({3, 2}, r.Params(-128, -10, -10, 127), x.data(), w.data(), bias.data(), y.data());
   EXPECT_EQ(y[0], 29);   // 39 - 10
@@ -128,13 +130,14 @@ TEST(Int8Kernels, LinearPerChannelAndReluClamp) {
 TEST(Int8Kernels, AvgPoolRoundsHalfAwayFromZero) {
   PoolShape p{1, 2, 2, 1, 1, 2, 2, 2, 2, 0, 0};
   int8_t o = 0;
-  const std::vector<int8_t> a = {1, 2, 2, 2}, b = {-1, -2, -2, -2}, c = {1, 2, 1, 2}, d = {-1, -2, -1, -2};
+  const std::vector<int8_t> a = {1, 2, 2, 2}, b = {-1, -2, -2, -2}, c = {1, 2, 1, 2},
+                            d = {-1, -2, -1, -2};
   AvgPoolInt8(p, 0, -128, 127, a.data(), &o);
-  EXPECT_EQ(o, 2);   // 1.75
+  EXPECT_EQ(o, 2);  // 1.75
   AvgPoolInt8(p, 0, -128, 127, b.data(), &o);
   EXPECT_EQ(o, -2);  // -1.75
   AvgPoolInt8(p, 0, -128, 127, c.data(), &o);
-  EXPECT_EQ(o, 2);   // 1.5 -> 2
+  EXPECT_EQ(o, 2);  // 1.5 -> 2
   AvgPoolInt8(p, 0, -128, 127, d.data(), &o);
   EXPECT_EQ(o, -2);  // -1.5 -> -2
   // Padding counts as the zero point: a 2x2 window at offset -1 over [[4]] with zp -4.
@@ -152,8 +155,8 @@ TEST(Int8Kernels, MaxPoolGlobalAvgRelu) {
   EXPECT_EQ(o, (std::vector<int8_t>{3, 127, 9, 9}));
   std::vector<int8_t> g(2);
   GlobalAvgPoolInt8(2, 8, m.data(), g.data());
-  EXPECT_EQ(g[0], 1);   // (-5 + 3 + 7 - 128 + 0 + 1 + 2 + 127) / 8 = 0.875 -> 1
-  EXPECT_EQ(g[1], 4);   // (36 - 5) / 8 = 3.875 -> 4
+  EXPECT_EQ(g[0], 1);  // (-5 + 3 + 7 - 128 + 0 + 1 + 2 + 127) / 8 = 0.875 -> 1
+  EXPECT_EQ(g[1], 4);  // (36 - 5) / 8 = 3.875 -> 4
 }
 
 TEST(Int8Kernels, AddRescalesToACommonScale) {

@@ -14,7 +14,8 @@ using namespace qaccel::testing;
 
 namespace {
 
-std::pair<float, float> RunObserver(const std::string& name, const std::vector<std::vector<float>>& batches,
+std::pair<float, float> RunObserver(const std::string& name,
+                                    const std::vector<std::vector<float>>& batches,
                                     quant::ObserverOptions opt = {}) {
   auto o = quant::MakeObserver(name, opt);
   for (int pass = 0; pass < o->passes(); ++pass)
@@ -160,8 +161,10 @@ TEST(Quantize, DeterministicForASeed) {
   o.seed = 6;
   auto c = quant::QuantizeGraph(fg, cal, o);
   const int i = a.Find("conv2");
-  EXPECT_EQ(a.layers[static_cast<size_t>(i)].quant.out_scale, b.layers[static_cast<size_t>(i)].quant.out_scale);
-  EXPECT_NE(a.layers[static_cast<size_t>(i)].quant.out_scale, c.layers[static_cast<size_t>(i)].quant.out_scale);
+  EXPECT_EQ(a.layers[static_cast<size_t>(i)].quant.out_scale,
+            b.layers[static_cast<size_t>(i)].quant.out_scale);
+  EXPECT_NE(a.layers[static_cast<size_t>(i)].quant.out_scale,
+            c.layers[static_cast<size_t>(i)].quant.out_scale);
   EXPECT_EQ(a.metadata["quantization"]["seed"], 5);
 }
 
@@ -170,21 +173,25 @@ TEST(Quantize, ErrorsNameTheProblem) {
   data::Dataset cal = SyntheticImages(4, 1, 28, 28, 1);
   quant::QuantizeOptions o;
   o.calibration = 0;
-  EXPECT_NE(ErrorOf([&] { quant::QuantizeGraph(fg, cal, o); }).find("--calibration must be at least 1"),
-            std::string::npos);
+  EXPECT_NE(
+      ErrorOf([&] { quant::QuantizeGraph(fg, cal, o); }).find("--calibration must be at least 1"),
+      std::string::npos);
   o.calibration = 4;
   Graph nan = fg;
-  nan.layers[static_cast<size_t>(nan.Find("fc2"))].params.at("weight").data<float>()[7] = std::nanf("");
+  nan.layers[static_cast<size_t>(nan.Find("fc2"))].params.at("weight").data<float>()[7] =
+      std::nanf("");
   const std::string e = ErrorOf([&] { quant::QuantizeGraph(nan, cal, o); });
   EXPECT_NE(e.find("layer 'fc2'"), std::string::npos) << e;
   EXPECT_NE(e.find("NaN"), std::string::npos) << e;
   Graph qg = quant::QuantizeGraph(fg, cal, o);
-  EXPECT_NE(ErrorOf([&] { quant::QuantizeGraph(qg, cal, o); }).find("already quantized"), std::string::npos);
+  EXPECT_NE(ErrorOf([&] { quant::QuantizeGraph(qg, cal, o); }).find("already quantized"),
+            std::string::npos);
   data::Dataset wrong = SyntheticImages(4, 1, 32, 32, 1);
   EXPECT_NE(ErrorOf([&] { quant::QuantizeGraph(fg, wrong, o); }).find("expects input [1, 28, 28]"),
             std::string::npos);
   o.weight_scheme = "per-row";
-  EXPECT_NE(ErrorOf([&] { quant::QuantizeGraph(fg, cal, o); }).find("unknown weight scheme"), std::string::npos);
+  EXPECT_NE(ErrorOf([&] { quant::QuantizeGraph(fg, cal, o); }).find("unknown weight scheme"),
+            std::string::npos);
 }
 
 TEST(Quantize, ModelFileRoundTripAndSize) {
@@ -203,7 +210,8 @@ TEST(Quantize, ModelFileRoundTripAndSize) {
     EXPECT_EQ(back.layers[i].quant.folded_into, qg.layers[i].quant.folded_into);
   }
   // The int8 file is well under half of the fp32 one (weights 1 byte each).
-  EXPECT_LT(std::filesystem::file_size(dir / "q.qmodel") * 2, std::filesystem::file_size(dir / "f.qmodel"));
+  EXPECT_LT(std::filesystem::file_size(dir / "q.qmodel") * 2,
+            std::filesystem::file_size(dir / "f.qmodel"));
   std::filesystem::remove_all(dir);
 }
 
@@ -216,7 +224,8 @@ TEST(Quantize, EveryRegisteredObserverQuantizesLenet5) {
     o.calibration = 24;
     Graph qg = quant::QuantizeGraph(fg, cal, o);
     for (const Layer& l : qg.layers) {
-      EXPECT_TRUE(std::isfinite(l.quant.out_scale) && l.quant.out_scale > 0) << info.name << " " << l.name;
+      EXPECT_TRUE(std::isfinite(l.quant.out_scale) && l.quant.out_scale > 0)
+          << info.name << " " << l.name;
       EXPECT_GE(l.quant.out_zero_point, -128);
       EXPECT_LE(l.quant.out_zero_point, 127);
       if (l.kind == OpKind::kConv2d || l.kind == OpKind::kLinear) {

@@ -39,7 +39,8 @@ data::Dataset Spread(const data::Dataset& d, int64_t count) {
   data::Dataset p = d.Head(count);
   const int64_t step = d.n / count;
   for (int64_t i = 0; i < count; ++i) {
-    std::copy(d.image(i * step), d.image(i * step) + d.image_size(), p.pixels.begin() + i * d.image_size());
+    std::copy(d.image(i * step), d.image(i * step) + d.image_size(),
+              p.pixels.begin() + i * d.image_size());
     p.labels[static_cast<size_t>(i)] = d.labels[static_cast<size_t>(i * step)];
   }
   return p;
@@ -76,7 +77,8 @@ TEST(EngineVsTorch, Resnet20WithBatchnormStatsAgrees) {
   }
   data::Dataset probe = Spread(s.test, 16);
   double d = MaxAbsDiffOnImages(g, probe, probe.n);
-  std::printf("resnet20 (random weights + BN stats): max |engine - torch| logit difference = %.3g %s\n", d,
-              d <= 1e-4 ? "OK" : "NOT OK");
+  std::printf(
+      "resnet20 (random weights + BN stats): max |engine - torch| logit difference = %.3g %s\n", d,
+      d <= 1e-4 ? "OK" : "NOT OK");
   EXPECT_LE(d, 1e-4);
 }

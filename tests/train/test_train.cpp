@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <string>
 
+#include "../common/cli.h"
 #include "qaccel/core/file_io.h"
 #include "qaccel/core/rng.h"
 #include "qaccel/data/dataset.h"
@@ -18,8 +19,6 @@
 #include "qaccel/graph/zoo.h"
 #include "qaccel/train/bridge.h"
 #include "qaccel/train/trainer.h"
-
-#include "../common/cli.h"
 
 namespace fs = std::filesystem;
 using namespace qaccel;
@@ -45,7 +44,8 @@ void FillRandom(Graph& g, uint64_t seed) {
     for (auto& n : names) {
       Tensor t(DType::kF32, ExpectedParamShape(l, n));
       for (float& v : t.data<float>())
-        v = n == "var" ? static_cast<float>(0.5 + rng.Uniform01()) : static_cast<float>(rng.Normal() * 0.3);
+        v = n == "var" ? static_cast<float>(0.5 + rng.Uniform01())
+                       : static_cast<float>(rng.Normal() * 0.3);
       l.params[n] = t;
     }
   }
@@ -91,7 +91,8 @@ TEST(Bridge, RoundTripKeepsWeightsExactly) {
     std::string diff;
     EXPECT_TRUE(SameParams(g, back, &diff)) << name << ": " << diff;
     for (auto& l : back.layers)
-      for (auto& [n, t] : l.params) EXPECT_EQ(t.shape(), ExpectedParamShape(l, n)) << l.name << "." << n;
+      for (auto& [n, t] : l.params)
+        EXPECT_EQ(t.shape(), ExpectedParamShape(l, n)) << l.name << "." << n;
   }
 }
 
@@ -110,7 +111,8 @@ TEST(Bridge, DefaultInitIsSeededKaimingUniform) {
     int64_t fan_in = NumElements(ws) / ws[0];
     double bound = 1.0 / std::sqrt(static_cast<double>(fan_in)), max_abs = 0;
     for (const char* n : {"weight", "bias"})
-      for (float v : l.params.at(n).data<float>()) max_abs = std::max(max_abs, std::fabs(double(v)));
+      for (float v : l.params.at(n).data<float>())
+        max_abs = std::max(max_abs, std::fabs(double(v)));
     EXPECT_LE(max_abs, bound + 1e-7) << l.name;
     EXPECT_GT(max_abs, 0.8 * bound) << l.name;
   }
@@ -162,8 +164,9 @@ TEST(Bridge, ForwardMatchesHandComputationAndIsDeterministic) {
     for (int o = 0; o < 2; ++o)
       for (int i = 0; i < 2; ++i)
         for (int j = 0; j < 2; ++j)
-          flat[o * 4 + i * 2 + j] = std::max({conv[o][2 * i][2 * j], conv[o][2 * i][2 * j + 1],
-                                              conv[o][2 * i + 1][2 * j], conv[o][2 * i + 1][2 * j + 1]});
+          flat[o * 4 + i * 2 + j] =
+              std::max({conv[o][2 * i][2 * j], conv[o][2 * i][2 * j + 1], conv[o][2 * i + 1][2 * j],
+                        conv[o][2 * i + 1][2 * j + 1]});
     for (int k = 0; k < 3; ++k) {
       double acc = FB[k];
       for (int f = 0; f < 8; ++f) acc += double(FW[k * 8 + f]) * flat[f];
@@ -204,7 +207,8 @@ TEST(Trainer, TwoEpochsOnAThousandDigitsBeatChanceByFar) {
   auto e = train::EvaluateInTorch(g, d.test);
   EXPECT_NEAR(e.accuracy, r.history.back().val_accuracy, 1e-12);
   auto csv = train::HistoryCsv(r, 1);
-  EXPECT_EQ(csv.substr(0, csv.find('\n')), "epoch,lr,train_loss,train_accuracy,val_loss,val_accuracy,seconds,seed");
+  EXPECT_EQ(csv.substr(0, csv.find('\n')),
+            "epoch,lr,train_loss,train_accuracy,val_loss,val_accuracy,seconds,seed");
 }
 
 // ResNet-20 (batchnorm + add) trains through the same bridge, and its

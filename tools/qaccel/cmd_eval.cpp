@@ -24,7 +24,8 @@ struct Opts {
 void Setup(CLI::App* sub) {
   auto o = std::make_shared<Opts>();
   sub->add_option("model", o->model, "Model (.qmodel, float or quantized)")->required();
-  sub->add_option("--data", o->data, "mnist, fashion-mnist or an IDX directory (its test split is used)")
+  sub->add_option("--data", o->data,
+                  "mnist, fashion-mnist or an IDX directory (its test split is used)")
       ->capture_default_str();
   sub->add_flag("--json", o->json, "Print one JSON object on stdout");
   sub->add_option("--limit", o->limit, "Evaluate only the first N test images (0: all)");
@@ -45,21 +46,15 @@ void Setup(CLI::App* sub) {
     std::optional<Graph> ref;
     if (!ref_path.empty()) ref = LoadModel(ref_path);
     data::Split split = data::LoadNamedDataset(o->data);
-    engine::EvalResult r =
-        engine::Evaluate(g, split.test, ref ? &*ref : nullptr, o->limit, engine::EngineOptions{o->threads});
+    engine::EvalResult r = engine::Evaluate(g, split.test, ref ? &*ref : nullptr, o->limit,
+                                            engine::EngineOptions{o->threads});
     if (o->json) {
-      nlohmann::json j{{"model", o->model},
-                       {"name", g.name},
-                       {"quantized", g.quantized()},
-                       {"data", o->data},
-                       {"split", split.test.name},
-                       {"accuracy", r.accuracy},
-                       {"correct", r.correct},
-                       {"samples", r.samples},
-                       {"seconds", r.seconds},
-                       {"images_per_second", r.images_per_second},
-                       {"threads", r.threads},
-                       {"arena_bytes_per_thread", r.arena_bytes}};
+      nlohmann::json j{{"model", o->model},          {"name", g.name},
+                       {"quantized", g.quantized()}, {"data", o->data},
+                       {"split", split.test.name},   {"accuracy", r.accuracy},
+                       {"correct", r.correct},       {"samples", r.samples},
+                       {"seconds", r.seconds},       {"images_per_second", r.images_per_second},
+                       {"threads", r.threads},       {"arena_bytes_per_thread", r.arena_bytes}};
       if (r.has_agreement) {
         j["agreement"] = r.agreement;
         j["agree"] = r.agree;
@@ -68,11 +63,13 @@ void Setup(CLI::App* sub) {
       if (g.metadata.contains("quantization")) j["quantization"] = g.metadata["quantization"];
       std::printf("%s\n", j.dump().c_str());
     } else {
-      std::printf("%s on %s: accuracy %.2f%% (%lld/%lld)", o->model.c_str(), split.test.name.c_str(),
-                  r.accuracy * 100, static_cast<long long>(r.correct), static_cast<long long>(r.samples));
+      std::printf("%s on %s: accuracy %.2f%% (%lld/%lld)", o->model.c_str(),
+                  split.test.name.c_str(), r.accuracy * 100, static_cast<long long>(r.correct),
+                  static_cast<long long>(r.samples));
       if (r.has_agreement)
-        std::printf(", top-1 agreement with %s %.2f%% (%lld/%lld)", ref_path.c_str(), r.agreement * 100,
-                    static_cast<long long>(r.agree), static_cast<long long>(r.samples));
+        std::printf(", top-1 agreement with %s %.2f%% (%lld/%lld)", ref_path.c_str(),
+                    r.agreement * 100, static_cast<long long>(r.agree),
+                    static_cast<long long>(r.samples));
       std::printf("\n%s engine: %.0f images/s on %d thread(s), arena %lld bytes per thread\n",
                   g.quantized() ? "int8" : "float", r.images_per_second, r.threads,
                   static_cast<long long>(r.arena_bytes));
@@ -82,4 +79,5 @@ void Setup(CLI::App* sub) {
 
 }  // namespace
 
-QACCEL_COMMAND(eval, "Accuracy (and agreement with the float parent) with qaccel's own engine", Setup);
+QACCEL_COMMAND(eval, "Accuracy (and agreement with the float parent) with qaccel's own engine",
+               Setup);

@@ -1,8 +1,8 @@
 // `qaccel explore SPACE.toml (--model MODEL|ZOO [--batch N] | --topology CSV
-// [-i conv|gemm]) [--strategy S] [--seed N] [--threads N] -o OUT_DIR`: design-space exploration of the
-// systolic array for one network (dse/explore.h lists the outputs).
-// Everything is validated before the search starts; outputs are written only
-// at the end, atomically, so an error leaves nothing behind.
+// [-i conv|gemm]) [--strategy S] [--seed N] [--threads N] -o OUT_DIR`: design-space exploration of
+// the systolic array for one network (dse/explore.h lists the outputs). Everything is validated
+// before the search starts; outputs are written only at the end, atomically, so an error leaves
+// nothing behind.
 #include <cstdio>
 #include <filesystem>
 #include <thread>
@@ -25,9 +25,11 @@ struct Opts {
   bool quiet = false;
 };
 
-void PrintFront(const char* title, const qaccel::dse::ExploreResult& r, const std::vector<size_t>& front) {
+void PrintFront(const char* title, const qaccel::dse::ExploreResult& r,
+                const std::vector<size_t>& front) {
   std::printf("Pareto front, total cycles vs %s (%zu points):\n", title, front.size());
-  std::printf("  %8s %10s %14s %14s %10s  %s\n", "point", "PEs", "total_cycles", "energy_pj", "area_mm2", "design");
+  std::printf("  %8s %10s %14s %14s %10s  %s\n", "point", "PEs", "total_cycles", "energy_pj",
+              "area_mm2", "design");
   for (size_t i : front) {
     const auto& p = r.points[i];
     std::printf("  %8zu %10lld %14lld %14.6g %10.4g  %s\n", i, static_cast<long long>(p.area.pes),
@@ -38,13 +40,16 @@ void PrintFront(const char* title, const qaccel::dse::ExploreResult& r, const st
 
 void Setup(CLI::App* sub) {
   auto o = std::make_shared<Opts>();
-  sub->add_option("space", o->space, "Design-space TOML file (docs/dse.md, examples/space_*.toml)")->required();
+  sub->add_option("space", o->space, "Design-space TOML file (docs/dse.md, examples/space_*.toml)")
+      ->required();
   auto* m = sub->add_option("-m,--model", o->model, "Model file (.qmodel) or zoo name");
-  auto* t = sub->add_option("-t,--topology", o->topology, "SCALE-Sim topology CSV instead of a model (1 byte/word)");
+  auto* t = sub->add_option("-t,--topology", o->topology,
+                            "SCALE-Sim topology CSV instead of a model (1 byte/word)");
   m->excludes(t);
   sub->add_option("-i,--input-type", o->input_type, "Topology CSV format: conv or gemm (M,N,K)");
   sub->add_option("--batch", o->batch, "Batch size for the model's topology");
-  sub->add_option("--strategy", o->strategy, "Search strategy (exhaustive, genetic); default: the space file's");
+  sub->add_option("--strategy", o->strategy,
+                  "Search strategy (exhaustive, genetic); default: the space file's");
   sub->add_option("--seed", o->seed, "Seed (default: the space file's search.seed, else 1)");
   sub->add_option("--threads", o->threads, "Evaluation threads (default: hardware concurrency)");
   sub->add_option("-o,--output", o->out, "Output directory")->required();
@@ -53,12 +58,16 @@ void Setup(CLI::App* sub) {
     using namespace qaccel;
     dse::DesignSpace space = dse::LoadDesignSpace(o->space);
     const std::string strategy = o->strategy.empty() ? space.strategy : o->strategy;
-    if (!dse::IsStrategy(strategy)) dse::MakeStrategy(strategy, space, 0);  // throws the naming error
+    if (!dse::IsStrategy(strategy))
+      dse::MakeStrategy(strategy, space, 0);  // throws the naming error
     Check(o->threads >= 0, "--threads must be >= 0");
-    Check(!o->model.empty() || !o->topology.empty(), "no workload: give --model MODEL|ZOO_NAME or --topology CSV");
-    Check(o->input_type == "conv" || o->input_type == "gemm", "-i must be conv or gemm, got '" + o->input_type + "'");
+    Check(!o->model.empty() || !o->topology.empty(),
+          "no workload: give --model MODEL|ZOO_NAME or --topology CSV");
+    Check(o->input_type == "conv" || o->input_type == "gemm",
+          "-i must be conv or gemm, got '" + o->input_type + "'");
     if (std::filesystem::exists(o->out))
-      Check(std::filesystem::is_directory(o->out), "output '" + o->out + "' exists and is not a directory");
+      Check(std::filesystem::is_directory(o->out),
+            "output '" + o->out + "' exists and is not a directory");
 
     accel::Topology topo;
     if (!o->model.empty()) {
@@ -67,8 +76,9 @@ void Setup(CLI::App* sub) {
       topo = accel::TopologyFromGraph(LoadModelOrZoo(o->model), topt);
     } else {
       topo.model = std::filesystem::path(o->topology).stem().string();
-      topo.layers = accel::ReadTopology(o->topology, o->input_type == "gemm" ? accel::TopologyFormat::kGemm
-                                                                            : accel::TopologyFormat::kConv);
+      topo.layers =
+          accel::ReadTopology(o->topology, o->input_type == "gemm" ? accel::TopologyFormat::kGemm
+                                                                   : accel::TopologyFormat::kConv);
       topo.word_bytes = 1;  // SCALE-Sim's assumption; override with [memory] word_bytes
     }
 
@@ -82,7 +92,8 @@ void Setup(CLI::App* sub) {
     dse::ExploreResult r = dse::Explore(space, topo.layers, eo);
 
     nlohmann::json unmapped = nlohmann::json::array();
-    for (auto& u : topo.unmapped) unmapped.push_back({{"name", u.name}, {"kind", u.kind}, {"ops", u.ops}});
+    for (auto& u : topo.unmapped)
+      unmapped.push_back({{"name", u.name}, {"kind", u.kind}, {"ops", u.ops}});
     nlohmann::json manifest = {{"command_line", cli::CommandLine()},
                                {"qaccel_version", QACCEL_VERSION},
                                {"space_file", o->space},
@@ -103,25 +114,31 @@ void Setup(CLI::App* sub) {
     dse::WriteExploreOutputs(o->out, r, topo.model, manifest);
 
     const auto& b = r.points[r.best];
-    std::printf("explored %s on %s: %zu of %llu points evaluated (%llu rejected by constraints), "
-                "%s, seed %llu, %d threads, %.2f s (%.0f points/s)\n",
-                topo.model.c_str(), o->space.c_str(), r.points.size(),
-                static_cast<unsigned long long>(r.space_size),
-                static_cast<unsigned long long>(r.skipped_infeasible), r.strategy.c_str(),
-                static_cast<unsigned long long>(r.seed), r.threads, r.seconds,
-                r.seconds > 0 ? static_cast<double>(r.points.size()) / r.seconds : 0.0);
-    std::printf("best (%s): point %zu  %s  total_cycles %lld  stall_cycles %lld  compute_util %.2f%%  "
-                "energy %.6g pJ  area %.4g mm^2  objective %.6g\n",
-                space.objective.Name().c_str(), r.best, dse::DescribePoint(b).c_str(),
-                static_cast<long long>(b.total_cycles), static_cast<long long>(b.stall_cycles),
-                b.compute_util_pct, b.energy_pj, b.area.area_mm2, b.objective);
+    std::printf(
+        "explored %s on %s: %zu of %llu points evaluated (%llu rejected by constraints), "
+        "%s, seed %llu, %d threads, %.2f s (%.0f points/s)\n",
+        topo.model.c_str(), o->space.c_str(), r.points.size(),
+        static_cast<unsigned long long>(r.space_size),
+        static_cast<unsigned long long>(r.skipped_infeasible), r.strategy.c_str(),
+        static_cast<unsigned long long>(r.seed), r.threads, r.seconds,
+        r.seconds > 0 ? static_cast<double>(r.points.size()) / r.seconds : 0.0);
+    std::printf(
+        "best (%s): point %zu  %s  total_cycles %lld  stall_cycles %lld  compute_util %.2f%%  "
+        "energy %.6g pJ  area %.4g mm^2  objective %.6g\n",
+        space.objective.Name().c_str(), r.best, dse::DescribePoint(b).c_str(),
+        static_cast<long long>(b.total_cycles), static_cast<long long>(b.stall_cycles),
+        b.compute_util_pct, b.energy_pj, b.area.area_mm2, b.objective);
     PrintFront("PEs", r, r.front_pes);
     PrintFront("energy", r, r.front_energy);
-    std::printf("wrote %s/{points.csv, pareto_cycles_pes.csv, pareto_cycles_energy.csv, pareto.svg, best.json, manifest.json}\n",
-                o->out.c_str());
+    std::printf(
+        "wrote %s/{points.csv, pareto_cycles_pes.csv, pareto_cycles_energy.csv, pareto.svg, "
+        "best.json, manifest.json}\n",
+        o->out.c_str());
   });
 }
 
 }  // namespace
 
-QACCEL_COMMAND(explore, "Search the systolic-array design space for a network (exhaustive or genetic)", Setup);
+QACCEL_COMMAND(explore,
+               "Search the systolic-array design space for a network (exhaustive or genetic)",
+               Setup);

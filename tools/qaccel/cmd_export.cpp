@@ -17,7 +17,8 @@ struct Opts {
 void Setup(CLI::App* sub) {
   auto o = std::make_shared<Opts>();
   sub->add_option("model", o->model, "Quantized model (.qmodel)")->required();
-  sub->add_option("--format", o->format, "txt (decimal, the source's files), hex ($readmemh) or bin (raw LE)")
+  sub->add_option("--format", o->format,
+                  "txt (decimal, the source's files), hex ($readmemh) or bin (raw LE)")
       ->capture_default_str();
   sub->add_option("-o,--output", o->output, "Output directory (replaced if it exists)")->required();
   sub->callback([o] {
@@ -37,4 +38,6 @@ void Setup(CLI::App* sub) {
 
 }  // namespace
 
-QACCEL_COMMAND(export, "Write a quantized model's integer parameters for hardware (txt, hex, bin + manifest)", Setup);
+QACCEL_COMMAND(
+    export, "Write a quantized model's integer parameters for hardware (txt, hex, bin + manifest)",
+    Setup);

@@ -37,8 +37,8 @@ void Setup(CLI::App* sub) {
       j["metadata"] = g.metadata;
       std::printf("%s\n", j.dump(2).c_str());
     } else {
-      std::printf("model %s  input %s  %s\n", g.name.c_str(), ShapeToString(g.input_shape()).c_str(),
-                  g.quantized() ? "quantized" : "float");
+      std::printf("model %s  input %s  %s\n", g.name.c_str(),
+                  ShapeToString(g.input_shape()).c_str(), g.quantized() ? "quantized" : "float");
       std::printf("%s", analysis::ToTable(cost).c_str());
       std::printf("FLOPs = 2 x MACs = %lld\n", static_cast<long long>(cost.total_flops));
     }

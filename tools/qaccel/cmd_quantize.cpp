@@ -21,17 +21,22 @@ struct Opts {
 void Setup(CLI::App* sub) {
   auto o = std::make_shared<Opts>();
   sub->add_option("model", o->model, "Float model (.qmodel)")->required();
-  sub->add_option("--data", o->data, "Data set for calibration images: mnist, fashion-mnist or an IDX directory")
+  sub->add_option("--data", o->data,
+                  "Data set for calibration images: mnist, fashion-mnist or an IDX directory")
       ->capture_default_str();
   sub->add_option("-o,--output", o->output, "Quantized model to write (.qmodel)")->required();
-  sub->add_option("--observer", o->observer, "Activation observer: " + qaccel::quant::ObserverNames())
+  sub->add_option("--observer", o->observer,
+                  "Activation observer: " + qaccel::quant::ObserverNames())
       ->capture_default_str();
-  sub->add_option("--weight-scheme", o->scheme,
-                  "Weights: per-tensor (asymmetric, the source's) or per-channel (symmetric, TFLite's)")
+  sub->add_option(
+         "--weight-scheme", o->scheme,
+         "Weights: per-tensor (asymmetric, the source's) or per-channel (symmetric, TFLite's)")
       ->capture_default_str();
-  sub->add_option("--calibration", o->calibration, "Number of training images for calibration")->capture_default_str();
+  sub->add_option("--calibration", o->calibration, "Number of training images for calibration")
+      ->capture_default_str();
   sub->add_option("--seed", o->seed, "Seed choosing the calibration images")->capture_default_str();
-  sub->add_option("--percentile", o->percentile, "Percentile for --observer percentile")->capture_default_str();
+  sub->add_option("--percentile", o->percentile, "Percentile for --observer percentile")
+      ->capture_default_str();
   sub->callback([o] {
     using namespace qaccel;
     namespace fs = std::filesystem;
@@ -41,8 +46,10 @@ void Setup(CLI::App* sub) {
     q.calibration = o->calibration;
     q.seed = o->seed;
     q.observer_options.percentile = o->percentile;
-    Check(q.calibration > 0, "--calibration must be at least 1 image (got " + std::to_string(q.calibration) + ")");
-    quant::MakeObserver(q.observer, q.observer_options);  // unknown name -> error before loading anything
+    Check(q.calibration > 0,
+          "--calibration must be at least 1 image (got " + std::to_string(q.calibration) + ")");
+    quant::MakeObserver(q.observer,
+                        q.observer_options);  // unknown name -> error before loading anything
     std::error_code same_ec;
     Check(!fs::exists(o->output, same_ec) || !fs::equivalent(o->model, o->output, same_ec),
           "-o " + o->output + " is the input model; write the quantized model to another file");
@@ -56,15 +63,17 @@ void Setup(CLI::App* sub) {
     qg.metadata["quantization"]["command"] = cli::CommandLine();
     qg.metadata["quantization"]["qaccel_version"] = QACCEL_VERSION;
     SaveModel(qg, o->output);
-    std::printf("quantized %s -> %s: observer %s, weights %s, %lld calibration images (seed %llu); "
-                "file %lld bytes (float %lld bytes)\n",
-                o->model.c_str(), o->output.c_str(), q.observer.c_str(), q.weight_scheme.c_str(),
-                static_cast<long long>(qg.metadata["quantization"]["calibration_images"].get<int64_t>()),
-                static_cast<unsigned long long>(q.seed), static_cast<long long>(fs::file_size(o->output)),
-                static_cast<long long>(fs::file_size(o->model)));
+    std::printf(
+        "quantized %s -> %s: observer %s, weights %s, %lld calibration images (seed %llu); "
+        "file %lld bytes (float %lld bytes)\n",
+        o->model.c_str(), o->output.c_str(), q.observer.c_str(), q.weight_scheme.c_str(),
+        static_cast<long long>(qg.metadata["quantization"]["calibration_images"].get<int64_t>()),
+        static_cast<unsigned long long>(q.seed), static_cast<long long>(fs::file_size(o->output)),
+        static_cast<long long>(fs::file_size(o->model)));
   });
 }
 
 }  // namespace
 
-QACCEL_COMMAND(quantize, "Post-training int8 quantization of a float model (calibrated observers)", Setup);
+QACCEL_COMMAND(quantize, "Post-training int8 quantization of a float model (calibrated observers)",
+               Setup);

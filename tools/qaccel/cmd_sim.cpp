@@ -26,24 +26,27 @@ struct SimOptions {
   int64_t batch = 1;
 };
 
-void PrintSummary(const qaccel::accel::ArchConfig& c, const std::vector<qaccel::accel::LayerMetrics>& ms,
-                  const std::string& dir) {
+void PrintSummary(const qaccel::accel::ArchConfig& c,
+                  const std::vector<qaccel::accel::LayerMetrics>& ms, const std::string& dir) {
   std::printf("qaccel sim: %dx%d %s array, %s bandwidth, run '%s'\n", c.array_rows, c.array_cols,
-              qaccel::accel::DataflowName(c.dataflow), c.bw_mode == qaccel::accel::BandwidthMode::kUser ? "USER" : "CALC",
+              qaccel::accel::DataflowName(c.dataflow),
+              c.bw_mode == qaccel::accel::BandwidthMode::kUser ? "USER" : "CALC",
               c.run_name.c_str());
-  std::printf("%-4s %-16s %14s %12s %9s %9s %14s %14s\n", "id", "layer", "total_cycles", "stall_cycles", "util_%",
-              "map_eff_%", "dram_rd_words", "dram_wr_words");
+  std::printf("%-4s %-16s %14s %12s %9s %9s %14s %14s\n", "id", "layer", "total_cycles",
+              "stall_cycles", "util_%", "map_eff_%", "dram_rd_words", "dram_wr_words");
   for (size_t i = 0; i < ms.size(); ++i) {
     const auto& m = ms[i];
     std::printf("%-4zu %-16.16s %14lld %12lld %9.2f %9.2f %14lld %14lld\n", i, m.name.c_str(),
-                static_cast<long long>(m.total_cycles), static_cast<long long>(m.stall_cycles), m.overall_util_pct,
-                m.mapping_efficiency_pct, static_cast<long long>(m.ifmap_dram_reads + m.filter_dram_reads),
+                static_cast<long long>(m.total_cycles), static_cast<long long>(m.stall_cycles),
+                m.overall_util_pct, m.mapping_efficiency_pct,
+                static_cast<long long>(m.ifmap_dram_reads + m.filter_dram_reads),
                 static_cast<long long>(m.ofmap_dram_writes));
   }
   const auto t = qaccel::accel::SumNetwork(c, ms);
   std::printf("%-4s %-16s %14lld %12lld %9.2f %9s %14lld %14lld\n", "all", "network",
-              static_cast<long long>(t.total_cycles), static_cast<long long>(t.stall_cycles), t.overall_util_pct, "",
-              static_cast<long long>(t.dram_read_words), static_cast<long long>(t.dram_write_words));
+              static_cast<long long>(t.total_cycles), static_cast<long long>(t.stall_cycles),
+              t.overall_util_pct, "", static_cast<long long>(t.dram_read_words),
+              static_cast<long long>(t.dram_write_words));
   std::printf("reports written to %s\n", dir.c_str());
 }
 
@@ -52,7 +55,8 @@ void Setup(CLI::App* sub) {
   sub->add_option("-c,--config", opt->config,
                   "SCALE-Sim .cfg file (default: the ArchConfig defaults in accel/cost_model.h: "
                   "32x32 os, 64 kB SRAMs, CALC bandwidth)");
-  sub->add_option("-t,--topology", opt->topology, "topology CSV (default: TopologyCsvLoc of the config)");
+  sub->add_option("-t,--topology", opt->topology,
+                  "topology CSV (default: TopologyCsvLoc of the config)");
   sub->add_option("-p,--out", opt->out_dir, "output directory; reports go to <dir>/<run_name>/");
   sub->add_option("-i,--input-type", opt->input_type, "topology format: conv or gemm (M,N,K)");
   sub->add_option("--rows", opt->rows, "override ArrayHeight");
@@ -60,7 +64,8 @@ void Setup(CLI::App* sub) {
   sub->add_option("--dataflow", opt->dataflow, "override Dataflow (os, ws, is)");
   sub->add_option("--word-bytes", opt->word_bytes, "bytes per element (default 1, as SCALE-Sim)");
   // A model (.qmodel or zoo name) instead of a topology CSV; -t also accepts one.
-  sub->add_option("-m,--model", opt->model, "model (.qmodel or zoo name) instead of a topology CSV");
+  sub->add_option("-m,--model", opt->model,
+                  "model (.qmodel or zoo name) instead of a topology CSV");
   sub->add_option("--batch", opt->batch, "batch size for -m (conv -> GEMM when > 1)");
   sub->callback([opt] {
     using namespace qaccel::accel;
@@ -91,13 +96,19 @@ void Setup(CLI::App* sub) {
           qaccel::cli::SimTopologyFromModel(opt->model.empty() ? topo : opt->model, opt->batch));
       if (opt->word_bytes == 0) cfg.arch.word_bytes = model_topo->word_bytes;
     }
-    if (topo.empty() && !model_topo) throw qaccel::Error("no topology: pass -t TOPOLOGY.csv or -m MODEL");
-    const auto layers = model_topo ? model_topo->layers
-        : ReadTopology(topo, opt->input_type == "gemm" ? TopologyFormat::kGemm : TopologyFormat::kConv);
-    const auto metrics = RunSimAndWriteReports(cfg.arch, layers, opt->out_dir, qaccel::cli::CommandLine());
-    PrintSummary(cfg.arch, metrics, (std::filesystem::path(opt->out_dir) / cfg.arch.run_name).string());
+    if (topo.empty() && !model_topo)
+      throw qaccel::Error("no topology: pass -t TOPOLOGY.csv or -m MODEL");
+    const auto layers = model_topo
+                            ? model_topo->layers
+                            : ReadTopology(topo, opt->input_type == "gemm" ? TopologyFormat::kGemm
+                                                                           : TopologyFormat::kConv);
+    const auto metrics =
+        RunSimAndWriteReports(cfg.arch, layers, opt->out_dir, qaccel::cli::CommandLine());
+    PrintSummary(cfg.arch, metrics,
+                 (std::filesystem::path(opt->out_dir) / cfg.arch.run_name).string());
     qaccel::cli::WriteAndPrintEnergy(cfg.energy, cfg.area, cfg.arch, metrics,
-                                     std::filesystem::path(opt->out_dir) / cfg.arch.run_name, model_topo.get());
+                                     std::filesystem::path(opt->out_dir) / cfg.arch.run_name,
+                                     model_topo.get());
   });
 }
 

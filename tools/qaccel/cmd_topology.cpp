@@ -18,9 +18,12 @@ struct Opts {
 
 void Setup(CLI::App* sub) {
   auto o = std::make_shared<Opts>();
-  sub->add_option("model", o->model, "Model file (.qmodel) or zoo name (lenet5, alexnet, resnet50, ...)")->required();
+  sub->add_option("model", o->model,
+                  "Model file (.qmodel) or zoo name (lenet5, alexnet, resnet50, ...)")
+      ->required();
   sub->add_option("-o,--output", o->out, "Topology CSV to write")->required();
-  sub->add_option("--batch", o->batch, "Batch size (conv layers become GEMMs with M = batch x OH x OW when > 1)");
+  sub->add_option("--batch", o->batch,
+                  "Batch size (conv layers become GEMMs with M = batch x OH x OW when > 1)");
   sub->add_flag("--gemm", o->gemm, "Write SCALE-Sim's GEMM form (Layer, M, N, K) for every layer");
   sub->callback([o] {
     using namespace qaccel;
@@ -31,14 +34,15 @@ void Setup(CLI::App* sub) {
     accel::Topology t = accel::TopologyFromGraph(g, topt);
     std::string csv = o->gemm ? accel::TopologyGemmCsv(t.layers) : accel::TopologyConvCsv(t.layers);
     AtomicWriteText(o->out, csv);
-    std::printf("wrote %s: %zu array layers of %s (batch %lld, %s form, word %d byte(s))\n", o->out.c_str(),
-                t.layers.size(), t.model.c_str(), static_cast<long long>(t.batch), o->gemm ? "GEMM" : "conv",
-                t.word_bytes);
+    std::printf("wrote %s: %zu array layers of %s (batch %lld, %s form, word %d byte(s))\n",
+                o->out.c_str(), t.layers.size(), t.model.c_str(), static_cast<long long>(t.batch),
+                o->gemm ? "GEMM" : "conv", t.word_bytes);
     if (!t.unmapped.empty()) {
       std::printf("not mapped to the array (%zu layers, %lld element ops):\n", t.unmapped.size(),
                   static_cast<long long>(t.unmapped_ops()));
       for (auto& u : t.unmapped)
-        std::printf("  %-28s %-15s %lld ops\n", u.name.c_str(), u.kind.c_str(), static_cast<long long>(u.ops));
+        std::printf("  %-28s %-15s %lld ops\n", u.name.c_str(), u.kind.c_str(),
+                    static_cast<long long>(u.ops));
     }
   });
 }

@@ -27,13 +27,18 @@ struct Opts {
 void Setup(CLI::App* sub) {
   auto p = std::make_shared<Opts>();
   auto& o = p->o;
-  sub->add_option("--model,-m", p->model, "Zoo model name (lenet5, resnet20, ...) or a float .qmodel to fine-tune")
+  sub->add_option("--model,-m", p->model,
+                  "Zoo model name (lenet5, resnet20, ...) or a float .qmodel to fine-tune")
       ->capture_default_str();
-  sub->add_option("--data,-d", p->data, "Data set: mnist, fashion-mnist, or a directory of IDX files")
+  sub->add_option("--data,-d", p->data,
+                  "Data set: mnist, fashion-mnist, or a directory of IDX files")
       ->capture_default_str();
-  sub->add_option("-o,--output", p->out, "Output model file (.qmodel); also writes <out>.history.csv and <out>.curves.svg")
+  sub->add_option("-o,--output", p->out,
+                  "Output model file (.qmodel); also writes <out>.history.csv and <out>.curves.svg")
       ->required();
-  sub->add_option("--recipe", p->recipe, "Starting settings: default (tuned per data set) or source (batch 32, lr 0.001, momentum 0.9)")
+  sub->add_option("--recipe", p->recipe,
+                  "Starting settings: default (tuned per data set) or source (batch 32, lr 0.001, "
+                  "momentum 0.9)")
       ->capture_default_str();
   auto* epochs = sub->add_option("--epochs", o.epochs, "Epochs");
   auto* batch = sub->add_option("--batch-size", o.batch_size, "Training batch size");
@@ -41,13 +46,23 @@ void Setup(CLI::App* sub) {
   auto* momentum = sub->add_option("--momentum", o.momentum, "SGD momentum");
   auto* wd = sub->add_option("--weight-decay", o.weight_decay, "L2 weight decay");
   auto* nesterov = sub->add_option("--nesterov", o.nesterov, "Nesterov momentum (true/false)");
-  auto* schedule = sub->add_option("--schedule", o.schedule, "Learning-rate schedule: constant, step (x0.1 at 50% and 75%), cosine");
-  auto* warmup = sub->add_option("--warmup", o.warmup_epochs, "Linear warmup length in epochs (fractions allowed)");
-  auto* augment = sub->add_option("--augment", o.augment, "Augmentation: none, shift (random +-2 px translation), shift-flip (+ horizontal flip)");
-  auto* init = sub->add_option("--init", o.init, "Initialization: torch (PyTorch default) or kaiming (He uniform, zero bias)");
-  auto* seed = sub->add_option("--seed", o.seed, "Seed for initialization, data order and augmentation");
-  auto* threads = sub->add_option("--threads", o.threads, "Torch threads (results reproducible per thread count)");
-  auto* limit = sub->add_option("--limit-train", o.limit_train, "Use only N training images, spread evenly over the set (0 = all)");
+  auto* schedule =
+      sub->add_option("--schedule", o.schedule,
+                      "Learning-rate schedule: constant, step (x0.1 at 50% and 75%), cosine");
+  auto* warmup = sub->add_option("--warmup", o.warmup_epochs,
+                                 "Linear warmup length in epochs (fractions allowed)");
+  auto* augment = sub->add_option(
+      "--augment", o.augment,
+      "Augmentation: none, shift (random +-2 px translation), shift-flip (+ horizontal flip)");
+  auto* init =
+      sub->add_option("--init", o.init,
+                      "Initialization: torch (PyTorch default) or kaiming (He uniform, zero bias)");
+  auto* seed =
+      sub->add_option("--seed", o.seed, "Seed for initialization, data order and augmentation");
+  auto* threads = sub->add_option("--threads", o.threads,
+                                  "Torch threads (results reproducible per thread count)");
+  auto* limit = sub->add_option("--limit-train", o.limit_train,
+                                "Use only N training images, spread evenly over the set (0 = all)");
   sub->add_flag("--quiet,-q", p->quiet, "No progress bars");
   sub->callback([=] {
     using namespace qaccel;
@@ -71,7 +86,8 @@ void Setup(CLI::App* sub) {
     train::ValidateOptions(t);
     Check(!p->out.empty(), "-o: output path is empty");
     Check(IsZooModel(p->model) || std::filesystem::exists(p->model),
-          "--model " + p->model + ": no such model file, and not a zoo model (see `qaccel info --list-zoo`)");
+          "--model " + p->model +
+              ": no such model file, and not a zoo model (see `qaccel info --list-zoo`)");
 
     data::Split split = data::LoadNamedDataset(p->data);
     Graph g;
@@ -87,10 +103,12 @@ void Setup(CLI::App* sub) {
       g = LoadModelOrZoo(p->model);
       initialized_from = p->model;  // fine-tuning: its float weights are the start
     }
-    std::fprintf(stderr, "train %s on %s (%lld train / %lld validation images), recipe %s, seed %llu, %d threads\n",
-                 g.name.c_str(), p->data.c_str(), static_cast<long long>(split.train.n),
-                 static_cast<long long>(split.test.n), t.recipe.c_str(),
-                 static_cast<unsigned long long>(t.seed), t.threads);
+    std::fprintf(
+        stderr,
+        "train %s on %s (%lld train / %lld validation images), recipe %s, seed %llu, %d threads\n",
+        g.name.c_str(), p->data.c_str(), static_cast<long long>(split.train.n),
+        static_cast<long long>(split.test.n), t.recipe.c_str(),
+        static_cast<unsigned long long>(t.seed), t.threads);
     train::TrainResult r = train::Train(g, split.train, split.test, t, p->data);
     g.metadata["training"]["data_source"] = split.source;
     g.metadata["training"]["command_line"] = cli::CommandLine();
@@ -99,15 +117,19 @@ void Setup(CLI::App* sub) {
     const std::string out = p->out;
     SaveModel(g, out);
     AtomicWriteText(out + ".history.csv", train::HistoryCsv(r, t.seed));
-    AtomicWriteText(out + ".curves.svg",
-                    train::HistorySvg(r, g.name + " on " + p->data + " (seed " + std::to_string(t.seed) + ")"));
+    AtomicWriteText(
+        out + ".curves.svg",
+        train::HistorySvg(r, g.name + " on " + p->data + " (seed " + std::to_string(t.seed) + ")"));
     const auto& last = r.history.back();
     std::printf("%s: train accuracy %.2f%%, validation accuracy %.2f%% after %d epochs, %.1f s\n",
-                out.c_str(), 100 * last.train_accuracy, 100 * last.val_accuracy, last.epoch, r.wall_seconds);
+                out.c_str(), 100 * last.train_accuracy, 100 * last.val_accuracy, last.epoch,
+                r.wall_seconds);
     std::printf("wrote %s, %s.history.csv, %s.curves.svg\n", out.c_str(), out.c_str(), out.c_str());
   });
 }
 
 }  // namespace
 
-QACCEL_COMMAND(train, "Train a model with libtorch (SGD, seeded, deterministic); writes .qmodel + curves", Setup);
+QACCEL_COMMAND(train,
+               "Train a model with libtorch (SGD, seeded, deterministic); writes .qmodel + curves",
+               Setup);

@@ -21,7 +21,8 @@ struct CommandInfo {
 std::vector<CommandInfo>& Registry();
 
 struct CommandRegistrar {
-  CommandRegistrar(std::string name, std::string description, std::function<void(CLI::App*)> setup) {
+  CommandRegistrar(std::string name, std::string description,
+                   std::function<void(CLI::App*)> setup) {
     Registry().push_back({std::move(name), std::move(description), std::move(setup)});
   }
 };

@@ -39,7 +39,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const std::exception& e) {  // qaccel::Error and anything unexpected alike
-    std::string cmd = app.get_subcommands().empty() ? "" : " " + app.get_subcommands()[0]->get_name();
+    std::string cmd =
+        app.get_subcommands().empty() ? "" : " " + app.get_subcommands()[0]->get_name();
     std::fprintf(stderr, "qaccel%s: error: %s\n", cmd.c_str(), e.what());
     return 1;
   }

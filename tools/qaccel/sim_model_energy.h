@@ -24,8 +24,9 @@ accel::Topology SimTopologyFromModel(const std::string& spec, int64_t batch);
 // `topology` is given) the layers not mapped to the array with their ops.
 // `table` and `area` come from the .cfg's [energy]/[area] sections
 // (accel::ScaleSimConfigFile), read with the rest of the config.
-void WriteAndPrintEnergy(const accel::EnergyTable& table, const accel::AreaModel& area, const accel::ArchConfig& arch,
-                         const std::vector<accel::LayerMetrics>& metrics, const std::filesystem::path& dir,
-                         const accel::Topology* topology);
+void WriteAndPrintEnergy(const accel::EnergyTable& table, const accel::AreaModel& area,
+                         const accel::ArchConfig& arch,
+                         const std::vector<accel::LayerMetrics>& metrics,
+                         const std::filesystem::path& dir, const accel::Topology* topology);
 
 }  // namespace qaccel::cli

@@ -10,9 +10,12 @@ namespace qaccel::accel {
 
 const char* DataflowName(Dataflow df) {
   switch (df) {
-    case Dataflow::kOutputStationary: return "os";
-    case Dataflow::kWeightStationary: return "ws";
-    case Dataflow::kInputStationary: return "is";
+    case Dataflow::kOutputStationary:
+      return "os";
+    case Dataflow::kWeightStationary:
+      return "ws";
+    case Dataflow::kInputStationary:
+      return "is";
   }
   return "?";
 }
@@ -39,10 +42,15 @@ LayerSpec LayerSpec::Gemm(std::string name, int64_t m, int64_t n, int64_t k) {
 }
 
 // SCALE-Sim: int(math.ceil((ifmap - filter + stride) / stride)).
-int64_t LayerSpec::ofmap_h() const { return (ifmap_h - filter_h + stride_h + stride_h - 1) / stride_h; }
-int64_t LayerSpec::ofmap_w() const { return (ifmap_w - filter_w + stride_w + stride_w - 1) / stride_w; }
+int64_t LayerSpec::ofmap_h() const {
+  return (ifmap_h - filter_h + stride_h + stride_h - 1) / stride_h;
+}
+int64_t LayerSpec::ofmap_w() const {
+  return (ifmap_w - filter_w + stride_w + stride_w - 1) / stride_w;
+}
 
-std::vector<LayerMetrics> SimulateNetwork(const ArchConfig& config, const std::vector<LayerSpec>& layers) {
+std::vector<LayerMetrics> SimulateNetwork(const ArchConfig& config,
+                                          const std::vector<LayerSpec>& layers) {
   std::vector<LayerMetrics> out;
   out.reserve(layers.size());
   for (const auto& l : layers) out.push_back(SimulateLayer(config, l));
@@ -63,7 +71,9 @@ NetworkTotals SumNetwork(const ArchConfig& config, const std::vector<LayerMetric
     t.dram_write_bytes += m.dram_write_bytes();
   }
   const double pes = static_cast<double>(config.array_rows) * config.array_cols;
-  if (t.total_cycles > 0) t.overall_util_pct = 100.0 * static_cast<double>(t.macs) / (static_cast<double>(t.total_cycles) * pes);
+  if (t.total_cycles > 0)
+    t.overall_util_pct =
+        100.0 * static_cast<double>(t.macs) / (static_cast<double>(t.total_cycles) * pes);
   return t;
 }
 

@@ -31,20 +31,20 @@ Dataflow ParseDataflow(const std::string& name);
 
 // One accelerator design point: SCALE-Sim v2's .cfg, field for field.
 struct ArchConfig {
-  std::string run_name = "qaccel_run";   // [general] run_name
-  int array_rows = 32;                   // ArrayHeight
-  int array_cols = 32;                   // ArrayWidth
-  double ifmap_sram_kb = 64;             // IfmapSramSzkB (SCALE-Sim: bytes = 1024 * kB)
-  double filter_sram_kb = 64;            // FilterSramSzkB
-  double ofmap_sram_kb = 64;             // OfmapSramSzkB
-  int64_t ifmap_offset = 0;              // IfmapOffset  (base address of the operand)
-  int64_t filter_offset = 10000000;      // FilterOffset
-  int64_t ofmap_offset = 20000000;       // OfmapOffset
+  std::string run_name = "qaccel_run";  // [general] run_name
+  int array_rows = 32;                  // ArrayHeight
+  int array_cols = 32;                  // ArrayWidth
+  double ifmap_sram_kb = 64;            // IfmapSramSzkB (SCALE-Sim: bytes = 1024 * kB)
+  double filter_sram_kb = 64;           // FilterSramSzkB
+  double ofmap_sram_kb = 64;            // OfmapSramSzkB
+  int64_t ifmap_offset = 0;             // IfmapOffset  (base address of the operand)
+  int64_t filter_offset = 10000000;     // FilterOffset
+  int64_t ofmap_offset = 20000000;      // OfmapOffset
   // Bandwidth (words/cycle between SRAM and DRAM); used in USER mode only.
   // SCALE-Sim accepts a comma list and uses its first entry.
   double bandwidth_words_per_cycle = 10;
   Dataflow dataflow = Dataflow::kOutputStationary;  // Dataflow = os | ws | is
-  int memory_banks = 1;                  // MemoryBanks (read, not used by v2's model)
+  int memory_banks = 1;                             // MemoryBanks (read, not used by v2's model)
   BandwidthMode bw_mode = BandwidthMode::kCalc;     // [run_presets] InterfaceBandwidth
   // Bytes per element (from the model's bit widths). SCALE-Sim assumes 1:
   // SRAM capacities in words are 1024 * kB / word_bytes. Default 1 = SCALE-Sim.
@@ -64,7 +64,7 @@ struct LayerSpec {
   // output with K-long dot products.
   static LayerSpec Gemm(std::string name, int64_t m, int64_t n, int64_t k);
 
-  int64_t ofmap_h() const;   // ceil((ifmap_h - filter_h + stride_h) / stride_h)
+  int64_t ofmap_h() const;  // ceil((ifmap_h - filter_h + stride_h) / stride_h)
   int64_t ofmap_w() const;
   int64_t window_size() const { return filter_h * filter_w * channels; }
   int64_t macs() const { return ofmap_h() * ofmap_w() * num_filters * window_size(); }
@@ -77,40 +77,40 @@ struct LayerSpec {
 struct LayerMetrics {
   std::string name;
   // ---- COMPUTE_REPORT.csv ----
-  int64_t total_cycles = 0;            // "Total Cycles"
-  int64_t stall_cycles = 0;            // "Stall Cycles"
-  double overall_util_pct = 0;         // "Overall Util %"
-  double mapping_efficiency_pct = 0;   // "Mapping Efficiency %"
-  double compute_util_pct = 0;         // "Compute Util %"
+  int64_t total_cycles = 0;           // "Total Cycles"
+  int64_t stall_cycles = 0;           // "Stall Cycles"
+  double overall_util_pct = 0;        // "Overall Util %"
+  double mapping_efficiency_pct = 0;  // "Mapping Efficiency %"
+  double compute_util_pct = 0;        // "Compute Util %"
   // ---- BANDWIDTH_REPORT.csv (words/cycle) ----
-  double avg_ifmap_sram_bw = 0;        // "Avg IFMAP SRAM BW"
-  double avg_filter_sram_bw = 0;       // "Avg FILTER SRAM BW"
-  double avg_ofmap_sram_bw = 0;        // "Avg OFMAP SRAM BW"
-  double avg_ifmap_dram_bw = 0;        // "Avg IFMAP DRAM BW"
-  double avg_filter_dram_bw = 0;       // "Avg FILTER DRAM BW"
-  double avg_ofmap_dram_bw = 0;        // "Avg OFMAP DRAM BW"
+  double avg_ifmap_sram_bw = 0;   // "Avg IFMAP SRAM BW"
+  double avg_filter_sram_bw = 0;  // "Avg FILTER SRAM BW"
+  double avg_ofmap_sram_bw = 0;   // "Avg OFMAP SRAM BW"
+  double avg_ifmap_dram_bw = 0;   // "Avg IFMAP DRAM BW"
+  double avg_filter_dram_bw = 0;  // "Avg FILTER DRAM BW"
+  double avg_ofmap_dram_bw = 0;   // "Avg OFMAP DRAM BW"
   // ---- DETAILED_ACCESS_REPORT.csv ----
-  int64_t ifmap_sram_start_cycle = 0;  // "SRAM IFMAP Start Cycle"
-  int64_t ifmap_sram_stop_cycle = 0;   // "SRAM IFMAP Stop Cycle"
-  int64_t ifmap_sram_reads = 0;        // "SRAM IFMAP Reads" (words)
-  int64_t filter_sram_start_cycle = 0; // "SRAM Filter Start Cycle"
-  int64_t filter_sram_stop_cycle = 0;  // "SRAM Filter Stop Cycle"
-  int64_t filter_sram_reads = 0;       // "SRAM Filter Reads" (words)
-  int64_t ofmap_sram_start_cycle = 0;  // "SRAM OFMAP Start Cycle"
-  int64_t ofmap_sram_stop_cycle = 0;   // "SRAM OFMAP Stop Cycle"
-  int64_t ofmap_sram_writes = 0;       // "SRAM OFMAP Writes" (words)
-  int64_t ifmap_dram_start_cycle = 0;  // "DRAM IFMAP Start Cycle"
-  int64_t ifmap_dram_stop_cycle = 0;   // "DRAM IFMAP Stop Cycle"
-  int64_t ifmap_dram_reads = 0;        // "DRAM IFMAP Reads" (words)
-  int64_t filter_dram_start_cycle = 0; // "DRAM Filter Start Cycle"
-  int64_t filter_dram_stop_cycle = 0;  // "DRAM Filter Stop Cycle"
-  int64_t filter_dram_reads = 0;       // "DRAM Filter Reads" (words)
-  int64_t ofmap_dram_start_cycle = 0;  // "DRAM OFMAP Start Cycle"
-  int64_t ofmap_dram_stop_cycle = 0;   // "DRAM OFMAP Stop Cycle"
-  int64_t ofmap_dram_writes = 0;       // "DRAM OFMAP Writes" (words)
+  int64_t ifmap_sram_start_cycle = 0;   // "SRAM IFMAP Start Cycle"
+  int64_t ifmap_sram_stop_cycle = 0;    // "SRAM IFMAP Stop Cycle"
+  int64_t ifmap_sram_reads = 0;         // "SRAM IFMAP Reads" (words)
+  int64_t filter_sram_start_cycle = 0;  // "SRAM Filter Start Cycle"
+  int64_t filter_sram_stop_cycle = 0;   // "SRAM Filter Stop Cycle"
+  int64_t filter_sram_reads = 0;        // "SRAM Filter Reads" (words)
+  int64_t ofmap_sram_start_cycle = 0;   // "SRAM OFMAP Start Cycle"
+  int64_t ofmap_sram_stop_cycle = 0;    // "SRAM OFMAP Stop Cycle"
+  int64_t ofmap_sram_writes = 0;        // "SRAM OFMAP Writes" (words)
+  int64_t ifmap_dram_start_cycle = 0;   // "DRAM IFMAP Start Cycle"
+  int64_t ifmap_dram_stop_cycle = 0;    // "DRAM IFMAP Stop Cycle"
+  int64_t ifmap_dram_reads = 0;         // "DRAM IFMAP Reads" (words)
+  int64_t filter_dram_start_cycle = 0;  // "DRAM Filter Start Cycle"
+  int64_t filter_dram_stop_cycle = 0;   // "DRAM Filter Stop Cycle"
+  int64_t filter_dram_reads = 0;        // "DRAM Filter Reads" (words)
+  int64_t ofmap_dram_start_cycle = 0;   // "DRAM OFMAP Start Cycle"
+  int64_t ofmap_dram_stop_cycle = 0;    // "DRAM OFMAP Stop Cycle"
+  int64_t ofmap_dram_writes = 0;        // "DRAM OFMAP Writes" (words)
   // ---- qaccel additions ----
-  int64_t macs = 0;                    // useful multiply-accumulates of the layer
-  int word_bytes = 1;                  // copied from ArchConfig
+  int64_t macs = 0;    // useful multiply-accumulates of the layer
+  int word_bytes = 1;  // copied from ArchConfig
   int64_t ifmap_sram_read_bytes() const { return ifmap_sram_reads * word_bytes; }
   int64_t filter_sram_read_bytes() const { return filter_sram_reads * word_bytes; }
   int64_t ofmap_sram_write_bytes() const { return ofmap_sram_writes * word_bytes; }
@@ -136,7 +136,7 @@ struct NetworkTotals {
   int64_t sram_read_words = 0, sram_write_words = 0;
   int64_t dram_read_words = 0, dram_write_words = 0;
   int64_t dram_read_bytes = 0, dram_write_bytes = 0;
-  double overall_util_pct = 0;   // 100 * macs / (total_cycles * rows * cols)
+  double overall_util_pct = 0;  // 100 * macs / (total_cycles * rows * cols)
 };
 NetworkTotals SumNetwork(const ArchConfig& config, const std::vector<LayerMetrics>& layers);
 

@@ -40,7 +40,7 @@ class OperandMatrices {
   int64_t M() const { return m_; }
   int64_t K() const { return k_; }
   int64_t N() const { return n_; }
-  int64_t ifmap_space() const { return ifmap_space_; }    // dense ifmap index range
+  int64_t ifmap_space() const { return ifmap_space_; }  // dense ifmap index range
   int64_t filter_space() const { return k_ * n_; }
   // Number of distinct valid ifmap addresses the layer touches.
   int64_t ifmap_distinct() const { return ifmap_distinct_; }
@@ -62,7 +62,9 @@ class OperandMatrices {
   int64_t ifmap_w() const { return ifmap_w_; }
   int64_t pix_row(int64_t p) const { return pix_row_[p]; }
   int64_t pix_col(int64_t p) const { return pix_col_[p]; }
-  std::size_t bytes() const { return sizeof(*this) + 8 * (3 * pix_row_.size() + 3 * win_row_.size()); }
+  std::size_t bytes() const {
+    return sizeof(*this) + 8 * (3 * pix_row_.size() + 3 * win_row_.size());
+  }
 
  private:
   int64_t m_, k_, n_;
@@ -76,7 +78,7 @@ class OperandMatrices {
 // One fold: rows [fr*R, fr*R + ru) and cols [fc*C, fc*C + cu) of the mapping.
 struct Fold {
   int64_t fr = 0, fc = 0;
-  int64_t ru = 0, cu = 0;   // rows / cols of the array actually mapped
+  int64_t ru = 0, cu = 0;  // rows / cols of the array actually mapped
 };
 
 // A "skewed stream" inside a fold: at local cycle tau, port j (j < used)
@@ -100,7 +102,8 @@ struct Skew {
   }
   int64_t linear_run_end(int64_t tau) const {
     int64_t end = last_tau();
-    for (int64_t b : {start + used - 1, start + len - 1})  // the steps after these rows change slope
+    for (int64_t b :
+         {start + used - 1, start + len - 1})  // the steps after these rows change slope
       if (b > tau) end = std::min(end, b);
     return std::max(end, tau);
   }
@@ -139,9 +142,11 @@ class OutputStationaryMapping {
 
   // Filter demand = per column fold, one sequence of T*cu distinct
   // addresses repeated for each of the row_folds row folds.
-  std::vector<std::pair<int64_t, int64_t>> FilterBlocks(int64_t row_folds, int64_t col_folds) const {
+  std::vector<std::pair<int64_t, int64_t>> FilterBlocks(int64_t row_folds,
+                                                        int64_t col_folds) const {
     std::vector<std::pair<int64_t, int64_t>> b;
-    for (int64_t fc = 0; fc < col_folds; ++fc) b.emplace_back(T_ * std::min(C_, Sc_ - fc * C_), row_folds);
+    for (int64_t fc = 0; fc < col_folds; ++fc)
+      b.emplace_back(T_ * std::min(C_, Sc_ - fc * C_), row_folds);
     return b;
   }
 
@@ -186,12 +191,16 @@ class OutputStationaryMapping {
     return hi >= lo ? hi - lo + 1 : 0;
   }
 
-  PrefetchLayout IfmapPrefetch(int64_t row_folds, int64_t) const { return {row_folds * T_, R_, true}; }
+  PrefetchLayout IfmapPrefetch(int64_t row_folds, int64_t) const {
+    return {row_folds * T_, R_, true};
+  }
   int64_t IfmapPrefetchAt(int64_t row, int64_t col) const {
     const int64_t fr = row / T_, t = row % T_, p = fr * R_ + col;
     return p < Sr_ ? op_.Ifmap(p, t) : -1;
   }
-  PrefetchLayout FilterPrefetch(int64_t, int64_t col_folds) const { return {col_folds * T_, C_, true}; }
+  PrefetchLayout FilterPrefetch(int64_t, int64_t col_folds) const {
+    return {col_folds * T_, C_, true};
+  }
   int64_t FilterPrefetchAt(int64_t row, int64_t col) const {
     const int64_t fc = row / T_, t = row % T_, n = fc * C_ + col;
     return n < Sc_ ? op_.Filter(t, n) : -1;
@@ -225,7 +234,8 @@ class WeightStationaryMapping {
   int64_t ofmap_writes(const Fold& f) const { return T_ * f.cu; }
 
   // Filter demand = every fold loads its own ru*cu distinct weights once.
-  std::vector<std::pair<int64_t, int64_t>> FilterBlocks(int64_t row_folds, int64_t col_folds) const {
+  std::vector<std::pair<int64_t, int64_t>> FilterBlocks(int64_t row_folds,
+                                                        int64_t col_folds) const {
     std::vector<std::pair<int64_t, int64_t>> b;
     for (int64_t fc = 0; fc < col_folds; ++fc)
       for (int64_t fr = 0; fr < row_folds; ++fr)
@@ -256,7 +266,8 @@ class WeightStationaryMapping {
   int64_t IfmapPorts(const Fold& f) const { return f.ru; }
   template <class Fn>
   void IfmapRanges(const Fold& f, int64_t ta, int64_t tb, Fn&& fn) const {
-    const int64_t p0 = std::max<int64_t>(0, ta - R_ - (f.ru - 1)), p1 = std::min(T_ - 1, tb - 1 - R_);
+    const int64_t p0 = std::max<int64_t>(0, ta - R_ - (f.ru - 1)),
+                  p1 = std::min(T_ - 1, tb - 1 - R_);
     for (int64_t p = p0; p <= p1; ++p) {
       const int64_t r0 = std::max<int64_t>(0, ta - R_ - p), r1 = std::min(f.ru, tb - R_ - p);
       if (r0 < r1) fn(p, f.fr * R_ + r0, f.fr * R_ + r1);
@@ -271,12 +282,16 @@ class WeightStationaryMapping {
     return hi >= lo ? hi - lo + 1 : 0;
   }
 
-  PrefetchLayout IfmapPrefetch(int64_t row_folds, int64_t) const { return {row_folds * T_, R_, true}; }
+  PrefetchLayout IfmapPrefetch(int64_t row_folds, int64_t) const {
+    return {row_folds * T_, R_, true};
+  }
   int64_t IfmapPrefetchAt(int64_t row, int64_t col) const {
     const int64_t fr = row / T_, t = row % T_, k = fr * R_ + col;
     return k < Sr_ ? op_.Ifmap(t, k) : -1;
   }
-  PrefetchLayout FilterPrefetch(int64_t, int64_t col_folds) const { return {col_folds * Sr_, C_, false}; }
+  PrefetchLayout FilterPrefetch(int64_t, int64_t col_folds) const {
+    return {col_folds * Sr_, C_, false};
+  }
   int64_t FilterPrefetchAt(int64_t row, int64_t col) const {
     const int64_t fc = row / Sr_, k = row % Sr_, n = fc * C_ + col;
     return n < Sc_ ? op_.Filter(k, n) : -1;
@@ -332,7 +347,8 @@ class InputStationaryMapping {
   template <class Fn>
   void Filter(const Fold& f, int64_t tau, Fn&& fn) const {
     const Skew s = FilterSkew(f);
-    for (int64_t r = s.lo(tau), e = s.hi(tau); r <= e; ++r) fn(op_.Filter(f.fr * R_ + r, tau - R_ - r));
+    for (int64_t r = s.lo(tau), e = s.hi(tau); r <= e; ++r)
+      fn(op_.Filter(f.fr * R_ + r, tau - R_ - r));
   }
   // IFMAP element (fc*C + c, fr*R + R-1-tau) is read at row tau < R.
   int64_t IfmapPorts(const Fold& f) const { return f.cu; }
@@ -352,12 +368,16 @@ class InputStationaryMapping {
     return hi >= lo ? hi - lo + 1 : 0;
   }
 
-  PrefetchLayout IfmapPrefetch(int64_t, int64_t col_folds) const { return {col_folds * Sr_, C_, false}; }
+  PrefetchLayout IfmapPrefetch(int64_t, int64_t col_folds) const {
+    return {col_folds * Sr_, C_, false};
+  }
   int64_t IfmapPrefetchAt(int64_t row, int64_t col) const {
     const int64_t fc = row / Sr_, k = row % Sr_, p = fc * C_ + col;
     return p < Sc_ ? op_.Ifmap(p, k) : -1;
   }
-  PrefetchLayout FilterPrefetch(int64_t row_folds, int64_t) const { return {row_folds * T_, R_, true}; }
+  PrefetchLayout FilterPrefetch(int64_t row_folds, int64_t) const {
+    return {row_folds * T_, R_, true};
+  }
   int64_t FilterPrefetchAt(int64_t row, int64_t col) const {
     const int64_t fr = row / T_, n = row % T_, k = fr * R_ + col;
     return k < Sr_ ? op_.Filter(k, n) : -1;

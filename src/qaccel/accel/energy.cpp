@@ -14,9 +14,12 @@ struct EnergyKnob {
   double EnergyTable::*field;
 };
 constexpr EnergyKnob kEnergyKnobs[] = {
-    {"mac_pj", &EnergyTable::mac_pj},           {"rf_pj", &EnergyTable::rf_pj},
-    {"inter_pe_pj", &EnergyTable::inter_pe_pj}, {"sram_read_pj", &EnergyTable::sram_read_pj},
-    {"sram_write_pj", &EnergyTable::sram_write_pj}, {"dram_read_pj", &EnergyTable::dram_read_pj},
+    {"mac_pj", &EnergyTable::mac_pj},
+    {"rf_pj", &EnergyTable::rf_pj},
+    {"inter_pe_pj", &EnergyTable::inter_pe_pj},
+    {"sram_read_pj", &EnergyTable::sram_read_pj},
+    {"sram_write_pj", &EnergyTable::sram_write_pj},
+    {"dram_read_pj", &EnergyTable::dram_read_pj},
     {"dram_write_pj", &EnergyTable::dram_write_pj},
 };
 
@@ -72,7 +75,8 @@ void LayerEnergy::Add(const LayerEnergy& o) {
   dram_write_pj += o.dram_write_pj;
 }
 
-LayerEnergy ComputeLayerEnergy(const ArchConfig& config, const LayerMetrics& m, const EnergyTable& t) {
+LayerEnergy ComputeLayerEnergy(const ArchConfig& config, const LayerMetrics& m,
+                               const EnergyTable& t) {
   const int64_t wb = m.word_bytes > 0 ? m.word_bytes : config.word_bytes;
   const int64_t pb = t.psum_bytes;
   LayerEnergy e;
@@ -80,9 +84,18 @@ LayerEnergy ComputeLayerEnergy(const ArchConfig& config, const LayerMetrics& m, 
   e.macs = m.macs;
   int64_t rf_per_mac = 0, link_per_mac = 0;
   switch (config.dataflow) {
-    case Dataflow::kOutputStationary: rf_per_mac = 2 * pb; link_per_mac = 2 * wb; break;
-    case Dataflow::kWeightStationary: rf_per_mac = wb; link_per_mac = wb + pb; break;
-    case Dataflow::kInputStationary: rf_per_mac = wb; link_per_mac = wb + pb; break;
+    case Dataflow::kOutputStationary:
+      rf_per_mac = 2 * pb;
+      link_per_mac = 2 * wb;
+      break;
+    case Dataflow::kWeightStationary:
+      rf_per_mac = wb;
+      link_per_mac = wb + pb;
+      break;
+    case Dataflow::kInputStationary:
+      rf_per_mac = wb;
+      link_per_mac = wb + pb;
+      break;
   }
   e.rf_bytes = rf_per_mac * m.macs;
   e.inter_pe_bytes = link_per_mac * m.macs;
@@ -133,14 +146,15 @@ std::string EnergyReportCsv(const std::vector<LayerEnergy>& layers) {
   char buf[512];
   for (size_t i = 0; i < layers.size(); ++i) {
     const LayerEnergy& e = layers[i];
-    std::snprintf(buf, sizeof buf,
-                  "%lld, %lld, %lld, %lld, %lld, %lld, %lld, %.6g, %.6g, %.6g, %.6g, %.6g, "
-                  "%.6g, %.6g, %.6g,\n",
-                  static_cast<long long>(e.macs), static_cast<long long>(e.rf_bytes),
-                  static_cast<long long>(e.inter_pe_bytes), static_cast<long long>(e.sram_read_bytes),
-                  static_cast<long long>(e.sram_write_bytes), static_cast<long long>(e.dram_read_bytes),
-                  static_cast<long long>(e.dram_write_bytes), e.mac_pj, e.rf_pj, e.inter_pe_pj,
-                  e.sram_read_pj, e.sram_write_pj, e.dram_read_pj, e.dram_write_pj, e.total_pj());
+    std::snprintf(
+        buf, sizeof buf,
+        "%lld, %lld, %lld, %lld, %lld, %lld, %lld, %.6g, %.6g, %.6g, %.6g, %.6g, "
+        "%.6g, %.6g, %.6g,\n",
+        static_cast<long long>(e.macs), static_cast<long long>(e.rf_bytes),
+        static_cast<long long>(e.inter_pe_bytes), static_cast<long long>(e.sram_read_bytes),
+        static_cast<long long>(e.sram_write_bytes), static_cast<long long>(e.dram_read_bytes),
+        static_cast<long long>(e.dram_write_bytes), e.mac_pj, e.rf_pj, e.inter_pe_pj,
+        e.sram_read_pj, e.sram_write_pj, e.dram_read_pj, e.dram_write_pj, e.total_pj());
     o << i << ", " << e.name << ", " << buf;
   }
   return o.str();

@@ -37,19 +37,19 @@
 namespace qaccel::accel {
 
 struct EnergyTable {
-  double mac_pj = 1.0;          // per MAC with 1-byte operands (x word_bytes)
-  double rf_pj = 1.0;           // PE register file, per byte
-  double inter_pe_pj = 2.0;     // one hop to a neighbouring PE, per byte
-  double sram_read_pj = 6.0;    // on-chip buffer (SCALE-Sim's SRAMs), per byte
+  double mac_pj = 1.0;        // per MAC with 1-byte operands (x word_bytes)
+  double rf_pj = 1.0;         // PE register file, per byte
+  double inter_pe_pj = 2.0;   // one hop to a neighbouring PE, per byte
+  double sram_read_pj = 6.0;  // on-chip buffer (SCALE-Sim's SRAMs), per byte
   double sram_write_pj = 6.0;
   double dram_read_pj = 200.0;  // off-chip, per byte
   double dram_write_pj = 200.0;
-  int psum_bytes = 4;           // partial-sum width in the array (int32 / fp32 accumulators)
+  int psum_bytes = 4;  // partial-sum width in the array (int32 / fp32 accumulators)
 };
 
 struct AreaModel {
-  double pe_mm2 = 0.0025;           // one PE (MAC + pipeline registers), mm^2
-  double sram_mm2_per_kb = 0.002;   // SRAM incl. periphery, mm^2 per kB
+  double pe_mm2 = 0.0025;          // one PE (MAC + pipeline registers), mm^2
+  double sram_mm2_per_kb = 0.002;  // SRAM incl. periphery, mm^2 per kB
 };
 
 // Sets one knob by its documented name (the keys of the [energy] / [area]
@@ -73,12 +73,14 @@ struct LayerEnergy {
   double mac_pj = 0, rf_pj = 0, inter_pe_pj = 0;
   double sram_read_pj = 0, sram_write_pj = 0, dram_read_pj = 0, dram_write_pj = 0;
   double total_pj() const {
-    return mac_pj + rf_pj + inter_pe_pj + sram_read_pj + sram_write_pj + dram_read_pj + dram_write_pj;
+    return mac_pj + rf_pj + inter_pe_pj + sram_read_pj + sram_write_pj + dram_read_pj +
+           dram_write_pj;
   }
   void Add(const LayerEnergy& o);  // sums every count and energy (name unchanged)
 };
 
-LayerEnergy ComputeLayerEnergy(const ArchConfig& config, const LayerMetrics& m, const EnergyTable& t);
+LayerEnergy ComputeLayerEnergy(const ArchConfig& config, const LayerMetrics& m,
+                               const EnergyTable& t);
 std::vector<LayerEnergy> ComputeNetworkEnergy(const ArchConfig& config,
                                               const std::vector<LayerMetrics>& layers,
                                               const EnergyTable& t);

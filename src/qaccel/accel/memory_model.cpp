@@ -43,7 +43,8 @@ void WriteBufferModel::ForceAppend() {
 
 int64_t WriteBufferModel::LineValid(int64_t line) {
   while (partial_pos_ < partial_.size() && partial_[partial_pos_].first < line) ++partial_pos_;
-  if (partial_pos_ < partial_.size() && partial_[partial_pos_].first == line) return partial_[partial_pos_].second;
+  if (partial_pos_ < partial_.size() && partial_[partial_pos_].first == line)
+    return partial_[partial_pos_].second;
   return bw_;
 }
 
@@ -52,7 +53,9 @@ int64_t WriteBufferModel::Drain(int64_t start_cycle) {
   const int64_t n = end - drain_start_;
   if (n <= 0) {
     // SCALE-Sim indexes an empty request array here and raises IndexError.
-    throw Error("OFMAP SRAM too small for SCALE-Sim's write-buffer model (empty drain); enlarge OfmapSramSzkB");
+    throw Error(
+        "OFMAP SRAM too small for SCALE-Sim's write-buffer model (empty drain); enlarge "
+        "OfmapSramSzkB");
   }
   const int64_t data = n * bw_ - (bw_ - LineValid(end - 1));
   accesses_ += data;
@@ -103,18 +106,22 @@ int64_t WriteBufferModel::AdvanceQuietRows(int64_t k, int64_t slope, int64_t cyc
     int64_t lo = 0, hi = n;
     while (lo < hi) {
       const int64_t mid = lo + (hi - lo + 1) / 2;
-      if (stored(mid) <= limit) lo = mid;
-      else hi = mid - 1;
+      if (stored(mid) <= limit)
+        lo = mid;
+      else
+        hi = mid - 1;
     }
     return lo;
   };
-  const int64_t during = std::clamp<int64_t>(drain_end_ - cycle, 0, n);  // rows before the drain ends
-  const int64_t quiet_during = rows_within(free_ - 1);                   // j < this: S(j+1) <= free_-1
+  const int64_t during =
+      std::clamp<int64_t>(drain_end_ - cycle, 0, n);    // rows before the drain ends
+  const int64_t quiet_during = rows_within(free_ - 1);  // j < this: S(j+1) <= free_-1
   int64_t m;
   if (quiet_during < during) {
     m = quiet_during;
   } else {
-    const int64_t quiet_after = rows_within(free_ - size_.active);       // j < this: S(j+1) <= free_-active
+    const int64_t quiet_after =
+        rows_within(free_ - size_.active);  // j < this: S(j+1) <= free_-active
     m = std::min(n, std::max(during, quiet_after));
   }
   if (m > 0) Store(stored(m));  // Store is additive: the rows' stores in one
@@ -134,7 +141,8 @@ void WriteBufferModel::Finish(int64_t cycle) {
 EstimateReadBufferModel::EstimateReadBufferModel(BufferSize size, int64_t space, int64_t distinct)
     : set_elems_(size.total / 100), window_elems_(50 * (size.total / 100)), distinct_(distinct) {
   // num_sets_active_buffer = int(0.5 * 100) = 50 sets of floor(total / 100).
-  if (set_elems_ <= 0) throw Error("SRAM holds fewer than 100 words; SCALE-Sim's read buffer needs at least 100");
+  if (set_elems_ <= 0)
+    throw Error("SRAM holds fewer than 100 words; SCALE-Sim's read buffer needs at least 100");
   simulate_ = distinct_ >= window_elems_;
   if (simulate_) {
     const size_t blocks = static_cast<size_t>((space >> kBlockBits) + 1);
@@ -143,14 +151,16 @@ EstimateReadBufferModel::EstimateReadBufferModel(BufferSize size, int64_t space,
   }
 }
 
-EstimateReadBufferModel::Result EstimateReadBufferModel::Finish(int64_t closed, int64_t open, int64_t first_req_cycle,
+EstimateReadBufferModel::Result EstimateReadBufferModel::Finish(int64_t closed, int64_t open,
+                                                                int64_t first_req_cycle,
                                                                 int64_t last_close_cycle) const {
   Result r;
   const int64_t sets = CeilDiv(open, set_elems_);
   if (closed == 0) {
     // complete_all_prefetches() before any prefetch: all sets fetched at the
     // default bandwidth of 10 words/cycle, ending at cycle -1.
-    const int64_t cycles = static_cast<int64_t>(std::ceil(static_cast<double>(sets * set_elems_) / 10.0));
+    const int64_t cycles =
+        static_cast<int64_t>(std::ceil(static_cast<double>(sets * set_elems_) / 10.0));
     r.reads = open;
     r.start_cycle = -cycles;
     r.stop_cycle = -1;
@@ -159,7 +169,8 @@ EstimateReadBufferModel::Result EstimateReadBufferModel::Finish(int64_t closed, 
   // The first window was prefetched before the first request at 10 words/cycle;
   // every later window over the interval between the two previous closes; the
   // last (open) one ends at the last close + 1.
-  const int64_t first_cycles = static_cast<int64_t>(std::ceil(static_cast<double>(window_elems_) / 10.0));
+  const int64_t first_cycles =
+      static_cast<int64_t>(std::ceil(static_cast<double>(window_elems_) / 10.0));
   r.reads = closed * window_elems_ + open;
   r.start_cycle = first_req_cycle - first_cycles;
   r.stop_cycle = last_close_cycle + 1;
@@ -186,7 +197,8 @@ UserReadBufferModel::UserReadBufferModel(BufferSize size, int64_t bw, int64_t sp
     }
   }
   for (size_t i = 1; i < offsets_.size(); ++i) offsets_[i] += offsets_[i - 1];
-  if (offsets_.back() > int64_t{0xffffffff}) throw Error("layer too large for the USER-mode read-buffer model");
+  if (offsets_.back() > int64_t{0xffffffff})
+    throw Error("layer too large for the USER-mode read-buffer model");
   sets_.assign(static_cast<size_t>(offsets_.back()), 0);
   std::vector<int64_t> fill(offsets_.begin(), offsets_.end() - 1);
   std::fill(last.begin(), last.end(), -1);
@@ -230,7 +242,8 @@ bool UserReadBufferModel::Hit(int64_t dense) {
   uint32_t& idx = st.cursor;
   if (st.lap != lap_) {
     st.lap = lap_;
-    idx = static_cast<uint32_t>(std::lower_bound(sets, sets + n, static_cast<int32_t>(win_start_)) - sets);
+    idx = static_cast<uint32_t>(std::lower_bound(sets, sets + n, static_cast<int32_t>(win_start_)) -
+                                sets);
   } else {
     while (idx < n && sets[idx] < win_start_) ++idx;
   }

@@ -7,8 +7,8 @@
 // quirks (they are part of what "identical numbers" means).
 #pragma once
 
-#include <cstddef>
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <utility>
 #include <vector>
@@ -62,9 +62,9 @@ class WriteBufferModel {
   int64_t drain_lines_;
   int64_t free_;
   int64_t drain_end_ = 0;
-  int64_t line_idx_ = 0;        // elements in the line being filled
-  int64_t committed_ = 0;       // lines in the trace matrix
-  int64_t drain_start_ = 0;     // first line not yet drained
+  int64_t line_idx_ = 0;                              // elements in the line being filled
+  int64_t committed_ = 0;                             // lines in the trace matrix
+  int64_t drain_start_ = 0;                           // first line not yet drained
   std::vector<std::pair<int64_t, int64_t>> partial_;  // (line, valid elements), ascending
   std::size_t partial_pos_ = 0;
   int64_t accesses_ = 0;
@@ -125,7 +125,8 @@ class EstimateReadBufferModel {
   // The DRAM figures from the window history: `closed` windows, the last
   // closing at `last_close_cycle`, `open` distinct addresses in the last one,
   // first request at `first_req_cycle`.
-  Result Finish(int64_t closed, int64_t open, int64_t first_req_cycle, int64_t last_close_cycle) const;
+  Result Finish(int64_t closed, int64_t open, int64_t first_req_cycle,
+                int64_t last_close_cycle) const;
   // Without simulation (needs_simulation() false): every distinct address in
   // one window that never closes.
   Result FinishAnalytic() const { return Finish(0, distinct_, 0, 0); }
@@ -156,8 +157,8 @@ class EstimateReadBufferModel {
     count_ = 0;
   }
 
-  int64_t set_elems_;      // N
-  int64_t window_elems_;   // 50 N
+  int64_t set_elems_;     // N
+  int64_t window_elems_;  // 50 N
   int64_t distinct_;
   bool simulate_;
   std::vector<uint32_t> block_win_;
@@ -178,7 +179,8 @@ class EstimateReadBufferModel {
 class UserReadBufferModel {
  public:
   // `order`: dense addresses in prefetch order, -1 for padding entries.
-  UserReadBufferModel(BufferSize size, int64_t bw, int64_t space, const std::vector<int64_t>& order);
+  UserReadBufferModel(BufferSize size, int64_t bw, int64_t space,
+                      const std::vector<int64_t>& order);
   // One address of a row whose running completion cycle is `out`; returns the
   // new completion cycle.
   int64_t Access(int64_t dense, int64_t out);
@@ -193,7 +195,7 @@ class UserReadBufferModel {
 
   int64_t num_sets_ = 1, active_sets_ = 1, prefetch_sets_ = 0;
   int64_t prefetch_lines_ = 0, bw_ = 1;
-  std::vector<int64_t> offsets_;   // CSR offsets while building (moved into addr_)
+  std::vector<int64_t> offsets_;  // CSR offsets while building (moved into addr_)
   std::vector<int32_t> sets_;
   int64_t win_start_ = 0, win_end_ = 0;
   struct AddrState {

@@ -37,14 +37,17 @@ std::string FormatPyFloat(double v) {
   }
   if (exp < 0) return sign + "0." + std::string(static_cast<size_t>(-exp - 1), '0') + digits;
   const size_t int_len = static_cast<size_t>(exp) + 1;
-  if (digits.size() <= int_len) return sign + digits + std::string(int_len - digits.size(), '0') + ".0";
+  if (digits.size() <= int_len)
+    return sign + digits + std::string(int_len - digits.size(), '0') + ".0";
   return sign + digits.substr(0, int_len) + "." + digits.substr(int_len);
 }
 
 namespace {
 
 std::string F(double v) { return FormatPyFloat(v); }
-std::string Fc(int64_t cycle) { return FormatPyFloat(static_cast<double>(cycle)); }  // numpy float cycles
+std::string Fc(int64_t cycle) {
+  return FormatPyFloat(static_cast<double>(cycle));
+}  // numpy float cycles
 std::string I(int64_t v) { return std::to_string(v); }
 
 std::string Rows(const std::vector<LayerMetrics>& layers, const std::string& header,
@@ -63,53 +66,58 @@ std::string Rows(const std::vector<LayerMetrics>& layers, const std::string& hea
 
 std::string ComputeReportCsv(const std::vector<LayerMetrics>& layers) {
   return Rows(layers,
-              "LayerID, Total Cycles, Stall Cycles, Overall Util %, Mapping Efficiency %, Compute Util %,\n",
+              "LayerID, Total Cycles, Stall Cycles, Overall Util %, Mapping Efficiency %, Compute "
+              "Util %,\n",
               [](const LayerMetrics& m) -> std::vector<std::string> {
-                return {I(m.total_cycles), I(m.stall_cycles), F(m.overall_util_pct), F(m.mapping_efficiency_pct),
-                        F(m.compute_util_pct)};
+                return {I(m.total_cycles), I(m.stall_cycles), F(m.overall_util_pct),
+                        F(m.mapping_efficiency_pct), F(m.compute_util_pct)};
               });
 }
 
 std::string BandwidthReportCsv(const std::vector<LayerMetrics>& layers) {
-  return Rows(layers,
-              "LayerID, Avg IFMAP SRAM BW, Avg FILTER SRAM BW, Avg OFMAP SRAM BW, Avg IFMAP DRAM BW, "
-              "Avg FILTER DRAM BW, Avg OFMAP DRAM BW,\n",
-              [](const LayerMetrics& m) -> std::vector<std::string> {
-                return {F(m.avg_ifmap_sram_bw), F(m.avg_filter_sram_bw), F(m.avg_ofmap_sram_bw),
-                        F(m.avg_ifmap_dram_bw), F(m.avg_filter_dram_bw), F(m.avg_ofmap_dram_bw)};
-              });
+  return Rows(
+      layers,
+      "LayerID, Avg IFMAP SRAM BW, Avg FILTER SRAM BW, Avg OFMAP SRAM BW, Avg IFMAP DRAM BW, "
+      "Avg FILTER DRAM BW, Avg OFMAP DRAM BW,\n",
+      [](const LayerMetrics& m) -> std::vector<std::string> {
+        return {F(m.avg_ifmap_sram_bw), F(m.avg_filter_sram_bw), F(m.avg_ofmap_sram_bw),
+                F(m.avg_ifmap_dram_bw), F(m.avg_filter_dram_bw), F(m.avg_ofmap_dram_bw)};
+      });
 }
 
 std::string DetailedAccessReportCsv(const std::vector<LayerMetrics>& layers) {
-  return Rows(layers,
-              "LayerID, SRAM IFMAP Start Cycle, SRAM IFMAP Stop Cycle, SRAM IFMAP Reads, "
-              "SRAM Filter Start Cycle, SRAM Filter Stop Cycle, SRAM Filter Reads, "
-              "SRAM OFMAP Start Cycle, SRAM OFMAP Stop Cycle, SRAM OFMAP Writes, "
-              "DRAM IFMAP Start Cycle, DRAM IFMAP Stop Cycle, DRAM IFMAP Reads, "
-              "DRAM Filter Start Cycle, DRAM Filter Stop Cycle, DRAM Filter Reads, "
-              "DRAM OFMAP Start Cycle, DRAM OFMAP Stop Cycle, DRAM OFMAP Writes,\n",
-              [](const LayerMetrics& m) -> std::vector<std::string> {
-                return {Fc(m.ifmap_sram_start_cycle),  Fc(m.ifmap_sram_stop_cycle),  I(m.ifmap_sram_reads),
-                        Fc(m.filter_sram_start_cycle), Fc(m.filter_sram_stop_cycle), I(m.filter_sram_reads),
-                        Fc(m.ofmap_sram_start_cycle),  Fc(m.ofmap_sram_stop_cycle),  I(m.ofmap_sram_writes),
-                        Fc(m.ifmap_dram_start_cycle),  Fc(m.ifmap_dram_stop_cycle),  I(m.ifmap_dram_reads),
-                        Fc(m.filter_dram_start_cycle), Fc(m.filter_dram_stop_cycle), I(m.filter_dram_reads),
-                        Fc(m.ofmap_dram_start_cycle),  Fc(m.ofmap_dram_stop_cycle),  I(m.ofmap_dram_writes)};
-              });
+  return Rows(
+      layers,
+      "LayerID, SRAM IFMAP Start Cycle, SRAM IFMAP Stop Cycle, SRAM IFMAP Reads, "
+      "SRAM Filter Start Cycle, SRAM Filter Stop Cycle, SRAM Filter Reads, "
+      "SRAM OFMAP Start Cycle, SRAM OFMAP Stop Cycle, SRAM OFMAP Writes, "
+      "DRAM IFMAP Start Cycle, DRAM IFMAP Stop Cycle, DRAM IFMAP Reads, "
+      "DRAM Filter Start Cycle, DRAM Filter Stop Cycle, DRAM Filter Reads, "
+      "DRAM OFMAP Start Cycle, DRAM OFMAP Stop Cycle, DRAM OFMAP Writes,\n",
+      [](const LayerMetrics& m) -> std::vector<std::string> {
+        return {
+            Fc(m.ifmap_sram_start_cycle),  Fc(m.ifmap_sram_stop_cycle),  I(m.ifmap_sram_reads),
+            Fc(m.filter_sram_start_cycle), Fc(m.filter_sram_stop_cycle), I(m.filter_sram_reads),
+            Fc(m.ofmap_sram_start_cycle),  Fc(m.ofmap_sram_stop_cycle),  I(m.ofmap_sram_writes),
+            Fc(m.ifmap_dram_start_cycle),  Fc(m.ifmap_dram_stop_cycle),  I(m.ifmap_dram_reads),
+            Fc(m.filter_dram_start_cycle), Fc(m.filter_dram_stop_cycle), I(m.filter_dram_reads),
+            Fc(m.ofmap_dram_start_cycle),  Fc(m.ofmap_dram_stop_cycle),  I(m.ofmap_dram_writes)};
+      });
 }
 
 std::string SummaryCsv(const ArchConfig& config, const std::vector<LayerMetrics>& layers) {
   std::ostringstream o;
   o << "layer_id,layer_name,total_cycles,stall_cycles,macs,overall_util_pct,mapping_efficiency_pct,"
        "compute_util_pct,sram_ifmap_read_words,sram_filter_read_words,sram_ofmap_write_words,"
-       "dram_ifmap_read_words,dram_filter_read_words,dram_ofmap_write_words,dram_read_bytes,dram_write_bytes\n";
+       "dram_ifmap_read_words,dram_filter_read_words,dram_ofmap_write_words,dram_read_bytes,dram_"
+       "write_bytes\n";
   for (size_t i = 0; i < layers.size(); ++i) {
     const auto& m = layers[i];
-    o << i << "," << m.name << "," << m.total_cycles << "," << m.stall_cycles << "," << m.macs << ","
-      << F(m.overall_util_pct) << "," << F(m.mapping_efficiency_pct) << "," << F(m.compute_util_pct) << ","
-      << m.ifmap_sram_reads << "," << m.filter_sram_reads << "," << m.ofmap_sram_writes << ","
-      << m.ifmap_dram_reads << "," << m.filter_dram_reads << "," << m.ofmap_dram_writes << ","
-      << m.dram_read_bytes() << "," << m.dram_write_bytes() << "\n";
+    o << i << "," << m.name << "," << m.total_cycles << "," << m.stall_cycles << "," << m.macs
+      << "," << F(m.overall_util_pct) << "," << F(m.mapping_efficiency_pct) << ","
+      << F(m.compute_util_pct) << "," << m.ifmap_sram_reads << "," << m.filter_sram_reads << ","
+      << m.ofmap_sram_writes << "," << m.ifmap_dram_reads << "," << m.filter_dram_reads << ","
+      << m.ofmap_dram_writes << "," << m.dram_read_bytes() << "," << m.dram_write_bytes() << "\n";
   }
   const NetworkTotals t = SumNetwork(config, layers);
   int64_t sums[6] = {0, 0, 0, 0, 0, 0};
@@ -119,14 +127,15 @@ std::string SummaryCsv(const ArchConfig& config, const std::vector<LayerMetrics>
     for (int i = 0; i < 6; ++i) sums[i] += v[i];
   }
   // Network row: sums, and utilization over all cycles (per-fold averages do not add up).
-  o << "total,network," << t.total_cycles << "," << t.stall_cycles << "," << t.macs << "," << F(t.overall_util_pct)
-    << ",,";
+  o << "total,network," << t.total_cycles << "," << t.stall_cycles << "," << t.macs << ","
+    << F(t.overall_util_pct) << ",,";
   for (int64_t v : sums) o << "," << v;
   o << "," << t.dram_read_bytes << "," << t.dram_write_bytes << "\n";
   return o.str();
 }
 
-std::string SummaryJson(const ArchConfig& c, const std::vector<LayerMetrics>& layers, const std::string& command_line) {
+std::string SummaryJson(const ArchConfig& c, const std::vector<LayerMetrics>& layers,
+                        const std::string& command_line) {
   using nlohmann::json;
   json j;
   j["tool"] = "qaccel sim";
@@ -163,15 +172,21 @@ std::string SummaryJson(const ArchConfig& c, const std::vector<LayerMetrics>& la
   }
   j["layers"] = arr;
   const NetworkTotals t = SumNetwork(c, layers);
-  j["network"] = {{"total_cycles", t.total_cycles},       {"stall_cycles", t.stall_cycles},
-                  {"macs", t.macs},                       {"overall_util_pct", t.overall_util_pct},
-                  {"sram_read_words", t.sram_read_words}, {"sram_write_words", t.sram_write_words},
-                  {"dram_read_words", t.dram_read_words}, {"dram_write_words", t.dram_write_words},
-                  {"dram_read_bytes", t.dram_read_bytes}, {"dram_write_bytes", t.dram_write_bytes}};
+  j["network"] = {{"total_cycles", t.total_cycles},
+                  {"stall_cycles", t.stall_cycles},
+                  {"macs", t.macs},
+                  {"overall_util_pct", t.overall_util_pct},
+                  {"sram_read_words", t.sram_read_words},
+                  {"sram_write_words", t.sram_write_words},
+                  {"dram_read_words", t.dram_read_words},
+                  {"dram_write_words", t.dram_write_words},
+                  {"dram_read_bytes", t.dram_read_bytes},
+                  {"dram_write_bytes", t.dram_write_bytes}};
   return j.dump(2) + "\n";
 }
 
-std::vector<LayerMetrics> RunSimAndWriteReports(const ArchConfig& config, const std::vector<LayerSpec>& layers,
+std::vector<LayerMetrics> RunSimAndWriteReports(const ArchConfig& config,
+                                                const std::vector<LayerSpec>& layers,
                                                 const std::filesystem::path& out_dir,
                                                 const std::string& command_line) {
   if (layers.empty()) throw Error("no layers to simulate");

@@ -29,7 +29,8 @@ std::string SummaryJson(const ArchConfig& config, const std::vector<LayerMetrics
 // SUMMARY.json and summary.csv into out_dir / config.run_name (created if
 // needed), each file atomically. Nothing is written when simulation fails.
 // Returns the per-layer metrics.
-std::vector<LayerMetrics> RunSimAndWriteReports(const ArchConfig& config, const std::vector<LayerSpec>& layers,
+std::vector<LayerMetrics> RunSimAndWriteReports(const ArchConfig& config,
+                                                const std::vector<LayerSpec>& layers,
                                                 const std::filesystem::path& out_dir,
                                                 const std::string& command_line = "");
 

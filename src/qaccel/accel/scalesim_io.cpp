@@ -69,7 +69,9 @@ Ini ParseIni(const std::string& text, const std::string& file) {
     const std::string line = Trim(raw);
     if (line.empty() || line[0] == '#' || line[0] == ';') continue;
     if (line[0] == '[') {
-      if (line.back() != ']') throw Error(file + ":" + std::to_string(line_no) + ": malformed section header '" + line + "'");
+      if (line.back() != ']')
+        throw Error(file + ":" + std::to_string(line_no) + ": malformed section header '" + line +
+                    "'");
       current = Lower(Trim(line.substr(1, line.size() - 2)));
       auto& sec = ini.sections[current];
       if (sec.line == 0) sec.line = line_no;
@@ -77,7 +79,8 @@ Ini ParseIni(const std::string& text, const std::string& file) {
     }
     const size_t eq = line.find_first_of("=:");
     if (eq == std::string::npos)
-      throw Error(file + ":" + std::to_string(line_no) + ": expected 'key = value', got '" + line + "'");
+      throw Error(file + ":" + std::to_string(line_no) + ": expected 'key = value', got '" + line +
+                  "'");
     if (current.empty())
       throw Error(file + ":" + std::to_string(line_no) + ": key outside of any [section]");
     const std::string key = Lower(Trim(line.substr(0, eq)));
@@ -94,7 +97,8 @@ class ConfigReader {
   const IniSection& Section(const std::string& name) const {
     auto it = ini_.sections.find(Lower(name));
     if (it == ini_.sections.end())
-      throw Error(file_ + ":" + std::to_string(std::max(1, ini_.lines)) + ": missing section [" + name + "]");
+      throw Error(file_ + ":" + std::to_string(std::max(1, ini_.lines)) + ": missing section [" +
+                  name + "]");
     return it->second;
   }
   const IniValue* Find(const std::string& section, const std::string& key) const {
@@ -105,8 +109,8 @@ class ConfigReader {
   const IniValue& Get(const std::string& section, const std::string& key) const {
     const IniValue* v = Find(section, key);
     if (!v)
-      throw Error(file_ + ":" + std::to_string(Section(section).line) + ": section [" + section + "] has no key '" +
-                  key + "'");
+      throw Error(file_ + ":" + std::to_string(Section(section).line) + ": section [" + section +
+                  "] has no key '" + key + "'");
     return *v;
   }
   std::string Where(const IniValue& v) const { return file_ + ":" + std::to_string(v.line) + ": "; }
@@ -114,14 +118,17 @@ class ConfigReader {
   int64_t Int(const std::string& section, const std::string& key, int64_t min) const {
     const IniValue& v = Get(section, key);
     int64_t x = 0;
-    if (!ParseInt(v.value, &x)) throw Error(Where(v) + key + " must be an integer, got '" + v.value + "'");
-    if (x < min) throw Error(Where(v) + key + " must be >= " + std::to_string(min) + ", got " + v.value);
+    if (!ParseInt(v.value, &x))
+      throw Error(Where(v) + key + " must be an integer, got '" + v.value + "'");
+    if (x < min)
+      throw Error(Where(v) + key + " must be >= " + std::to_string(min) + ", got " + v.value);
     return x;
   }
   double PositiveNumber(const std::string& section, const std::string& key) const {
     const IniValue& v = Get(section, key);
     double x = 0;
-    if (!ParseDouble(v.value, &x)) throw Error(Where(v) + key + " must be a number, got '" + v.value + "'");
+    if (!ParseDouble(v.value, &x))
+      throw Error(Where(v) + key + " must be a number, got '" + v.value + "'");
     if (!(x > 0)) throw Error(Where(v) + key + " must be > 0, got " + v.value);
     return x;
   }
@@ -133,13 +140,15 @@ class ConfigReader {
 
 // Applies the [energy] and [area] sections (absent sections keep *table and
 // *area), in file order so the first bad line is the one reported.
-void ApplyEnergySections(const Ini& ini, const std::string& file, EnergyTable* table, AreaModel* area) {
+void ApplyEnergySections(const Ini& ini, const std::string& file, EnergyTable* table,
+                         AreaModel* area) {
   for (const std::string section : {"energy", "area"}) {
     auto sec = ini.sections.find(section);
     if (sec == ini.sections.end()) continue;
     std::vector<std::pair<const std::string*, const IniValue*>> keys;
     for (auto& [k, v] : sec->second.keys) keys.emplace_back(&k, &v);
-    std::sort(keys.begin(), keys.end(), [](auto& a, auto& b) { return a.second->line < b.second->line; });
+    std::sort(keys.begin(), keys.end(),
+              [](auto& a, auto& b) { return a.second->line < b.second->line; });
     for (auto& [key, v] : keys) {
       const std::string where = file + ":" + std::to_string(v->line) + ": ";
       double x = 0;
@@ -155,7 +164,8 @@ void ApplyEnergySections(const Ini& ini, const std::string& file, EnergyTable* t
         std::string names;
         for (auto& n : section == "energy" ? EnergyKnobNames() : AreaKnobNames())
           names += (names.empty() ? "" : ", ") + n;
-        throw Error(where + "unknown key '" + *key + "' in [" + section + "] (known: " + names + ")");
+        throw Error(where + "unknown key '" + *key + "' in [" + section + "] (known: " + names +
+                    ")");
       }
     }
   }
@@ -163,7 +173,8 @@ void ApplyEnergySections(const Ini& ini, const std::string& file, EnergyTable* t
 
 }  // namespace
 
-void ParseEnergySections(const std::string& text, const std::string& file, EnergyTable* table, AreaModel* area) {
+void ParseEnergySections(const std::string& text, const std::string& file, EnergyTable* table,
+                         AreaModel* area) {
   ApplyEnergySections(ParseIni(text, file), file, table, area);
 }
 
@@ -177,8 +188,10 @@ ScaleSimConfigFile ParseScaleSimConfig(const std::string& text, const std::strin
   ScaleSimConfigFile out;
   ArchConfig& a = out.arch;
   a.run_name = r.Get("general", "run_name").value;
-  if (a.run_name.empty() || a.run_name.find('/') != std::string::npos || a.run_name == "." || a.run_name == "..")
-    throw Error(r.Where(r.Get("general", "run_name")) + "run_name must be a non-empty plain directory name");
+  if (a.run_name.empty() || a.run_name.find('/') != std::string::npos || a.run_name == "." ||
+      a.run_name == "..")
+    throw Error(r.Where(r.Get("general", "run_name")) +
+                "run_name must be a non-empty plain directory name");
 
   const IniValue& bw_mode = r.Get("run_presets", "InterfaceBandwidth");
   if (bw_mode.value == "USER") {
@@ -186,7 +199,8 @@ ScaleSimConfigFile ParseScaleSimConfig(const std::string& text, const std::strin
   } else if (bw_mode.value == "CALC") {
     a.bw_mode = BandwidthMode::kCalc;
   } else {
-    throw Error(r.Where(bw_mode) + "InterfaceBandwidth must be USER or CALC, got '" + bw_mode.value + "'");
+    throw Error(r.Where(bw_mode) + "InterfaceBandwidth must be USER or CALC, got '" +
+                bw_mode.value + "'");
   }
 
   const std::string arch = "architecture_presets";
@@ -210,7 +224,8 @@ ScaleSimConfigFile ParseScaleSimConfig(const std::string& text, const std::strin
     int64_t x = 0;
     if (!ParseInt(first, &x) || x < 1) {
       if (a.bw_mode == BandwidthMode::kUser)
-        throw Error(r.Where(*bw) + "Bandwidth must be a positive integer (words/cycle), got '" + bw->value + "'");
+        throw Error(r.Where(*bw) + "Bandwidth must be a positive integer (words/cycle), got '" +
+                    bw->value + "'");
     } else {
       a.bandwidth_words_per_cycle = static_cast<double>(x);
     }
@@ -233,9 +248,11 @@ ScaleSimConfigFile ReadScaleSimConfig(const std::filesystem::path& path) {
   return ParseScaleSimConfig(ReadTextFile(path), path.string());
 }
 
-std::vector<LayerSpec> ParseTopology(const std::string& text, const std::string& file, TopologyFormat format) {
-  static const char* kConvFields[] = {"Layer name",   "IFMAP Height", "IFMAP Width", "Filter Height", "Filter Width",
-                                      "Channels",     "Num Filter",   "Stride Height", "Stride Width"};
+std::vector<LayerSpec> ParseTopology(const std::string& text, const std::string& file,
+                                     TopologyFormat format) {
+  static const char* kConvFields[] = {"Layer name",    "IFMAP Height",  "IFMAP Width",
+                                      "Filter Height", "Filter Width",  "Channels",
+                                      "Num Filter",    "Stride Height", "Stride Width"};
   static const char* kGemmFields[] = {"Layer", "M", "N", "K"};
   std::vector<LayerSpec> layers;
   std::istringstream in(text);
@@ -259,20 +276,24 @@ std::vector<LayerSpec> ParseTopology(const std::string& text, const std::string&
     }
     auto num = [&](size_t i, const char* name) {
       int64_t x = 0;
-      if (!ParseInt(f[i], &x)) throw Error(where + "field '" + name + "' must be an integer, got '" + f[i] + "'");
+      if (!ParseInt(f[i], &x))
+        throw Error(where + "field '" + name + "' must be an integer, got '" + f[i] + "'");
       if (x < 1) throw Error(where + "field '" + name + "' must be >= 1, got " + f[i]);
       return x;
     };
     if (format == TopologyFormat::kGemm) {
       if (f.size() < 4)
         throw Error(where + "expected 4 fields (Layer, M, N, K), got " + std::to_string(f.size()));
-      layers.push_back(LayerSpec::Gemm(f[0], num(1, kGemmFields[1]), num(2, kGemmFields[2]), num(3, kGemmFields[3])));
+      layers.push_back(LayerSpec::Gemm(f[0], num(1, kGemmFields[1]), num(2, kGemmFields[2]),
+                                       num(3, kGemmFields[3])));
       continue;
     }
     if (f.size() < 8)
-      throw Error(where + "expected 8 or 9 fields (Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter "
-                          "Width, Channels, Num Filter, Strides[, Stride Width]), got " +
-                  std::to_string(f.size()));
+      throw Error(
+          where +
+          "expected 8 or 9 fields (Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter "
+          "Width, Channels, Num Filter, Strides[, Stride Width]), got " +
+          std::to_string(f.size()));
     LayerSpec l;
     l.name = f[0];
     l.ifmap_h = num(1, kConvFields[1]);
@@ -297,7 +318,8 @@ std::vector<LayerSpec> ParseTopology(const std::string& text, const std::string&
       layers.push_back(l);
     }
   }
-  if (layers.empty()) throw Error(file + ":" + std::to_string(std::max(1, line_no)) + ": topology has no layers");
+  if (layers.empty())
+    throw Error(file + ":" + std::to_string(std::max(1, line_no)) + ": topology has no layers");
   return layers;
 }
 

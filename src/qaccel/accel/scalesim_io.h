@@ -27,9 +27,9 @@ namespace qaccel::accel {
 
 struct ScaleSimConfigFile {
   ArchConfig arch;
-  std::string topology_path;   // [network_presets] TopologyCsvLoc, if present
-  EnergyTable energy;          // [energy] knobs over the defaults (energy.h)
-  AreaModel area;              // [area] knobs over the defaults
+  std::string topology_path;  // [network_presets] TopologyCsvLoc, if present
+  EnergyTable energy;         // [energy] knobs over the defaults (energy.h)
+  AreaModel area;             // [area] knobs over the defaults
 };
 
 ScaleSimConfigFile ReadScaleSimConfig(const std::filesystem::path& path);
@@ -45,6 +45,7 @@ void ParseEnergySections(const std::string& text, const std::string& file_name, 
 
 enum class TopologyFormat { kConv, kGemm };
 std::vector<LayerSpec> ReadTopology(const std::filesystem::path& path, TopologyFormat format);
-std::vector<LayerSpec> ParseTopology(const std::string& text, const std::string& file_name, TopologyFormat format);
+std::vector<LayerSpec> ParseTopology(const std::string& text, const std::string& file_name,
+                                     TopologyFormat format);
 
 }  // namespace qaccel::accel

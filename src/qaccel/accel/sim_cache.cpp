@@ -2,8 +2,6 @@
 // bounded, mutex-protected maps with first-in-first-out eviction.
 #include "qaccel/accel/sim_cache.h"
 
-#include "qaccel/accel/dataflow.h"
-
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
@@ -11,6 +9,8 @@
 #include <deque>
 #include <mutex>
 #include <unordered_map>
+
+#include "qaccel/accel/dataflow.h"
 
 namespace qaccel::accel {
 
@@ -50,7 +50,8 @@ struct KeyHash {
 template <class V>
 class Memo {
  public:
-  std::shared_ptr<const V> Get(const SimCacheKey& key, const std::function<std::shared_ptr<const V>()>& compute) {
+  std::shared_ptr<const V> Get(const SimCacheKey& key,
+                               const std::function<std::shared_ptr<const V>()>& compute) {
     if (!g_enabled.load(std::memory_order_relaxed)) return compute();
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -153,15 +154,18 @@ SimCacheStats GetSimCacheStats() {
 namespace detail {
 
 std::shared_ptr<const CachedOfmapWalk> OfmapWalkMemo(
-    const SimCacheKey& key, const std::function<std::shared_ptr<const CachedOfmapWalk>()>& compute) {
+    const SimCacheKey& key,
+    const std::function<std::shared_ptr<const CachedOfmapWalk>()>& compute) {
   return OfmapMemo().Get(key, compute);
 }
 std::shared_ptr<const CachedIfmapHistory> IfmapHistoryMemo(
-    const SimCacheKey& key, const std::function<std::shared_ptr<const CachedIfmapHistory>()>& compute) {
+    const SimCacheKey& key,
+    const std::function<std::shared_ptr<const CachedIfmapHistory>()>& compute) {
   return IfmapMemo().Get(key, compute);
 }
 std::shared_ptr<const OperandMatrices> OperandMatricesMemo(
-    const SimCacheKey& key, const std::function<std::shared_ptr<const OperandMatrices>()>& compute) {
+    const SimCacheKey& key,
+    const std::function<std::shared_ptr<const OperandMatrices>()>& compute) {
   return OperandMemo().Get(key, compute);
 }
 

@@ -82,7 +82,7 @@ class StallTimeline {
 // Immutable values, shared by pointer.
 struct CachedOfmapWalk {
   int64_t stalls = 0, total_cycles = 0;
-  bool of_any = false;                       // OFMAP SRAM trace span
+  bool of_any = false;  // OFMAP SRAM trace span
   int64_t of_first = 0, of_last = 0;
   int64_t dram_writes = 0, dram_first = 0, dram_last = 0;  // write buffer results
   StallTimeline timeline;
@@ -99,7 +99,8 @@ struct CachedIfmapHistory {
 std::shared_ptr<const CachedOfmapWalk> OfmapWalkMemo(
     const SimCacheKey& key, const std::function<std::shared_ptr<const CachedOfmapWalk>()>& compute);
 std::shared_ptr<const CachedIfmapHistory> IfmapHistoryMemo(
-    const SimCacheKey& key, const std::function<std::shared_ptr<const CachedIfmapHistory>()>& compute);
+    const SimCacheKey& key,
+    const std::function<std::shared_ptr<const CachedIfmapHistory>()>& compute);
 // The layer's address tables (dataflow.h), shared by all design points.
 std::shared_ptr<const OperandMatrices> OperandMatricesMemo(
     const SimCacheKey& key, const std::function<std::shared_ptr<const OperandMatrices>()>& compute);

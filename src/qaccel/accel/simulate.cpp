@@ -53,7 +53,8 @@ OperandMatrices::OperandMatrices(const LayerSpec& l)
     win_col_[k] = rem / ch;
     win_ofs_[k] = (win_row_[k] * l.ifmap_w + win_col_[k]) * ch + rem % ch;
   }
-  all_valid_ = (oh - 1) * l.stride_h + l.filter_h <= l.ifmap_h && (ow - 1) * l.stride_w + l.filter_w <= l.ifmap_w;
+  all_valid_ = (oh - 1) * l.stride_h + l.filter_h <= l.ifmap_h &&
+               (ow - 1) * l.stride_w + l.filter_w <= l.ifmap_w;
   auto covered = [](int64_t n_out, int64_t stride, int64_t filt, int64_t size) {
     std::vector<char> hit(size, 0);
     for (int64_t o = 0; o < n_out; ++o)
@@ -62,7 +63,8 @@ OperandMatrices::OperandMatrices(const LayerSpec& l)
     for (char h : hit) c += h;
     return c;
   };
-  ifmap_distinct_ = covered(oh, l.stride_h, l.filter_h, l.ifmap_h) * covered(ow, l.stride_w, l.filter_w, l.ifmap_w) * ch;
+  ifmap_distinct_ = covered(oh, l.stride_h, l.filter_h, l.ifmap_h) *
+                    covered(ow, l.stride_w, l.filter_w, l.ifmap_w) * ch;
 }
 
 namespace {
@@ -71,7 +73,9 @@ int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 void Validate(const ArchConfig& c, const LayerSpec& l) {
   auto pos = [&](int64_t v, const char* what) {
-    if (v < 1) throw Error("layer '" + l.name + "': " + what + " must be >= 1 (got " + std::to_string(v) + ")");
+    if (v < 1)
+      throw Error("layer '" + l.name + "': " + what + " must be >= 1 (got " + std::to_string(v) +
+                  ")");
   };
   pos(l.ifmap_h, "IFMAP height");
   pos(l.ifmap_w, "IFMAP width");
@@ -81,15 +85,18 @@ void Validate(const ArchConfig& c, const LayerSpec& l) {
   pos(l.num_filters, "number of filters");
   pos(l.stride_h, "stride height");
   pos(l.stride_w, "stride width");
-  if (l.filter_h > l.ifmap_h) throw Error("layer '" + l.name + "': filter height is larger than the IFMAP height");
-  if (l.filter_w > l.ifmap_w) throw Error("layer '" + l.name + "': filter width is larger than the IFMAP width");
+  if (l.filter_h > l.ifmap_h)
+    throw Error("layer '" + l.name + "': filter height is larger than the IFMAP height");
+  if (l.filter_w > l.ifmap_w)
+    throw Error("layer '" + l.name + "': filter width is larger than the IFMAP width");
   if (c.array_rows < 1 || c.array_cols < 1) throw Error("array rows and columns must be >= 1");
   if (c.word_bytes < 1) throw Error("word_bytes must be >= 1");
   for (double kb : {c.ifmap_sram_kb, c.filter_sram_kb, c.ofmap_sram_kb})
     if (!(kb > 0)) throw Error("SRAM sizes must be > 0 kB");
   if (c.bw_mode == BandwidthMode::kUser) {
     const double bw = c.bandwidth_words_per_cycle;
-    if (!(bw >= 1) || bw != std::floor(bw)) throw Error("USER bandwidth must be a whole number of words/cycle >= 1");
+    if (!(bw >= 1) || bw != std::floor(bw))
+      throw Error("USER bandwidth must be a whole number of words/cycle >= 1");
   }
 }
 
@@ -111,9 +118,15 @@ struct Span {
 };
 
 // Memo key: the layer shape, the array, the dataflow and the given extras.
-detail::SimCacheKey MemoKey(int64_t kind, const ArchConfig& c, const LayerSpec& l, int64_t words, int64_t bw) {
-  return {kind, static_cast<int64_t>(c.dataflow), c.array_rows, c.array_cols, l.ifmap_h, l.ifmap_w, l.filter_h,
-          l.filter_w, l.channels, l.num_filters, l.stride_h, l.stride_w, words, bw};
+detail::SimCacheKey MemoKey(int64_t kind, const ArchConfig& c, const LayerSpec& l, int64_t words,
+                            int64_t bw) {
+  return {kind,         static_cast<int64_t>(c.dataflow),
+          c.array_rows, c.array_cols,
+          l.ifmap_h,    l.ifmap_w,
+          l.filter_h,   l.filter_w,
+          l.channels,   l.num_filters,
+          l.stride_h,   l.stride_w,
+          words,        bw};
 }
 
 // Filter streams are blocks of distinct addresses, each repeated m times
@@ -123,7 +136,8 @@ detail::SimCacheKey MemoKey(int64_t kind, const ArchConfig& c, const LayerSpec& 
 struct WindowHistory {
   int64_t closed = 0, open = 0, last_close_index = -1;
 };
-WindowHistory BlockWindowHistory(const std::vector<std::pair<int64_t, int64_t>>& blocks, int64_t W) {
+WindowHistory BlockWindowHistory(const std::vector<std::pair<int64_t, int64_t>>& blocks,
+                                 int64_t W) {
   WindowHistory h;
   int64_t g0 = 0;
   for (const auto& [lp, m] : blocks) {
@@ -156,8 +170,8 @@ WindowHistory BlockWindowHistory(const std::vector<std::pair<int64_t, int64_t>>&
 // cost O(1). Rows that could close the window are replayed address by
 // address, in order, exactly as SCALE-Sim does.
 template <class Map>
-void IfmapWindows(const OperandMatrices& op, const Map& map, int64_t R, int64_t C, int64_t row_folds,
-                  int64_t col_folds, int64_t L, EstimateReadBufferModel* est) {
+void IfmapWindows(const OperandMatrices& op, const Map& map, int64_t R, int64_t C,
+                  int64_t row_folds, int64_t col_folds, int64_t L, EstimateReadBufferModel* est) {
   const int64_t ch = op.channels(), fw = op.filter_w(), H = op.ifmap_h(), Wd = op.ifmap_w();
   const int64_t span = fw * ch;  // window elements per filter row: contiguous addresses
   const int64_t window = est->window_elems();
@@ -204,8 +218,8 @@ void IfmapWindows(const OperandMatrices& op, const Map& map, int64_t R, int64_t 
 }
 
 template <class Map>
-LayerMetrics RunWithMapping(const ArchConfig& cfg, const LayerSpec& layer, const OperandMatrices& op,
-                            const Map& map) {
+LayerMetrics RunWithMapping(const ArchConfig& cfg, const LayerSpec& layer,
+                            const OperandMatrices& op, const Map& map) {
   const int64_t R = cfg.array_rows, C = cfg.array_cols;
   const int64_t row_folds = CeilDiv(map.Sr(), R), col_folds = CeilDiv(map.Sc(), C);
   const int64_t L = map.fold_len();
@@ -232,7 +246,8 @@ LayerMetrics RunWithMapping(const ArchConfig& cfg, const LayerSpec& layer, const
       const Fold f = fold_at(fc, fr);
       const int64_t mac_used = f.ru * f.cu;
       map_eff_sum += static_cast<double>(mac_used) / pes;
-      util_sum += static_cast<double>(mac_used * map.T()) / static_cast<double>(R * C * map.util_cycles());
+      util_sum +=
+          static_cast<double>(mac_used * map.T()) / static_cast<double>(R * C * map.util_cycles());
       m.ifmap_sram_reads += map.ifmap_reads(f);
       m.filter_sram_reads += map.filter_reads(f);
       m.ofmap_sram_writes += map.ofmap_writes(f);
@@ -257,7 +272,8 @@ LayerMetrics RunWithMapping(const ArchConfig& cfg, const LayerSpec& layer, const
       if (pl.diagonal) {
         // Anti-diagonals, each from the bottom row up (create_*_prefetch_mat).
         for (int64_t d = 0; d < pl.rows + pl.width - 1; ++d)
-          for (int64_t r = std::min(d, pl.rows - 1), r0 = std::max<int64_t>(0, d - pl.width + 1); r >= r0; --r)
+          for (int64_t r = std::min(d, pl.rows - 1), r0 = std::max<int64_t>(0, d - pl.width + 1);
+               r >= r0; --r)
             order.push_back(at(r, d - r));
       } else {
         for (int64_t r = 0; r < pl.rows; ++r)
@@ -303,7 +319,8 @@ LayerMetrics RunWithMapping(const ArchConfig& cfg, const LayerSpec& layer, const
         const int64_t base = fold_index * L;
         int64_t lo = map.OfmapFirstTau(f), hi = map.OfmapLastTau(f);
         if (sim_if) lo = std::min(lo, map.IfmapFirstTau(f)), hi = std::max(hi, map.IfmapLastTau(f));
-        if (sim_fi) lo = std::min(lo, map.FilterFirstTau(f)), hi = std::max(hi, map.FilterLastTau(f));
+        if (sim_fi)
+          lo = std::min(lo, map.FilterFirstTau(f)), hi = std::max(hi, map.FilterLastTau(f));
         const Skew oskew = map.OfmapSkew(f);
         for (int64_t tau = lo; tau <= hi; ++tau) {
           const int64_t row = base + tau;
@@ -425,7 +442,8 @@ LayerMetrics RunWithMapping(const ArchConfig& cfg, const LayerSpec& layer, const
           map.Ifmap(f, tau, [&](int64_t) { any = true; });
           return any;
         },
-        [&](const Fold& f) { return map.IfmapFirstTau(f); }, [&](const Fold& f) { return map.IfmapLastTau(f); });
+        [&](const Fold& f) { return map.IfmapFirstTau(f); },
+        [&](const Fold& f) { return map.IfmapLastTau(f); });
   }
   if (!sim_fi) {
     fi_span = scan_span(
@@ -434,7 +452,8 @@ LayerMetrics RunWithMapping(const ArchConfig& cfg, const LayerSpec& layer, const
           map.Filter(f, tau, [&](int64_t) { any = true; });
           return any;
         },
-        [&](const Fold& f) { return map.FilterFirstTau(f); }, [&](const Fold& f) { return map.FilterLastTau(f); });
+        [&](const Fold& f) { return map.FilterFirstTau(f); },
+        [&](const Fold& f) { return map.FilterLastTau(f); });
   }
   m.ifmap_sram_start_cycle = if_span.first;
   m.ifmap_sram_stop_cycle = if_span.last;
@@ -454,7 +473,8 @@ LayerMetrics RunWithMapping(const ArchConfig& cfg, const LayerSpec& layer, const
     // IFMAP: replay the demand in order through the window model, unless it
     // fits in one window. The window history does not depend on the stalls
     // (they only map its rows to cycles), so it is memoized per IFMAP size.
-    const EstimateReadBufferModel if_probe(if_size, 0, op.ifmap_distinct());  // no per-address state
+    const EstimateReadBufferModel if_probe(if_size, 0,
+                                           op.ifmap_distinct());  // no per-address state
     EstimateReadBufferModel::Result ri;
     if (!if_probe.needs_simulation()) {
       ri = if_probe.FinishAnalytic();
@@ -468,13 +488,16 @@ LayerMetrics RunWithMapping(const ArchConfig& cfg, const LayerSpec& layer, const
         r->last_close_row = est.last_close_row();
         return std::shared_ptr<const CachedIfmapHistory>(std::move(r));
       });
-      ri = if_probe.Finish(h->closed, h->open, if_span.first - 1, timeline.Cycle(h->last_close_row));
+      ri =
+          if_probe.Finish(h->closed, h->open, if_span.first - 1, timeline.Cycle(h->last_close_row));
     }
     // Filter: closed form over its block structure.
     EstimateReadBufferModel::Result rf;
     {
-      const EstimateReadBufferModel fi_est(fi_size, 0, op.filter_space());  // closed form, no per-address state
-      const WindowHistory h = BlockWindowHistory(map.FilterBlocks(row_folds, col_folds), fi_est.window_elems());
+      const EstimateReadBufferModel fi_est(fi_size, 0,
+                                           op.filter_space());  // closed form, no per-address state
+      const WindowHistory h =
+          BlockWindowHistory(map.FilterBlocks(row_folds, col_folds), fi_est.window_elems());
       int64_t close_cycle = 0;
       if (h.closed > 0) {
         // Demand row of the last closing address: find its fold, then its row.
@@ -523,9 +546,12 @@ LayerMetrics RunWithMapping(const ArchConfig& cfg, const LayerSpec& layer, const
   auto dram_bw = [](int64_t n, int64_t start, int64_t stop) {
     return static_cast<double>(n) / static_cast<double>(stop - start + 1);
   };
-  m.avg_ifmap_dram_bw = dram_bw(m.ifmap_dram_reads, m.ifmap_dram_start_cycle, m.ifmap_dram_stop_cycle);
-  m.avg_filter_dram_bw = dram_bw(m.filter_dram_reads, m.filter_dram_start_cycle, m.filter_dram_stop_cycle);
-  m.avg_ofmap_dram_bw = dram_bw(m.ofmap_dram_writes, m.ofmap_dram_start_cycle, m.ofmap_dram_stop_cycle);
+  m.avg_ifmap_dram_bw =
+      dram_bw(m.ifmap_dram_reads, m.ifmap_dram_start_cycle, m.ifmap_dram_stop_cycle);
+  m.avg_filter_dram_bw =
+      dram_bw(m.filter_dram_reads, m.filter_dram_start_cycle, m.filter_dram_stop_cycle);
+  m.avg_ofmap_dram_bw =
+      dram_bw(m.ofmap_dram_writes, m.ofmap_dram_start_cycle, m.ofmap_dram_stop_cycle);
   return m;
 }
 
@@ -541,11 +567,14 @@ LayerMetrics SimulateLayer(const ArchConfig& config, const LayerSpec& layer) {
   // The dataflow registry: the one place a mapping is chosen.
   switch (config.dataflow) {
     case Dataflow::kOutputStationary:
-      return RunWithMapping(config, layer, op, OutputStationaryMapping(op, config.array_rows, config.array_cols));
+      return RunWithMapping(config, layer, op,
+                            OutputStationaryMapping(op, config.array_rows, config.array_cols));
     case Dataflow::kWeightStationary:
-      return RunWithMapping(config, layer, op, WeightStationaryMapping(op, config.array_rows, config.array_cols));
+      return RunWithMapping(config, layer, op,
+                            WeightStationaryMapping(op, config.array_rows, config.array_cols));
     case Dataflow::kInputStationary:
-      return RunWithMapping(config, layer, op, InputStationaryMapping(op, config.array_rows, config.array_cols));
+      return RunWithMapping(config, layer, op,
+                            InputStationaryMapping(op, config.array_rows, config.array_cols));
   }
   throw Error("unknown dataflow");
 }

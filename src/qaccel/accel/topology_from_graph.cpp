@@ -75,11 +75,13 @@ Topology TopologyFromGraph(const Graph& graph, const TopologyOptions& opt) {
       case OpKind::kFlatten:
         break;
       default:
-        t.unmapped.push_back({l.name, std::string(OpKindName(l.kind)), cost.layers[i].other_ops * opt.batch});
+        t.unmapped.push_back(
+            {l.name, std::string(OpKindName(l.kind)), cost.layers[i].other_ops * opt.batch});
         break;
     }
   }
-  Check(!t.layers.empty(), "model '" + g.name + "' has no conv2d or linear layer to map onto the array");
+  Check(!t.layers.empty(),
+        "model '" + g.name + "' has no conv2d or linear layer to map onto the array");
   t.act_bits = any_quantized ? act_bits : 32;
   t.weight_bits = any_quantized ? weight_bits : 32;
   t.word_bytes = std::max(1, (max_bits + 7) / 8);
@@ -101,12 +103,11 @@ std::string TopologyConvCsv(const std::vector<LayerSpec>& layers) {
        "Strides,\n";
   for (const LayerSpec& s : layers) {
     CheckName(s);
-    Check(s.stride_h == s.stride_w, "topology CSV: layer '" + s.name +
-                                        "' has stride " + std::to_string(s.stride_h) + "x" +
-                                        std::to_string(s.stride_w) +
-                                        "; SCALE-Sim's conv row has one stride (use --gemm)");
-    o << s.name << ", " << s.ifmap_h << ", " << s.ifmap_w << ", " << s.filter_h << ", " << s.filter_w
-      << ", " << s.channels << ", " << s.num_filters << ", " << s.stride_h << ",\n";
+    Check(s.stride_h == s.stride_w,
+          "topology CSV: layer '" + s.name + "' has stride " + std::to_string(s.stride_h) + "x" +
+              std::to_string(s.stride_w) + "; SCALE-Sim's conv row has one stride (use --gemm)");
+    o << s.name << ", " << s.ifmap_h << ", " << s.ifmap_w << ", " << s.filter_h << ", "
+      << s.filter_w << ", " << s.channels << ", " << s.num_filters << ", " << s.stride_h << ",\n";
   }
   return o.str();
 }

@@ -50,10 +50,10 @@ struct UnmappedLayer {
 };
 
 struct Topology {
-  std::string model;                  // graph name
-  std::vector<LayerSpec> layers;      // what the array runs, in graph order
+  std::string model;              // graph name
+  std::vector<LayerSpec> layers;  // what the array runs, in graph order
   std::vector<UnmappedLayer> unmapped;
-  int word_bytes = 4;                 // element size implied by the bit widths
+  int word_bytes = 4;  // element size implied by the bit widths
   int act_bits = 32, weight_bits = 32;
   int64_t batch = 1;
   int64_t unmapped_ops() const;

@@ -74,13 +74,22 @@ GraphCost Analyze(const Graph& graph) {
 nlohmann::json ToJson(const GraphCost& c) {
   nlohmann::json layers = nlohmann::json::array();
   for (auto& l : c.layers)
-    layers.push_back({{"name", l.name}, {"kind", l.kind}, {"out_shape", l.out_shape},
-                      {"params", l.params}, {"macs", l.macs}, {"flops", l.flops},
-                      {"other_ops", l.other_ops}, {"weight_bits", l.weight_bits},
-                      {"act_bits", l.act_bits}, {"param_bytes", l.param_bytes},
+    layers.push_back({{"name", l.name},
+                      {"kind", l.kind},
+                      {"out_shape", l.out_shape},
+                      {"params", l.params},
+                      {"macs", l.macs},
+                      {"flops", l.flops},
+                      {"other_ops", l.other_ops},
+                      {"weight_bits", l.weight_bits},
+                      {"act_bits", l.act_bits},
+                      {"param_bytes", l.param_bytes},
                       {"activation_bytes", l.activation_bytes}});
-  return {{"layers", layers}, {"total_params", c.total_params}, {"total_macs", c.total_macs},
-          {"total_flops", c.total_flops}, {"total_other_ops", c.total_other_ops},
+  return {{"layers", layers},
+          {"total_params", c.total_params},
+          {"total_macs", c.total_macs},
+          {"total_flops", c.total_flops},
+          {"total_other_ops", c.total_other_ops},
           {"total_param_bytes", c.total_param_bytes},
           {"peak_activation_bytes", c.peak_activation_bytes}};
 }

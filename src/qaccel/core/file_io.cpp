@@ -16,7 +16,8 @@ std::vector<uint8_t> ReadBinaryFile(const fs::path& path) {
   if (fs::is_directory(path, ec)) throw Error(path.string() + ": is a directory, expected a file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path.string() + ": cannot open for reading");
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                             std::istreambuf_iterator<char>());
   if (in.bad()) throw Error(path.string() + ": read error");
   return bytes;
 }

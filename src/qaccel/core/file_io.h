@@ -12,7 +12,7 @@
 
 namespace qaccel {
 
-std::string ReadTextFile(const std::filesystem::path& path);   // throws Error
+std::string ReadTextFile(const std::filesystem::path& path);             // throws Error
 std::vector<uint8_t> ReadBinaryFile(const std::filesystem::path& path);  // throws Error
 
 // Creates parent directories; writes via a temporary file and rename.

@@ -58,9 +58,9 @@ void ProgressBar::Draw(bool force) {
     int decile = static_cast<int>(frac * 10);
     if (!force && decile == last_decile_) return;
     last_decile_ = decile;
-    std::fprintf(stderr, "%s %3d%% %lld/%lld %.1fs %s\n", label_.c_str(), static_cast<int>(frac * 100),
-                 static_cast<long long>(done_), static_cast<long long>(total_), elapsed,
-                 suffix_.c_str());
+    std::fprintf(stderr, "%s %3d%% %lld/%lld %.1fs %s\n", label_.c_str(),
+                 static_cast<int>(frac * 100), static_cast<long long>(done_),
+                 static_cast<long long>(total_), elapsed, suffix_.c_str());
     return;
   }
   if (!force && std::chrono::duration<double>(now - last_draw_).count() < 0.1) return;

@@ -13,7 +13,7 @@ namespace qaccel {
 class ProgressBar {
  public:
   ProgressBar(std::string label, int64_t total);
-  ~ProgressBar();  // finishes the line
+  ~ProgressBar();            // finishes the line
   void Tick(int64_t n = 1);  // thread-safe
   void Set(int64_t done);
   void SetSuffix(const std::string& suffix);  // e.g. "loss 0.312 acc 97.1%"

@@ -8,7 +8,8 @@ uint64_t Rng::Below(uint64_t n) {
   if (n <= 1) return 0;
   uint64_t limit = UINT64_MAX - UINT64_MAX % n;
   uint64_t x;
-  do x = gen_(); while (x >= limit);
+  do x = gen_();
+  while (x >= limit);
   return x % n;
 }
 

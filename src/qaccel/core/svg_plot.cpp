@@ -14,10 +14,14 @@ const char* kPalette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
 std::string Escape(const std::string& s) {
   std::string o;
   for (char c : s) {
-    if (c == '<') o += "&lt;";
-    else if (c == '>') o += "&gt;";
-    else if (c == '&') o += "&amp;";
-    else o += c;
+    if (c == '<')
+      o += "&lt;";
+    else if (c == '>')
+      o += "&gt;";
+    else if (c == '&')
+      o += "&amp;";
+    else
+      o += c;
   }
   return o;
 }
@@ -26,9 +30,12 @@ std::string Num(double v) {
   char buf[32];
   if (std::fabs(v) < 1e-12) v = 0;  // no "-0" tick labels
   double a = std::fabs(v);
-  if (a != 0 && (a >= 1e6 || a < 1e-3)) std::snprintf(buf, sizeof buf, "%.2g", v);
-  else if (a >= 100 || v == std::floor(v)) std::snprintf(buf, sizeof buf, "%.0f", v);
-  else std::snprintf(buf, sizeof buf, "%.3g", v);
+  if (a != 0 && (a >= 1e6 || a < 1e-3))
+    std::snprintf(buf, sizeof buf, "%.2g", v);
+  else if (a >= 100 || v == std::floor(v))
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+  else
+    std::snprintf(buf, sizeof buf, "%.3g", v);
   return buf;
 }
 
@@ -50,7 +57,10 @@ std::vector<double> Ticks(double lo, double hi, bool log) {
   double span = hi - lo;
   double step = std::pow(10.0, std::floor(std::log10(span / 5)));
   for (double m : {1.0, 2.0, 5.0, 10.0}) {
-    if (span / (step * m) <= 6) { step *= m; break; }
+    if (span / (step * m) <= 6) {
+      step *= m;
+      break;
+    }
   }
   for (double v = std::ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) t.push_back(v);
   return t;
@@ -64,14 +74,31 @@ void RenderPanel(std::ostringstream& os, const PlotSpec& s, double ox) {
     for (size_t i = 0; i < se.x.size() && i < se.y.size(); ++i) {
       if (s.log_x && se.x[i] <= 0) continue;
       if (s.log_y && se.y[i] <= 0) continue;
-      xmin = std::min(xmin, se.x[i]); xmax = std::max(xmax, se.x[i]);
-      ymin = std::min(ymin, se.y[i]); ymax = std::max(ymax, se.y[i]);
+      xmin = std::min(xmin, se.x[i]);
+      xmax = std::max(xmax, se.x[i]);
+      ymin = std::min(ymin, se.y[i]);
+      ymax = std::max(ymax, se.y[i]);
     }
   }
-  if (!std::isfinite(xmin)) { xmin = 0; xmax = 1; ymin = 0; ymax = 1; }
-  if (xmax == xmin) { xmin -= 0.5; xmax += 0.5; }
-  if (ymax == ymin) { ymin -= 0.5; ymax += 0.5; }
-  if (!s.log_y) { double pad = (ymax - ymin) * 0.05; ymin -= pad; ymax += pad; }
+  if (!std::isfinite(xmin)) {
+    xmin = 0;
+    xmax = 1;
+    ymin = 0;
+    ymax = 1;
+  }
+  if (xmax == xmin) {
+    xmin -= 0.5;
+    xmax += 0.5;
+  }
+  if (ymax == ymin) {
+    ymin -= 0.5;
+    ymax += 0.5;
+  }
+  if (!s.log_y) {
+    double pad = (ymax - ymin) * 0.05;
+    ymin -= pad;
+    ymax += pad;
+  }
   auto tx = [&](double v) {
     double f = s.log_x ? (std::log10(v) - std::log10(xmin)) / (std::log10(xmax) - std::log10(xmin))
                        : (v - xmin) / (xmax - xmin);
@@ -121,9 +148,9 @@ void RenderPanel(std::ostringstream& os, const PlotSpec& s, double ox) {
       os << "<rect x='" << ox + ml + pw - 156 << "' y='" << mt + 2 << "' width='152' height='"
          << 16.0 * static_cast<double>(s.series.size()) + 6
          << "' fill='white' fill-opacity='0.85' stroke='#bbb'/>\n";
-    os << "<rect x='" << ox + ml + pw - 150 << "' y='" << ly - 9 << "' width='12' height='10' fill='"
-       << color << "'/><text x='" << ox + ml + pw - 132 << "' y='" << ly
-       << "' font-size='12'>" << Escape(se.name) << "</text>\n";
+    os << "<rect x='" << ox + ml + pw - 150 << "' y='" << ly - 9
+       << "' width='12' height='10' fill='" << color << "'/><text x='" << ox + ml + pw - 132
+       << "' y='" << ly << "' font-size='12'>" << Escape(se.name) << "</text>\n";
   }
 }
 
@@ -131,12 +158,18 @@ void RenderPanel(std::ostringstream& os, const PlotSpec& s, double ox) {
 
 std::string RenderSvgPanels(const std::vector<PlotSpec>& panels) {
   int w = 0, h = 0;
-  for (const auto& p : panels) { w += p.width; h = std::max(h, p.height); }
+  for (const auto& p : panels) {
+    w += p.width;
+    h = std::max(h, p.height);
+  }
   std::ostringstream os;
   os << "<svg xmlns='http://www.w3.org/2000/svg' width='" << w << "' height='" << h
      << "' font-family='sans-serif'>\n<rect width='100%' height='100%' fill='white'/>\n";
   double ox = 0;
-  for (const auto& p : panels) { RenderPanel(os, p, ox); ox += p.width; }
+  for (const auto& p : panels) {
+    RenderPanel(os, p, ox);
+    ox += p.width;
+  }
   os << "</svg>\n";
   return os.str();
 }

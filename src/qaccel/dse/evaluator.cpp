@@ -11,7 +11,8 @@ Workload MakeWorkload(const std::vector<accel::LayerSpec>& layers) {
   using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t>;
   std::map<Key, size_t> seen;
   for (const auto& l : layers) {
-    Key k{l.ifmap_h, l.ifmap_w, l.filter_h, l.filter_w, l.channels, l.num_filters, l.stride_h, l.stride_w};
+    Key k{l.ifmap_h,  l.ifmap_w,     l.filter_h, l.filter_w,
+          l.channels, l.num_filters, l.stride_h, l.stride_w};
     auto [it, fresh] = seen.emplace(k, w.unique.size());
     if (fresh) {
       w.unique.push_back(l);
@@ -48,7 +49,8 @@ PointResult EvaluatePoint(const accel::ArchConfig& config, const Workload& w,
     r.energy_pj += static_cast<double>(n) * accel::ComputeLayerEnergy(config, m, energy).total_pj();
   }
   r.compute_util_pct = compute_cycles > 0 ? util_compute_w / compute_cycles : 0;
-  r.overall_util_pct = r.total_cycles > 0 ? util_overall_w / static_cast<double>(r.total_cycles) : 0;
+  r.overall_util_pct =
+      r.total_cycles > 0 ? util_overall_w / static_cast<double>(r.total_cycles) : 0;
   r.area = accel::EstimateArea(config, area);
   r.objective = objective.Value(static_cast<double>(r.total_cycles), r.energy_pj, r.area.area_mm2);
   return r;

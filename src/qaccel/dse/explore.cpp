@@ -64,20 +64,26 @@ ExploreResult Explore(const DesignSpace& space, const std::vector<accel::LayerSp
   const Workload work = MakeWorkload(layers);
   return Explore(
       space,
-      [&](const accel::ArchConfig& c) { return EvaluatePoint(c, work, space.energy, space.area, space.objective); },
+      [&](const accel::ArchConfig& c) {
+        return EvaluatePoint(c, work, space.energy, space.area, space.objective);
+      },
       opt);
 }
 
-ExploreResult Explore(const DesignSpace& space, const EvaluateFn& evaluate, const ExploreOptions& opt) {
+ExploreResult Explore(const DesignSpace& space, const EvaluateFn& evaluate,
+                      const ExploreOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
   ExploreResult r;
   r.strategy = opt.strategy.empty() ? space.strategy : opt.strategy;
   r.seed = opt.seed;
   r.space_size = space.Size();
-  r.threads = opt.threads > 0 ? opt.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  r.threads = opt.threads > 0 ? opt.threads
+                              : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   auto strategy = MakeStrategy(r.strategy, space, opt.seed);
   std::unique_ptr<ProgressBar> bar;
-  if (opt.progress) bar = std::make_unique<ProgressBar>("explore " + r.strategy, static_cast<int64_t>(strategy->ExpectedEvaluations()));
+  if (opt.progress)
+    bar = std::make_unique<ProgressBar>("explore " + r.strategy,
+                                        static_cast<int64_t>(strategy->ExpectedEvaluations()));
   const double inf = std::numeric_limits<double>::infinity();
   double best_so_far = inf;
 
@@ -101,7 +107,8 @@ ExploreResult Explore(const DesignSpace& space, const EvaluateFn& evaluate, cons
     }
     if (batch.empty()) {
       if (strategy->Done()) break;
-      Check(reported, "explore: strategy '" + r.strategy + "' handed out nothing and is not done (a bug in the strategy)");
+      Check(reported, "explore: strategy '" + r.strategy +
+                          "' handed out nothing and is not done (a bug in the strategy)");
       continue;
     }
     std::vector<PointResult> results(batch.size());
@@ -122,7 +129,8 @@ ExploreResult Explore(const DesignSpace& space, const EvaluateFn& evaluate, cons
   }
   if (bar) bar->Finish();
   Check(!r.points.empty(), "explore: no design point satisfies the constraints (" +
-                               std::to_string(r.skipped_infeasible) + " rejected); relax [constraints]");
+                               std::to_string(r.skipped_infeasible) +
+                               " rejected); relax [constraints]");
   for (size_t i = 1; i < r.points.size(); ++i)
     if (r.points[i].objective < r.points[r.best].objective) r.best = i;
   std::vector<double> cyc, pes, en;
@@ -146,15 +154,16 @@ std::string PointsCsv(const ExploreResult& r, const std::vector<size_t>* which) 
   auto row = [&](size_t i) {
     const PointResult& p = r.points[i];
     const accel::ArchConfig& c = p.config;
-    o << i << ',' << c.array_rows << ',' << c.array_cols << ',' << accel::DataflowName(c.dataflow) << ','
-      << Num(c.ifmap_sram_kb) << ',' << Num(c.filter_sram_kb) << ',' << Num(c.ofmap_sram_kb) << ','
-      << Num(c.bandwidth_words_per_cycle) << ',' << (c.bw_mode == accel::BandwidthMode::kCalc ? "calc" : "user")
-      << ',' << c.word_bytes << ',' << p.area.pes << ',' << Num(p.area.sram_kb) << ',' << Num(p.area.area_mm2)
-      << ',' << p.total_cycles << ',' << p.stall_cycles << ',' << Num(p.compute_util_pct) << ','
-      << Num(p.overall_util_pct) << ',' << p.macs << ',' << p.sram_read_bytes << ',' << p.sram_write_bytes
-      << ',' << p.dram_read_bytes << ',' << p.dram_write_bytes << ',' << Num(p.energy_pj) << ','
-      << Num(p.energy_pj * static_cast<double>(p.total_cycles)) << ',' << Num(p.objective) << ','
-      << r.strategy << ',' << r.seed << '\n';
+    o << i << ',' << c.array_rows << ',' << c.array_cols << ',' << accel::DataflowName(c.dataflow)
+      << ',' << Num(c.ifmap_sram_kb) << ',' << Num(c.filter_sram_kb) << ',' << Num(c.ofmap_sram_kb)
+      << ',' << Num(c.bandwidth_words_per_cycle) << ','
+      << (c.bw_mode == accel::BandwidthMode::kCalc ? "calc" : "user") << ',' << c.word_bytes << ','
+      << p.area.pes << ',' << Num(p.area.sram_kb) << ',' << Num(p.area.area_mm2) << ','
+      << p.total_cycles << ',' << p.stall_cycles << ',' << Num(p.compute_util_pct) << ','
+      << Num(p.overall_util_pct) << ',' << p.macs << ',' << p.sram_read_bytes << ','
+      << p.sram_write_bytes << ',' << p.dram_read_bytes << ',' << p.dram_write_bytes << ','
+      << Num(p.energy_pj) << ',' << Num(p.energy_pj * static_cast<double>(p.total_cycles)) << ','
+      << Num(p.objective) << ',' << r.strategy << ',' << r.seed << '\n';
   };
   if (which) {
     for (size_t i : *which) row(i);
@@ -168,9 +177,9 @@ std::string DescribePoint(const PointResult& p) {
   const accel::ArchConfig& c = p.config;
   std::ostringstream o;
   o << c.array_rows << "x" << c.array_cols << " " << accel::DataflowName(c.dataflow) << " sram "
-    << Num(c.ifmap_sram_kb) << "/" << Num(c.filter_sram_kb) << "/" << Num(c.ofmap_sram_kb) << " kB bw "
-    << Num(c.bandwidth_words_per_cycle) << " (" << (c.bw_mode == accel::BandwidthMode::kCalc ? "calc" : "user")
-    << ")";
+    << Num(c.ifmap_sram_kb) << "/" << Num(c.filter_sram_kb) << "/" << Num(c.ofmap_sram_kb)
+    << " kB bw " << Num(c.bandwidth_words_per_cycle) << " ("
+    << (c.bw_mode == accel::BandwidthMode::kCalc ? "calc" : "user") << ")";
   return o.str();
 }
 
@@ -181,12 +190,14 @@ std::string ParetoSvg(const ExploreResult& r, const std::string& title) {
     s.x_label = x_label;
     s.y_label = "total cycles";
     s.log_x = s.log_y = true;
-    PlotSeries all{"all points (" + std::to_string(r.points.size()) + ")", {}, {}, false, true, "#9aa7b8"};
+    PlotSeries all{
+        "all points (" + std::to_string(r.points.size()) + ")", {}, {}, false, true, "#9aa7b8"};
     for (auto& p : r.points) {
       all.x.push_back(xval(p));
       all.y.push_back(static_cast<double>(p.total_cycles));
     }
-    PlotSeries fr{"Pareto front (" + std::to_string(front.size()) + ")", {}, {}, true, true, "#d62728"};
+    PlotSeries fr{
+        "Pareto front (" + std::to_string(front.size()) + ")", {}, {}, true, true, "#d62728"};
     for (size_t i : front) {
       fr.x.push_back(xval(r.points[i]));
       fr.y.push_back(static_cast<double>(r.points[i].total_cycles));
@@ -197,8 +208,10 @@ std::string ParetoSvg(const ExploreResult& r, const std::string& title) {
     s.series = {all, fr};
     return s;
   };
-  return RenderSvgPanels({panel("PEs", r.front_pes, [](const PointResult& p) { return static_cast<double>(p.area.pes); }),
-                          panel("energy (pJ)", r.front_energy, [](const PointResult& p) { return p.energy_pj; })});
+  return RenderSvgPanels(
+      {panel("PEs", r.front_pes,
+             [](const PointResult& p) { return static_cast<double>(p.area.pes); }),
+       panel("energy (pJ)", r.front_energy, [](const PointResult& p) { return p.energy_pj; })});
 }
 
 void WriteExploreOutputs(const std::filesystem::path& dir, const ExploreResult& r,
@@ -207,25 +220,26 @@ void WriteExploreOutputs(const std::filesystem::path& dir, const ExploreResult& 
   const std::string points = PointsCsv(r), front_pes = PointsCsv(r, &r.front_pes),
                     front_energy = PointsCsv(r, &r.front_energy), svg = ParetoSvg(r, title);
   const PointResult& b = r.points[r.best];
-  nlohmann::json best = {{"point_id", r.best},
-                         {"array_rows", b.config.array_rows},
-                         {"array_cols", b.config.array_cols},
-                         {"dataflow", accel::DataflowName(b.config.dataflow)},
-                         {"ifmap_sram_kb", b.config.ifmap_sram_kb},
-                         {"filter_sram_kb", b.config.filter_sram_kb},
-                         {"ofmap_sram_kb", b.config.ofmap_sram_kb},
-                         {"bandwidth_words_per_cycle", b.config.bandwidth_words_per_cycle},
-                         {"bandwidth_mode", b.config.bw_mode == accel::BandwidthMode::kCalc ? "calc" : "user"},
-                         {"word_bytes", b.config.word_bytes},
-                         {"total_cycles", b.total_cycles},
-                         {"stall_cycles", b.stall_cycles},
-                         {"compute_util_pct", b.compute_util_pct},
-                         {"energy_pj", b.energy_pj},
-                         {"area_mm2", b.area.area_mm2},
-                         {"pes", b.area.pes},
-                         {"objective", b.objective},
-                         {"strategy", r.strategy},
-                         {"seed", r.seed}};
+  nlohmann::json best = {
+      {"point_id", r.best},
+      {"array_rows", b.config.array_rows},
+      {"array_cols", b.config.array_cols},
+      {"dataflow", accel::DataflowName(b.config.dataflow)},
+      {"ifmap_sram_kb", b.config.ifmap_sram_kb},
+      {"filter_sram_kb", b.config.filter_sram_kb},
+      {"ofmap_sram_kb", b.config.ofmap_sram_kb},
+      {"bandwidth_words_per_cycle", b.config.bandwidth_words_per_cycle},
+      {"bandwidth_mode", b.config.bw_mode == accel::BandwidthMode::kCalc ? "calc" : "user"},
+      {"word_bytes", b.config.word_bytes},
+      {"total_cycles", b.total_cycles},
+      {"stall_cycles", b.stall_cycles},
+      {"compute_util_pct", b.compute_util_pct},
+      {"energy_pj", b.energy_pj},
+      {"area_mm2", b.area.area_mm2},
+      {"pes", b.area.pes},
+      {"objective", b.objective},
+      {"strategy", r.strategy},
+      {"seed", r.seed}};
   AtomicWriteText(dir / "points.csv", points);
   AtomicWriteText(dir / "pareto_cycles_pes.csv", front_pes);
   AtomicWriteText(dir / "pareto_cycles_energy.csv", front_energy);

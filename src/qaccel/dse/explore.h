@@ -25,12 +25,12 @@
 namespace qaccel::dse {
 
 struct ExploreOptions {
-  std::string strategy;   // registry name
+  std::string strategy;  // registry name
   uint64_t seed = 1;
-  int threads = 0;        // 0 = std::thread::hardware_concurrency()
-  bool progress = true;   // qaccel::ProgressBar on stderr
-  size_t batch = 4096;    // max candidates evaluated between strategy rounds
-  accel::ArchConfig base; // fields the space does not search (word_bytes, offsets, ...)
+  int threads = 0;         // 0 = std::thread::hardware_concurrency()
+  bool progress = true;    // qaccel::ProgressBar on stderr
+  size_t batch = 4096;     // max candidates evaluated between strategy rounds
+  accel::ArchConfig base;  // fields the space does not search (word_bytes, offsets, ...)
 };
 
 struct ExploreResult {
@@ -52,7 +52,8 @@ ExploreResult Explore(const DesignSpace& space, const std::vector<accel::LayerSp
 // The same driver with any pure, thread-safe evaluation function (tests use
 // a fake cost; `evaluate` must fill config, total_cycles, ..., objective).
 using EvaluateFn = std::function<PointResult(const accel::ArchConfig&)>;
-ExploreResult Explore(const DesignSpace& space, const EvaluateFn& evaluate, const ExploreOptions& opt);
+ExploreResult Explore(const DesignSpace& space, const EvaluateFn& evaluate,
+                      const ExploreOptions& opt);
 
 // CSV of the given points (all if `which` is null), named columns with units.
 std::string PointsCsv(const ExploreResult& r, const std::vector<size_t>* which = nullptr);

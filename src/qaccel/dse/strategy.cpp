@@ -12,8 +12,9 @@ struct StrategyEntry {
 };
 
 constexpr StrategyEntry kStrategies[] = {
-    {"exhaustive", &MakeExhaustiveStrategy},  // every point, in index order (the source's brute force)
-    {"genetic", &MakeGeneticStrategy},        // seeded genetic algorithm
+    {"exhaustive",
+     &MakeExhaustiveStrategy},          // every point, in index order (the source's brute force)
+    {"genetic", &MakeGeneticStrategy},  // seeded genetic algorithm
 };
 
 }  // namespace

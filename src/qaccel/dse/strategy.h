@@ -34,7 +34,8 @@ class SearchStrategy {
   virtual uint64_t ExpectedEvaluations() const = 0;
 };
 
-using StrategyFactory = std::unique_ptr<SearchStrategy> (*)(const DesignSpace& space, uint64_t seed);
+using StrategyFactory = std::unique_ptr<SearchStrategy> (*)(const DesignSpace& space,
+                                                            uint64_t seed);
 
 std::unique_ptr<SearchStrategy> MakeStrategy(const std::string& name, const DesignSpace& space,
                                              uint64_t seed);

@@ -59,8 +59,9 @@ class GeneticStrategy final : public SearchStrategy {
   bool Done() const override { return done_; }
 
   uint64_t ExpectedEvaluations() const override {
-    return std::min<uint64_t>(static_cast<uint64_t>(opt_.population) * static_cast<uint64_t>(opt_.generations),
-                              space_.Size());
+    return std::min<uint64_t>(
+        static_cast<uint64_t>(opt_.population) * static_cast<uint64_t>(opt_.generations),
+        space_.Size());
   }
 
  private:
@@ -131,7 +132,8 @@ class GeneticStrategy final : public SearchStrategy {
         for (size_t d = 0; d < sizes_.size(); ++d)
           if (rng_.Below(2) == 1) child.genes[d] = p2.genes[d];
       Mutate(child);
-      for (int attempt = 0; attempt < 4 && memo_.count(space_.Flatten(child)); ++attempt) Mutate(child);
+      for (int attempt = 0; attempt < 4 && memo_.count(space_.Flatten(child)); ++attempt)
+        Mutate(child);
       next.push_back(std::move(child));
     }
     population_ = std::move(next);

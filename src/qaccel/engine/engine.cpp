@@ -24,26 +24,41 @@ namespace {
 
 constexpr int64_t kAlign = 64;
 
-std::string Where(const Layer& l) { return "layer '" + l.name + "' (" + std::string(OpKindName(l.kind)) + ")"; }
+std::string Where(const Layer& l) {
+  return "layer '" + l.name + "' (" + std::string(OpKindName(l.kind)) + ")";
+}
 
 ConvShape MakeConvShape(const Layer& l, const Shape& in) {
   ConvShape s;
-  s.in_c = in[0]; s.in_h = in[1]; s.in_w = in[2];
-  s.out_c = l.out_shape[0]; s.out_h = l.out_shape[1]; s.out_w = l.out_shape[2];
-  s.kernel_h = l.kernel_h; s.kernel_w = l.kernel_w;
-  s.stride_h = l.stride_h; s.stride_w = l.stride_w;
-  s.pad_h = l.pad_h; s.pad_w = l.pad_w;
+  s.in_c = in[0];
+  s.in_h = in[1];
+  s.in_w = in[2];
+  s.out_c = l.out_shape[0];
+  s.out_h = l.out_shape[1];
+  s.out_w = l.out_shape[2];
+  s.kernel_h = l.kernel_h;
+  s.kernel_w = l.kernel_w;
+  s.stride_h = l.stride_h;
+  s.stride_w = l.stride_w;
+  s.pad_h = l.pad_h;
+  s.pad_w = l.pad_w;
   s.groups = l.groups;
   return s;
 }
 
 PoolShape MakePoolShape(const Layer& l, const Shape& in) {
   PoolShape s;
-  s.channels = in[0]; s.in_h = in[1]; s.in_w = in[2];
-  s.out_h = l.out_shape[1]; s.out_w = l.out_shape[2];
-  s.kernel_h = l.kernel_h; s.kernel_w = l.kernel_w;
-  s.stride_h = l.stride_h; s.stride_w = l.stride_w;
-  s.pad_h = l.pad_h; s.pad_w = l.pad_w;
+  s.channels = in[0];
+  s.in_h = in[1];
+  s.in_w = in[2];
+  s.out_h = l.out_shape[1];
+  s.out_w = l.out_shape[2];
+  s.kernel_h = l.kernel_h;
+  s.kernel_w = l.kernel_w;
+  s.stride_h = l.stride_h;
+  s.stride_w = l.stride_w;
+  s.pad_h = l.pad_h;
+  s.pad_w = l.pad_w;
   return s;
 }
 
@@ -87,14 +102,16 @@ Engine::Engine(Graph graph, EngineOptions options) : graph_(std::move(graph)) {
   in_numel_ = NumElements(graph_.input_shape());
   out_numel_ = NumElements(graph_.output_shape());
   reference_ = options.reference_kernels;
-  threads_ = options.threads > 0 ? options.threads
-                                 : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  threads_ = options.threads > 0
+                 ? options.threads
+                 : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
 
   // Validate what each layer needs before anything runs.
   for (const Layer& l : graph_.layers) {
     if (quantized_) {
-      Check(l.quant.quantized, Where(l) + ": the graph is quantized but this layer has no quantization "
-                                          "parameters (re-run qaccel quantize)");
+      Check(l.quant.quantized, Where(l) +
+                                   ": the graph is quantized but this layer has no quantization "
+                                   "parameters (re-run qaccel quantize)");
       Check(l.quant.act_min >= kernels::kInt8Min && l.quant.act_max <= kernels::kInt8Max &&
                 l.quant.act_min <= l.quant.act_max,
             Where(l) + ": clamp [act_min, act_max] must lie within int8");
@@ -133,13 +150,17 @@ Engine::Engine(Graph graph, EngineOptions options) : graph_(std::move(graph)) {
   last_use[nl - 1] = nl;  // the output stays live to the end
   numel_.resize(nl);
   offset_.resize(nl);
-  struct Block { int64_t begin, end; size_t layer; };
+  struct Block {
+    int64_t begin, end;
+    size_t layer;
+  };
   std::vector<Block> live;
   for (size_t i = 0; i < nl; ++i) {
     numel_[i] = NumElements(graph_.layers[i].out_shape);
     const int64_t bytes = (numel_[i] * elem + kAlign - 1) / kAlign * kAlign;
     unplanned_bytes_ += bytes;
-    std::sort(live.begin(), live.end(), [](const Block& a, const Block& b) { return a.begin < b.begin; });
+    std::sort(live.begin(), live.end(),
+              [](const Block& a, const Block& b) { return a.begin < b.begin; });
     int64_t pos = 0;
     for (const Block& b : live) {
       if (b.begin - pos >= bytes) break;
@@ -149,7 +170,8 @@ Engine::Engine(Graph graph, EngineOptions options) : graph_(std::move(graph)) {
     arena_bytes_ = std::max(arena_bytes_, pos + bytes);
     live.push_back({pos, pos + bytes, i});
     // Free the outputs whose last consumer is this layer.
-    live.erase(std::remove_if(live.begin(), live.end(), [&](const Block& b) { return last_use[b.layer] == i; }),
+    live.erase(std::remove_if(live.begin(), live.end(),
+                              [&](const Block& b) { return last_use[b.layer] == i; }),
                live.end());
   }
   // Scratch for the fast kernels, after the activations; transposed linear weights.
@@ -158,9 +180,11 @@ Engine::Engine(Graph graph, EngineOptions options) : graph_(std::move(graph)) {
   for (size_t i = 0; i < nl && !reference_; ++i) {
     const Layer& l = graph_.layers[i];
     if (l.kind == OpKind::kConv2d) {
-      const ConvShape cs = MakeConvShape(l, graph_.layers[static_cast<size_t>(l.inputs[0])].out_shape);
-      scratch_bytes_ = std::max(scratch_bytes_, quantized_ ? kernels::fast::ConvScratchBytesInt8(cs)
-                                                           : kernels::fast::ConvScratchBytesFloat(cs));
+      const ConvShape cs =
+          MakeConvShape(l, graph_.layers[static_cast<size_t>(l.inputs[0])].out_shape);
+      scratch_bytes_ =
+          std::max(scratch_bytes_, quantized_ ? kernels::fast::ConvScratchBytesInt8(cs)
+                                              : kernels::fast::ConvScratchBytesFloat(cs));
     } else if (l.kind == OpKind::kLinear) {
       const LinearShape ls{l.in_channels, l.out_channels};
       scratch_bytes_ = std::max<int64_t>(scratch_bytes_, l.out_channels * 4);
@@ -169,15 +193,17 @@ Engine::Engine(Graph graph, EngineOptions options) : graph_(std::move(graph)) {
             ls, l.params.at("weight").data<int8_t>().data(),
             MakeRequant(l, graph_.layers[static_cast<size_t>(l.inputs[0])].quant));
       else
-        linear_wt_float_[i] = kernels::fast::TransposeLinearWeight(ls, l.params.at("weight").data<float>().data());
+        linear_wt_float_[i] =
+            kernels::fast::TransposeLinearWeight(ls, l.params.at("weight").data<float>().data());
     }
   }
   scratch_offset_ = arena_bytes_;
   if (quantized_) {
     const QuantParams& iq = graph_.layers[0].quant;
-    for (int p = 0; p < 256; ++p)  // real = pixel / 255; with scale 1/255, zp -128 this is pixel - 128
-      input_lut_[p] = static_cast<int8_t>(
-          kernels::QuantizeValue(p / 255.0, iq.out_scale, iq.out_zero_point, iq.act_min, iq.act_max));
+    for (int p = 0; p < 256;
+         ++p)  // real = pixel / 255; with scale 1/255, zp -128 this is pixel - 128
+      input_lut_[p] = static_cast<int8_t>(kernels::QuantizeValue(
+          p / 255.0, iq.out_scale, iq.out_zero_point, iq.act_min, iq.act_max));
   }
   arena_bytes_ += (scratch_bytes_ + kAlign - 1) / kAlign * kAlign;
 }
@@ -218,12 +244,14 @@ std::vector<float> Engine::Run(const uint8_t* pixels, int64_t n) const {
   }
   std::vector<int8_t> q = RunInt8(pixels, n);
   const QuantParams& oq = graph_.layers.back().quant;
-  for (size_t i = 0; i < q.size(); ++i) logits[i] = oq.out_scale * static_cast<float>(q[i] - oq.out_zero_point);
+  for (size_t i = 0; i < q.size(); ++i)
+    logits[i] = oq.out_scale * static_cast<float>(q[i] - oq.out_zero_point);
   return logits;
 }
 
 std::vector<int8_t> Engine::RunInt8(const uint8_t* pixels, int64_t n) const {
-  Check(quantized_, "RunInt8: graph '" + graph_.name + "' is not quantized (run qaccel quantize first)");
+  Check(quantized_,
+        "RunInt8: graph '" + graph_.name + "' is not quantized (run qaccel quantize first)");
   std::vector<int8_t> out(static_cast<size_t>(n * out_numel_));
   ParallelOverBatch(n, [&](int64_t i, uint8_t* arena) {
     RunOneInt8(pixels + i * in_numel_, arena, out.data() + i * out_numel_, nullptr);
@@ -231,7 +259,8 @@ std::vector<int8_t> Engine::RunInt8(const uint8_t* pixels, int64_t n) const {
   return out;
 }
 
-void Engine::RunTapped(const uint8_t* pixels, const std::function<void(int, const float*, int64_t)>& tap) const {
+void Engine::RunTapped(const uint8_t* pixels,
+                       const std::function<void(int, const float*, int64_t)>& tap) const {
   Check(!quantized_, "RunTapped: graph '" + graph_.name + "' is quantized; use RunTappedInt8");
   std::vector<uint8_t> arena(static_cast<size_t>(arena_bytes_));
   std::vector<float> logits(static_cast<size_t>(out_numel_));
@@ -266,15 +295,16 @@ void Engine::RunOneFloat(const uint8_t* pixels, uint8_t* arena, float* logits,
         if (reference_)
           kr::ConvFloat(MakeConvShape(l, in_shape), in, param("weight"), param("bias"), out);
         else
-          kernels::fast::ConvFloat(MakeConvShape(l, in_shape), in, param("weight"), param("bias"), out,
-                                   arena + scratch_offset_);
+          kernels::fast::ConvFloat(MakeConvShape(l, in_shape), in, param("weight"), param("bias"),
+                                   out, arena + scratch_offset_);
         break;
       case OpKind::kLinear:
         if (reference_)
           kr::LinearFloat({l.in_channels, l.out_channels}, in, param("weight"), param("bias"), out);
         else
-          kernels::fast::LinearFloat({l.in_channels, l.out_channels}, in, linear_wt_float_[i].data(), param("bias"),
-                                     out, arena + scratch_offset_);
+          kernels::fast::LinearFloat({l.in_channels, l.out_channels}, in,
+                                     linear_wt_float_[i].data(), param("bias"), out,
+                                     arena + scratch_offset_);
         break;
       case OpKind::kAvgPool2d:
         kr::AvgPoolFloat(MakePoolShape(l, in_shape), in, out);
@@ -295,13 +325,14 @@ void Engine::RunOneFloat(const uint8_t* pixels, uint8_t* arena, float* logits,
         kr::AddFloat(numel_[i], in, buf(static_cast<size_t>(l.inputs[1])), out);
         break;
       case OpKind::kBatchNorm:
-        kr::BatchNormFloat(in_shape[0], SpatialSize(in_shape), in, param("gamma"), param("beta"), param("mean"),
-                           param("var"), l.eps, out);
+        kr::BatchNormFloat(in_shape[0], SpatialSize(in_shape), in, param("gamma"), param("beta"),
+                           param("mean"), param("var"), l.eps, out);
         break;
     }
     if (tap) (*tap)(static_cast<int>(i), out, numel_[i]);
   }
-  std::memcpy(logits, buf(graph_.layers.size() - 1), static_cast<size_t>(out_numel_) * sizeof(float));
+  std::memcpy(logits, buf(graph_.layers.size() - 1),
+              static_cast<size_t>(out_numel_) * sizeof(float));
 }
 
 void Engine::RunOneInt8(const uint8_t* pixels, uint8_t* arena, int8_t* logits,
@@ -330,22 +361,25 @@ void Engine::RunOneInt8(const uint8_t* pixels, uint8_t* arena, int8_t* logits,
                        l.params.at("weight").data<int8_t>().data(), bias(), out);
         else
           kernels::fast::ConvInt8(MakeConvShape(l, in_shape), MakeRequant(l, producer->quant), in,
-                                  l.params.at("weight").data<int8_t>().data(), bias(), out, arena + scratch_offset_);
+                                  l.params.at("weight").data<int8_t>().data(), bias(), out,
+                                  arena + scratch_offset_);
         break;
       case OpKind::kLinear:
         if (reference_)
           kr::LinearInt8({l.in_channels, l.out_channels}, MakeRequant(l, producer->quant), in,
                          l.params.at("weight").data<int8_t>().data(), bias(), out);
         else
-          kernels::fast::LinearInt8({l.in_channels, l.out_channels}, MakeRequant(l, producer->quant), in,
-                                    linear_wt_int8_[i].data(), bias(), out, arena + scratch_offset_);
+          kernels::fast::LinearInt8({l.in_channels, l.out_channels},
+                                    MakeRequant(l, producer->quant), in, linear_wt_int8_[i].data(),
+                                    bias(), out, arena + scratch_offset_);
         break;
       case OpKind::kAvgPool2d:
         if (reference_ || l.pad_h != 0 || l.pad_w != 0)
-          kr::AvgPoolInt8(MakePoolShape(l, in_shape), producer->quant.out_zero_point, l.quant.act_min,
-                          l.quant.act_max, in, out);
+          kr::AvgPoolInt8(MakePoolShape(l, in_shape), producer->quant.out_zero_point,
+                          l.quant.act_min, l.quant.act_max, in, out);
         else
-          kernels::fast::AvgPoolInt8(MakePoolShape(l, in_shape), l.quant.act_min, l.quant.act_max, in, out);
+          kernels::fast::AvgPoolInt8(MakePoolShape(l, in_shape), l.quant.act_min, l.quant.act_max,
+                                     in, out);
         break;
       case OpKind::kMaxPool2d:
         kr::MaxPoolInt8(MakePoolShape(l, in_shape), in, out);
@@ -390,8 +424,8 @@ int64_t ArgMax(const float* logits, int64_t n) {
   return best;
 }
 
-EvalResult Evaluate(const Graph& graph, const data::Dataset& data, const Graph* reference, int64_t limit,
-                    EngineOptions options) {
+EvalResult Evaluate(const Graph& graph, const data::Dataset& data, const Graph* reference,
+                    int64_t limit, EngineOptions options) {
   const int64_t n = (limit > 0 && limit < data.n) ? limit : data.n;
   Check(n > 0, "evaluate: the data set '" + data.name + "' is empty");
   Engine engine(graph, options);
@@ -414,7 +448,8 @@ EvalResult Evaluate(const Graph& graph, const data::Dataset& data, const Graph* 
   if (reference) {
     Engine ref(*reference, options);
     Check(ref.num_outputs() == k && ref.input_numel() == engine.input_numel(),
-          "evaluate: the reference model '" + reference->name + "' has a different input or output shape");
+          "evaluate: the reference model '" + reference->name +
+              "' has a different input or output shape");
     std::vector<float> ref_logits = ref.Run(data.pixels.data(), n);
     for (int64_t i = 0; i < n; ++i)
       if (ArgMax(logits.data() + i * k, k) == ArgMax(ref_logits.data() + i * k, k)) ++r.agree;

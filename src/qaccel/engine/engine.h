@@ -12,8 +12,8 @@
 // needed (liveness over the layer order, first fit), plus one scratch region
 // for the fast kernels' im2col. arena_bytes() reports the size. Run() splits
 // the batch over worker threads, each with its own arena. Convolutions,
-// linear layers and unpadded integer average pools use kernels/fast (bit-identical to kernels/reference;
-// reference_kernels = true runs the reference ones instead).
+// linear layers and unpadded integer average pools use kernels/fast (bit-identical to
+// kernels/reference; reference_kernels = true runs the reference ones instead).
 #pragma once
 
 #include <cstdint>
@@ -26,8 +26,9 @@
 namespace qaccel::engine {
 
 struct EngineOptions {
-  int threads = 0;                 // 0: std::thread::hardware_concurrency()
-  bool reference_kernels = false;  // true: the plain reference kernels (the fast ones are bit-identical)
+  int threads = 0;  // 0: std::thread::hardware_concurrency()
+  bool reference_kernels =
+      false;  // true: the plain reference kernels (the fast ones are bit-identical)
 };
 
 class Engine {
@@ -54,7 +55,8 @@ class Engine {
   std::vector<int8_t> RunInt8(const uint8_t* pixels, int64_t n) const;
   // Float graph, one image: calls tap(layer_index, output, numel) after every
   // layer (calibration observers read activations through this).
-  void RunTapped(const uint8_t* pixels, const std::function<void(int, const float*, int64_t)>& tap) const;
+  void RunTapped(const uint8_t* pixels,
+                 const std::function<void(int, const float*, int64_t)>& tap) const;
   // Quantized graph, one image: same, with every layer's int8 output.
   void RunTappedInt8(const uint8_t* pixels,
                      const std::function<void(int, const int8_t*, int64_t)>& tap) const;
@@ -79,7 +81,8 @@ class Engine {
   // Fast linear kernels: weights transposed once ([I, O]; int8 as w - zp in int16).
   std::vector<std::vector<float>> linear_wt_float_;
   std::vector<std::vector<int16_t>> linear_wt_int8_;
-  int8_t input_lut_[256] = {};  // quantized graph: q of each pixel value (QuantizeValue, precomputed)
+  int8_t input_lut_[256] =
+      {};  // quantized graph: q of each pixel value (QuantizeValue, precomputed)
 };
 
 struct EvalResult {

@@ -51,46 +51,67 @@ const Layer& Producer(const Graph& g, const Layer& l, size_t k = 0) {
 std::vector<std::string> IntegerOps(const Graph& g, const Layer& l) {
   switch (l.kind) {
     case OpKind::kInput:
-      return {"q = clamp(round_half_away(pixel / 255 / scale) + zero_point, -128, 127); with scale 1/255 and "
-              "zero_point -128 this is exactly q = pixel - 128 (pixel is the uint8 image value)"};
+      return {
+          "q = clamp(round_half_away(pixel / 255 / scale) + zero_point, -128, 127); with scale "
+          "1/255 and "
+          "zero_point -128 this is exactly q = pixel - 128 (pixel is the uint8 image value)"};
     case OpKind::kConv2d:
-      return {"for o in [0,O), y in [0,OH), x in [0,OW): g = o / (O/groups); acc = bias[o] (0 if no bias), int32",
-              "for i in [0, I/groups), ky in [0,KH), kx in [0,KW): iy = y*stride_h - pad_h + ky, ix = x*stride_w - "
-              "pad_w + kx; skip if outside the input (padding is real 0 = input_zero_point); "
-              "acc += (in[g*(I/groups)+i, iy, ix] - input_zero_point) * (weight[o, i, ky, kx] - weight_zero_point[o])",
-              "r = MultiplyByQuantizedMultiplier(acc, multiplier[o], shift[o])  (entry 0 for all o when per-tensor)",
-              "out[o, y, x] = clamp(r + output_zero_point, act_min, act_max)  (computed in int64; fits int8)"};
+      return {
+          "for o in [0,O), y in [0,OH), x in [0,OW): g = o / (O/groups); acc = bias[o] (0 if no "
+          "bias), int32",
+          "for i in [0, I/groups), ky in [0,KH), kx in [0,KW): iy = y*stride_h - pad_h + ky, ix = "
+          "x*stride_w - "
+          "pad_w + kx; skip if outside the input (padding is real 0 = input_zero_point); "
+          "acc += (in[g*(I/groups)+i, iy, ix] - input_zero_point) * (weight[o, i, ky, kx] - "
+          "weight_zero_point[o])",
+          "r = MultiplyByQuantizedMultiplier(acc, multiplier[o], shift[o])  (entry 0 for all o "
+          "when per-tensor)",
+          "out[o, y, x] = clamp(r + output_zero_point, act_min, act_max)  (computed in int64; fits "
+          "int8)"};
     case OpKind::kLinear:
       return {"for o in [0,O): acc = bias[o] (0 if no bias), int32",
-              "for i in [0,I): acc += (in[i] - input_zero_point) * (weight[o, i] - weight_zero_point[o])",
-              "r = MultiplyByQuantizedMultiplier(acc, multiplier[o], shift[o])  (entry 0 for all o when per-tensor)",
+              "for i in [0,I): acc += (in[i] - input_zero_point) * (weight[o, i] - "
+              "weight_zero_point[o])",
+              "r = MultiplyByQuantizedMultiplier(acc, multiplier[o], shift[o])  (entry 0 for all o "
+              "when per-tensor)",
               "out[o] = clamp(r + output_zero_point, act_min, act_max)"};
     case OpKind::kAvgPool2d:
-      return {"for c, y, x: sum = sum over ky<KH, kx<KW of in[c, y*stride_h - pad_h + ky, x*stride_w - pad_w + kx] "
-              "(raw int8 values; a position outside the input counts as input_zero_point), int32",
-              "out[c, y, x] = clamp(RoundingDivide(sum, KH*KW), act_min, act_max)  (same scale and zero point as "
-              "the input)"};
+      return {
+          "for c, y, x: sum = sum over ky<KH, kx<KW of in[c, y*stride_h - pad_h + ky, x*stride_w - "
+          "pad_w + kx] "
+          "(raw int8 values; a position outside the input counts as input_zero_point), int32",
+          "out[c, y, x] = clamp(RoundingDivide(sum, KH*KW), act_min, act_max)  (same scale and "
+          "zero point as "
+          "the input)"};
     case OpKind::kMaxPool2d:
-      return {"out[c, y, x] = max over the window of in (positions outside the input are ignored); same scale and "
-              "zero point as the input"};
+      return {
+          "out[c, y, x] = max over the window of in (positions outside the input are ignored); "
+          "same scale and "
+          "zero point as the input"};
     case OpKind::kGlobalAvgPool:
-      return {"out[c] = clamp(RoundingDivide(sum over y, x of in[c, y, x], H*W), -128, 127); same scale and zero "
-              "point as the input"};
+      return {
+          "out[c] = clamp(RoundingDivide(sum over y, x of in[c, y, x], H*W), -128, 127); same "
+          "scale and zero "
+          "point as the input"};
     case OpKind::kRelu:
-      return {"out = max(in, input_zero_point)  (real max(x, 0); already implied by the producer's clamp when "
-              "the ReLU is folded)"};
+      return {
+          "out = max(in, input_zero_point)  (real max(x, 0); already implied by the producer's "
+          "clamp when "
+          "the ReLU is folded)"};
     case OpKind::kFlatten:
       return {"out[c*H*W + y*W + x] = in[c, y, x]  (a copy)"};
     case OpKind::kBatchNorm:
       return {"out = in  (identity: this batchnorm was folded into layer '" + l.quant.folded_into +
               "' at quantization)"};
     case OpKind::kAdd:
-      return {"a = SaturatingLeftShift(in_a - a_zero_point, left_shift); b = SaturatingLeftShift(in_b - "
-              "b_zero_point, left_shift)  (left_shift = 20)",
-              "a2 = MultiplyByQuantizedMultiplier(a, multiplier[0], shift[0]); b2 = "
-              "MultiplyByQuantizedMultiplier(b, multiplier[1], shift[1])",
-              "r = MultiplyByQuantizedMultiplier(a2 + b2, multiplier[2], shift[2])",
-              "out = clamp(r + output_zero_point, act_min, act_max)"};
+      return {
+          "a = SaturatingLeftShift(in_a - a_zero_point, left_shift); b = SaturatingLeftShift(in_b "
+          "- "
+          "b_zero_point, left_shift)  (left_shift = 20)",
+          "a2 = MultiplyByQuantizedMultiplier(a, multiplier[0], shift[0]); b2 = "
+          "MultiplyByQuantizedMultiplier(b, multiplier[1], shift[1])",
+          "r = MultiplyByQuantizedMultiplier(a2 + b2, multiplier[2], shift[2])",
+          "out = clamp(r + output_zero_point, act_min, act_max)"};
   }
   (void)g;
   return {};
@@ -99,22 +120,28 @@ std::vector<std::string> IntegerOps(const Graph& g, const Layer& l) {
 json NumericContract() {
   return {
       {"quantization", "real = scale * (q - zero_point)"},
-      {"integer_division", "C semantics: '/' on integers truncates toward zero; '>>' is an arithmetic shift"},
+      {"integer_division",
+       "C semantics: '/' on integers truncates toward zero; '>>' is an arithmetic shift"},
       {"SaturatingRoundingDoublingHighMul(a, b)",
-       "int32 a, b: if a == b == -2^31 return 2^31 - 1; p = int64(a) * int64(b); nudge = p >= 0 ? 2^30 : 1 - "
+       "int32 a, b: if a == b == -2^31 return 2^31 - 1; p = int64(a) * int64(b); nudge = p >= 0 ? "
+       "2^30 : 1 - "
        "2^30; return int32((p + nudge) / 2^31)  (a*b / 2^31 to nearest, ties toward +infinity)"},
       {"RoundingDivideByPOT(x, e)",
        "e == 0: x; else mask = 2^e - 1; rem = x & mask; threshold = (mask >> 1) + (x < 0 ? 1 : 0); "
        "return (x >> e) + (rem > threshold ? 1 : 0)  (x / 2^e rounded half away from zero)"},
       {"SaturatingLeftShift(x, e)", "clamp(int64(x) * 2^e, -2^31, 2^31 - 1); e == 0 returns x"},
       {"MultiplyByQuantizedMultiplier(x, M, shift)",
-       "RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(SaturatingLeftShift(x, max(shift, 0)), M), "
+       "RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(SaturatingLeftShift(x, max(shift, "
+       "0)), M), "
        "max(-shift, 0))  (x * M * 2^(shift - 31))"},
-      {"RoundingDivide(s, n)", "s >= 0 ? (s + n/2) / n : -((-s + n/2) / n)  (half away from zero, n > 0)"},
+      {"RoundingDivide(s, n)",
+       "s >= 0 ? (s + n/2) / n : -((-s + n/2) / n)  (half away from zero, n > 0)"},
       {"clamp(v, lo, hi)", "min(max(v, lo), hi), evaluated in int64"},
-      {"multiplier_meaning", "real multiplier = M * 2^(shift - 31); M is Q31 in [2^30, 2^31) (or 0)"},
+      {"multiplier_meaning",
+       "real multiplier = M * 2^(shift - 31); M is Q31 in [2^30, 2^31) (or 0)"},
       {"accumulator", "int32; |(q_in - zp_in) * (q_w - zp_w)| <= 65025; K <= " +
-                          std::to_string(kernels::kMaxAccumulationDepth) + " and |bias| checked, so no overflow"},
+                          std::to_string(kernels::kMaxAccumulationDepth) +
+                          " and |bias| checked, so no overflow"},
       {"add_left_shift", kernels::kAddLeftShift},
   };
 }
@@ -182,17 +209,23 @@ json BuildManifest(const Graph& g, const ExportOptions& opt) {
       lj["shift"] = q.shift;
       lj["per_channel"] = q.multiplier.size() > 1;
       const Tensor& w = l.params.at("weight");
-      json files{{"txt", l.name + ".weight.txt"}, {"hex", l.name + ".weight.hex"}, {"bin", l.name + ".weight.bin"}};
-      lj["weight"] = {{"dtype", "i8"},
-                      {"shape", w.shape()},
-                      {"layout", conv ? "OIHW (O, I/groups, KH, KW), row-major" : "OI (out, in), row-major"},
-                      {"files", files}};
+      json files{{"txt", l.name + ".weight.txt"},
+                 {"hex", l.name + ".weight.hex"},
+                 {"bin", l.name + ".weight.bin"}};
+      lj["weight"] = {
+          {"dtype", "i8"},
+          {"shape", w.shape()},
+          {"layout", conv ? "OIHW (O, I/groups, KH, KW), row-major" : "OI (out, in), row-major"},
+          {"files", files}};
       if (l.params.count("bias")) {
         lj["bias"] = {{"dtype", "i32"},
                       {"shape", l.params.at("bias").shape()},
                       {"scale", "input_scale * weight_scale[o]"},
                       {"zero_point", 0},
-                      {"files", {{"txt", l.name + ".bias.txt"}, {"hex", l.name + ".bias.hex"}, {"bin", l.name + ".bias.bin"}}}};
+                      {"files",
+                       {{"txt", l.name + ".bias.txt"},
+                        {"hex", l.name + ".bias.hex"},
+                        {"bin", l.name + ".bias.bin"}}}};
       } else {
         lj["bias"] = nullptr;
       }
@@ -215,10 +248,12 @@ json BuildManifest(const Graph& g, const ExportOptions& opt) {
       {"metadata", g.metadata},
       {"file_encodings",
        {{"txt", "decimal integers, one value per line, in the tensor's layout order"},
-        {"hex", "two's complement, lowercase, no prefix, one value per line: 2 digits for i8, 8 for i32 "
-                "(Verilog $readmemh)"},
+        {"hex",
+         "two's complement, lowercase, no prefix, one value per line: 2 digits for i8, 8 for i32 "
+         "(Verilog $readmemh)"},
         {"bin", "raw little-endian: 1 byte per i8, 4 bytes per i32, no header"},
-        {"scale_zero_txt", "'key value [value ...]' lines; scales as %.9g floats (informational), integers exact"}}},
+        {"scale_zero_txt",
+         "'key value [value ...]' lines; scales as %.9g floats (informational), integers exact"}}},
       {"input",
        {{"layer", in.name},
         {"shape", in.out_shape},
@@ -232,9 +267,11 @@ json BuildManifest(const Graph& g, const ExportOptions& opt) {
         {"shape", out.out_shape},
         {"scale", out.quant.out_scale},
         {"zero_point", out.quant.out_zero_point},
-        {"dequantize", "logit = scale * (q - zero_point); the class is argmax over q (first on ties)"}}},
-      {"execution", "layers in the listed order; every layer reads the outputs of the layers named in 'inputs' "
-                    "(one sample at a time; all activations int8)"},
+        {"dequantize",
+         "logit = scale * (q - zero_point); the class is argmax over q (first on ties)"}}},
+      {"execution",
+       "layers in the listed order; every layer reads the outputs of the layers named in 'inputs' "
+       "(one sample at a time; all activations int8)"},
       {"numeric_contract", NumericContract()},
       {"layers", layers},
   };
@@ -243,11 +280,13 @@ json BuildManifest(const Graph& g, const ExportOptions& opt) {
 void ExportModel(const Graph& g, const fs::path& dir, const ExportOptions& opt) {
   Check(opt.format == "txt" || opt.format == "hex" || opt.format == "bin",
         "unknown export format '" + opt.format + "' (choose txt, hex or bin)");
-  Check(g.quantized(), "model '" + g.name + "' is not quantized; export writes integer parameters "
-                                            "(run qaccel quantize first)");
+  Check(g.quantized(), "model '" + g.name +
+                           "' is not quantized; export writes integer parameters "
+                           "(run qaccel quantize first)");
   for (const Layer& l : g.layers) {
     Check(l.quant.quantized, "layer '" + l.name + "' has no quantization parameters");
-    Check(!l.name.empty() && l.name.find_first_of("/\\") == std::string::npos && l.name != "." && l.name != "..",
+    Check(!l.name.empty() && l.name.find_first_of("/\\") == std::string::npos && l.name != "." &&
+              l.name != "..",
           "layer name '" + l.name + "' cannot be used in a file name (no '/' or '\\')");
   }
   const json manifest = BuildManifest(g, opt);
@@ -264,23 +303,28 @@ void ExportModel(const Graph& g, const fs::path& dir, const ExportOptions& opt) 
     for (const Layer& l : g.layers) {
       const QuantParams& q = l.quant;
       std::ostringstream sz;
-      const std::string in_scale = l.inputs.empty() ? "" : FloatText(Producer(g, l).quant.out_scale);
+      const std::string in_scale =
+          l.inputs.empty() ? "" : FloatText(Producer(g, l).quant.out_scale);
       sz << "layer " << l.name << "\nkind " << OpKindName(l.kind) << "\n";
       if (!l.inputs.empty())
-        sz << "input_scale " << in_scale << "\ninput_zero_point " << Producer(g, l).quant.out_zero_point << "\n";
+        sz << "input_scale " << in_scale << "\ninput_zero_point "
+           << Producer(g, l).quant.out_zero_point << "\n";
       if (l.kind == OpKind::kConv2d || l.kind == OpKind::kLinear) {
         sz << "weight_scheme " << q.weight_scheme << "\nweight_scale";
         for (float s : q.weight_scale) sz << " " << FloatText(s);
         sz << "\nweight_zero_point " << JoinInts(q.weight_zero_point) << "\n";
       }
-      sz << "output_scale " << FloatText(q.out_scale) << "\noutput_zero_point " << q.out_zero_point << "\n";
-      if (!q.multiplier.empty()) sz << "multiplier " << JoinInts(q.multiplier) << "\nshift " << JoinInts(q.shift) << "\n";
+      sz << "output_scale " << FloatText(q.out_scale) << "\noutput_zero_point " << q.out_zero_point
+         << "\n";
+      if (!q.multiplier.empty())
+        sz << "multiplier " << JoinInts(q.multiplier) << "\nshift " << JoinInts(q.shift) << "\n";
       sz << "act_min " << q.act_min << "\nact_max " << q.act_max << "\n";
       WriteFile(tmp / (l.name + "_scale_zero.txt"), sz.str());
       if (l.kind != OpKind::kConv2d && l.kind != OpKind::kLinear) continue;
 
       const auto w = l.params.at("weight").data<int8_t>();
-      const int32_t* bias = l.params.count("bias") ? l.params.at("bias").data<int32_t>().data() : nullptr;
+      const int32_t* bias =
+          l.params.count("bias") ? l.params.at("bias").data<int32_t>().data() : nullptr;
       const size_t nb = bias ? static_cast<size_t>(l.out_channels) : 0;
       auto emit_i32 = [&](const std::string& stem, const int32_t* v, size_t n) {
         std::string s;
@@ -298,9 +342,12 @@ void ExportModel(const Graph& g, const fs::path& dir, const ExportOptions& opt) 
       };
       std::string ws;
       for (int8_t v : w) {
-        if (opt.format == "txt") ws += std::to_string(v) + "\n";
-        else if (opt.format == "hex") ws += HexInt8(v) + "\n";
-        else ws.push_back(static_cast<char>(v));
+        if (opt.format == "txt")
+          ws += std::to_string(v) + "\n";
+        else if (opt.format == "hex")
+          ws += HexInt8(v) + "\n";
+        else
+          ws.push_back(static_cast<char>(v));
       }
       WriteFile(tmp / (l.name + ".weight." + opt.format), ws);
       if (bias) emit_i32("bias", bias, nb);

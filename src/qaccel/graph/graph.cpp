@@ -81,8 +81,8 @@ void Graph::InferLayerShape(size_t i) {
     Layer& l = layers[i];
     const std::string where = "layer '" + l.name + "' (" + std::string(OpKindName(l.kind)) + ")";
     for (int in : l.inputs)
-      Check(in >= 0 && static_cast<size_t>(in) < i, where + ": input index " + std::to_string(in) +
-                                                        " does not refer to an earlier layer");
+      Check(in >= 0 && static_cast<size_t>(in) < i,
+            where + ": input index " + std::to_string(in) + " does not refer to an earlier layer");
     size_t want_inputs = l.kind == OpKind::kInput ? 0 : (l.kind == OpKind::kAdd ? 2 : 1);
     Check(l.inputs.size() == want_inputs, where + ": expected " + std::to_string(want_inputs) +
                                               " input(s), got " + std::to_string(l.inputs.size()));
@@ -94,16 +94,19 @@ void Graph::InferLayerShape(size_t i) {
         Check(l.groups > 0 && l.in_channels % l.groups == 0 && l.out_channels % l.groups == 0,
               where + ": channels not divisible by groups");
         Check(in[0] == l.in_channels, where + ": expects " + std::to_string(l.in_channels) +
-                                          " input channels, producer gives " + std::to_string(in[0]));
+                                          " input channels, producer gives " +
+                                          std::to_string(in[0]));
         Check(l.out_channels > 0, where + ": out_channels must be positive");
         l.out_shape = {l.out_channels, OutDim(in[1], l.kernel_h, l.stride_h, l.pad_h, where),
                        OutDim(in[2], l.kernel_w, l.stride_w, l.pad_w, where)};
         break;
       }
       case OpKind::kLinear:
-        Check(in.size() == 1, where + ": needs a 1-D input (add a flatten), got " + ShapeToString(in));
+        Check(in.size() == 1,
+              where + ": needs a 1-D input (add a flatten), got " + ShapeToString(in));
         Check(in[0] == l.in_channels, where + ": expects " + std::to_string(l.in_channels) +
-                                          " input features, producer gives " + std::to_string(in[0]));
+                                          " input features, producer gives " +
+                                          std::to_string(in[0]));
         Check(l.out_channels > 0, where + ": out_features must be positive");
         l.out_shape = {l.out_channels};
         break;
@@ -154,9 +157,12 @@ void Graph::ValidateParameters() const {
     if (l.kind != OpKind::kConv2d && l.kind != OpKind::kLinear && l.kind != OpKind::kBatchNorm)
       continue;
     std::vector<std::string> need;
-    if (l.kind == OpKind::kBatchNorm && !l.quant.folded_into.empty()) continue;  // folded at quantization
-    if (l.kind == OpKind::kBatchNorm) need = {"gamma", "beta", "mean", "var"};
-    else need = {"weight"};
+    if (l.kind == OpKind::kBatchNorm && !l.quant.folded_into.empty())
+      continue;  // folded at quantization
+    if (l.kind == OpKind::kBatchNorm)
+      need = {"gamma", "beta", "mean", "var"};
+    else
+      need = {"weight"};
     if (l.has_bias) need.push_back("bias");
     for (auto& p : need)
       Check(l.params.count(p) != 0, "layer '" + l.name + "': missing parameter '" + p + "'");

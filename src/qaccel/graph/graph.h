@@ -20,19 +20,19 @@
 namespace qaccel {
 
 enum class OpKind {
-  kInput,          // no inputs; out_shape = the model's input shape
-  kConv2d,         // params: weight [O, I/groups, KH, KW], bias [O] (optional)
-  kLinear,         // params: weight [O, I], bias [O] (optional); input must be 1-D
-  kAvgPool2d,      // kernel/stride/pad; averages over the window (count includes padding: none used)
-  kMaxPool2d,      // kernel/stride/pad
+  kInput,      // no inputs; out_shape = the model's input shape
+  kConv2d,     // params: weight [O, I/groups, KH, KW], bias [O] (optional)
+  kLinear,     // params: weight [O, I], bias [O] (optional); input must be 1-D
+  kAvgPool2d,  // kernel/stride/pad; averages over the window (count includes padding: none used)
+  kMaxPool2d,  // kernel/stride/pad
   kGlobalAvgPool,  // [C,H,W] -> [C]
   kRelu,
-  kFlatten,        // [C,H,W] -> [C*H*W]
-  kAdd,            // two inputs of equal shape (residual connections)
-  kBatchNorm,      // params: gamma, beta, mean, var [C]; attr eps
+  kFlatten,    // [C,H,W] -> [C*H*W]
+  kAdd,        // two inputs of equal shape (residual connections)
+  kBatchNorm,  // params: gamma, beta, mean, var [C]; attr eps
 };
 
-std::string_view OpKindName(OpKind k);  // "conv2d", "linear", ...
+std::string_view OpKindName(OpKind k);   // "conv2d", "linear", ...
 OpKind ParseOpKind(std::string_view s);  // throws Error
 
 // Quantization parameters of one layer, filled by quant/. Conventions (the
@@ -42,21 +42,21 @@ OpKind ParseOpKind(std::string_view s);  // throws Error
 // quantization from the producer layer (the Input layer holds the input's).
 struct QuantParams {
   bool quantized = false;
-  int act_bits = 8;          // activation bit width (int8: [-128, 127])
+  int act_bits = 8;  // activation bit width (int8: [-128, 127])
   float out_scale = 1.0f;
   int32_t out_zero_point = 0;
-  int32_t act_min = -128;    // output clamp in the quantized domain (ReLU folded in)
+  int32_t act_min = -128;  // output clamp in the quantized domain (ReLU folded in)
   int32_t act_max = 127;
   // Weights (conv/linear only).
-  int weight_bits = 8;                    // 8, or 1 for binary weights
-  std::string weight_scheme;              // "per-tensor-asymmetric" | "per-channel-symmetric" | "binary"
-  std::vector<float> weight_scale;        // 1 entry (per-tensor) or one per output channel
-  std::vector<int32_t> weight_zero_point; // same length as weight_scale
+  int weight_bits = 8;              // 8, or 1 for binary weights
+  std::string weight_scheme;        // "per-tensor-asymmetric" | "per-channel-symmetric" | "binary"
+  std::vector<float> weight_scale;  // 1 entry (per-tensor) or one per output channel
+  std::vector<int32_t> weight_zero_point;  // same length as weight_scale
   // Requantization of the int32 accumulator to the output, per output channel
   // (or 1 entry): real_multiplier = s_in * s_w / s_out = multiplier * 2^(shift - 31).
   std::vector<int32_t> multiplier;
   std::vector<int32_t> shift;
-  std::string observer;                   // which observer chose out_scale (for the record)
+  std::string observer;  // which observer chose out_scale (for the record)
   // Batchnorm only: the name of the conv it was folded into at quantization
   // (the layer then passes its input through unchanged and has no params).
   std::string folded_into;
@@ -83,14 +83,14 @@ struct Layer {
 
 class Graph {
  public:
-  std::string name;                // e.g. "lenet5"
-  std::vector<Layer> layers;       // layers[0] is the Input
+  std::string name;                                    // e.g. "lenet5"
+  std::vector<Layer> layers;                           // layers[0] is the Input
   nlohmann::json metadata = nlohmann::json::object();  // training recipe, seed, accuracy, ...
 
   const Shape& input_shape() const { return layers.at(0).out_shape; }
   const Shape& output_shape() const { return layers.back().out_shape; }
   int Find(const std::string& layer_name) const;  // -1 if absent
-  bool quantized() const;                          // any layer has quant.quantized
+  bool quantized() const;                         // any layer has quant.quantized
 
   // Recomputes every out_shape from the Input's and the attributes; checks
   // that inputs precede consumers, that channel counts agree and that any

@@ -30,12 +30,8 @@ T Get(const json& j, const char* key, const std::string& where) {
 }  // namespace
 
 json QuantToJson(const QuantParams& q) {
-  json j{{"act_bits", q.act_bits},
-         {"out_scale", q.out_scale},
-         {"out_zero_point", q.out_zero_point},
-         {"act_min", q.act_min},
-         {"act_max", q.act_max},
-         {"observer", q.observer}};
+  json j{{"act_bits", q.act_bits}, {"out_scale", q.out_scale}, {"out_zero_point", q.out_zero_point},
+         {"act_min", q.act_min},   {"act_max", q.act_max},     {"observer", q.observer}};
   // Weight fields only where a layer has weights, folded_into only where set:
   // empty fields are left out (the loader defaults them) to keep headers small.
   if (!q.weight_scheme.empty() || !q.weight_scale.empty() || !q.multiplier.empty()) {
@@ -61,7 +57,8 @@ QuantParams QuantFromJson(const json& j, const std::string& where) {
   // Weight fields are absent on layers without weights (see QuantToJson).
   if (j.contains("weight_bits")) q.weight_bits = Get<int>(j, "weight_bits", where);
   if (j.contains("weight_scheme")) q.weight_scheme = Get<std::string>(j, "weight_scheme", where);
-  if (j.contains("weight_scale")) q.weight_scale = Get<std::vector<float>>(j, "weight_scale", where);
+  if (j.contains("weight_scale"))
+    q.weight_scale = Get<std::vector<float>>(j, "weight_scale", where);
   if (j.contains("weight_zero_point"))
     q.weight_zero_point = Get<std::vector<int32_t>>(j, "weight_zero_point", where);
   if (j.contains("multiplier")) q.multiplier = Get<std::vector<int32_t>>(j, "multiplier", where);
@@ -73,7 +70,9 @@ QuantParams QuantFromJson(const json& j, const std::string& where) {
 }
 
 json LayerToJson(const Layer& l) {
-  json j{{"name", l.name}, {"kind", OpKindName(l.kind)}, {"inputs", l.inputs},
+  json j{{"name", l.name},
+         {"kind", OpKindName(l.kind)},
+         {"inputs", l.inputs},
          {"out_shape", l.out_shape}};
   switch (l.kind) {
     case OpKind::kConv2d:
@@ -107,7 +106,9 @@ namespace {
 class BlobWriter {
  public:
   json Add(const Tensor& t) {
-    json ref = {{"dtype", DTypeName(t.dtype())}, {"shape", t.shape()}, {"offset", offset_},
+    json ref = {{"dtype", DTypeName(t.dtype())},
+                {"shape", t.shape()},
+                {"offset", offset_},
                 {"nbytes", t.nbytes()}};
     offset_ += (t.nbytes() + 15) / 16 * 16;
     tensors_.push_back(&t);
@@ -127,8 +128,8 @@ Tensor ReadBlobTensor(const json& ref, const std::vector<uint8_t>& file, size_t 
   Shape shape = Get<Shape>(ref, "shape", where);
   uint64_t off = Get<uint64_t>(ref, "offset", where), nb = Get<uint64_t>(ref, "nbytes", where);
   Tensor t(dt, shape);
-  Check(nb == t.nbytes(), where + ": nbytes " + std::to_string(nb) + " does not match shape " +
-                              ShapeToString(shape));
+  Check(nb == t.nbytes(),
+        where + ": nbytes " + std::to_string(nb) + " does not match shape " + ShapeToString(shape));
   Check(blob_start + off + nb <= file.size(), where + ": data beyond end of file (truncated?)");
   if (nb) std::memcpy(t.raw(), file.data() + blob_start + off, nb);
   return t;
@@ -156,7 +157,8 @@ void SaveModel(const Graph& g, const fs::path& path) {
       const QuantParams& q = l.quant;
       auto n = [](const auto& v) { return Shape{static_cast<int64_t>(v.size())}; };
       to_blob("weight_scale", Tensor::From<float>(n(q.weight_scale), q.weight_scale));
-      to_blob("weight_zero_point", Tensor::From<int32_t>(n(q.weight_zero_point), q.weight_zero_point));
+      to_blob("weight_zero_point",
+              Tensor::From<int32_t>(n(q.weight_zero_point), q.weight_zero_point));
       to_blob("multiplier", Tensor::From<int32_t>(n(q.multiplier), q.multiplier));
       to_blob("shift", Tensor::From<int32_t>(n(q.shift), q.shift));
     }
@@ -165,8 +167,11 @@ void SaveModel(const Graph& g, const fs::path& path) {
     if (!params.empty()) lj["params"] = params;
     layers.push_back(lj);
   }
-  json header{{"format", "qaccel-model"}, {"version", kModelFormatVersion}, {"name", g.name},
-              {"metadata", g.metadata}, {"layers", layers}};
+  json header{{"format", "qaccel-model"},
+              {"version", kModelFormatVersion},
+              {"name", g.name},
+              {"metadata", g.metadata},
+              {"layers", layers}};
   std::string hs = header.dump();
   AtomicWriteStream(path, [&](std::ostream& os) {
     os.write(kMagic, 8);
@@ -198,15 +203,17 @@ Graph LoadModel(const fs::path& path) {
   const std::string file = path.string();
   std::vector<uint8_t> b = ReadBinaryFile(path);
   Check(b.size() >= 24 && std::memcmp(b.data(), kMagic, 8) == 0,
-        file + ": not a qaccel model file (bad magic; expected a file written by qaccel "
-               "train/quantize, or a zoo name)");
+        file +
+            ": not a qaccel model file (bad magic; expected a file written by qaccel "
+            "train/quantize, or a zoo name)");
   uint32_t version;
   uint64_t hlen;
   std::memcpy(&version, b.data() + 8, 4);
   std::memcpy(&hlen, b.data() + 16, 8);
-  Check(version == kModelFormatVersion,
-        file + ": model format version " + std::to_string(version) + " is not supported (this "
-               "qaccel reads version " + std::to_string(kModelFormatVersion) + ")");
+  Check(version == kModelFormatVersion, file + ": model format version " + std::to_string(version) +
+                                            " is not supported (this "
+                                            "qaccel reads version " +
+                                            std::to_string(kModelFormatVersion) + ")");
   Check(hlen <= b.size() - 24, file + ": truncated (header length beyond end of file)");
   json header;
   try {
@@ -215,7 +222,8 @@ Graph LoadModel(const fs::path& path) {
     throw Error(file + ": corrupt JSON header: " + e.what());
   }
   size_t blob_start = (24 + hlen + 15) / 16 * 16;
-  Check(Get<std::string>(header, "format", file) == "qaccel-model", file + ": field 'format' is not qaccel-model");
+  Check(Get<std::string>(header, "format", file) == "qaccel-model",
+        file + ": field 'format' is not qaccel-model");
   Graph g;
   g.name = Get<std::string>(header, "name", file);
   if (header.contains("metadata")) g.metadata = header["metadata"];
@@ -233,10 +241,14 @@ Graph LoadModel(const fs::path& path) {
       auto k = Get<std::vector<int64_t>>(lj, "kernel", where);
       auto s = Get<std::vector<int64_t>>(lj, "stride", where);
       auto p = Get<std::vector<int64_t>>(lj, "padding", where);
-      Check(k.size() == 2 && s.size() == 2 && p.size() == 2, where + ": kernel/stride/padding need 2 values");
-      l.kernel_h = k[0]; l.kernel_w = k[1];
-      l.stride_h = s[0]; l.stride_w = s[1];
-      l.pad_h = p[0]; l.pad_w = p[1];
+      Check(k.size() == 2 && s.size() == 2 && p.size() == 2,
+            where + ": kernel/stride/padding need 2 values");
+      l.kernel_h = k[0];
+      l.kernel_w = k[1];
+      l.stride_h = s[0];
+      l.stride_w = s[1];
+      l.pad_h = p[0];
+      l.pad_w = p[1];
     }
     if (lj.contains("groups")) l.groups = Get<int64_t>(lj, "groups", where);
     if (lj.contains("eps")) l.eps = Get<float>(lj, "eps", where);
@@ -252,9 +264,12 @@ Graph LoadModel(const fs::path& path) {
         const std::string pw = where + ".quant." + field;
         Tensor t = ReadBlobTensor(qj[field], b, blob_start, pw);
         Check(t.rank() == 1, pw + ": must be a vector");
-        if (t.dtype() == DType::kF32) qj[field] = std::vector<float>(t.data<float>().begin(), t.data<float>().end());
-        else if (t.dtype() == DType::kI32) qj[field] = std::vector<int32_t>(t.data<int32_t>().begin(), t.data<int32_t>().end());
-        else throw Error(pw + ": dtype must be f32 or i32");
+        if (t.dtype() == DType::kF32)
+          qj[field] = std::vector<float>(t.data<float>().begin(), t.data<float>().end());
+        else if (t.dtype() == DType::kI32)
+          qj[field] = std::vector<int32_t>(t.data<int32_t>().begin(), t.data<int32_t>().end());
+        else
+          throw Error(pw + ": dtype must be f32 or i32");
       }
       l.quant = QuantFromJson(qj, where + ".quant");
     }

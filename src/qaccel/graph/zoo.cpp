@@ -16,10 +16,14 @@ struct Entry {
 std::map<std::string, Entry>& Registry() {
   static std::map<std::string, Entry> r = {
       {"lenet5", {&BuildLenet5, "LeNet-5 (28x28x1, conv5x5 pad 2, avgpool; 416,520 MACs)"}},
-      {"resnet20", {&BuildResnet20, "CIFAR-style ResNet-20 (BasicBlocks 16/32/64), ~0.27 M params"}},
-      {"alexnet", {&BuildAlexnet, "AlexNet (ImageNet 3x227x227, 96/256/384/384/256, fc 4096-4096-1000)"}},
-      {"alexnet-tv", {&BuildAlexnetTv, "AlexNet, torchvision channels 64/192/384/256/256, 224x224, 10 classes"}},
-      {"resnet50", {&BuildResnet50, "ResNet-50 (ImageNet 224x224, bottlenecks 3-4-6-3), ~25.6 M params"}},
+      {"resnet20",
+       {&BuildResnet20, "CIFAR-style ResNet-20 (BasicBlocks 16/32/64), ~0.27 M params"}},
+      {"alexnet",
+       {&BuildAlexnet, "AlexNet (ImageNet 3x227x227, 96/256/384/384/256, fc 4096-4096-1000)"}},
+      {"alexnet-tv",
+       {&BuildAlexnetTv, "AlexNet, torchvision channels 64/192/384/256/256, 224x224, 10 classes"}},
+      {"resnet50",
+       {&BuildResnet50, "ResNet-50 (ImageNet 224x224, bottlenecks 3-4-6-3), ~25.6 M params"}},
   };
   return r;
 }

@@ -31,8 +31,8 @@ Graph AlexnetBody(const std::string& name, const ZooOptions& opt, int64_t defaul
                   int64_t conv1_pad, const int64_t ch[5], int64_t default_classes) {
   Graph g;
   g.name = name;
-  int x = g.AddInput("input", {Or(opt.in_channels, 3), Or(opt.height, default_hw),
-                               Or(opt.width, default_hw)});
+  int x = g.AddInput(
+      "input", {Or(opt.in_channels, 3), Or(opt.height, default_hw), Or(opt.width, default_hw)});
   x = g.AddConv("conv1", x, ch[0], 11, 4, conv1_pad);
   x = g.AddRelu("relu1", x);
   x = g.AddMaxPool("pool1", x, 3, 2);

@@ -46,7 +46,8 @@ class TwoPassHistogram {
 
  private:
   bool absolute_, skip_zeros_;
-  float min_ = std::numeric_limits<float>::infinity(), max_ = -std::numeric_limits<float>::infinity();
+  float min_ = std::numeric_limits<float>::infinity(),
+        max_ = -std::numeric_limits<float>::infinity();
   std::vector<double> counts_;
 };
 

@@ -18,9 +18,9 @@
 namespace qaccel::quant {
 
 struct ObserverOptions {
-  double percentile = 99.99;    // percentile observer: keep this percentage of the mass
-  double averaging = 0.01;      // moving-average minmax: weight of each new batch (as PyTorch)
-  int histogram_bins = 2048;    // histogram / entropy / percentile
+  double percentile = 99.99;  // percentile observer: keep this percentage of the mass
+  double averaging = 0.01;    // moving-average minmax: weight of each new batch (as PyTorch)
+  int histogram_bins = 2048;  // histogram / entropy / percentile
 };
 
 class Observer {
@@ -43,7 +43,8 @@ struct ObserverInfo {
 
 const std::vector<ObserverInfo>& ObserverRegistry();
 // Throws Error listing the known names for an unknown one.
-std::unique_ptr<Observer> MakeObserver(const std::string& name, const ObserverOptions& options = {});
+std::unique_ptr<Observer> MakeObserver(const std::string& name,
+                                       const ObserverOptions& options = {});
 std::string ObserverNames();  // "minmax, moving-average, ..."
 
 // Factories (one per file).

@@ -26,8 +26,10 @@ class HistogramObserver : public Observer {
     int best_s = s, best_e = e;
     double best = Error(s, e);
     while (e - s > 8) {
-      if (c[static_cast<size_t>(s)] < c[static_cast<size_t>(e)]) ++s;
-      else --e;
+      if (c[static_cast<size_t>(s)] < c[static_cast<size_t>(e)])
+        ++s;
+      else
+        --e;
       const double err = Error(s, e);
       if (err < best) {
         best = err;
@@ -36,7 +38,8 @@ class HistogramObserver : public Observer {
       }
     }
     const double w = h_.bin_width();
-    return {static_cast<float>(h_.lo() + best_s * w), static_cast<float>(h_.lo() + (best_e + 1) * w)};
+    return {static_cast<float>(h_.lo() + best_s * w),
+            static_cast<float>(h_.lo() + (best_e + 1) * w)};
   }
 
  private:

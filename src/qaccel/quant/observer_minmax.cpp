@@ -25,6 +25,8 @@ class MinMaxObserver : public Observer {
 
 }  // namespace
 
-std::unique_ptr<Observer> MakeMinMaxObserver(const ObserverOptions&) { return std::make_unique<MinMaxObserver>(); }
+std::unique_ptr<Observer> MakeMinMaxObserver(const ObserverOptions&) {
+  return std::make_unique<MinMaxObserver>();
+}
 
 }  // namespace qaccel::quant

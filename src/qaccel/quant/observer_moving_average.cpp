@@ -39,7 +39,8 @@ class MovingAverageObserver : public Observer {
   double c_;
   bool init_ = false;
   double lo_ = 0, hi_ = 0;
-  float blo_ = std::numeric_limits<float>::infinity(), bhi_ = -std::numeric_limits<float>::infinity();
+  float blo_ = std::numeric_limits<float>::infinity(),
+        bhi_ = -std::numeric_limits<float>::infinity();
 };
 
 }  // namespace

@@ -20,7 +20,8 @@ class PercentileObserver : public Observer {
 
   std::pair<float, float> Range() const override {
     if (h_.empty() || h_.max() == h_.min()) return {h_.min(), h_.max()};
-    return {static_cast<float>(Quantile(1.0 - p_ / 100.0)), static_cast<float>(Quantile(p_ / 100.0))};
+    return {static_cast<float>(Quantile(1.0 - p_ / 100.0)),
+            static_cast<float>(Quantile(p_ / 100.0))};
   }
 
  private:

@@ -7,13 +7,17 @@ namespace qaccel::quant {
 const std::vector<ObserverInfo>& ObserverRegistry() {
   static const std::vector<ObserverInfo> r = {
       {"minmax", "running min and max over all calibration images", &MakeMinMaxObserver},
-      {"moving-average", "exponential moving average of per-batch min/max (PyTorch's, constant 0.01)",
+      {"moving-average",
+       "exponential moving average of per-batch min/max (PyTorch's, constant 0.01)",
        &MakeMovingAverageObserver},
-      {"histogram", "histogram + search for the range with the least L2 quantization error (PyTorch's)",
+      {"histogram",
+       "histogram + search for the range with the least L2 quantization error (PyTorch's)",
        &MakeHistogramObserver},
-      {"entropy", "histogram + threshold with the least KL divergence (TensorRT's entropy calibration)",
+      {"entropy",
+       "histogram + threshold with the least KL divergence (TensorRT's entropy calibration)",
        &MakeEntropyObserver},
-      {"percentile", "range holding the given percentile of the values (--percentile)", &MakePercentileObserver},
+      {"percentile", "range holding the given percentile of the values (--percentile)",
+       &MakePercentileObserver},
   };
   return r;
 }

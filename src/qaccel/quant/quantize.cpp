@@ -16,7 +16,9 @@ namespace {
 using kernels::kInt8Max;
 using kernels::kInt8Min;
 
-std::string Where(const Layer& l) { return "layer '" + l.name + "' (" + std::string(OpKindName(l.kind)) + ")"; }
+std::string Where(const Layer& l) {
+  return "layer '" + l.name + "' (" + std::string(OpKindName(l.kind)) + ")";
+}
 
 std::vector<std::vector<int>> Consumers(const Graph& g) {
   std::vector<std::vector<int>> c(g.layers.size());
@@ -31,10 +33,12 @@ void FoldBatchNorms(Graph& g, const std::vector<std::vector<int>>& consumers) {
     if (bn.kind != OpKind::kBatchNorm) continue;
     Layer& conv = g.layers[static_cast<size_t>(bn.inputs[0])];
     Check(conv.kind == OpKind::kConv2d && consumers[static_cast<size_t>(bn.inputs[0])].size() == 1,
-          Where(bn) + ": int8 quantization folds batchnorm into the conv before it; this one does not "
-                      "directly follow a conv used only by it");
-    const auto gamma = bn.params.at("gamma").data<float>(), beta = bn.params.at("beta").data<float>(),
-               mean = bn.params.at("mean").data<float>(), var = bn.params.at("var").data<float>();
+          Where(bn) +
+              ": int8 quantization folds batchnorm into the conv before it; this one does not "
+              "directly follow a conv used only by it");
+    const auto gamma = bn.params.at("gamma").data<float>(),
+               beta = bn.params.at("beta").data<float>(), mean = bn.params.at("mean").data<float>(),
+               var = bn.params.at("var").data<float>();
     auto w = conv.params.at("weight").data<float>();
     const int64_t per_out = static_cast<int64_t>(w.size()) / conv.out_channels;
     std::vector<float> bias(static_cast<size_t>(conv.out_channels), 0.0f);
@@ -44,7 +48,8 @@ void FoldBatchNorms(Graph& g, const std::vector<std::vector<int>>& consumers) {
     }
     for (int64_t o = 0; o < conv.out_channels; ++o) {
       const double k = gamma[o] / std::sqrt(static_cast<double>(var[o]) + bn.eps);
-      for (int64_t j = 0; j < per_out; ++j) w[o * per_out + j] = static_cast<float>(w[o * per_out + j] * k);
+      for (int64_t j = 0; j < per_out; ++j)
+        w[o * per_out + j] = static_cast<float>(w[o * per_out + j] * k);
       bias[o] = static_cast<float>((bias[o] - mean[o]) * k + beta[o]);
     }
     conv.params["bias"] = Tensor::From<float>({conv.out_channels}, bias);
@@ -73,7 +78,8 @@ WeightQuant QuantizeWeights(const Tensor& w, int64_t out_channels, const std::st
     r.scale = {a.scale};
     r.zero_point = {a.zero_point};
     for (size_t i = 0; i < v.size(); ++i)
-      q[i] = static_cast<int8_t>(kernels::QuantizeValue(v[i], a.scale, a.zero_point, kInt8Min, kInt8Max));
+      q[i] = static_cast<int8_t>(
+          kernels::QuantizeValue(v[i], a.scale, a.zero_point, kInt8Min, kInt8Max));
   } else {
     for (int64_t o = 0; o < out_channels; ++o) {
       float amax = 0;
@@ -82,7 +88,8 @@ WeightQuant QuantizeWeights(const Tensor& w, int64_t out_channels, const std::st
       r.scale.push_back(scale);
       r.zero_point.push_back(0);
       for (int64_t j = 0; j < per_out; ++j)
-        q[o * per_out + j] = static_cast<int8_t>(kernels::QuantizeValue(v[o * per_out + j], scale, 0, -127, 127));
+        q[o * per_out + j] =
+            static_cast<int8_t>(kernels::QuantizeValue(v[o * per_out + j], scale, 0, -127, 127));
     }
   }
   return r;
@@ -107,8 +114,9 @@ AffineQuant ChooseActivationQuant(float lo, float hi) {
   }
   a.scale = (hi - lo) / 255.0f;
   // zp = round(-128 - lo / scale): the integer that represents real 0 exactly.
-  a.zero_point = std::clamp(kInt8Min - static_cast<int32_t>(std::round(static_cast<double>(lo) / a.scale)),
-                            kInt8Min, kInt8Max);
+  a.zero_point =
+      std::clamp(kInt8Min - static_cast<int32_t>(std::round(static_cast<double>(lo) / a.scale)),
+                 kInt8Min, kInt8Max);
   return a;
 }
 
@@ -118,15 +126,19 @@ void CheckFiniteParameters(const Graph& g) {
       if (t.dtype() != DType::kF32) continue;
       auto v = t.data<float>();
       for (size_t i = 0; i < v.size(); ++i)
-        Check(std::isfinite(v[i]), Where(l) + ": parameter '" + name + "' element " + std::to_string(i) + " is " +
+        Check(std::isfinite(v[i]), Where(l) + ": parameter '" + name + "' element " +
+                                       std::to_string(i) + " is " +
                                        (std::isnan(v[i]) ? "NaN" : "Inf") +
                                        " (the model is broken; retrain or fix the file)");
     }
 }
 
-Graph QuantizeGraph(const Graph& float_graph, const data::Dataset& source, const QuantizeOptions& opt) {
-  Check(!float_graph.quantized(), "graph '" + float_graph.name + "' is already quantized; quantize its float parent");
-  Check(opt.calibration > 0, "--calibration must be at least 1 image (got " + std::to_string(opt.calibration) +
+Graph QuantizeGraph(const Graph& float_graph, const data::Dataset& source,
+                    const QuantizeOptions& opt) {
+  Check(!float_graph.quantized(),
+        "graph '" + float_graph.name + "' is already quantized; quantize its float parent");
+  Check(opt.calibration > 0, "--calibration must be at least 1 image (got " +
+                                 std::to_string(opt.calibration) +
                                  "): activation ranges come from calibration images");
   Check(source.n > 0, "calibration data set '" + source.name + "' is empty");
   const std::string scheme = ParseWeightScheme(opt.weight_scheme);
@@ -134,7 +146,8 @@ Graph QuantizeGraph(const Graph& float_graph, const data::Dataset& source, const
   float_graph.ValidateParameters();
   for (const Layer& l : float_graph.layers)
     for (auto& [name, t] : l.params)
-      Check(t.dtype() == DType::kF32, Where(l) + ": parameter '" + name + "' is " + std::string(DTypeName(t.dtype())) +
+      Check(t.dtype() == DType::kF32, Where(l) + ": parameter '" + name + "' is " +
+                                          std::string(DTypeName(t.dtype())) +
                                           ", a float model is needed");
   CheckFiniteParameters(float_graph);
   if (float_graph.metadata.contains("input_transform")) {
@@ -144,8 +157,9 @@ Graph QuantizeGraph(const Graph& float_graph, const data::Dataset& source, const
               "; qaccel's engines and quantizer use pixel/255");
   }
   Check(NumElements(float_graph.input_shape()) == source.image_size(),
-        "model '" + float_graph.name + "' expects input " + ShapeToString(float_graph.input_shape()) +
-            " but the calibration images are " + std::to_string(source.c) + "x" + std::to_string(source.h) + "x" +
+        "model '" + float_graph.name + "' expects input " +
+            ShapeToString(float_graph.input_shape()) + " but the calibration images are " +
+            std::to_string(source.c) + "x" + std::to_string(source.h) + "x" +
             std::to_string(source.w));
 
   const auto consumers = Consumers(float_graph);
@@ -196,11 +210,12 @@ Graph QuantizeGraph(const Graph& float_graph, const data::Dataset& source, const
     for (int64_t b = 0; b < n_cal; b += opt.batch) {
       const int64_t e = std::min(n_cal, b + opt.batch);
       for (int64_t s = b; s < e; ++s)
-        fe.RunTapped(source.image(order[static_cast<size_t>(s)]), [&](int layer, const float* v, int64_t n) {
-          const int obs = observer_of_point[static_cast<size_t>(layer)];
-          if (obs >= 0 && pass < observers[static_cast<size_t>(obs)]->passes())
-            observers[static_cast<size_t>(obs)]->Observe(v, n, pass);
-        });
+        fe.RunTapped(source.image(order[static_cast<size_t>(s)]),
+                     [&](int layer, const float* v, int64_t n) {
+                       const int obs = observer_of_point[static_cast<size_t>(layer)];
+                       if (obs >= 0 && pass < observers[static_cast<size_t>(obs)]->passes())
+                         observers[static_cast<size_t>(obs)]->Observe(v, n, pass);
+                     });
       for (auto& o : observers)
         if (o && pass < o->passes()) o->EndBatch(pass);
     }
@@ -214,7 +229,8 @@ Graph QuantizeGraph(const Graph& float_graph, const data::Dataset& source, const
     QuantParams& q = l.quant;
     q.quantized = true;
     q.act_bits = 8;
-    const QuantParams* in_q = l.inputs.empty() ? nullptr : &g.layers[static_cast<size_t>(l.inputs[0])].quant;
+    const QuantParams* in_q =
+        l.inputs.empty() ? nullptr : &g.layers[static_cast<size_t>(l.inputs[0])].quant;
     switch (l.kind) {
       case OpKind::kInput:
         q.out_scale = 1.0f / 255.0f;
@@ -226,7 +242,8 @@ Graph QuantizeGraph(const Graph& float_graph, const data::Dataset& source, const
       case OpKind::kAdd: {
         auto [lo, hi] = observers[i]->Range();
         Check(std::isfinite(lo) && std::isfinite(hi),
-              Where(l) + ": observed activation range is not finite (NaN/Inf activations in calibration)");
+              Where(l) +
+                  ": observed activation range is not finite (NaN/Inf activations in calibration)");
         if (relu_fused[i]) lo = 0.0f;
         const AffineQuant a = ChooseActivationQuant(lo, hi);
         q.out_scale = a.scale;
@@ -235,7 +252,8 @@ Graph QuantizeGraph(const Graph& float_graph, const data::Dataset& source, const
         q.act_max = kInt8Max;
         q.observer = opt.observer;
         if (l.kind == OpKind::kAdd) {
-          const double sa = in_q->out_scale, sb = g.layers[static_cast<size_t>(l.inputs[1])].quant.out_scale;
+          const double sa = in_q->out_scale,
+                       sb = g.layers[static_cast<size_t>(l.inputs[1])].quant.out_scale;
           const double t = 2 * std::max(sa, sb);
           const double mo = t / (std::ldexp(1.0, kernels::kAddLeftShift) * q.out_scale);
           q.multiplier.clear();
@@ -257,8 +275,8 @@ Graph QuantizeGraph(const Graph& float_graph, const data::Dataset& source, const
         q.shift.clear();
         const int64_t depth = NumElements(l.params.at("weight").shape()) / l.out_channels;
         Check(depth <= kernels::kMaxAccumulationDepth,
-              Where(l) + ": accumulation depth " + std::to_string(depth) + " exceeds the int32 bound " +
-                  std::to_string(kernels::kMaxAccumulationDepth));
+              Where(l) + ": accumulation depth " + std::to_string(depth) +
+                  " exceeds the int32 bound " + std::to_string(kernels::kMaxAccumulationDepth));
         std::vector<int32_t> bias_q;
         const float* bias = l.has_bias ? l.params.at("bias").data<float>().data() : nullptr;
         for (int64_t o = 0; o < l.out_channels; ++o) {

@@ -33,9 +33,9 @@ inline constexpr const char* kPerChannelSymmetric = "per-channel-symmetric";
 struct QuantizeOptions {
   std::string observer = "histogram";
   std::string weight_scheme = kPerChannelSymmetric;  // or kPerTensorAsymmetric
-  int64_t calibration = 1000;  // training images used for calibration (> 0)
-  uint64_t seed = 1;           // which images: the first `calibration` of a seeded shuffle
-  int64_t batch = 32;          // calibration batch (moving-average observer)
+  int64_t calibration = 1000;                        // training images used for calibration (> 0)
+  uint64_t seed = 1;   // which images: the first `calibration` of a seeded shuffle
+  int64_t batch = 32;  // calibration batch (moving-average observer)
   ObserverOptions observer_options;
 };
 

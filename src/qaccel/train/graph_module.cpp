@@ -60,7 +60,8 @@ bool HasAny(const Layer& l, std::initializer_list<const char*> names) {
 }  // namespace
 
 GraphModuleImpl::GraphModuleImpl(const Graph& g, const std::string& init) {
-  Check(init == "torch" || init == "kaiming", "unknown initialization '" + init + "' (torch, kaiming)");
+  Check(init == "torch" || init == "kaiming",
+        "unknown initialization '" + init + "' (torch, kaiming)");
   Check(!g.quantized(), "graph '" + g.name +
                             "' is quantized; the torch bridge needs a float model (train or "
                             "fine-tune the float model, then quantize again)");
@@ -78,27 +79,29 @@ GraphModuleImpl::GraphModuleImpl(const Graph& g, const std::string& init) {
     switch (l.kind) {
       case OpKind::kConv2d:
         n.conv = register_module(
-            ModuleName(l),
-            torch::nn::Conv2d(torch::nn::Conv2dOptions(l.in_channels, l.out_channels,
-                                                       {l.kernel_h, l.kernel_w})
-                                  .stride({l.stride_h, l.stride_w})
-                                  .padding(std::vector<int64_t>{l.pad_h, l.pad_w})
-                                  .groups(l.groups)
-                                  .bias(l.has_bias)));
+            ModuleName(l), torch::nn::Conv2d(torch::nn::Conv2dOptions(l.in_channels, l.out_channels,
+                                                                      {l.kernel_h, l.kernel_w})
+                                                 .stride({l.stride_h, l.stride_w})
+                                                 .padding(std::vector<int64_t>{l.pad_h, l.pad_w})
+                                                 .groups(l.groups)
+                                                 .bias(l.has_bias)));
         break;
       case OpKind::kLinear:
         n.linear = register_module(
             ModuleName(l),
-            torch::nn::Linear(torch::nn::LinearOptions(l.in_channels, l.out_channels).bias(l.has_bias)));
+            torch::nn::Linear(
+                torch::nn::LinearOptions(l.in_channels, l.out_channels).bias(l.has_bias)));
         break;
       case OpKind::kBatchNorm: {
         const Shape& in = structure_.layers[l.inputs[0]].out_shape;
         if (in.size() == 3)
-          n.bn2d = register_module(ModuleName(l), torch::nn::BatchNorm2d(
-                                                      torch::nn::BatchNorm2dOptions(l.in_channels).eps(l.eps)));
+          n.bn2d = register_module(
+              ModuleName(l),
+              torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(l.in_channels).eps(l.eps)));
         else
-          n.bn1d = register_module(ModuleName(l), torch::nn::BatchNorm1d(
-                                                      torch::nn::BatchNorm1dOptions(l.in_channels).eps(l.eps)));
+          n.bn1d = register_module(
+              ModuleName(l),
+              torch::nn::BatchNorm1d(torch::nn::BatchNorm1dOptions(l.in_channels).eps(l.eps)));
         break;
       }
       default:
@@ -127,22 +130,39 @@ torch::Tensor GraphModuleImpl::forward(const torch::Tensor& x) {
     Node& n = nodes_[i];
     const torch::Tensor& in = i == 0 ? x : out[l.inputs[0]];
     switch (l.kind) {
-      case OpKind::kInput: out[i] = x; break;
-      case OpKind::kConv2d: out[i] = n.conv->forward(in); break;
-      case OpKind::kLinear: out[i] = n.linear->forward(in); break;
-      case OpKind::kBatchNorm: out[i] = n.bn2d ? n.bn2d->forward(in) : n.bn1d->forward(in); break;
+      case OpKind::kInput:
+        out[i] = x;
+        break;
+      case OpKind::kConv2d:
+        out[i] = n.conv->forward(in);
+        break;
+      case OpKind::kLinear:
+        out[i] = n.linear->forward(in);
+        break;
+      case OpKind::kBatchNorm:
+        out[i] = n.bn2d ? n.bn2d->forward(in) : n.bn1d->forward(in);
+        break;
       case OpKind::kAvgPool2d:
-        out[i] = torch::avg_pool2d(in, {l.kernel_h, l.kernel_w}, {l.stride_h, l.stride_w},
-                                   {l.pad_h, l.pad_w}, /*ceil_mode=*/false, /*count_include_pad=*/true);
+        out[i] =
+            torch::avg_pool2d(in, {l.kernel_h, l.kernel_w}, {l.stride_h, l.stride_w},
+                              {l.pad_h, l.pad_w}, /*ceil_mode=*/false, /*count_include_pad=*/true);
         break;
       case OpKind::kMaxPool2d:
         out[i] = torch::max_pool2d(in, {l.kernel_h, l.kernel_w}, {l.stride_h, l.stride_w},
                                    {l.pad_h, l.pad_w});
         break;
-      case OpKind::kGlobalAvgPool: out[i] = in.mean({2, 3}); break;
-      case OpKind::kRelu: out[i] = torch::relu(in); break;
-      case OpKind::kFlatten: out[i] = in.flatten(1); break;
-      case OpKind::kAdd: out[i] = in + out[l.inputs[1]]; break;
+      case OpKind::kGlobalAvgPool:
+        out[i] = in.mean({2, 3});
+        break;
+      case OpKind::kRelu:
+        out[i] = torch::relu(in);
+        break;
+      case OpKind::kFlatten:
+        out[i] = in.flatten(1);
+        break;
+      case OpKind::kAdd:
+        out[i] = in + out[l.inputs[1]];
+        break;
     }
   }
   return out.back();
@@ -191,7 +211,8 @@ void GraphModuleImpl::StoreParameters(Graph& g) const {
       const torch::Tensor& w = l.kind == OpKind::kConv2d ? n.conv->weight : n.linear->weight;
       l.params["weight"] = CopyOut(w, l, "weight");
       if (l.has_bias)
-        l.params["bias"] = CopyOut(l.kind == OpKind::kConv2d ? n.conv->bias : n.linear->bias, l, "bias");
+        l.params["bias"] =
+            CopyOut(l.kind == OpKind::kConv2d ? n.conv->bias : n.linear->bias, l, "bias");
       else
         l.params.erase("bias");
     } else if (l.kind == OpKind::kBatchNorm) {
@@ -222,9 +243,10 @@ Evaluation Evaluate(GraphModule& m, const data::Dataset& d, int64_t batch_size) 
     auto y = torch::from_blob(const_cast<uint8_t*>(d.labels.data() + start), {b}, torch::kUInt8)
                  .to(torch::kInt64);
     auto logits = m->forward(x);
-    loss_sum += torch::nn::functional::cross_entropy(
-                    logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                    .item<double>();
+    loss_sum +=
+        torch::nn::functional::cross_entropy(
+            logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+            .item<double>();
     correct += logits.argmax(1).eq(y).sum().item<int64_t>();
   }
   e.count = d.n;

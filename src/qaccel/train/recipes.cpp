@@ -11,9 +11,11 @@ namespace qaccel::train {
 
 void ValidateOptions(const TrainOptions& o) {
   Check(o.epochs > 0, "--epochs must be at least 1 (got " + std::to_string(o.epochs) + ")");
-  Check(o.batch_size > 0, "--batch-size must be positive (got " + std::to_string(o.batch_size) + ")");
+  Check(o.batch_size > 0,
+        "--batch-size must be positive (got " + std::to_string(o.batch_size) + ")");
   Check(o.test_batch_size > 0, "test batch size must be positive");
-  Check(std::isfinite(o.lr) && o.lr > 0, "--lr must be a positive number (got " + std::to_string(o.lr) + ")");
+  Check(std::isfinite(o.lr) && o.lr > 0,
+        "--lr must be a positive number (got " + std::to_string(o.lr) + ")");
   Check(std::isfinite(o.momentum) && o.momentum >= 0 && o.momentum < 1,
         "--momentum must be in [0, 1) (got " + std::to_string(o.momentum) + ")");
   Check(std::isfinite(o.weight_decay) && o.weight_decay >= 0,
@@ -22,12 +24,15 @@ void ValidateOptions(const TrainOptions& o) {
   Check(o.schedule == "constant" || o.schedule == "step" || o.schedule == "cosine",
         "--schedule must be constant, step or cosine (got '" + o.schedule + "')");
   Check(std::isfinite(o.warmup_epochs) && o.warmup_epochs >= 0 && o.warmup_epochs <= o.epochs,
-        "--warmup must be between 0 and the number of epochs (got " + std::to_string(o.warmup_epochs) + ")");
+        "--warmup must be between 0 and the number of epochs (got " +
+            std::to_string(o.warmup_epochs) + ")");
   Check(o.augment == "none" || o.augment == "shift" || o.augment == "shift-flip",
         "--augment must be none, shift or shift-flip (got '" + o.augment + "')");
   Check(o.shift_pixels >= 0 && o.shift_pixels <= 8, "shift must be 0..8 pixels");
-  Check(o.init == "torch" || o.init == "kaiming", "--init must be torch or kaiming (got '" + o.init + "')");
-  Check(o.threads >= 1 && o.threads <= 256, "--threads must be in 1..256 (got " + std::to_string(o.threads) + ")");
+  Check(o.init == "torch" || o.init == "kaiming",
+        "--init must be torch or kaiming (got '" + o.init + "')");
+  Check(o.threads >= 1 && o.threads <= 256,
+        "--threads must be in 1..256 (got " + std::to_string(o.threads) + ")");
   Check(o.limit_train >= 0, "--limit-train must be >= 0 (0 = all images)");
 }
 
@@ -102,7 +107,8 @@ std::string HistorySvg(const TrainResult& r, const std::string& title) {
   acc.title = title + ": accuracy";
   acc.x_label = "epoch";
   acc.y_label = "accuracy (%)";
-  PlotSeries tl{"train", {}, {}}, vl{"validation", {}, {}}, ta{"train", {}, {}}, va{"validation", {}, {}};
+  PlotSeries tl{"train", {}, {}}, vl{"validation", {}, {}}, ta{"train", {}, {}},
+      va{"validation", {}, {}};
   for (PlotSeries* p : {&tl, &vl, &ta, &va}) p->markers = true;
   for (const EpochRecord& e : r.history) {
     double x = e.epoch;

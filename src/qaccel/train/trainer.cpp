@@ -22,7 +22,8 @@ constexpr double kPi = 3.14159265358979323846;
 // Learning rate at iteration t (0-based) of T, per the schedule in trainer.h.
 double LearningRate(const TrainOptions& o, int64_t t, int64_t iters_per_epoch) {
   const int64_t total = static_cast<int64_t>(o.epochs) * iters_per_epoch;
-  const int64_t warm = static_cast<int64_t>(std::llround(o.warmup_epochs * static_cast<double>(iters_per_epoch)));
+  const int64_t warm =
+      static_cast<int64_t>(std::llround(o.warmup_epochs * static_cast<double>(iters_per_epoch)));
   if (t < warm) return o.lr * static_cast<double>(t + 1) / static_cast<double>(warm);
   if (o.schedule == "constant") return o.lr;
   if (o.schedule == "step") {
@@ -100,12 +101,13 @@ TrainResult Train(Graph& g, const data::Dataset& train_full, const data::Dataset
                   const TrainOptions& o, const std::string& data_name) {
   ValidateOptions(o);
   const auto t_start = std::chrono::steady_clock::now();
-  const data::Dataset train = o.limit_train > 0 ? EvenSubset(train_full, o.limit_train) : train_full;
+  const data::Dataset train =
+      o.limit_train > 0 ? EvenSubset(train_full, o.limit_train) : train_full;
   Check(train.n > 0, "training set '" + train_full.name + "' is empty");
   Shape data_shape = {train.c, train.h, train.w};
   Check(g.input_shape() == data_shape,
-        "model '" + g.name + "' expects input " + ShapeToString(g.input_shape()) + " but data set '" +
-            train.name + "' has images " + ShapeToString(data_shape));
+        "model '" + g.name + "' expects input " + ShapeToString(g.input_shape()) +
+            " but data set '" + train.name + "' has images " + ShapeToString(data_shape));
   Check(val.n == 0 || (val.c == train.c && val.h == train.h && val.w == train.w),
         "validation set '" + val.name + "' image size differs from the training set's");
   Check(g.output_shape() == Shape{train.num_classes},
@@ -144,7 +146,8 @@ TrainResult Train(Graph& g, const data::Dataset& train_full, const data::Dataset
     double loss_sum = 0;
     int64_t correct = 0, seen = 0;
     std::optional<ProgressBar> bar;
-    if (o.progress) bar.emplace("epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs), iters);
+    if (o.progress)
+      bar.emplace("epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs), iters);
     for (int64_t it = 0; it < iters; ++it, ++t) {
       int64_t begin = it * o.batch_size, end = std::min(train.n, begin + o.batch_size);
       idx.assign(order.begin() + begin, order.begin() + end);
@@ -152,7 +155,9 @@ TrainResult Train(Graph& g, const data::Dataset& train_full, const data::Dataset
       const int64_t b = end - begin;
       auto x = torch::from_blob(batch.data(), {b, train.c, train.h, train.w}, torch::kFloat32);
       std::vector<int64_t> labels(static_cast<size_t>(b));
-      for (int64_t k = 0; k < b; ++k) labels[static_cast<size_t>(k)] = train.labels[static_cast<size_t>(idx[static_cast<size_t>(k)])];
+      for (int64_t k = 0; k < b; ++k)
+        labels[static_cast<size_t>(k)] =
+            train.labels[static_cast<size_t>(idx[static_cast<size_t>(k)])];
       auto y = torch::from_blob(labels.data(), {b}, torch::kInt64);
       const double lr = LearningRate(o, t, iters);
       for (auto& group : opt.param_groups())
@@ -163,16 +168,17 @@ TrainResult Train(Graph& g, const data::Dataset& train_full, const data::Dataset
       loss.backward();
       opt.step();
       const double l = loss.item<double>();
-      Check(std::isfinite(l), "training diverged at epoch " + std::to_string(epoch) + " iteration " +
-                                  std::to_string(it + 1) + " (loss " + std::to_string(l) +
-                                  "); lower --lr or add --warmup");
+      Check(std::isfinite(l), "training diverged at epoch " + std::to_string(epoch) +
+                                  " iteration " + std::to_string(it + 1) + " (loss " +
+                                  std::to_string(l) + "); lower --lr or add --warmup");
       loss_sum += l * static_cast<double>(b);
       correct += logits.argmax(1).eq(y).sum().item<int64_t>();
       seen += b;
       if (o.progress) {
         char s[96];
         std::snprintf(s, sizeof s, "loss %.4f acc %s lr %.4g", loss_sum / static_cast<double>(seen),
-                      Percent(static_cast<double>(correct) / static_cast<double>(seen)).c_str(), lr);
+                      Percent(static_cast<double>(correct) / static_cast<double>(seen)).c_str(),
+                      lr);
         bar->SetSuffix(s);
         bar->Tick();
       }
@@ -189,7 +195,8 @@ TrainResult Train(Graph& g, const data::Dataset& train_full, const data::Dataset
     if (o.progress) {
       char s[160];
       std::snprintf(s, sizeof s, "loss %.4f acc %s | val loss %.4f acc %s", rec.train_loss,
-                    Percent(rec.train_accuracy).c_str(), rec.val_loss, Percent(rec.val_accuracy).c_str());
+                    Percent(rec.train_accuracy).c_str(), rec.val_loss,
+                    Percent(rec.val_accuracy).c_str());
       bar->SetSuffix(s);
       bar->Finish();
     }
@@ -197,7 +204,8 @@ TrainResult Train(Graph& g, const data::Dataset& train_full, const data::Dataset
     r.history.push_back(rec);
   }
   model->StoreParameters(g);
-  r.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  r.wall_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
 
   const EpochRecord& last = r.history.back();
   nlohmann::json j;

@@ -16,10 +16,9 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "qaccel/data/dataset.h"
 #include "qaccel/graph/graph.h"
@@ -34,7 +33,7 @@ struct TrainOptions {
   int64_t test_batch_size = 1000;  // validation batch (no effect on results)
   double lr = 0.05;                // peak learning rate
   double momentum = 0.9;
-  double weight_decay = 0;         // L2 on every parameter (weights, biases, batchnorm)
+  double weight_decay = 0;  // L2 on every parameter (weights, biases, batchnorm)
   bool nesterov = false;
   // constant: lr throughout; step: lr x 0.1 after 50% and again after 75% of
   // the epochs; cosine: lr * (1 + cos(pi * t / T)) / 2 per iteration after
@@ -61,7 +60,7 @@ struct TrainOptions {
   // > 0: use only N training images, spread evenly over the training set
   // (indices floor(i * n / N)), so that label-sorted sets keep every class.
   int64_t limit_train = 0;
-  bool progress = true;      // progress bar per epoch on stderr
+  bool progress = true;  // progress bar per epoch on stderr
 };
 
 // Throws Error naming the field for an invalid option (zero epochs, lr <= 0, ...).
@@ -81,20 +80,20 @@ TrainOptions RecipeOptions(const std::string& recipe, const std::string& dataset
 std::vector<std::string> RecipeNames();
 
 struct EpochRecord {
-  int epoch = 0;            // 1-based
-  double lr = 0;            // learning rate at the epoch's first iteration
-  double train_loss = 0;    // mean over the epoch's training batches (running, augmented, train mode)
+  int epoch = 0;          // 1-based
+  double lr = 0;          // learning rate at the epoch's first iteration
+  double train_loss = 0;  // mean over the epoch's training batches (running, augmented, train mode)
   double train_accuracy = 0;  // fraction in [0, 1], same convention
-  double val_loss = 0;      // after the epoch, eval mode
+  double val_loss = 0;        // after the epoch, eval mode
   double val_accuracy = 0;
-  double seconds = 0;       // wall time of the epoch: training + validation
+  double seconds = 0;  // wall time of the epoch: training + validation
 };
 
 struct TrainResult {
   std::vector<EpochRecord> history;
   double wall_seconds = 0;
   int64_t train_images = 0, val_images = 0;
-  nlohmann::json record;    // what was also written to metadata["training"]
+  nlohmann::json record;  // what was also written to metadata["training"]
 };
 
 // Trains g in place. Layers without float parameters are initialized first

@@ -16,7 +16,8 @@ namespace {
 // Column matrix of one group: row k = (i, ky, kx) in the reference's order,
 // column p = output position y * out_w + x; `pad` where the tap is outside.
 template <typename T, typename Convert>
-void Im2Col(const ConvShape& s, int64_t group, const typename Convert::In* in, T pad, T* col, Convert conv) {
+void Im2Col(const ConvShape& s, int64_t group, const typename Convert::In* in, T pad, T* col,
+            Convert conv) {
   const int64_t ipg = s.in_c / s.groups, P = s.out_h * s.out_w;
   int64_t k = 0;
   for (int64_t i = 0; i < ipg; ++i) {
@@ -64,15 +65,17 @@ struct Int8MinusZeroPoint {
 // summation order is free). SSE2: pairs of k rows interleaved and multiplied
 // with pmaddwd (two int16 products summed into int32, |sum| <= 2 * 255 * 255),
 // 8 outputs per block held in registers across all k.
-void AccumulateRow(const int16_t* col, const int16_t* w, int64_t K, int64_t P, int32_t b, int32_t* acc) {
+void AccumulateRow(const int16_t* col, const int16_t* w, int64_t K, int64_t P, int32_t b,
+                   int32_t* acc) {
   int64_t p0 = 0;
 #if defined(__SSE2__)
   for (; p0 + 8 <= P; p0 += 8) {
     __m128i a0 = _mm_set1_epi32(b), a1 = _mm_set1_epi32(b);
     int64_t k = 0;
     for (; k + 1 < K; k += 2) {
-      const __m128i wp = _mm_set1_epi32(static_cast<int32_t>(static_cast<uint16_t>(w[k]) |
-                                                             (static_cast<uint32_t>(static_cast<uint16_t>(w[k + 1])) << 16)));
+      const __m128i wp = _mm_set1_epi32(
+          static_cast<int32_t>(static_cast<uint16_t>(w[k]) |
+                               (static_cast<uint32_t>(static_cast<uint16_t>(w[k + 1])) << 16)));
       const __m128i r0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(col + k * P + p0));
       const __m128i r1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(col + (k + 1) * P + p0));
       a0 = _mm_add_epi32(a0, _mm_madd_epi16(_mm_unpacklo_epi16(r0, r1), wp));
@@ -109,8 +112,8 @@ int64_t ConvScratchBytesInt8(const ConvShape& s) {
   return (K * P * 2 + 3) / 4 * 4 + P * 4 + (K * 2 + 3) / 4 * 4;
 }
 
-void ConvFloat(const ConvShape& s, const float* in, const float* weight, const float* bias, float* out,
-               void* scratch) {
+void ConvFloat(const ConvShape& s, const float* in, const float* weight, const float* bias,
+               float* out, void* scratch) {
   const int64_t P = s.out_h * s.out_w, K = s.depth(), opg = s.out_c / s.groups;
   float* col = static_cast<float*>(scratch);
   float* acc = col + K * P;
@@ -131,10 +134,11 @@ void ConvFloat(const ConvShape& s, const float* in, const float* weight, const f
   }
 }
 
-void ConvInt8(const ConvShape& s, const reference::RequantParams& rp, const int8_t* in, const int8_t* weight,
-              const int32_t* bias, int8_t* out, void* scratch) {
-  Check(s.depth() <= kMaxAccumulationDepth,
-        "fast::ConvInt8: accumulation depth " + std::to_string(s.depth()) + " exceeds the int32 bound");
+void ConvInt8(const ConvShape& s, const reference::RequantParams& rp, const int8_t* in,
+              const int8_t* weight, const int32_t* bias, int8_t* out, void* scratch) {
+  Check(s.depth() <= kMaxAccumulationDepth, "fast::ConvInt8: accumulation depth " +
+                                                std::to_string(s.depth()) +
+                                                " exceeds the int32 bound");
   const int64_t P = s.out_h * s.out_w, K = s.depth(), opg = s.out_c / s.groups;
   auto* base = static_cast<uint8_t*>(scratch);
   int16_t* col = reinterpret_cast<int16_t*>(base);
@@ -149,8 +153,9 @@ void ConvInt8(const ConvShape& s, const reference::RequantParams& rp, const int8
       AccumulateRow(col, wrow, K, P, bias ? bias[o] : 0, acc);
       int8_t* dst = out + o * P;
       for (int64_t p = 0; p < P; ++p)
-        dst[p] = AddZeroPointAndClamp(MultiplyByQuantizedMultiplier(acc[p], rp.multiplier[c], rp.shift[c]),
-                                      rp.output_zero_point, rp.act_min, rp.act_max);
+        dst[p] = AddZeroPointAndClamp(
+            MultiplyByQuantizedMultiplier(acc[p], rp.multiplier[c], rp.shift[c]),
+            rp.output_zero_point, rp.act_min, rp.act_max);
     }
   }
 }

@@ -19,9 +19,9 @@ namespace qaccel::kernels::fast {
 int64_t ConvScratchBytesFloat(const ConvShape& s);
 int64_t ConvScratchBytesInt8(const ConvShape& s);
 
-void ConvFloat(const ConvShape& s, const float* in, const float* weight, const float* bias, float* out,
-               void* scratch);
-void ConvInt8(const ConvShape& s, const reference::RequantParams& p, const int8_t* in, const int8_t* weight,
-              const int32_t* bias, int8_t* out, void* scratch);
+void ConvFloat(const ConvShape& s, const float* in, const float* weight, const float* bias,
+               float* out, void* scratch);
+void ConvInt8(const ConvShape& s, const reference::RequantParams& p, const int8_t* in,
+              const int8_t* weight, const int32_t* bias, int8_t* out, void* scratch);
 
 }  // namespace qaccel::kernels::fast

@@ -14,7 +14,8 @@ namespace qaccel::kernels::fast {
 std::vector<float> TransposeLinearWeight(const LinearShape& s, const float* w) {
   std::vector<float> t(static_cast<size_t>(s.in_features * s.out_features));
   for (int64_t o = 0; o < s.out_features; ++o)
-    for (int64_t i = 0; i < s.in_features; ++i) t[static_cast<size_t>(i * s.out_features + o)] = w[o * s.in_features + i];
+    for (int64_t i = 0; i < s.in_features; ++i)
+      t[static_cast<size_t>(i * s.out_features + o)] = w[o * s.in_features + i];
   return t;
 }
 
@@ -25,13 +26,14 @@ std::vector<int16_t> TransposeLinearWeightInt8(const LinearShape& s, const int8_
   for (int64_t o = 0; o < O; ++o) {
     const int32_t zp = p.weight_zero_point[p.per_channel ? o : 0];
     for (int64_t i = 0; i < s.in_features; ++i)
-      t[static_cast<size_t>(((i / 2) * O + o) * 2 + i % 2)] = static_cast<int16_t>(w[o * s.in_features + i] - zp);
+      t[static_cast<size_t>(((i / 2) * O + o) * 2 + i % 2)] =
+          static_cast<int16_t>(w[o * s.in_features + i] - zp);
   }
   return t;
 }
 
-void LinearFloat(const LinearShape& s, const float* in, const float* wt, const float* bias, float* out,
-                 void* scratch) {
+void LinearFloat(const LinearShape& s, const float* in, const float* wt, const float* bias,
+                 float* out, void* scratch) {
   const int64_t O = s.out_features;
   float* acc = static_cast<float*>(scratch);
   for (int64_t o = 0; o < O; ++o) acc[o] = bias ? bias[o] : 0.0f;
@@ -43,10 +45,11 @@ void LinearFloat(const LinearShape& s, const float* in, const float* wt, const f
   for (int64_t o = 0; o < O; ++o) out[o] = acc[o];
 }
 
-void LinearInt8(const LinearShape& s, const reference::RequantParams& p, const int8_t* in, const int16_t* wt,
-                const int32_t* bias, int8_t* out, void* scratch) {
-  Check(s.in_features <= kMaxAccumulationDepth,
-        "fast::LinearInt8: accumulation depth " + std::to_string(s.in_features) + " exceeds the int32 bound");
+void LinearInt8(const LinearShape& s, const reference::RequantParams& p, const int8_t* in,
+                const int16_t* wt, const int32_t* bias, int8_t* out, void* scratch) {
+  Check(s.in_features <= kMaxAccumulationDepth, "fast::LinearInt8: accumulation depth " +
+                                                    std::to_string(s.in_features) +
+                                                    " exceeds the int32 bound");
   // Exact int32 arithmetic, so the order of the sum is free: inputs are taken
   // in pairs, (x_i * w_oi + x_i+1 * w_oi+1) with pmaddwd on SSE2.
   const int64_t O = s.out_features, pairs = (s.in_features + 1) / 2;
@@ -58,8 +61,9 @@ void LinearInt8(const LinearShape& s, const reference::RequantParams& p, const i
     const int16_t* w = wt + ip * O * 2;
     int64_t o = 0;
 #if defined(__SSE2__)
-    const __m128i xp = _mm_set1_epi32(static_cast<int32_t>(static_cast<uint16_t>(static_cast<int16_t>(x0)) |
-                                                           (static_cast<uint32_t>(static_cast<uint16_t>(static_cast<int16_t>(x1))) << 16)));
+    const __m128i xp = _mm_set1_epi32(static_cast<int32_t>(
+        static_cast<uint16_t>(static_cast<int16_t>(x0)) |
+        (static_cast<uint32_t>(static_cast<uint16_t>(static_cast<int16_t>(x1))) << 16)));
     for (; o + 4 <= O; o += 4) {
       __m128i* a = reinterpret_cast<__m128i*>(acc + o);
       const __m128i wv = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + o * 2));
@@ -70,8 +74,9 @@ void LinearInt8(const LinearShape& s, const reference::RequantParams& p, const i
   }
   for (int64_t o = 0; o < O; ++o) {
     const int64_t c = p.per_channel ? o : 0;
-    out[o] = AddZeroPointAndClamp(MultiplyByQuantizedMultiplier(acc[o], p.multiplier[c], p.shift[c]),
-                                  p.output_zero_point, p.act_min, p.act_max);
+    out[o] =
+        AddZeroPointAndClamp(MultiplyByQuantizedMultiplier(acc[o], p.multiplier[c], p.shift[c]),
+                             p.output_zero_point, p.act_min, p.act_max);
   }
 }
 

@@ -23,8 +23,8 @@ std::vector<int16_t> TransposeLinearWeightInt8(const LinearShape& s, const int8_
                                                const reference::RequantParams& p);
 
 // scratch: O floats / O int32.
-void LinearFloat(const LinearShape& s, const float* in, const float* weight_t, const float* bias, float* out,
-                 void* scratch);
+void LinearFloat(const LinearShape& s, const float* in, const float* weight_t, const float* bias,
+                 float* out, void* scratch);
 void LinearInt8(const LinearShape& s, const reference::RequantParams& p, const int8_t* in,
                 const int16_t* weight_t, const int32_t* bias, int8_t* out, void* scratch);
 

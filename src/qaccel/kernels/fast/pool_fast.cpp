@@ -6,7 +6,8 @@
 
 namespace qaccel::kernels::fast {
 
-void AvgPoolInt8(const PoolShape& s, int32_t act_min, int32_t act_max, const int8_t* in, int8_t* out) {
+void AvgPoolInt8(const PoolShape& s, int32_t act_min, int32_t act_max, const int8_t* in,
+                 int8_t* out) {
   Check(s.pad_h == 0 && s.pad_w == 0, "fast::AvgPoolInt8 handles unpadded pools only");
   const int32_t count = static_cast<int32_t>(s.kernel_h * s.kernel_w);
   for (int64_t c = 0; c < s.channels; ++c) {
@@ -19,7 +20,8 @@ void AvgPoolInt8(const PoolShape& s, int32_t act_min, int32_t act_max, const int
         int32_t sum = 0;
         for (int64_t ky = 0; ky < s.kernel_h; ++ky)
           for (int64_t kx = 0; kx < s.kernel_w; ++kx) sum += win[ky * s.in_w + kx];
-        dst[y * s.out_w + x] = AddZeroPointAndClamp(RoundingDivide(sum, count), 0, act_min, act_max);
+        dst[y * s.out_w + x] =
+            AddZeroPointAndClamp(RoundingDivide(sum, count), 0, act_min, act_max);
       }
     }
   }

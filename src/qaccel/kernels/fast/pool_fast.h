@@ -11,6 +11,7 @@
 namespace qaccel::kernels::fast {
 
 // Requires s.pad_h == s.pad_w == 0.
-void AvgPoolInt8(const PoolShape& s, int32_t act_min, int32_t act_max, const int8_t* in, int8_t* out);
+void AvgPoolInt8(const PoolShape& s, int32_t act_min, int32_t act_max, const int8_t* in,
+                 int8_t* out);
 
 }  // namespace qaccel::kernels::fast

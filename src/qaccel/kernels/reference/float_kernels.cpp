@@ -7,7 +7,8 @@
 
 namespace qaccel::kernels::reference {
 
-void ConvFloat(const ConvShape& s, const float* in, const float* weight, const float* bias, float* out) {
+void ConvFloat(const ConvShape& s, const float* in, const float* weight, const float* bias,
+               float* out) {
   const int64_t in_per_group = s.in_c / s.groups, out_per_group = s.out_c / s.groups;
   for (int64_t o = 0; o < s.out_c; ++o) {
     const int64_t g = o / out_per_group;
@@ -33,7 +34,8 @@ void ConvFloat(const ConvShape& s, const float* in, const float* weight, const f
   }
 }
 
-void LinearFloat(const LinearShape& s, const float* in, const float* weight, const float* bias, float* out) {
+void LinearFloat(const LinearShape& s, const float* in, const float* weight, const float* bias,
+                 float* out) {
   for (int64_t o = 0; o < s.out_features; ++o) {
     float acc = bias ? bias[o] : 0.0f;
     const float* w = weight + o * s.in_features;
@@ -51,7 +53,8 @@ void AvgPoolFloat(const PoolShape& s, const float* in, float* out) {
         for (int64_t ky = 0; ky < s.kernel_h; ++ky)
           for (int64_t kx = 0; kx < s.kernel_w; ++kx) {
             const int64_t iy = y * s.stride_h - s.pad_h + ky, ix = x * s.stride_w - s.pad_w + kx;
-            if (iy >= 0 && iy < s.in_h && ix >= 0 && ix < s.in_w) sum += in[(c * s.in_h + iy) * s.in_w + ix];
+            if (iy >= 0 && iy < s.in_h && ix >= 0 && ix < s.in_w)
+              sum += in[(c * s.in_h + iy) * s.in_w + ix];
           }
         out[(c * s.out_h + y) * s.out_w + x] = sum * inv;
       }
@@ -90,8 +93,8 @@ void AddFloat(int64_t n, const float* a, const float* b, float* out) {
   for (int64_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
 }
 
-void BatchNormFloat(int64_t channels, int64_t hw, const float* in, const float* gamma, const float* beta,
-                    const float* mean, const float* var, float eps, float* out) {
+void BatchNormFloat(int64_t channels, int64_t hw, const float* in, const float* gamma,
+                    const float* beta, const float* mean, const float* var, float eps, float* out) {
   for (int64_t c = 0; c < channels; ++c) {
     const float k = gamma[c] / std::sqrt(var[c] + eps);
     for (int64_t i = 0; i < hw; ++i) out[c * hw + i] = k * (in[c * hw + i] - mean[c]) + beta[c];

@@ -24,8 +24,8 @@ int8_t Requantize(const RequantParams& p, int64_t channel, int32_t acc) {
 
 // Output `o` of a linear layer before requantization: bias + sum of
 // zero-point-corrected products (shared by LinearAccumulateInt8/LinearInt8).
-int32_t LinearAccumulator(const LinearShape& s, const RequantParams& p, const int8_t* in, const int8_t* weight,
-                          const int32_t* bias, int64_t o) {
+int32_t LinearAccumulator(const LinearShape& s, const RequantParams& p, const int8_t* in,
+                          const int8_t* weight, const int32_t* bias, int64_t o) {
   const int32_t w_zp = p.weight_zero_point[p.per_channel ? o : 0];
   const int8_t* w = weight + o * s.in_features;
   int32_t acc = bias ? bias[o] : 0;
@@ -73,15 +73,15 @@ void LinearAccumulateInt8(const LinearShape& s, const RequantParams& p, const in
     acc[o] = LinearAccumulator(s, p, in, weight, bias, o);
 }
 
-void LinearInt8(const LinearShape& s, const RequantParams& p, const int8_t* in, const int8_t* weight,
-                const int32_t* bias, int8_t* out) {
+void LinearInt8(const LinearShape& s, const RequantParams& p, const int8_t* in,
+                const int8_t* weight, const int32_t* bias, int8_t* out) {
   CheckDepth(s.in_features, "LinearInt8");
   for (int64_t o = 0; o < s.out_features; ++o)
     out[o] = Requantize(p, o, LinearAccumulator(s, p, in, weight, bias, o));
 }
 
-void AvgPoolInt8(const PoolShape& s, int32_t zero_point, int32_t act_min, int32_t act_max, const int8_t* in,
-                 int8_t* out) {
+void AvgPoolInt8(const PoolShape& s, int32_t zero_point, int32_t act_min, int32_t act_max,
+                 const int8_t* in, int8_t* out) {
   const int32_t count = static_cast<int32_t>(s.kernel_h * s.kernel_w);
   for (int64_t c = 0; c < s.channels; ++c)
     for (int64_t y = 0; y < s.out_h; ++y)
@@ -93,7 +93,8 @@ void AvgPoolInt8(const PoolShape& s, int32_t zero_point, int32_t act_min, int32_
             const bool inside = iy >= 0 && iy < s.in_h && ix >= 0 && ix < s.in_w;
             sum += inside ? in[(c * s.in_h + iy) * s.in_w + ix] : zero_point;
           }
-        out[(c * s.out_h + y) * s.out_w + x] = AddZeroPointAndClamp(RoundingDivide(sum, count), 0, act_min, act_max);
+        out[(c * s.out_h + y) * s.out_w + x] =
+            AddZeroPointAndClamp(RoundingDivide(sum, count), 0, act_min, act_max);
       }
 }
 
@@ -116,12 +117,14 @@ void GlobalAvgPoolInt8(int64_t channels, int64_t hw, const int8_t* in, int8_t* o
   for (int64_t c = 0; c < channels; ++c) {
     int32_t sum = 0;
     for (int64_t i = 0; i < hw; ++i) sum += in[c * hw + i];
-    out[c] = AddZeroPointAndClamp(RoundingDivide(sum, static_cast<int32_t>(hw)), 0, kInt8Min, kInt8Max);
+    out[c] =
+        AddZeroPointAndClamp(RoundingDivide(sum, static_cast<int32_t>(hw)), 0, kInt8Min, kInt8Max);
   }
 }
 
 void ReluInt8(int64_t n, int32_t zero_point, const int8_t* in, int8_t* out) {
-  for (int64_t i = 0; i < n; ++i) out[i] = static_cast<int8_t>(std::max<int32_t>(in[i], zero_point));
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = static_cast<int8_t>(std::max<int32_t>(in[i], zero_point));
 }
 
 void AddInt8(int64_t n, const AddParams& p, const int8_t* a, const int8_t* b, int8_t* out) {

@@ -27,8 +27,8 @@ struct RequantParams {
 // bias (int32, scale s_in * s_w[o]) may be null. Asserts depth <= kMaxAccumulationDepth.
 void ConvInt8(const ConvShape& s, const RequantParams& p, const int8_t* in, const int8_t* weight,
               const int32_t* bias, int8_t* out);
-void LinearInt8(const LinearShape& s, const RequantParams& p, const int8_t* in, const int8_t* weight,
-                const int32_t* bias, int8_t* out);
+void LinearInt8(const LinearShape& s, const RequantParams& p, const int8_t* in,
+                const int8_t* weight, const int32_t* bias, int8_t* out);
 // The int32 accumulators only (before requantization), for tests and export checks.
 void LinearAccumulateInt8(const LinearShape& s, const RequantParams& p, const int8_t* in,
                           const int8_t* weight, const int32_t* bias, int32_t* acc);
@@ -36,8 +36,8 @@ void LinearAccumulateInt8(const LinearShape& s, const RequantParams& p, const in
 // Average pool in the input's scale and zero point: sum of q over the window
 // (padded positions count as zp, i.e. real 0), RoundingDivide by the window
 // size (half away from zero), clamp to [act_min, act_max].
-void AvgPoolInt8(const PoolShape& s, int32_t zero_point, int32_t act_min, int32_t act_max, const int8_t* in,
-                 int8_t* out);
+void AvgPoolInt8(const PoolShape& s, int32_t zero_point, int32_t act_min, int32_t act_max,
+                 const int8_t* in, int8_t* out);
 // Max over the window (padding ignored); same scale and zero point.
 void MaxPoolInt8(const PoolShape& s, const int8_t* in, int8_t* out);
 // [C, H*W] -> [C]: RoundingDivide(sum of q, H*W); same scale and zero point.

@@ -17,7 +17,9 @@ int32_t QuantizeValue(double real, double scale, int32_t zero_point, int32_t qmi
   return static_cast<int32_t>(v);
 }
 
-double QuantizedMultiplier::Real() const { return std::ldexp(static_cast<double>(multiplier), shift - 31); }
+double QuantizedMultiplier::Real() const {
+  return std::ldexp(static_cast<double>(multiplier), shift - 31);
+}
 
 QuantizedMultiplier QuantizeMultiplier(double m) {
   if (!(std::isfinite(m) && m > 0)) {
@@ -27,9 +29,11 @@ QuantizedMultiplier QuantizeMultiplier(double m) {
     throw Error(os.str());
   }
   int exponent = 0;
-  const double fraction = std::frexp(m, &exponent);  // m = fraction * 2^exponent, fraction in [0.5, 1)
-  int64_t q = std::llround(fraction * static_cast<double>(int64_t{1} << 31));  // half away from zero
-  if (q == (int64_t{1} << 31)) {  // fraction rounded up to 1.0
+  const double fraction =
+      std::frexp(m, &exponent);  // m = fraction * 2^exponent, fraction in [0.5, 1)
+  int64_t q =
+      std::llround(fraction * static_cast<double>(int64_t{1} << 31));  // half away from zero
+  if (q == (int64_t{1} << 31)) {                                       // fraction rounded up to 1.0
     q /= 2;
     ++exponent;
   }

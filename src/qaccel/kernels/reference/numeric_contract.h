@@ -37,7 +37,8 @@ inline constexpr int32_t kInt8Max = 127;
 // -1.5 -> -1). Overflow: the only overflowing input, a == b == INT32_MIN
 // (true result 2^31), saturates to INT32_MAX.
 inline int32_t SaturatingRoundingDoublingHighMul(int32_t a, int32_t b) {
-  if (a == b && a == std::numeric_limits<int32_t>::min()) return std::numeric_limits<int32_t>::max();
+  if (a == b && a == std::numeric_limits<int32_t>::min())
+    return std::numeric_limits<int32_t>::max();
   const int64_t ab = static_cast<int64_t>(a) * static_cast<int64_t>(b);
   const int64_t nudge = ab >= 0 ? (int64_t{1} << 30) : (1 - (int64_t{1} << 30));
   // Division truncates toward zero; the nudge (+2^30, or 1 - 2^30 below zero) turns
@@ -70,13 +71,14 @@ inline int32_t SaturatingLeftShift(int32_t x, int exponent) {
 inline int32_t MultiplyByQuantizedMultiplier(int32_t x, int32_t multiplier, int shift) {
   const int left = shift > 0 ? shift : 0;
   const int right = shift > 0 ? 0 : -shift;
-  return RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(SaturatingLeftShift(x, left), multiplier),
-                             right);
+  return RoundingDivideByPOT(
+      SaturatingRoundingDoublingHighMul(SaturatingLeftShift(x, left), multiplier), right);
 }
 
 // Adds the output zero point and clamps to [act_min, act_max] (a subrange of
 // int8), in int64 so that r + zp cannot overflow. Result fits int8.
-inline int8_t AddZeroPointAndClamp(int32_t r, int32_t zero_point, int32_t act_min, int32_t act_max) {
+inline int8_t AddZeroPointAndClamp(int32_t r, int32_t zero_point, int32_t act_min,
+                                   int32_t act_max) {
   int64_t v = static_cast<int64_t>(r) + zero_point;
   if (v < act_min) v = act_min;
   if (v > act_max) v = act_max;
@@ -125,7 +127,8 @@ inline constexpr int64_t MaxBiasMagnitude(int64_t depth) {
 //   b' = MultiplyByQuantizedMultiplier((q_b - zp_b) << L, M_b, shift_b),  m_b = s_b / t
 //   q  = clamp(MultiplyByQuantizedMultiplier(a' + b', M_o, shift_o) + zp_o), m_o = t / (2^L * s_o)
 // (q - zp) < 2^9, so (q - zp) << 20 < 2^29 and a' + b' < 2^30: no overflow.
-// QuantParams of an add layer hold multiplier/shift = [M_a, M_b, M_o] / [shift_a, shift_b, shift_o].
+// QuantParams of an add layer hold multiplier/shift = [M_a, M_b, M_o] / [shift_a, shift_b,
+// shift_o].
 inline constexpr int kAddLeftShift = 20;
 
 }  // namespace qaccel::kernels
