@@ -29,3 +29,16 @@ TEST(CliInfo, HelpWorksForEverySubcommand) {
   EXPECT_NE(r.out.find("info"), std::string::npos);
   EXPECT_EQ(RunCli("info --help").exit_code, 0);
 }
+
+// Training runs in qaccel-train (tools/qaccel/train_launcher.cpp); without it,
+// `qaccel train` is one clear line and a non-zero exit.
+TEST(CliTrain, MissingTrainerIsOneLine) {
+  auto r = RunCli("version");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("(training: "), std::string::npos) << r.out;
+  r = RunCli("train --model lenet5 -o /tmp/never.qmodel", "QACCEL_TRAIN_EXE=/nonexistent/qaccel-train ");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("qaccel train: error: training is not available"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}

@@ -18,13 +18,14 @@ struct CliResult {
   std::string out, err;
 };
 
-inline CliResult RunCli(const std::string& args) {
+// `env` is prepended to the command line (e.g. "VAR=value ").
+inline CliResult RunCli(const std::string& args, const std::string& env = "") {
   namespace fs = std::filesystem;
   static int counter = 0;
   fs::path errf = fs::temp_directory_path() / ("qaccel_cli_err_" + std::to_string(::getpid()) +
                                                "_" + std::to_string(counter++));
   std::string cmd =
-      std::string("QACCEL_PROGRESS=0 ") + QACCEL_CLI_PATH + " " + args + " 2>" + errf.string();
+      env + "QACCEL_PROGRESS=0 " + QACCEL_CLI_PATH + " " + args + " 2>" + errf.string();
   CliResult r;
   FILE* p = ::popen(cmd.c_str(), "r");
   if (!p) return r;

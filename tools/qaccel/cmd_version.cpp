@@ -1,4 +1,5 @@
-// `qaccel version`: prints the version and build options (used in manifests).
+// `qaccel version`: prints the version and whether training is available
+// (training runs in the separate qaccel-train executable, see train_launcher.cpp).
 #include <cstdio>
 
 #include "command.h"
@@ -6,13 +7,17 @@
 namespace {
 void Setup(CLI::App* sub) {
   sub->callback([] {
-#ifdef QACCEL_HAVE_TRAIN
-    std::printf("qaccel %s (training: libtorch)\n", QACCEL_VERSION);
+#ifdef QACCEL_TRAIN_BUILTIN
+    std::printf("qaccel %s (training: libtorch, built in)\n", QACCEL_VERSION);
 #else
-    std::printf("qaccel %s (training: not built)\n", QACCEL_VERSION);
+    std::string trainer = qaccel::cli::TrainExecutablePath();
+    if (trainer.empty())
+      std::printf("qaccel %s (training: not available, no qaccel-train found)\n", QACCEL_VERSION);
+    else
+      std::printf("qaccel %s (training: available, %s)\n", QACCEL_VERSION, trainer.c_str());
 #endif
   });
 }
 }  // namespace
 
-QACCEL_COMMAND(version, "Print the version and build options", Setup);
+QACCEL_COMMAND(version, "Print the version and whether training is available", Setup);

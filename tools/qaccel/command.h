@@ -30,6 +30,12 @@ struct CommandRegistrar {
 // The full command line as typed, recorded in output manifests.
 const std::string& CommandLine();
 
+// The training executable (train_launcher.cpp): its path, or "" when this
+// build has none; and `qaccel train ...` handed over to it (returns only on
+// failure, with the exit code to use).
+std::string TrainExecutablePath();
+int RunTrainExecutable(int argc, char** argv);
+
 }  // namespace qaccel::cli
 
 #define QACCEL_COMMAND(name, description, setup) \

@@ -1,5 +1,7 @@
 // qaccel command line: dispatches to the self-registered subcommands
 // (cmd_*.cpp). Turns every error into one line on stderr and exit code 1.
+// Built twice: as `qaccel` (every command; `train` is handed to qaccel-train)
+// and, with QACCEL_TRAIN_BUILTIN, as `qaccel-train` (train and version only).
 #include <algorithm>
 #include <cstdio>
 #include <exception>
@@ -21,6 +23,9 @@ const std::string& CommandLine() { return g_command_line; }
 
 int main(int argc, char** argv) {
   using namespace qaccel::cli;
+#ifndef QACCEL_TRAIN_BUILTIN
+  if (argc > 1 && std::string(argv[1]) == "train") return RunTrainExecutable(argc, argv);
+#endif
   for (int i = 0; i < argc; ++i) g_command_line += (i ? " " : "") + std::string(argv[i]);
   CLI::App app{
       "qaccel " QACCEL_VERSION

@@ -60,4 +60,30 @@ void AtomicWriteBinary(const fs::path& path, const void* data, size_t size) {
   });
 }
 
+void AtomicWriteDirectory(const fs::path& dir, const std::function<void(const fs::path&)>& fill) {
+  fs::path target = fs::absolute(dir);
+  if (target.filename().empty()) target = target.parent_path();
+  std::error_code ec;
+  if (fs::exists(target, ec) && !fs::is_directory(target, ec))
+    throw Error(target.string() + ": exists and is not a directory; choose another -o");
+  const std::string pid = std::to_string(::getpid());
+  const fs::path tmp = target.string() + ".tmp." + pid;
+  fs::remove_all(tmp, ec);
+  try {
+    fs::create_directories(tmp);
+    fill(tmp);
+    const fs::path old = target.string() + ".old." + pid;
+    const bool existed = fs::exists(target);
+    if (existed) fs::rename(target, old);
+    fs::rename(tmp, target);
+    if (existed) fs::remove_all(old, ec);
+  } catch (const fs::filesystem_error& e) {
+    fs::remove_all(tmp, ec);
+    throw Error(target.string() + ": cannot write the output directory: " + e.what());
+  } catch (...) {
+    fs::remove_all(tmp, ec);
+    throw;
+  }
+}
+
 }  // namespace qaccel

@@ -22,5 +22,12 @@ void AtomicWriteBinary(const std::filesystem::path& path, const void* data, size
 // temporary is removed and the exception propagates.
 void AtomicWriteStream(const std::filesystem::path& path,
                        const std::function<void(std::ostream&)>& write);
+// A whole output directory: `fill` writes into a temporary sibling
+// ("<dir>.tmp.<pid>"), which replaces `dir` only when `fill` returns (an
+// existing directory of that name is moved aside, then removed). If `fill`
+// throws, the temporary is removed and `dir` is untouched. Throws Error when
+// `dir` exists and is not a directory.
+void AtomicWriteDirectory(const std::filesystem::path& dir,
+                          const std::function<void(const std::filesystem::path& tmp)>& fill);
 
 }  // namespace qaccel
