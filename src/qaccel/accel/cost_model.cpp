@@ -1,5 +1,6 @@
-// The cost model's public entry points: validation, layer geometry, network
-// totals. The simulation itself is in simulate.cpp.
+// The cost model's public entry points: layer geometry, network totals. The
+// simulation is in simulate.cpp (entry, validation) and simulate_stages.h;
+// dataflow names are the registry's (dataflow_registry.cpp).
 #include "qaccel/accel/cost_model.h"
 
 #include <cmath>
@@ -7,25 +8,6 @@
 #include "qaccel/core/error.h"
 
 namespace qaccel::accel {
-
-const char* DataflowName(Dataflow df) {
-  switch (df) {
-    case Dataflow::kOutputStationary:
-      return "os";
-    case Dataflow::kWeightStationary:
-      return "ws";
-    case Dataflow::kInputStationary:
-      return "is";
-  }
-  return "?";
-}
-
-Dataflow ParseDataflow(const std::string& name) {
-  if (name == "os") return Dataflow::kOutputStationary;
-  if (name == "ws") return Dataflow::kWeightStationary;
-  if (name == "is") return Dataflow::kInputStationary;
-  throw Error("unknown dataflow '" + name + "' (use os, ws or is)");
-}
 
 LayerSpec LayerSpec::Gemm(std::string name, int64_t m, int64_t n, int64_t k) {
   LayerSpec l;

@@ -21,11 +21,13 @@
 
 namespace qaccel::accel {
 
+// The dataflows of the registry (dataflow_registry.h: names, mappings,
+// energy); one enumerator per registered dataflow.
 enum class Dataflow { kOutputStationary, kWeightStationary, kInputStationary };
 enum class BandwidthMode { kCalc, kUser };
 
-// "os" / "ws" / "is" (SCALE-Sim's spelling) <-> Dataflow. ParseDataflow
-// throws qaccel::Error for anything else.
+// Registered name ("os" / "ws" / "is", SCALE-Sim's spelling) <-> Dataflow.
+// ParseDataflow throws qaccel::Error listing the registered names.
 const char* DataflowName(Dataflow df);
 Dataflow ParseDataflow(const std::string& name);
 

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <set>
 
+#include "qaccel/accel/dataflow_registry.h"
 #include "qaccel/core/error.h"
 #include "qaccel/core/file_io.h"
 
@@ -112,6 +113,13 @@ bool DesignSpace::Feasible(const accel::ArchConfig& a) const {
 // ---------------------------------------------------------------- parsing --
 namespace {
 
+// Sanity bounds on what a space file may ask for: an integer dimension value
+// (array rows / cols), the values one range may expand to, and an integer
+// option of the genetic search (population, generations, ...).
+constexpr double kMaxIntegerValue = 1e6;
+constexpr size_t kMaxRangeValues = 1000000;
+constexpr int64_t kMaxGeneticOption = 1000000;
+
 class Reader {
  public:
   explicit Reader(std::string file) : file_(std::move(file)) {}
@@ -184,7 +192,8 @@ class Reader {
     auto one = [&](const toml::node& e, const std::string& k) {
       double x = integral ? static_cast<double>(Integer(e, k)) : Number(e, k);
       if (x < lo) Fail(&e, k, "value " + Fmt(x) + " is below the minimum " + Fmt(lo));
-      if (integral && x > 1e6) Fail(&e, k, "value " + Fmt(x) + " is above the maximum 1e6");
+      if (integral && x > kMaxIntegerValue)
+        Fail(&e, k, "value " + Fmt(x) + " is above the maximum " + Fmt(kMaxIntegerValue));
       return x;
     };
     if (auto arr = n.as_array()) {
@@ -218,7 +227,8 @@ class Reader {
           double x = a + static_cast<double>(i) * step;
           if (x > b + 1e-9 * std::abs(b)) break;
           v.push_back(x);
-          if (v.size() > 1000000) Fail(&n, key, "range has more than 1,000,000 values");
+          if (v.size() > kMaxRangeValues)
+            Fail(&n, key, "range has more than " + std::to_string(kMaxRangeValues) + " values");
         }
       }
       if (v.empty())
@@ -297,8 +307,7 @@ DesignSpace ParseDesignSpace(const std::string& text, const std::string& source_
       }
     }
   } else {
-    s.dataflows = {accel::Dataflow::kOutputStationary, accel::Dataflow::kWeightStationary,
-                   accel::Dataflow::kInputStationary};
+    s.dataflows = accel::AllDataflows();
   }
 
   s.ifmap_sram_kb = {defaults.ifmap_sram_kb};
@@ -403,9 +412,10 @@ DesignSpace ParseDesignSpace(const std::string& text, const std::string& source_
       auto int_in = [&](const char* k, int& dst, int64_t lo) {
         if (auto* n = g->get(k)) {
           int64_t v = r.Integer(*n, std::string("search.genetic.") + k);
-          if (v < lo || v > 1000000)
+          if (v < lo || v > kMaxGeneticOption)
             r.Fail(n, std::string("search.genetic.") + k,
-                   "must be in [" + std::to_string(lo) + ", 1000000]");
+                   "must be in [" + std::to_string(lo) + ", " +
+                       std::to_string(kMaxGeneticOption) + "]");
           dst = static_cast<int>(v);
         }
       };
