@@ -31,7 +31,7 @@ std::string Num(double v) {
 ExploreResult Explore(const DesignSpace& space, const std::vector<accel::LayerSpec>& layers,
                       const ExploreOptions& opt) {
   Check(!layers.empty(), "explore: the topology has no layers");
-  const Workload work = MakeWorkload(layers);
+  const accel::Workload work = accel::MakeWorkload(layers);
   return Explore(
       space,
       [&](const accel::ArchConfig& c) {
