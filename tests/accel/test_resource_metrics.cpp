@@ -31,9 +31,9 @@ ArchConfig Small(Dataflow df) {
 }  // namespace
 
 TEST(ResourceMetrics, NamesAliasesAndUnknown) {
-  for (const char* n : {"macs", "params", "weight_bytes", "cycles", "total_cycles",
-                        "stall_cycles", "energy", "energy_pj", "edp", "area", "area_mm2", "pes",
-                        "sram_kb", "dram_bytes"})
+  for (const char* n :
+       {"macs", "params", "weight_bytes", "cycles", "total_cycles", "stall_cycles", "energy",
+        "energy_pj", "edp", "area", "area_mm2", "pes", "sram_kb", "dram_bytes"})
     EXPECT_TRUE(IsResourceMetric(n)) << n;
   EXPECT_EQ(&FindResourceMetric("cycles"), &FindResourceMetric("total_cycles"));
   try {

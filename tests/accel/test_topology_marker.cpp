@@ -72,7 +72,8 @@ TEST(TopologyMarker, MarkedRowsGiveScaleSimGoldenReports) {
   const auto layers = ParseTopology(text, "edge_marked.csv", TopologyFormat::kConv);
   const auto cfg = ReadScaleSimConfig(root / "inputs/os_8x16_calc.cfg");
   const auto m = SimulateNetwork(cfg.arch, layers);
-  EXPECT_EQ(ComputeReportCsv(m), qaccel::ReadTextFile(root / "edge_os_8x16_calc/COMPUTE_REPORT.csv"));
+  EXPECT_EQ(ComputeReportCsv(m),
+            qaccel::ReadTextFile(root / "edge_os_8x16_calc/COMPUTE_REPORT.csv"));
   EXPECT_EQ(DetailedAccessReportCsv(m),
             qaccel::ReadTextFile(root / "edge_os_8x16_calc/DETAILED_ACCESS_REPORT.csv"));
 }

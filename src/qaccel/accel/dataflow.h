@@ -113,11 +113,16 @@ struct Skew {
 };
 
 // Prefetch order of one operand (USER bandwidth mode): SCALE-Sim stacks the
-// per-fold operand tiles into a (blocks * rows) x width matrix and reads it
-// either along anti-diagonals (ISSUE #15 fix) or row-major.
+// per-fold operand tiles, `len` rows each, into a (folds * len) x width
+// matrix and reads it either along anti-diagonals (ISSUE #15 fix) or
+// row-major. Row r of the stack is element t = r % len of fold r / len; its
+// column c is index i = (r / len) * width + c of the mapped dimension
+// (padding when i >= bound); the operand address is op(i, t) when
+// index_first, else op(t, i).
 struct PrefetchLayout {
-  int64_t rows = 0, width = 0;
-  bool diagonal = false;
+  int64_t folds = 0, len = 0, width = 0, bound = 0;
+  bool diagonal = false, index_first = false;
+  int64_t rows() const { return folds * len; }
 };
 
 // Bytes each useful MAC moves inside the PE array (energy.h): from the PE's
@@ -136,12 +141,9 @@ using IfmapRangeSink = void (*)(int64_t pixel, int64_t k_begin, int64_t k_end);
 // fold is one R x C tile of it; tau is the local cycle (demand row) inside a
 // fold of fold_len() rows.
 template <class M>
-concept DataflowMapping = requires(const M& m, const Fold& f, int64_t tau, int64_t n,
-                                   int64_t wb, AddressSink sink, IfmapRangeSink ranges) {
-  // Registry data: the .cfg / TOML spelling, a description, the per-MAC
-  // traffic for the energy model (word and partial-sum bytes in).
-  { M::kName } -> std::convertible_to<const char*>;
-  { M::kDescription } -> std::convertible_to<const char*>;
+concept DataflowMapping = requires(const M& m, const Fold& f, int64_t tau, int64_t n, int64_t wb,
+                                   AddressSink sink, IfmapRangeSink ranges) {
+  // The per-MAC traffic for the energy model (word and partial-sum bytes in).
   { M::PerMac(wb, wb) } -> std::same_as<PerMacTraffic>;
   requires std::constructible_from<M, const OperandMatrices&, int64_t, int64_t>;
   // Shape and per-fold counts.
@@ -149,7 +151,7 @@ concept DataflowMapping = requires(const M& m, const Fold& f, int64_t tau, int64
   { m.Sc() } -> std::same_as<int64_t>;
   { m.T() } -> std::same_as<int64_t>;
   { m.fold_len() } -> std::same_as<int64_t>;
-  { m.util_cycles() } -> std::same_as<int64_t>;  // compute-util cycles per fold
+  { m.util_cycles() } -> std::same_as<int64_t>;   // compute-util cycles per fold
   { m.ifmap_reads(f) } -> std::same_as<int64_t>;  // SRAM reads / writes per fold
   { m.filter_reads(f) } -> std::same_as<int64_t>;
   { m.ofmap_writes(f) } -> std::same_as<int64_t>;
@@ -171,9 +173,7 @@ concept DataflowMapping = requires(const M& m, const Fold& f, int64_t tau, int64
   { m.OfmapSkew(f) } -> std::same_as<Skew>;
   // USER-mode prefetch order of each operand (row_folds, col_folds in).
   { m.IfmapPrefetch(n, n) } -> std::same_as<PrefetchLayout>;
-  { m.IfmapPrefetchAt(n, n) } -> std::same_as<int64_t>;
   { m.FilterPrefetch(n, n) } -> std::same_as<PrefetchLayout>;
-  { m.FilterPrefetchAt(n, n) } -> std::same_as<int64_t>;
 };
 
 // Geometry every mapping carries: the operand tables, the array, and the
@@ -188,17 +188,6 @@ class MappingGeometry {
   int64_t T() const { return T_; }
 
  protected:
-  // USER-mode prefetch matrices stack one tile per fold, `len` rows each:
-  // row `row` is element t = row % len of fold row / len, whose column `col`
-  // is index (row / len) * width + col of the mapped dimension. False for
-  // the padding past `bound`.
-  static bool StackedTileAt(int64_t row, int64_t col, int64_t len, int64_t width, int64_t bound,
-                            int64_t* t, int64_t* index) {
-    *t = row % len;
-    *index = row / len * width + col;
-    return *index < bound;
-  }
-
   const OperandMatrices& op_;
   int64_t R_, C_, Sr_, Sc_, T_;
 };

@@ -17,9 +17,6 @@ namespace qaccel::accel {
 
 class InputStationaryMapping : public PreloadedStationaryMapping {
  public:
-  static constexpr const char* kName = "is";
-  static constexpr const char* kDescription = "input stationary";
-
   InputStationaryMapping(const OperandMatrices& op, int64_t rows, int64_t cols)
       : PreloadedStationaryMapping(op, rows, cols, op.K(), op.M(), op.N()) {}
   int64_t ifmap_reads(const Fold& f) const { return f.ru * f.cu; }
@@ -59,19 +56,13 @@ class InputStationaryMapping : public PreloadedStationaryMapping {
     for (int64_t c = 0; c < f.cu; ++c) fn(f.fc * C_ + c, ka, kb);
   }
 
+  // Prefetch stacks: per column fold K x C ifmap_op(p, k), row-major; per
+  // row fold N x R filter_op(k, n), anti-diagonals.
   PrefetchLayout IfmapPrefetch(int64_t, int64_t col_folds) const {
-    return {col_folds * Sr_, C_, false};
-  }
-  int64_t IfmapPrefetchAt(int64_t row, int64_t col) const {
-    int64_t k = 0, p = 0;
-    return StackedTileAt(row, col, Sr_, C_, Sc_, &k, &p) ? op_.Ifmap(p, k) : -1;
+    return {col_folds, Sr_, C_, Sc_, false, true};
   }
   PrefetchLayout FilterPrefetch(int64_t row_folds, int64_t) const {
-    return {row_folds * T_, R_, true};
-  }
-  int64_t FilterPrefetchAt(int64_t row, int64_t col) const {
-    int64_t n = 0, k = 0;
-    return StackedTileAt(row, col, T_, R_, Sr_, &n, &k) ? op_.Filter(k, n) : -1;
+    return {row_folds, T_, R_, Sr_, true, true};
   }
 };
 

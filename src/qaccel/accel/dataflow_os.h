@@ -24,8 +24,6 @@ namespace qaccel::accel {
 
 class OutputStationaryMapping : public MappingGeometry {
  public:
-  static constexpr const char* kName = "os";
-  static constexpr const char* kDescription = "output stationary";
   static PerMacTraffic PerMac(int64_t word_bytes, int64_t psum_bytes) {
     return {2 * psum_bytes, 2 * word_bytes};
   }
@@ -76,19 +74,13 @@ class OutputStationaryMapping : public MappingGeometry {
   }
   Skew OfmapSkew(const Fold& f) const { return {T_ - 1 + R_ - f.ru, f.ru, f.cu}; }
 
+  // Prefetch stacks: per row fold T x R ifmap_op(p, t); per column fold
+  // T x C filter_op(t, n); both read along anti-diagonals.
   PrefetchLayout IfmapPrefetch(int64_t row_folds, int64_t) const {
-    return {row_folds * T_, R_, true};
-  }
-  int64_t IfmapPrefetchAt(int64_t row, int64_t col) const {
-    int64_t t = 0, p = 0;
-    return StackedTileAt(row, col, T_, R_, Sr_, &t, &p) ? op_.Ifmap(p, t) : -1;
+    return {row_folds, T_, R_, Sr_, true, true};
   }
   PrefetchLayout FilterPrefetch(int64_t, int64_t col_folds) const {
-    return {col_folds * T_, C_, true};
-  }
-  int64_t FilterPrefetchAt(int64_t row, int64_t col) const {
-    int64_t t = 0, n = 0;
-    return StackedTileAt(row, col, T_, C_, Sc_, &t, &n) ? op_.Filter(t, n) : -1;
+    return {col_folds, T_, C_, Sc_, true, false};
   }
 
  private:

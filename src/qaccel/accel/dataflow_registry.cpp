@@ -12,17 +12,17 @@ namespace qaccel::accel {
 namespace {
 
 template <DataflowMapping Map>
-DataflowInfo Entry(Dataflow id) {
-  return {id, Map::kName, Map::kDescription, &Map::PerMac, &detail::SimulateWithMapping<Map>};
+DataflowInfo Entry(Dataflow id, const char* name, const char* description) {
+  return {id, name, description, &Map::PerMac, &detail::SimulateWithMapping<Map>};
 }
 
 }  // namespace
 
 const std::vector<DataflowInfo>& Dataflows() {
   static const std::vector<DataflowInfo> kDataflows = {
-      Entry<OutputStationaryMapping>(Dataflow::kOutputStationary),
-      Entry<WeightStationaryMapping>(Dataflow::kWeightStationary),
-      Entry<InputStationaryMapping>(Dataflow::kInputStationary),
+      Entry<OutputStationaryMapping>(Dataflow::kOutputStationary, "os", "output stationary"),
+      Entry<WeightStationaryMapping>(Dataflow::kWeightStationary, "ws", "weight stationary"),
+      Entry<InputStationaryMapping>(Dataflow::kInputStationary, "is", "input stationary"),
   };
   return kDataflows;
 }

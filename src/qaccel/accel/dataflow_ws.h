@@ -18,9 +18,6 @@ namespace qaccel::accel {
 
 class WeightStationaryMapping : public PreloadedStationaryMapping {
  public:
-  static constexpr const char* kName = "ws";
-  static constexpr const char* kDescription = "weight stationary";
-
   WeightStationaryMapping(const OperandMatrices& op, int64_t rows, int64_t cols)
       : PreloadedStationaryMapping(op, rows, cols, op.K(), op.N(), op.M()) {}
   int64_t ifmap_reads(const Fold& f) const { return T_ * f.ru; }
@@ -66,19 +63,13 @@ class WeightStationaryMapping : public PreloadedStationaryMapping {
     }
   }
 
+  // Prefetch stacks: per row fold T x R ifmap_op(t, k), anti-diagonals;
+  // per column fold K x C filter_op(k, n), row-major.
   PrefetchLayout IfmapPrefetch(int64_t row_folds, int64_t) const {
-    return {row_folds * T_, R_, true};
-  }
-  int64_t IfmapPrefetchAt(int64_t row, int64_t col) const {
-    int64_t t = 0, k = 0;
-    return StackedTileAt(row, col, T_, R_, Sr_, &t, &k) ? op_.Ifmap(t, k) : -1;
+    return {row_folds, T_, R_, Sr_, true, false};
   }
   PrefetchLayout FilterPrefetch(int64_t, int64_t col_folds) const {
-    return {col_folds * Sr_, C_, false};
-  }
-  int64_t FilterPrefetchAt(int64_t row, int64_t col) const {
-    int64_t k = 0, n = 0;
-    return StackedTileAt(row, col, Sr_, C_, Sc_, &k, &n) ? op_.Filter(k, n) : -1;
+    return {col_folds, Sr_, C_, Sc_, false, false};
   }
 };
 

@@ -164,8 +164,8 @@ EstimateReadBufferModel::Result EstimateReadBufferModel::Finish(int64_t closed, 
   if (closed == 0) {
     // complete_all_prefetches() before any prefetch: all sets fetched at the
     // default bandwidth of 10 words/cycle, ending at cycle -1.
-    const int64_t cycles =
-        static_cast<int64_t>(std::ceil(static_cast<double>(sets * set_elems_) / kEstimateDefaultBandwidth));
+    const int64_t cycles = static_cast<int64_t>(
+        std::ceil(static_cast<double>(sets * set_elems_) / kEstimateDefaultBandwidth));
     r.reads = open;
     r.start_cycle = -cycles;
     r.stop_cycle = -1;
@@ -174,8 +174,8 @@ EstimateReadBufferModel::Result EstimateReadBufferModel::Finish(int64_t closed, 
   // The first window was prefetched before the first request at 10 words/cycle;
   // every later window over the interval between the two previous closes; the
   // last (open) one ends at the last close + 1.
-  const int64_t first_cycles =
-      static_cast<int64_t>(std::ceil(static_cast<double>(window_elems_) / kEstimateDefaultBandwidth));
+  const int64_t first_cycles = static_cast<int64_t>(
+      std::ceil(static_cast<double>(window_elems_) / kEstimateDefaultBandwidth));
   r.reads = closed * window_elems_ + open;
   r.start_cycle = first_req_cycle - first_cycles;
   r.stop_cycle = last_close_cycle + 1;

@@ -87,8 +87,8 @@ class WriteBufferModel {
 
 // IFMAP / filter read buffer in CALC mode (read_buffer_estimate_bw.py).
 // Never stalls. New addresses are grouped into sets of N = floor(total/100)
-// and a "window" of 50 sets (kReadBufferSets, kEstimateWindowSets); an address is a DRAM read unless it is already
-// in the current window. When the window's 50th set completes (50 N distinct
+// and a "window" of 50 sets (kReadBufferSets, kEstimateWindowSets); an address is a DRAM read
+// unless it is already in the current window. When the window's 50th set completes (50 N distinct
 // addresses), it is prefetched and a fresh window starts. The reported DRAM
 // start/stop cycles follow from the cycles at which windows close.
 class EstimateReadBufferModel {

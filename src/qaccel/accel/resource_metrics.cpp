@@ -123,8 +123,7 @@ const ResourceMetric& FindResourceMetric(const std::string& name) {
 }
 
 double MeasureResource(const std::string& metric, const ArchConfig& config, const Workload& w,
-                       const EnergyTable& energy, const AreaModel& area,
-                       const ModelCounts* model) {
+                       const EnergyTable& energy, const AreaModel& area, const ModelCounts* model) {
   const ResourceMetric& m = FindResourceMetric(metric);
   if (m.source == MetricSource::kSimulation)
     return m.value(EvaluateNetwork(config, w, energy, area, model));

@@ -58,13 +58,20 @@ namespace detail {
 
 SimCacheKey MemoKey(MemoKind kind, const ArchConfig& c, const LayerSpec& l, int64_t words,
                     int64_t bw) {
-  return {static_cast<int64_t>(kind), static_cast<int64_t>(c.dataflow),
-          c.array_rows,               c.array_cols,
-          l.ifmap_h,                  l.ifmap_w,
-          l.filter_h,                 l.filter_w,
-          l.channels,                 l.num_filters,
-          l.stride_h,                 l.stride_w,
-          words,                      bw};
+  return {static_cast<int64_t>(kind),
+          static_cast<int64_t>(c.dataflow),
+          c.array_rows,
+          c.array_cols,
+          l.ifmap_h,
+          l.ifmap_w,
+          l.filter_h,
+          l.filter_w,
+          l.channels,
+          l.num_filters,
+          l.stride_h,
+          l.stride_w,
+          words,
+          bw};
 }
 
 LayerBuffers LayerBuffers::Of(const ArchConfig& c) {

@@ -133,20 +133,26 @@ void ComputeSide(const FoldGrid& g, const Map& map, LayerMetrics* m) {
   m->compute_util_pct = util_sum / num_folds * 100;
 }
 
-// USER mode: SCALE-Sim stacks the per-fold operand tiles and reads them
-// along anti-diagonals, each from the bottom row up (create_*_prefetch_mat),
-// or row-major.
-template <class At>
-std::vector<int64_t> PrefetchOrder(const PrefetchLayout& pl, At at) {
+// USER mode: the operand's dense addresses in prefetch order (-1 for the
+// padding), anti-diagonals each read from the bottom row up
+// (create_*_prefetch_mat), or row-major. op(a, b) is the operand's address.
+template <class Op>
+std::vector<int64_t> PrefetchOrder(const PrefetchLayout& pl, Op op) {
+  auto at = [&](int64_t r, int64_t c) -> int64_t {
+    const int64_t t = r % pl.len, i = r / pl.len * pl.width + c;
+    if (i >= pl.bound) return -1;
+    return pl.index_first ? op(i, t) : op(t, i);
+  };
+  const int64_t rows = pl.rows();
   std::vector<int64_t> order;
-  order.reserve(static_cast<size_t>(pl.rows * pl.width));
+  order.reserve(static_cast<size_t>(rows * pl.width));
   if (pl.diagonal) {
-    for (int64_t d = 0; d < pl.rows + pl.width - 1; ++d)
-      for (int64_t r = std::min(d, pl.rows - 1), r0 = std::max<int64_t>(0, d - pl.width + 1);
-           r >= r0; --r)
+    for (int64_t d = 0; d < rows + pl.width - 1; ++d)
+      for (int64_t r = std::min(d, rows - 1), r0 = std::max<int64_t>(0, d - pl.width + 1); r >= r0;
+           --r)
         order.push_back(at(r, d - r));
   } else {
-    for (int64_t r = 0; r < pl.rows; ++r)
+    for (int64_t r = 0; r < rows; ++r)
       for (int64_t c = 0; c < pl.width; ++c) order.push_back(at(r, c));
   }
   return order;
@@ -173,12 +179,10 @@ UserReadBuffers PrepareReadBuffers(const ArchConfig& cfg, const LayerBuffers& si
   const int64_t bw = static_cast<int64_t>(cfg.bandwidth_words_per_cycle);
   rb.ifmap.emplace(size.ifmap, bw, op.ifmap_space(),
                    PrefetchOrder(map.IfmapPrefetch(g.row_folds, g.col_folds),
-                                 [&](int64_t r, int64_t c) { return map.IfmapPrefetchAt(r, c); }));
+                                 [&](int64_t a, int64_t b) { return op.Ifmap(a, b); }));
   rb.filter.emplace(size.filter, bw, op.filter_space(),
-                    PrefetchOrder(map.FilterPrefetch(g.row_folds, g.col_folds), [&](int64_t r,
-                                                                                    int64_t c) {
-                      return map.FilterPrefetchAt(r, c);
-                    }));
+                    PrefetchOrder(map.FilterPrefetch(g.row_folds, g.col_folds),
+                                  [&](int64_t a, int64_t b) { return op.Filter(a, b); }));
   return rb;
 }
 
@@ -223,17 +227,17 @@ inline int64_t AdvanceQuietRun(const Skew& oskew, int64_t tau, int64_t hi, int64
 // One demand row through every buffer the walk visits; records its stall.
 template <DataflowMapping Map>
 void ServiceRow(const Map& map, const Fold& f, int64_t tau, int64_t row, bool last_row,
-                const Skew& oskew, UserReadBuffers* rb, Span* if_span, Span* fi_span,
-                WalkState* w, StallTimeline* timeline) {
+                const Skew& oskew, UserReadBuffers* rb, Span* if_span, Span* fi_span, WalkState* w,
+                StallTimeline* timeline) {
   const int64_t cycle = row + w->stalls;
   int64_t stall = 0;
   if (rb->active()) {
-    stall = std::max(stall, ServiceReadRow(
-                                &*rb->ifmap, cycle,
-                                [&](auto&& fn) { map.Ifmap(f, tau, fn); }, if_span));
-    stall = std::max(stall, ServiceReadRow(
-                                &*rb->filter, cycle,
-                                [&](auto&& fn) { map.Filter(f, tau, fn); }, fi_span));
+    stall = std::max(stall,
+                     ServiceReadRow(
+                         &*rb->ifmap, cycle, [&](auto&& fn) { map.Ifmap(f, tau, fn); }, if_span));
+    stall = std::max(stall,
+                     ServiceReadRow(
+                         &*rb->filter, cycle, [&](auto&& fn) { map.Filter(f, tau, fn); }, fi_span));
   }
   int64_t of_out = cycle;
   const int64_t k = oskew.count(tau);
@@ -276,8 +280,8 @@ std::shared_ptr<const CachedOfmapWalk> WalkDemandRows(const FoldGrid& g, const M
     for (int64_t tau = lo; tau <= hi; ++tau) {
       const int64_t row = base + tau;
       if (bulk) {
-        const int64_t done = AdvanceQuietRun(oskew, tau, hi, g.num_rows - 2 - base,
-                                             row + w.stalls, &w);
+        const int64_t done =
+            AdvanceQuietRun(oskew, tau, hi, g.num_rows - 2 - base, row + w.stalls, &w);
         if (done > 0) {
           tau += done - 1;
           continue;
@@ -415,8 +419,7 @@ EstimateReadBufferModel::Result CalcIfmapDram(const ArchConfig& cfg, const Layer
   if (!probe.needs_simulation()) return probe.FinishAnalytic();
   const auto h = IfmapHistoryMemo(MemoKey(MemoKind::kIfmapHistory, cfg, layer, size.total, 0),
                                   [&] { return IfmapWindowHistory(op, g, map, size); });
-  return probe.Finish(h->closed, h->open, first_request_cycle,
-                      timeline.Cycle(h->last_close_row));
+  return probe.Finish(h->closed, h->open, first_request_cycle, timeline.Cycle(h->last_close_row));
 }
 
 // Demand row of the filter stream's index-th address.
@@ -517,8 +520,7 @@ LayerMetrics SimulateWithMapping(const ArchConfig& cfg, const LayerSpec& layer,
   UserReadBuffers rb = PrepareReadBuffers(cfg, size, op, g, map);
   Span if_span, fi_span;
   // OFMAP lines are the array width in CALC mode, the bandwidth in USER mode.
-  const int64_t drain_bw =
-      rb.active() ? static_cast<int64_t>(cfg.bandwidth_words_per_cycle) : g.C;
+  const int64_t drain_bw = rb.active() ? static_cast<int64_t>(cfg.bandwidth_words_per_cycle) : g.C;
   auto walk = [&] { return WalkDemandRows(g, map, size.ofmap, drain_bw, &rb, &if_span, &fi_span); };
   // CALC: the walk sees only the OFMAP buffer (memoized, sim_cache.h).
   const std::shared_ptr<const CachedOfmapWalk> walked =

@@ -358,8 +358,8 @@ void ParseConstraints(Reader& r, const toml::table& root, DesignSpace* s) {
       r.Fail(&v, full,
              "unknown key (use max_<metric>, e.g. max_pes, max_sram_kb, max_area_mm2; metrics: " +
                  accel::ResourceMetricList() + ")");
-    const double limit = key == "max_pes" ? static_cast<double>(r.Integer(v, full))
-                                          : r.Number(v, full);
+    const double limit =
+        key == "max_pes" ? static_cast<double>(r.Integer(v, full)) : r.Number(v, full);
     try {
       s->constraints.SetMax(key.substr(4), limit);
     } catch (const Error& e) {
@@ -424,9 +424,9 @@ void ParseSearch(Reader& r, const toml::table& root, DesignSpace* s) {
       if (auto* n = g->get(k)) {
         int64_t v = r.Integer(*n, std::string("search.genetic.") + k);
         if (v < lo || v > kMaxGeneticOption)
-          r.Fail(n, std::string("search.genetic.") + k,
-                 "must be in [" + std::to_string(lo) + ", " +
-                     std::to_string(kMaxGeneticOption) + "]");
+          r.Fail(
+              n, std::string("search.genetic.") + k,
+              "must be in [" + std::to_string(lo) + ", " + std::to_string(kMaxGeneticOption) + "]");
         dst = static_cast<int>(v);
       }
     };
