@@ -358,19 +358,26 @@ std::shared_ptr<const CachedIfmapHistory> IfmapWindowHistory(const OperandMatric
   const int64_t window = est->window_elems();
   // Window elements [ka, kb) of output pixel p: one contiguous address range
   // per filter row, clipped at the IFMAP edge (ragged strides).
+  // Consecutive calls mostly start at the same window element, so the
+  // division that finds its filter row is memoized (a 64-bit divide costs
+  // more than the rest of a short range).
+  int64_t memo_k = 0, memo_row = 0;
   auto pixel_range = [&](int64_t p, int64_t ka, int64_t kb) {
     const int64_t pr = op.pix_row(p), pc = op.pix_col(p);
     const int64_t valid = std::min(span, (Wd - pc) * ch);  // columns past the edge: invalid
-    for (int64_t k = ka; k < kb;) {
-      const int64_t crow = k / span, k0 = crow * span;
-      const int64_t end = std::min(kb, k0 + span);
+    if (ka != memo_k) {
+      memo_k = ka;
+      memo_row = ka / span;
+    }
+    int64_t k = ka;
+    for (int64_t crow = memo_row; k < kb; ++crow) {  // k >= crow * span from here on
+      const int64_t k0 = crow * span, end = std::min(kb, k0 + span);
       const int64_t y = pr + crow;
-      if (y < H) {
-        const int64_t lo = k - k0, hi = std::min(end - k0, valid);
-        if (lo < hi) {
-          const int64_t base = (y * Wd + pc) * ch;
-          est->TouchRange(base + lo, base + hi);
-        }
+      if (y >= H) break;  // and every later filter row
+      const int64_t lo = k - k0, hi = std::min(end - k0, valid);
+      if (lo < hi) {
+        const int64_t base = (y * Wd + pc) * ch;
+        est->TouchRange(base + lo, base + hi);
       }
       k = end;
     }
