@@ -3,8 +3,8 @@
 //
 // SCALE-Sim materializes three "demand matrices" (one row per cycle, one
 // column per array edge port) and pushes them through its memory model. We
-// never build them: each mapping below answers, for fold f and local cycle
-// tau, which addresses row `f * fold_len + tau` of each demand matrix holds.
+// never build them: each mapping answers, for fold f and local cycle tau,
+// which addresses row `f * fold_len + tau` of each demand matrix holds.
 // The formulas are derived from scalesim/compute/systolic_compute_{os,ws,is}.py
 // (skew, flip, prefix/suffix padding of every fold) and are documented per
 // dataflow below. One class per dataflow, all with the same method set; the
