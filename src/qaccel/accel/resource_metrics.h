@@ -34,7 +34,7 @@ struct ModelCounts {
 // Distinct layer shapes (same SCALE-Sim dimensions; names may differ), in
 // first-seen order, with how often each occurs. SCALE-Sim simulates layers
 // independently and SimulateLayer is pure, so simulating each shape once and
-// weighting it changes no number (ResNet-50: 54 array layers, 23 shapes).
+// weighting it changes no number (ResNet-50: 54 array layers, 24 shapes).
 struct Workload {
   std::vector<LayerSpec> unique;
   std::vector<int64_t> count;
