@@ -7,7 +7,6 @@
 // every K-th point of the space (a quick estimate of the full run).
 #include <sys/resource.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -17,6 +16,7 @@
 #include "qaccel/accel/sim_cache.h"
 #include "qaccel/accel/topology_from_graph.h"
 #include "qaccel/core/error.h"
+#include "qaccel/core/parallel.h"
 #include "qaccel/dse/explore.h"
 #include "qaccel/graph/zoo.h"
 
@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
                            : dse::LoadDesignSpace(space_path);
     Graph g = BuildZooModel("resnet50");
     accel::Topology topo = accel::TopologyFromGraph(g);
-    dse::Workload w = dse::MakeWorkload(topo.layers);
+    accel::Workload w = accel::MakeWorkload(topo.layers);
     dse::ExploreOptions o;
     o.strategy = strategy;
     o.threads = threads;
@@ -86,17 +86,10 @@ int main(int argc, char** argv) {
       }
       r.points.resize(configs.size());
       r.threads = threads;
-      std::atomic<size_t> next{0};
       const auto t0 = std::chrono::steady_clock::now();
-      auto work = [&] {
-        for (size_t i; (i = next.fetch_add(1)) < configs.size();)
-          r.points[i] =
-              dse::EvaluatePoint(configs[i], w, space.energy, space.area, space.objective);
-      };
-      std::vector<std::thread> pool;
-      for (int t = 1; t < threads; ++t) pool.emplace_back(work);
-      work();
-      for (auto& t : pool) t.join();
+      ParallelFor(static_cast<int64_t>(configs.size()), threads, [&](int64_t i, int) {
+        r.points[i] = dse::EvaluatePoint(configs[i], w, space.energy, space.area, space.objective);
+      });
       r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       for (size_t i = 1; i < r.points.size(); ++i)
         if (r.points[i].objective < r.points[r.best].objective) r.best = i;

@@ -108,7 +108,7 @@ TEST(DseSearch, SameSeedSameCsvWhateverTheThreadCount) {
 
 TEST(DseSearch, ConstraintsRejectBeforeEvaluation) {
   DesignSpace s = SmallSpace();
-  s.constraints.max_pes = 64;
+  s.constraints.SetMax("pes", 64);
   std::atomic<int> calls{0};
   auto r = Explore(
       s,
@@ -120,7 +120,7 @@ TEST(DseSearch, ConstraintsRejectBeforeEvaluation) {
   for (auto& p : r.points) EXPECT_LE(p.area.pes, 64);
   EXPECT_EQ(static_cast<uint64_t>(calls.load()), r.points.size());
   EXPECT_EQ(r.points.size() + r.skipped_infeasible, s.Size());
-  s.constraints.max_pes = 1;
+  s.constraints.SetMax("pes", 1);
   EXPECT_THROW(Explore(s, FakeCost, Opts("exhaustive", 1, 2)), Error);
 }
 

@@ -2,6 +2,10 @@
 // and the key.
 #include <gtest/gtest.h>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "qaccel/core/error.h"
 #include "qaccel/dse/design_space.h"
 
@@ -51,9 +55,13 @@ dram_read_pj = 150
   EXPECT_EQ(s.ifmap_sram_kb, (std::vector<double>{32, 64.5}));
   EXPECT_EQ(s.filter_sram_kb, (std::vector<double>{64}));  // ArchConfig default
   EXPECT_EQ(s.Size(), 5u * 3 * 2 * 2 * 1 * 1 * 1 * 2);
-  EXPECT_EQ(s.constraints.max_pes, 256);
-  EXPECT_EQ(s.objective.kind, ObjectiveKind::kWeighted);
-  EXPECT_DOUBLE_EQ(s.objective.Value(100, 400, 7), 100 * 20);
+  EXPECT_EQ(s.constraints.Max("pes"), 256);
+  EXPECT_EQ(s.objective.Name(), "weighted");
+  accel::NetworkEvaluation e;  // total_cycles 100, energy_pj 400, area_mm2 7
+  e.totals.total_cycles = 100;
+  e.energy_pj = 400;
+  e.area.area_mm2 = 7;
+  EXPECT_DOUBLE_EQ(s.objective.Value(e), 100 * 20);
   EXPECT_EQ(s.strategy, "genetic");
   EXPECT_EQ(s.seed, 42u);
   EXPECT_EQ(s.genetic.population, 10);
@@ -112,4 +120,46 @@ TEST(DseSpace, UnknownKeysAndSyntaxErrors) {
   EXPECT_NE(e.find("TOML syntax error"), std::string::npos) << e;
   e = ErrorOf("[array]\nrows = [8]\ncols = [8]\n[objective]\nmetric = \"fast\"\n");
   EXPECT_NE(e.find("key 'objective.metric'"), std::string::npos) << e;
+}
+
+// Objectives and constraints name registered resource metrics
+// (accel/resource_metrics.h); unknown names list the registered ones.
+TEST(DseMetrics, ObjectiveAndConstraintsByMetricName) {
+  DesignSpace s = ParseDesignSpace(
+      "[array]\nrows = [4, 8]\ncols = [4]\n[constraints]\nmax_sram_kb = 100\nmax_area = 0.5\n"
+      "[objective]\nmetric = \"dram_bytes\"\n",
+      "s.toml");
+  EXPECT_EQ(s.objective.Name(), "dram_bytes");
+  EXPECT_EQ(s.constraints.Max("sram_kb"), 100);
+  EXPECT_EQ(s.constraints.Max("area_mm2"), 0.5);
+  accel::ArchConfig a = s.Decode(s.Unflatten(0), accel::ArchConfig{});
+  a.ifmap_sram_kb = a.filter_sram_kb = a.ofmap_sram_kb = 30;
+  EXPECT_TRUE(s.Feasible(a));
+  a.ofmap_sram_kb = 50;  // 110 kB
+  EXPECT_FALSE(s.Feasible(a));
+  // Weighted objectives take any metric.
+  s = ParseDesignSpace(
+      "[array]\nrows = [4]\ncols = [4]\n[objective]\nmetric = \"weighted\"\n"
+      "weights = { cycles = 1, dram_bytes = 2 }\n",
+      "s.toml");
+  accel::NetworkEvaluation e;
+  e.totals.total_cycles = 10;
+  e.totals.dram_read_bytes = 3;
+  EXPECT_DOUBLE_EQ(s.objective.Value(e), 10.0 * 9.0);
+}
+
+TEST(DseMetrics, UnknownOrSimulatedNamesAreErrors) {
+  const std::string array = "[array]\nrows = [8]\ncols = [8]\n";
+  const std::pair<const char*, std::vector<const char*>> cases[] = {
+      {"[objective]\nmetric = \"fast\"\n",
+       {"key 'objective.metric': 'fast' is not an objective", "cycles (total_cycles)"}},
+      {"[constraints]\nmax_cycles = 5\n", {"key 'constraints.max_cycles'", "before simulating"}},
+      {"[constraints]\nmax_speed = 5\n", {"key 'constraints.max_speed': unknown key"}},
+      {"[objective]\nmetric = \"weighted\"\nweights = {fast = 1}\n",
+       {"key 'objective.weights.fast': unknown metric 'fast'"}},
+  };
+  for (const auto& [toml, wanted] : cases) {
+    const std::string e = ErrorOf(array + toml);
+    for (const char* w : wanted) EXPECT_NE(e.find(w), std::string::npos) << e;
+  }
 }

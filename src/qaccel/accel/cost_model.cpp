@@ -1,5 +1,6 @@
-// The cost model's public entry points: validation, layer geometry, network
-// totals. The simulation itself is in simulate.cpp.
+// The cost model's public entry points: layer geometry, network totals. The
+// simulation is in simulate.cpp (entry, validation) and simulate_stages.h;
+// dataflow names are the registry's (dataflow_registry.cpp).
 #include "qaccel/accel/cost_model.h"
 
 #include <cmath>
@@ -7,25 +8,6 @@
 #include "qaccel/core/error.h"
 
 namespace qaccel::accel {
-
-const char* DataflowName(Dataflow df) {
-  switch (df) {
-    case Dataflow::kOutputStationary:
-      return "os";
-    case Dataflow::kWeightStationary:
-      return "ws";
-    case Dataflow::kInputStationary:
-      return "is";
-  }
-  return "?";
-}
-
-Dataflow ParseDataflow(const std::string& name) {
-  if (name == "os") return Dataflow::kOutputStationary;
-  if (name == "ws") return Dataflow::kWeightStationary;
-  if (name == "is") return Dataflow::kInputStationary;
-  throw Error("unknown dataflow '" + name + "' (use os, ws or is)");
-}
 
 LayerSpec LayerSpec::Gemm(std::string name, int64_t m, int64_t n, int64_t k) {
   LayerSpec l;
@@ -57,24 +39,43 @@ std::vector<LayerMetrics> SimulateNetwork(const ArchConfig& config,
   return out;
 }
 
-NetworkTotals SumNetwork(const ArchConfig& config, const std::vector<LayerMetrics>& layers) {
-  NetworkTotals t;
-  for (const auto& m : layers) {
-    t.total_cycles += m.total_cycles;
-    t.stall_cycles += m.stall_cycles;
-    t.macs += m.macs;
-    t.sram_read_words += m.ifmap_sram_reads + m.filter_sram_reads;
-    t.sram_write_words += m.ofmap_sram_writes;
-    t.dram_read_words += m.ifmap_dram_reads + m.filter_dram_reads;
-    t.dram_write_words += m.ofmap_dram_writes;
-    t.dram_read_bytes += m.dram_read_bytes();
-    t.dram_write_bytes += m.dram_write_bytes();
-  }
+void NetworkAccumulator::Add(const LayerMetrics& m, int64_t n) {
+  t_.total_cycles += n * m.total_cycles;
+  t_.stall_cycles += n * m.stall_cycles;
+  t_.macs += n * m.macs;
+  t_.ifmap_sram_reads += n * m.ifmap_sram_reads;
+  t_.filter_sram_reads += n * m.filter_sram_reads;
+  t_.ofmap_sram_writes += n * m.ofmap_sram_writes;
+  t_.ifmap_dram_reads += n * m.ifmap_dram_reads;
+  t_.filter_dram_reads += n * m.filter_dram_reads;
+  t_.ofmap_dram_writes += n * m.ofmap_dram_writes;
+  t_.sram_read_bytes += n * (m.ifmap_sram_read_bytes() + m.filter_sram_read_bytes());
+  t_.sram_write_bytes += n * m.ofmap_sram_write_bytes();
+  t_.dram_read_bytes += n * m.dram_read_bytes();
+  t_.dram_write_bytes += n * m.dram_write_bytes();
+  const double compute_cycles = static_cast<double>(n * (m.total_cycles - m.stall_cycles));
+  util_compute_weighted_ += m.compute_util_pct * compute_cycles;
+  compute_cycles_ += compute_cycles;
+}
+
+NetworkTotals NetworkAccumulator::Totals(const ArchConfig& config) const {
+  NetworkTotals t = t_;
+  t.sram_read_words = t.ifmap_sram_reads + t.filter_sram_reads;
+  t.sram_write_words = t.ofmap_sram_writes;
+  t.dram_read_words = t.ifmap_dram_reads + t.filter_dram_reads;
+  t.dram_write_words = t.ofmap_dram_writes;
   const double pes = static_cast<double>(config.array_rows) * config.array_cols;
   if (t.total_cycles > 0)
     t.overall_util_pct =
         100.0 * static_cast<double>(t.macs) / (static_cast<double>(t.total_cycles) * pes);
+  if (compute_cycles_ > 0) t.compute_util_pct = util_compute_weighted_ / compute_cycles_;
   return t;
+}
+
+NetworkTotals SumNetwork(const ArchConfig& config, const std::vector<LayerMetrics>& layers) {
+  NetworkAccumulator acc;
+  for (const auto& m : layers) acc.Add(m);
+  return acc.Totals(config);
 }
 
 }  // namespace qaccel::accel

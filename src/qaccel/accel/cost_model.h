@@ -21,11 +21,13 @@
 
 namespace qaccel::accel {
 
+// The dataflows of the registry (dataflow_registry.h: names, mappings,
+// energy); one enumerator per registered dataflow.
 enum class Dataflow { kOutputStationary, kWeightStationary, kInputStationary };
 enum class BandwidthMode { kCalc, kUser };
 
-// "os" / "ws" / "is" (SCALE-Sim's spelling) <-> Dataflow. ParseDataflow
-// throws qaccel::Error for anything else.
+// Registered name ("os" / "ws" / "is", SCALE-Sim's spelling) <-> Dataflow.
+// ParseDataflow throws qaccel::Error listing the registered names.
 const char* DataflowName(Dataflow df);
 Dataflow ParseDataflow(const std::string& name);
 
@@ -130,14 +132,34 @@ LayerMetrics SimulateLayer(const ArchConfig& config, const LayerSpec& layer);
 std::vector<LayerMetrics> SimulateNetwork(const ArchConfig& config,
                                           const std::vector<LayerSpec>& layers);
 
-// Network totals (sums over layers; utilization weighted by cycles).
+// Network totals: sums over layers, in SCALE-Sim's words and in bytes
+// (words x word_bytes).
 struct NetworkTotals {
   int64_t total_cycles = 0, stall_cycles = 0, macs = 0;
-  int64_t sram_read_words = 0, sram_write_words = 0;
+  int64_t ifmap_sram_reads = 0, filter_sram_reads = 0, ofmap_sram_writes = 0;  // words
+  int64_t ifmap_dram_reads = 0, filter_dram_reads = 0, ofmap_dram_writes = 0;  // words
+  int64_t sram_read_words = 0, sram_write_words = 0;  // ifmap + filter reads; ofmap writes
   int64_t dram_read_words = 0, dram_write_words = 0;
+  int64_t sram_read_bytes = 0, sram_write_bytes = 0;
   int64_t dram_read_bytes = 0, dram_write_bytes = 0;
   double overall_util_pct = 0;  // 100 * macs / (total_cycles * rows * cols)
+  double compute_util_pct = 0;  // "Compute Util %" weighted by compute cycles (total - stall)
 };
+
+// The one aggregation of per-layer results into network totals. Add each
+// layer with how often it occurs (a network of repeated shapes can be
+// simulated once per shape); Totals() then gives the sums and utilizations.
+class NetworkAccumulator {
+ public:
+  void Add(const LayerMetrics& m, int64_t count = 1);
+  NetworkTotals Totals(const ArchConfig& config) const;
+
+ private:
+  NetworkTotals t_;
+  double util_compute_weighted_ = 0, compute_cycles_ = 0;
+};
+
+// Every layer once (NetworkAccumulator).
 NetworkTotals SumNetwork(const ArchConfig& config, const std::vector<LayerMetrics>& layers);
 
 }  // namespace qaccel::accel

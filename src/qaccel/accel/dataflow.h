@@ -3,8 +3,8 @@
 //
 // SCALE-Sim materializes three "demand matrices" (one row per cycle, one
 // column per array edge port) and pushes them through its memory model. We
-// never build them: each mapping below answers, for fold f and local cycle
-// tau, which addresses row `f * fold_len + tau` of each demand matrix holds.
+// never build them: each mapping answers, for fold f and local cycle tau,
+// which addresses row `f * fold_len + tau` of each demand matrix holds.
 // The formulas are derived from scalesim/compute/systolic_compute_{os,ws,is}.py
 // (skew, flip, prefix/suffix padding of every fold) and are documented per
 // dataflow below. One class per dataflow, all with the same method set; the
@@ -23,6 +23,7 @@
 #pragma once
 
 #include <algorithm>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <utility>
@@ -44,7 +45,6 @@ class OperandMatrices {
   int64_t filter_space() const { return k_ * n_; }
   // Number of distinct valid ifmap addresses the layer touches.
   int64_t ifmap_distinct() const { return ifmap_distinct_; }
-  bool ifmap_all_valid() const { return all_valid_; }
 
   // Dense ifmap index of ifmap_op(p, k), or -1.
   int64_t Ifmap(int64_t p, int64_t k) const {
@@ -70,7 +70,6 @@ class OperandMatrices {
   int64_t m_, k_, n_;
   int64_t ifmap_h_, ifmap_w_, channels_, filter_w_;
   int64_t ifmap_space_, ifmap_distinct_;
-  bool all_valid_;
   std::vector<int64_t> pix_row_, pix_col_, pix_base_;  // per output pixel
   std::vector<int64_t> win_row_, win_col_, win_ofs_;   // per window element
 };
@@ -89,7 +88,6 @@ struct Skew {
   // ports carrying data at tau: [lo, hi] (empty when lo > hi)
   int64_t lo(int64_t tau) const { return std::max<int64_t>(0, tau - start - (len - 1)); }
   int64_t hi(int64_t tau) const { return std::min<int64_t>(used - 1, tau - start); }
-  int64_t first_tau() const { return start; }
   int64_t last_tau() const { return start + len - 1 + used - 1; }
   // The number of ports carrying data, hi - lo + 1, is piecewise linear in
   // tau: from tau to tau + 1 it changes by slope(tau) = [hi still rises] -
@@ -107,285 +105,132 @@ struct Skew {
       if (b > tau) end = std::min(end, b);
     return std::max(end, tau);
   }
+  // Ports carrying data at tau.
+  int64_t count(int64_t tau) const {
+    const int64_t l = lo(tau), h = hi(tau);
+    return h >= l ? h - l + 1 : 0;
+  }
 };
 
 // Prefetch order of one operand (USER bandwidth mode): SCALE-Sim stacks the
-// per-fold operand tiles into a (blocks * rows) x width matrix and reads it
-// either along anti-diagonals (ISSUE #15 fix) or row-major.
+// per-fold operand tiles, `len` rows each, into a (folds * len) x width
+// matrix and reads it either along anti-diagonals (ISSUE #15 fix) or
+// row-major. Row r of the stack is element t = r % len of fold r / len; its
+// column c is index i = (r / len) * width + c of the mapped dimension
+// (padding when i >= bound); the operand address is op(i, t) when
+// index_first, else op(t, i).
 struct PrefetchLayout {
-  int64_t rows = 0, width = 0;
-  bool diagonal = false;
+  int64_t folds = 0, len = 0, width = 0, bound = 0;
+  bool diagonal = false, index_first = false;
+  int64_t rows() const { return folds * len; }
 };
 
-// ---------------------------------------------------------------- OS ----
-// Output stationary (systolic_compute_os.py). Sr = M (pixels on rows),
-// Sc = N (filters on cols), T = K. Fold length T + R + C - 2.
-//   ifmap  port r: skew(start 0, len T), element ifmap_op(fr*R + r, u)
-//   filter port c: skew(start 0, len T), element filter_op(u, fc*C + c)
-//   ofmap  port c: skew(start T-1, len R) over the row-flipped output tile;
-//                  flipped row u holds pixel fr*R + R-1-u (valid when u >= R-ru)
-//   compute-util cycles per fold: T + R + C - 2
-//   SRAM reads per fold: ifmap T*ru, filter T*cu; OFMAP writes ru*cu + R + C
-//   (the "+ R + C" is SCALE-Sim's double count of the flipped tile shape, kept).
-class OutputStationaryMapping {
+// Bytes each useful MAC moves inside the PE array (energy.h): from the PE's
+// register file, and over inter-PE links.
+struct PerMacTraffic {
+  int64_t rf_bytes = 0, link_bytes = 0;
+};
+
+// Address sinks used to state the interface (any callable of the same shape
+// works).
+using AddressSink = void (*)(int64_t address);
+using IfmapRangeSink = void (*)(int64_t pixel, int64_t k_begin, int64_t k_end);
+
+// What a dataflow mapping provides. Sr x Sc is the mapped matrix (rows on the
+// array rows, columns on the array columns) and T its temporal length; a
+// fold is one R x C tile of it; tau is the local cycle (demand row) inside a
+// fold of fold_len() rows.
+template <class M>
+concept DataflowMapping = requires(const M& m, const Fold& f, int64_t tau, int64_t n, int64_t wb,
+                                   AddressSink sink, IfmapRangeSink ranges) {
+  // The per-MAC traffic for the energy model (word and partial-sum bytes in).
+  { M::PerMac(wb, wb) } -> std::same_as<PerMacTraffic>;
+  requires std::constructible_from<M, const OperandMatrices&, int64_t, int64_t>;
+  // Shape and per-fold counts.
+  { m.Sr() } -> std::same_as<int64_t>;
+  { m.Sc() } -> std::same_as<int64_t>;
+  { m.T() } -> std::same_as<int64_t>;
+  { m.fold_len() } -> std::same_as<int64_t>;
+  { m.util_cycles() } -> std::same_as<int64_t>;   // compute-util cycles per fold
+  { m.ifmap_reads(f) } -> std::same_as<int64_t>;  // SRAM reads / writes per fold
+  { m.filter_reads(f) } -> std::same_as<int64_t>;
+  { m.ofmap_writes(f) } -> std::same_as<int64_t>;
+  // Operand demand: the rows [first, last] that may carry data, and the
+  // dense addresses row tau carries (in port order).
+  { m.IfmapFirstTau(f) } -> std::same_as<int64_t>;
+  { m.IfmapLastTau(f) } -> std::same_as<int64_t>;
+  { m.FilterFirstTau(f) } -> std::same_as<int64_t>;
+  { m.FilterLastTau(f) } -> std::same_as<int64_t>;
+  m.Ifmap(f, tau, sink);
+  m.Filter(f, tau, sink);
+  // IFMAP demand of rows [ta, tb) as (pixel, window range) pieces, and the
+  // number of ports that carry it (order-free replay, simulate_stages.h).
+  { m.IfmapPorts(f) } -> std::same_as<int64_t>;
+  m.IfmapRanges(f, tau, tau, ranges);
+  // Filter demand as blocks of (distinct addresses, repeats), in order.
+  { m.FilterBlocks(n, n) } -> std::same_as<std::vector<std::pair<int64_t, int64_t>>>;
+  // OFMAP elements written per row: a skew.
+  { m.OfmapSkew(f) } -> std::same_as<Skew>;
+  // USER-mode prefetch order of each operand (row_folds, col_folds in).
+  { m.IfmapPrefetch(n, n) } -> std::same_as<PrefetchLayout>;
+  { m.FilterPrefetch(n, n) } -> std::same_as<PrefetchLayout>;
+};
+
+// Geometry every mapping carries: the operand tables, the array, and the
+// mapped matrix Sr x Sc with temporal length T.
+class MappingGeometry {
  public:
-  OutputStationaryMapping(const OperandMatrices& op, int64_t rows, int64_t cols)
-      : op_(op), R_(rows), C_(cols), Sr_(op.M()), Sc_(op.N()), T_(op.K()) {}
+  MappingGeometry(const OperandMatrices& op, int64_t rows, int64_t cols, int64_t sr, int64_t sc,
+                  int64_t t)
+      : op_(op), R_(rows), C_(cols), Sr_(sr), Sc_(sc), T_(t) {}
   int64_t Sr() const { return Sr_; }
   int64_t Sc() const { return Sc_; }
   int64_t T() const { return T_; }
-  int64_t fold_len() const { return T_ + R_ + C_ - 2; }
-  int64_t util_cycles() const { return T_ + R_ + C_ - 2; }
-  int64_t ifmap_reads(const Fold& f) const { return T_ * f.ru; }
-  int64_t filter_reads(const Fold& f) const { return T_ * f.cu; }
-  int64_t ofmap_writes(const Fold& f) const { return f.ru * f.cu + R_ + C_; }
 
-  // Filter demand = per column fold, one sequence of T*cu distinct
-  // addresses repeated for each of the row_folds row folds.
-  std::vector<std::pair<int64_t, int64_t>> FilterBlocks(int64_t row_folds,
-                                                        int64_t col_folds) const {
-    std::vector<std::pair<int64_t, int64_t>> b;
-    for (int64_t fc = 0; fc < col_folds; ++fc)
-      b.emplace_back(T_ * std::min(C_, Sc_ - fc * C_), row_folds);
-    return b;
-  }
-
-  Skew IfmapSkew(const Fold& f) const { return {0, T_, f.ru}; }
-  Skew FilterSkew(const Fold& f) const { return {0, T_, f.cu}; }
-  int64_t IfmapFirstTau(const Fold& f) const { return 0; }
-  int64_t IfmapLastTau(const Fold& f) const { return IfmapSkew(f).last_tau(); }
-  int64_t FilterFirstTau(const Fold& f) const { return 0; }
-  int64_t FilterLastTau(const Fold& f) const { return FilterSkew(f).last_tau(); }
-  template <class Fn>
-  void Ifmap(const Fold& f, int64_t tau, Fn&& fn) const {
-    const Skew s = IfmapSkew(f);
-    for (int64_t r = s.lo(tau), e = s.hi(tau); r <= e; ++r) {
-      const int64_t a = op_.Ifmap(f.fr * R_ + r, tau - r);
-      if (a >= 0) fn(a);
-    }
-  }
-  template <class Fn>
-  void Filter(const Fold& f, int64_t tau, Fn&& fn) const {
-    const Skew s = FilterSkew(f);
-    for (int64_t c = s.lo(tau), e = s.hi(tau); c <= e; ++c) fn(op_.Filter(tau - c, f.fc * C_ + c));
-  }
-  // IFMAP demand of rows [ta, tb) as (pixel, window range [ka, kb)) pieces.
-  int64_t IfmapPorts(const Fold& f) const { return f.ru; }
-  template <class Fn>
-  void IfmapRanges(const Fold& f, int64_t ta, int64_t tb, Fn&& fn) const {
-    for (int64_t r = 0; r < f.ru; ++r) {
-      const int64_t ka = std::max<int64_t>(0, ta - r), kb = std::min(T_, tb - r);
-      if (ka < kb) fn(f.fr * R_ + r, ka, kb);
-    }
-  }
-  // OFMAP elements written at tau: ports c < cu with u = tau-(T-1)-c in [R-ru, R).
-  int64_t OfmapFirstTau(const Fold& f) const { return T_ - 1 + (R_ - f.ru); }
-  int64_t OfmapLastTau(const Fold& f) const { return T_ - 1 + R_ - 1 + f.cu - 1; }
-  // The same count as a skew (for the bulk walk): port c carries data while
-  // tau - (T-1+R-ru) - c is in [0, ru).
-  Skew OfmapSkew(const Fold& f) const { return {T_ - 1 + R_ - f.ru, f.ru, f.cu}; }
-  int64_t OfmapCount(const Fold& f, int64_t tau) const {
-    const int64_t x = tau - (T_ - 1);
-    const int64_t lo = std::max<int64_t>(0, x - (R_ - 1));
-    const int64_t hi = std::min<int64_t>(f.cu - 1, x - (R_ - f.ru));
-    return hi >= lo ? hi - lo + 1 : 0;
-  }
-
-  PrefetchLayout IfmapPrefetch(int64_t row_folds, int64_t) const {
-    return {row_folds * T_, R_, true};
-  }
-  int64_t IfmapPrefetchAt(int64_t row, int64_t col) const {
-    const int64_t fr = row / T_, t = row % T_, p = fr * R_ + col;
-    return p < Sr_ ? op_.Ifmap(p, t) : -1;
-  }
-  PrefetchLayout FilterPrefetch(int64_t, int64_t col_folds) const {
-    return {col_folds * T_, C_, true};
-  }
-  int64_t FilterPrefetchAt(int64_t row, int64_t col) const {
-    const int64_t fc = row / T_, t = row % T_, n = fc * C_ + col;
-    return n < Sc_ ? op_.Filter(t, n) : -1;
-  }
-
- private:
+ protected:
   const OperandMatrices& op_;
   int64_t R_, C_, Sr_, Sc_, T_;
 };
 
-// ---------------------------------------------------------------- WS ----
-// Weight stationary (systolic_compute_ws.py). Sr = K (window on rows),
-// Sc = N (filters on cols), T = M. Fold length T + 2R + C - 2.
-//   ifmap  port r: skew(start R, len T), element ifmap_op(u, fr*R + r)
-//   filter: no skew; at tau < R all ports c < cu load filter_op(fr*R + R-1-tau,
-//           fc*C + c) when R-1-tau < ru (the tile is row-flipped)
-//   ofmap  port c: skew(start 2R-1, len T)
-//   compute-util cycles per fold: T + 2R + 2C - 3
-//   SRAM reads per fold: ifmap T*ru, filter ru*cu; OFMAP writes T*cu.
-class WeightStationaryMapping {
+// What weight and input stationary share (systolic_compute_{ws,is}.py): the
+// stationary operand's R x C tile is preloaded, row-flipped, in the first R
+// rows of each fold (row tau < R loads tile row R-1-tau, when that row is
+// mapped); the moving operand streams in as a skew from row R; the OFMAP
+// leaves as a skew from row 2R-1. Fold length T + 2R + C - 2, compute-util
+// cycles T + 2R + 2C - 3, OFMAP writes T * cu per fold.
+class PreloadedStationaryMapping : public MappingGeometry {
  public:
-  WeightStationaryMapping(const OperandMatrices& op, int64_t rows, int64_t cols)
-      : op_(op), R_(rows), C_(cols), Sr_(op.K()), Sc_(op.N()), T_(op.M()) {}
-  int64_t Sr() const { return Sr_; }
-  int64_t Sc() const { return Sc_; }
-  int64_t T() const { return T_; }
+  using MappingGeometry::MappingGeometry;
+  // The stationary operand is read from the PE's register every MAC; the
+  // moving operand and the partial sum hop one PE per MAC.
+  static PerMacTraffic PerMac(int64_t word_bytes, int64_t psum_bytes) {
+    return {word_bytes, word_bytes + psum_bytes};
+  }
   int64_t fold_len() const { return T_ + 2 * R_ + C_ - 2; }
   int64_t util_cycles() const { return T_ + 2 * R_ + 2 * C_ - 3; }
-  int64_t ifmap_reads(const Fold& f) const { return T_ * f.ru; }
-  int64_t filter_reads(const Fold& f) const { return f.ru * f.cu; }
   int64_t ofmap_writes(const Fold& f) const { return T_ * f.cu; }
-
-  // Filter demand = every fold loads its own ru*cu distinct weights once.
-  std::vector<std::pair<int64_t, int64_t>> FilterBlocks(int64_t row_folds,
-                                                        int64_t col_folds) const {
-    std::vector<std::pair<int64_t, int64_t>> b;
-    for (int64_t fc = 0; fc < col_folds; ++fc)
-      for (int64_t fr = 0; fr < row_folds; ++fr)
-        b.emplace_back(std::min(R_, Sr_ - fr * R_) * std::min(C_, Sc_ - fc * C_), 1);
-    return b;
-  }
-
-  Skew IfmapSkew(const Fold& f) const { return {R_, T_, f.ru}; }
-  int64_t IfmapFirstTau(const Fold& f) const { return R_; }
-  int64_t IfmapLastTau(const Fold& f) const { return IfmapSkew(f).last_tau(); }
-  int64_t FilterFirstTau(const Fold& f) const { return R_ - f.ru; }
-  int64_t FilterLastTau(const Fold& f) const { return R_ - 1; }
-  template <class Fn>
-  void Ifmap(const Fold& f, int64_t tau, Fn&& fn) const {
-    const Skew s = IfmapSkew(f);
-    for (int64_t r = s.lo(tau), e = s.hi(tau); r <= e; ++r) {
-      const int64_t a = op_.Ifmap(tau - R_ - r, f.fr * R_ + r);
-      if (a >= 0) fn(a);
-    }
-  }
-  template <class Fn>
-  void Filter(const Fold& f, int64_t tau, Fn&& fn) const {
-    if (tau < R_ - f.ru || tau >= R_) return;
-    const int64_t k = f.fr * R_ + R_ - 1 - tau;
-    for (int64_t c = 0; c < f.cu; ++c) fn(op_.Filter(k, f.fc * C_ + c));
-  }
-  // IFMAP element (p, fr*R + r) is read at row R + p + r.
-  int64_t IfmapPorts(const Fold& f) const { return f.ru; }
-  template <class Fn>
-  void IfmapRanges(const Fold& f, int64_t ta, int64_t tb, Fn&& fn) const {
-    const int64_t p0 = std::max<int64_t>(0, ta - R_ - (f.ru - 1)),
-                  p1 = std::min(T_ - 1, tb - 1 - R_);
-    for (int64_t p = p0; p <= p1; ++p) {
-      const int64_t r0 = std::max<int64_t>(0, ta - R_ - p), r1 = std::min(f.ru, tb - R_ - p);
-      if (r0 < r1) fn(p, f.fr * R_ + r0, f.fr * R_ + r1);
-    }
-  }
-  int64_t OfmapFirstTau(const Fold& f) const { return 2 * R_ - 1; }
-  int64_t OfmapLastTau(const Fold& f) const { return 2 * R_ - 1 + T_ - 1 + f.cu - 1; }
   Skew OfmapSkew(const Fold& f) const { return {2 * R_ - 1, T_, f.cu}; }
-  int64_t OfmapCount(const Fold& f, int64_t tau) const {
-    const Skew s{2 * R_ - 1, T_, f.cu};
-    const int64_t lo = s.lo(tau), hi = s.hi(tau);
-    return hi >= lo ? hi - lo + 1 : 0;
-  }
 
-  PrefetchLayout IfmapPrefetch(int64_t row_folds, int64_t) const {
-    return {row_folds * T_, R_, true};
+ protected:
+  // The preload rows [R - ru, R - 1] and, at row tau, the mapped row index
+  // (into Sr) it loads; false outside the preload.
+  int64_t PreloadFirstTau(const Fold& f) const { return R_ - f.ru; }
+  int64_t PreloadLastTau(const Fold&) const { return R_ - 1; }
+  bool PreloadRow(const Fold& f, int64_t tau, int64_t* row) const {
+    if (tau < R_ - f.ru || tau >= R_) return false;
+    *row = f.fr * R_ + R_ - 1 - tau;
+    return true;
   }
-  int64_t IfmapPrefetchAt(int64_t row, int64_t col) const {
-    const int64_t fr = row / T_, t = row % T_, k = fr * R_ + col;
-    return k < Sr_ ? op_.Ifmap(t, k) : -1;
-  }
-  PrefetchLayout FilterPrefetch(int64_t, int64_t col_folds) const {
-    return {col_folds * Sr_, C_, false};
-  }
-  int64_t FilterPrefetchAt(int64_t row, int64_t col) const {
-    const int64_t fc = row / Sr_, k = row % Sr_, n = fc * C_ + col;
-    return n < Sc_ ? op_.Filter(k, n) : -1;
-  }
-
- private:
-  const OperandMatrices& op_;
-  int64_t R_, C_, Sr_, Sc_, T_;
-};
-
-// ---------------------------------------------------------------- IS ----
-// Input stationary (systolic_compute_is.py). Sr = K (window on rows),
-// Sc = M (pixels on cols), T = N. Fold length T + 2R + C - 2.
-//   ifmap: no skew; at tau < R all ports c < cu load ifmap_op(fc*C + c,
-//          fr*R + R-1-tau) when R-1-tau < ru (row-flipped tile)
-//   filter port r: skew(start R, len T), element filter_op(fr*R + r, u)
-//   ofmap  port c: skew(start 2R-1, len T)
-//   compute-util cycles per fold: T + 2R + 2C - 3
-//   SRAM reads per fold: ifmap ru*cu, filter T*ru; OFMAP writes T*cu.
-class InputStationaryMapping {
- public:
-  InputStationaryMapping(const OperandMatrices& op, int64_t rows, int64_t cols)
-      : op_(op), R_(rows), C_(cols), Sr_(op.K()), Sc_(op.M()), T_(op.N()) {}
-  int64_t Sr() const { return Sr_; }
-  int64_t Sc() const { return Sc_; }
-  int64_t T() const { return T_; }
-  int64_t fold_len() const { return T_ + 2 * R_ + C_ - 2; }
-  int64_t util_cycles() const { return T_ + 2 * R_ + 2 * C_ - 3; }
-  int64_t ifmap_reads(const Fold& f) const { return f.ru * f.cu; }
-  int64_t filter_reads(const Fold& f) const { return T_ * f.ru; }
-  int64_t ofmap_writes(const Fold& f) const { return T_ * f.cu; }
-
-  // Filter demand = one sweep over the row folds (all K*N weights, each
-  // once), repeated for each column fold.
-  std::vector<std::pair<int64_t, int64_t>> FilterBlocks(int64_t, int64_t col_folds) const {
-    return {{Sr_ * T_, col_folds}};
-  }
-
-  Skew FilterSkew(const Fold& f) const { return {R_, T_, f.ru}; }
-  int64_t IfmapFirstTau(const Fold& f) const { return R_ - f.ru; }
-  int64_t IfmapLastTau(const Fold& f) const { return R_ - 1; }
-  int64_t FilterFirstTau(const Fold& f) const { return R_; }
-  int64_t FilterLastTau(const Fold& f) const { return FilterSkew(f).last_tau(); }
-  template <class Fn>
-  void Ifmap(const Fold& f, int64_t tau, Fn&& fn) const {
-    if (tau < R_ - f.ru || tau >= R_) return;
-    const int64_t k = f.fr * R_ + R_ - 1 - tau;
-    for (int64_t c = 0; c < f.cu; ++c) {
-      const int64_t a = op_.Ifmap(f.fc * C_ + c, k);
-      if (a >= 0) fn(a);
-    }
-  }
-  template <class Fn>
-  void Filter(const Fold& f, int64_t tau, Fn&& fn) const {
-    const Skew s = FilterSkew(f);
-    for (int64_t r = s.lo(tau), e = s.hi(tau); r <= e; ++r)
-      fn(op_.Filter(f.fr * R_ + r, tau - R_ - r));
-  }
-  // IFMAP element (fc*C + c, fr*R + R-1-tau) is read at row tau < R.
-  int64_t IfmapPorts(const Fold& f) const { return f.cu; }
-  template <class Fn>
-  void IfmapRanges(const Fold& f, int64_t ta, int64_t tb, Fn&& fn) const {
+  // The moving operand: port r carries element u = tau - R - r.
+  Skew StreamSkew(const Fold& f) const { return {R_, T_, f.ru}; }
+  // Preload rows [ta, tb) as the mapped row range [first, end) they load.
+  bool PreloadRange(const Fold& f, int64_t ta, int64_t tb, int64_t* first, int64_t* end) const {
     const int64_t t0 = std::max(ta, R_ - f.ru), t1 = std::min(tb, R_);
-    if (t0 >= t1) return;
-    const int64_t ka = f.fr * R_ + R_ - t1, kb = f.fr * R_ + R_ - t0;
-    for (int64_t c = 0; c < f.cu; ++c) fn(f.fc * C_ + c, ka, kb);
+    if (t0 >= t1) return false;
+    *first = f.fr * R_ + R_ - t1;
+    *end = f.fr * R_ + R_ - t0;
+    return true;
   }
-  int64_t OfmapFirstTau(const Fold& f) const { return 2 * R_ - 1; }
-  int64_t OfmapLastTau(const Fold& f) const { return 2 * R_ - 1 + T_ - 1 + f.cu - 1; }
-  Skew OfmapSkew(const Fold& f) const { return {2 * R_ - 1, T_, f.cu}; }
-  int64_t OfmapCount(const Fold& f, int64_t tau) const {
-    const Skew s{2 * R_ - 1, T_, f.cu};
-    const int64_t lo = s.lo(tau), hi = s.hi(tau);
-    return hi >= lo ? hi - lo + 1 : 0;
-  }
-
-  PrefetchLayout IfmapPrefetch(int64_t, int64_t col_folds) const {
-    return {col_folds * Sr_, C_, false};
-  }
-  int64_t IfmapPrefetchAt(int64_t row, int64_t col) const {
-    const int64_t fc = row / Sr_, k = row % Sr_, p = fc * C_ + col;
-    return p < Sc_ ? op_.Ifmap(p, k) : -1;
-  }
-  PrefetchLayout FilterPrefetch(int64_t row_folds, int64_t) const {
-    return {row_folds * T_, R_, true};
-  }
-  int64_t FilterPrefetchAt(int64_t row, int64_t col) const {
-    const int64_t fr = row / T_, n = row % T_, k = fr * R_ + col;
-    return k < Sr_ ? op_.Filter(k, n) : -1;
-  }
-
- private:
-  const OperandMatrices& op_;
-  int64_t R_, C_, Sr_, Sc_, T_;
 };
 
 }  // namespace qaccel::accel

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "qaccel/accel/dataflow_registry.h"
 #include "qaccel/core/error.h"
 
 namespace qaccel::accel {
@@ -82,23 +83,9 @@ LayerEnergy ComputeLayerEnergy(const ArchConfig& config, const LayerMetrics& m,
   LayerEnergy e;
   e.name = m.name;
   e.macs = m.macs;
-  int64_t rf_per_mac = 0, link_per_mac = 0;
-  switch (config.dataflow) {
-    case Dataflow::kOutputStationary:
-      rf_per_mac = 2 * pb;
-      link_per_mac = 2 * wb;
-      break;
-    case Dataflow::kWeightStationary:
-      rf_per_mac = wb;
-      link_per_mac = wb + pb;
-      break;
-    case Dataflow::kInputStationary:
-      rf_per_mac = wb;
-      link_per_mac = wb + pb;
-      break;
-  }
-  e.rf_bytes = rf_per_mac * m.macs;
-  e.inter_pe_bytes = link_per_mac * m.macs;
+  const PerMacTraffic per_mac = GetDataflow(config.dataflow).per_mac(wb, pb);
+  e.rf_bytes = per_mac.rf_bytes * m.macs;
+  e.inter_pe_bytes = per_mac.link_bytes * m.macs;
   e.dram_read_bytes = (m.ifmap_dram_reads + m.filter_dram_reads) * wb;
   e.dram_write_bytes = m.ofmap_dram_writes * wb;
   e.sram_read_bytes = (m.ifmap_sram_reads + m.filter_sram_reads + m.ofmap_dram_writes) * wb;

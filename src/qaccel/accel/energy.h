@@ -19,7 +19,8 @@
 //   mac         = useful MACs (idle PEs are assumed clock-gated: no energy)
 //   PE register file and inter-PE links, per useful MAC, by dataflow (the
 //   stationary operand is read from the PE's register every MAC; the moving
-//   ones hop one PE per MAC; partial sums are psum_bytes wide):
+//   ones hop one PE per MAC; partial sums are psum_bytes wide; each
+//   dataflow's PerMac in its file, dataflow_*.h, via the registry):
 //     os: rf = 2 * psum_bytes (accumulator read + write),  link = 2 * word_bytes
 //     ws: rf = word_bytes (the weight),                    link = word_bytes + psum_bytes
 //     is: rf = word_bytes (the ifmap element),             link = word_bytes + psum_bytes

@@ -12,6 +12,11 @@ namespace {
 int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 }  // namespace
 
+void ThrowReadBufferTooSmall() {
+  throw Error("SRAM holds fewer than " + std::to_string(kReadBufferSets) +
+              " words; SCALE-Sim's read buffer needs at least " + std::to_string(kReadBufferSets));
+}
+
 BufferSize BufferSize::FromBytes(double bytes, int word_bytes) {
   BufferSize s;
   s.total = static_cast<int64_t>(std::floor(bytes / word_bytes));
@@ -139,10 +144,10 @@ void WriteBufferModel::Finish(int64_t cycle) {
 // --------------------------------------------------------- estimate ----
 
 EstimateReadBufferModel::EstimateReadBufferModel(BufferSize size, int64_t space, int64_t distinct)
-    : set_elems_(size.total / 100), window_elems_(50 * (size.total / 100)), distinct_(distinct) {
-  // num_sets_active_buffer = int(0.5 * 100) = 50 sets of floor(total / 100).
-  if (set_elems_ <= 0)
-    throw Error("SRAM holds fewer than 100 words; SCALE-Sim's read buffer needs at least 100");
+    : set_elems_(size.total / kReadBufferSets),
+      window_elems_(kEstimateWindowSets * (size.total / kReadBufferSets)),
+      distinct_(distinct) {
+  if (set_elems_ <= 0) ThrowReadBufferTooSmall();
   simulate_ = distinct_ >= window_elems_;
   if (simulate_) {
     const size_t blocks = static_cast<size_t>((space >> kBlockBits) + 1);
@@ -159,8 +164,8 @@ EstimateReadBufferModel::Result EstimateReadBufferModel::Finish(int64_t closed, 
   if (closed == 0) {
     // complete_all_prefetches() before any prefetch: all sets fetched at the
     // default bandwidth of 10 words/cycle, ending at cycle -1.
-    const int64_t cycles =
-        static_cast<int64_t>(std::ceil(static_cast<double>(sets * set_elems_) / 10.0));
+    const int64_t cycles = static_cast<int64_t>(
+        std::ceil(static_cast<double>(sets * set_elems_) / kEstimateDefaultBandwidth));
     r.reads = open;
     r.start_cycle = -cycles;
     r.stop_cycle = -1;
@@ -169,8 +174,8 @@ EstimateReadBufferModel::Result EstimateReadBufferModel::Finish(int64_t closed, 
   // The first window was prefetched before the first request at 10 words/cycle;
   // every later window over the interval between the two previous closes; the
   // last (open) one ends at the last close + 1.
-  const int64_t first_cycles =
-      static_cast<int64_t>(std::ceil(static_cast<double>(window_elems_) / 10.0));
+  const int64_t first_cycles = static_cast<int64_t>(
+      std::ceil(static_cast<double>(window_elems_) / kEstimateDefaultBandwidth));
   r.reads = closed * window_elems_ + open;
   r.start_cycle = first_req_cycle - first_cycles;
   r.stop_cycle = last_close_cycle + 1;
@@ -182,7 +187,7 @@ EstimateReadBufferModel::Result EstimateReadBufferModel::Finish(int64_t closed, 
 UserReadBufferModel::UserReadBufferModel(BufferSize size, int64_t bw, int64_t space,
                                          const std::vector<int64_t>& order)
     : bw_(bw) {
-  const int64_t eps = CeilDiv(size.total, 100);
+  const int64_t eps = CeilDiv(size.total, kReadBufferSets);
   // Set id of every valid entry (prepare_hashed_buffer), as CSR per address.
   offsets_.assign(static_cast<size_t>(space) + 1, 0);
   std::vector<int32_t> last(static_cast<size_t>(space), -1);

@@ -15,6 +15,20 @@
 
 namespace qaccel::accel {
 
+// SCALE-Sim's read buffers split their capacity into kReadBufferSets sets
+// (a set holds floor(total / 100) words in CALC mode, ceil(total / 100)
+// valid entries in USER mode); the CALC model's window is the
+// kEstimateWindowSets = int(0.5 * 100) sets of its active half, and it
+// prefetches a window that closes before any request at SCALE-Sim's default
+// kEstimateDefaultBandwidth words/cycle. A buffer of fewer than
+// kReadBufferSets words has empty sets: SCALE-Sim cannot run it.
+inline constexpr int64_t kReadBufferSets = 100;
+inline constexpr int64_t kEstimateWindowSets = 50;
+inline constexpr double kEstimateDefaultBandwidth = 10.0;
+
+// Throws the error for a read buffer of fewer than kReadBufferSets words.
+[[noreturn]] void ThrowReadBufferTooSmall();
+
 // Capacity bookkeeping shared by the buffers: SCALE-Sim uses
 // total = floor(bytes / word_size) elements, an active half
 // ceil(total * 0.5) and the rest for prefetch / drain.
@@ -49,7 +63,6 @@ class WriteBufferModel {
   int64_t accesses() const { return accesses_; }
   int64_t first_cycle() const { return first_cycle_; }
   int64_t last_cycle() const { return last_cycle_; }
-  bool any_drain() const { return any_drain_; }
 
  private:
   void Store(int64_t n);
@@ -74,8 +87,8 @@ class WriteBufferModel {
 
 // IFMAP / filter read buffer in CALC mode (read_buffer_estimate_bw.py).
 // Never stalls. New addresses are grouped into sets of N = floor(total/100)
-// and a "window" of 50 sets; an address is a DRAM read unless it is already
-// in the current window. When the window's 50th set completes (50 N distinct
+// and a "window" of 50 sets (kReadBufferSets, kEstimateWindowSets); an address is a DRAM read
+// unless it is already in the current window. When the window's 50th set completes (50 N distinct
 // addresses), it is prefetched and a fresh window starts. The reported DRAM
 // start/stop cycles follow from the cycles at which windows close.
 class EstimateReadBufferModel {

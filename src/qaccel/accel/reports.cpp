@@ -120,12 +120,8 @@ std::string SummaryCsv(const ArchConfig& config, const std::vector<LayerMetrics>
       << m.ofmap_dram_writes << "," << m.dram_read_bytes() << "," << m.dram_write_bytes() << "\n";
   }
   const NetworkTotals t = SumNetwork(config, layers);
-  int64_t sums[6] = {0, 0, 0, 0, 0, 0};
-  for (const auto& m : layers) {
-    const int64_t v[6] = {m.ifmap_sram_reads, m.filter_sram_reads, m.ofmap_sram_writes,
-                          m.ifmap_dram_reads, m.filter_dram_reads, m.ofmap_dram_writes};
-    for (int i = 0; i < 6; ++i) sums[i] += v[i];
-  }
+  const int64_t sums[6] = {t.ifmap_sram_reads, t.filter_sram_reads, t.ofmap_sram_writes,
+                           t.ifmap_dram_reads, t.filter_dram_reads, t.ofmap_dram_writes};
   // Network row: sums, and utilization over all cycles (per-fold averages do not add up).
   o << "total,network," << t.total_cycles << "," << t.stall_cycles << "," << t.macs << ","
     << F(t.overall_util_pct) << ",,";

@@ -248,6 +248,23 @@ ScaleSimConfigFile ReadScaleSimConfig(const std::filesystem::path& path) {
   return ParseScaleSimConfig(ReadTextFile(path), path.string());
 }
 
+namespace {
+
+// SCALE-Sim drops the last comma-separated field of every topology row
+// (normally the empty one after the trailing comma). Its MobileNet topologies
+// put a marker there instead ("Conv2_dw, 112, 112, 3, 3, 1, 1, 1,#dw"), which
+// it therefore never reads. A row without a trailing comma whose last field
+// is not an integer has such a marker: it is dropped too. (A row without a
+// trailing comma whose last field is a number keeps it: SCALE-Sim would
+// lose that number and fail, qaccel reads it, docs/topology.md.)
+void DropIgnoredLastField(const std::string& line, std::vector<std::string>* f) {
+  int64_t number = 0;
+  if (!line.empty() && line.back() != ',' && f->size() > 1 && !ParseInt(f->back(), &number))
+    f->pop_back();
+}
+
+}  // namespace
+
 std::vector<LayerSpec> ParseTopology(const std::string& text, const std::string& file,
                                      TopologyFormat format) {
   static const char* kConvFields[] = {"Layer name",    "IFMAP Height",  "IFMAP Width",
@@ -268,6 +285,7 @@ std::vector<LayerSpec> ParseTopology(const std::string& text, const std::string&
     std::string cell;
     while (std::getline(ss, cell, ',')) f.push_back(Trim(cell));
     while (!f.empty() && f.back().empty()) f.pop_back();
+    DropIgnoredLastField(line, &f);
     const std::string where = file + ":" + std::to_string(line_no) + ": ";
     if (first_content) {
       first_content = false;

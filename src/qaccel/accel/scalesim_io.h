@@ -11,7 +11,9 @@
 //   - topology rows may or may not end with a trailing comma, fields may be
 //     padded with spaces; the first line is skipped as a header only when it
 //     is not a data row (SCALE-Sim always drops it);
-//   - the stride-width column is optional (defaults to the stride height).
+//   - the stride-width column is optional (defaults to the stride height);
+//   - SCALE-Sim ignores the last field of a row, so a trailing non-numeric
+//     marker after the last number (its MobileNet files' "#dw") is ignored.
 // As in SCALE-Sim, a conv layer whose name contains "DP" is depthwise: it is
 // expanded into one single-channel layer per channel ("<name>Channel_<i>").
 #pragma once

@@ -1,5 +1,6 @@
-// Memo of CALC-mode sub-results of the cost model (see sim_cache.h): two
-// bounded, mutex-protected maps with first-in-first-out eviction.
+// Memo of CALC-mode sub-results of the cost model (see sim_cache.h): three
+// bounded, mutex-protected maps (OFMAP walks, IFMAP window histories, operand
+// address tables) with first-in-first-out eviction.
 #include "qaccel/accel/sim_cache.h"
 
 #include <algorithm>

@@ -58,8 +58,10 @@ SimCacheStats GetSimCacheStats();
 
 namespace detail {
 
-// Everything a memoized part may depend on (unused fields zero).
+// Everything a memoized part may depend on (unused fields zero). The first
+// field is the MemoKind, so keys of different parts never collide.
 using SimCacheKey = std::array<int64_t, 14>;
+enum class MemoKind : int64_t { kOfmapWalk = 1, kIfmapHistory = 2, kOperandMatrices = 3 };
 
 // Stalls recorded during the walk, as (row, cumulative stall after that row),
 // in row order: maps a demand row to its cycle.

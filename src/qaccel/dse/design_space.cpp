@@ -7,38 +7,52 @@
 #include <cmath>
 #include <set>
 
+#include "qaccel/accel/dataflow_registry.h"
 #include "qaccel/core/error.h"
 #include "qaccel/core/file_io.h"
 
 namespace qaccel::dse {
 
-double Objective::Value(double cycles, double energy_pj, double area_mm2) const {
-  switch (kind) {
-    case ObjectiveKind::kTotalCycles:
-      return cycles;
-    case ObjectiveKind::kEnergy:
-      return energy_pj;
-    case ObjectiveKind::kEdp:
-      return cycles * energy_pj;
-    case ObjectiveKind::kWeighted:
-      return std::pow(cycles, w_cycles) * std::pow(energy_pj, w_energy) *
-             std::pow(area_mm2, w_area);
-  }
-  return cycles;
+Objective Objective::Metric(const std::string& metric) {
+  Objective o;
+  o.name = metric;
+  o.terms = {{&accel::FindResourceMetric(metric), 1.0}};
+  return o;
 }
 
-std::string Objective::Name() const {
-  switch (kind) {
-    case ObjectiveKind::kTotalCycles:
-      return "total_cycles";
-    case ObjectiveKind::kEnergy:
-      return "energy";
-    case ObjectiveKind::kEdp:
-      return "edp";
-    case ObjectiveKind::kWeighted:
-      return "weighted";
+double Objective::Value(const accel::NetworkEvaluation& e) const {
+  if (terms.size() == 1 && terms[0].weight == 1.0) return terms[0].metric->value(e);
+  double v = 1;
+  for (const Term& t : terms) v *= std::pow(t.metric->value(e), t.weight);
+  return v;
+}
+
+void Constraints::SetMax(const std::string& metric, double max) {
+  const accel::ResourceMetric& m = accel::FindResourceMetric(metric);
+  if (m.source != accel::MetricSource::kConfig) {
+    std::string allowed;
+    for (const accel::ResourceMetric& r : accel::ResourceMetrics())
+      if (r.source == accel::MetricSource::kConfig)
+        allowed += (allowed.empty() ? "" : ", ") + std::string(r.name);
+    throw Error("'" + metric + "' is not a metric of the configuration alone; constraints are " +
+                "checked before simulating (use one of: " + allowed + ")");
   }
-  return "?";
+  if (max < 0) throw Error("limits must be >= 0 (0 = unconstrained)");
+  std::erase_if(limits, [&](const Limit& l) { return l.metric == &m; });
+  if (max > 0) limits.push_back({&m, max});
+}
+
+double Constraints::Max(const std::string& metric) const {
+  const accel::ResourceMetric& m = accel::FindResourceMetric(metric);
+  for (const Limit& l : limits)
+    if (l.metric == &m) return l.max;
+  return 0;
+}
+
+bool Constraints::Satisfied(const accel::NetworkEvaluation& e) const {
+  for (const Limit& l : limits)
+    if (l.metric->value(e) > l.max) return false;
+  return true;
 }
 
 std::vector<std::string> DesignSpace::DimensionNames() {
@@ -102,15 +116,18 @@ accel::ArchConfig DesignSpace::Decode(const Candidate& c, const accel::ArchConfi
 }
 
 bool DesignSpace::Feasible(const accel::ArchConfig& a) const {
-  auto area = accel::EstimateArea(a, this->area);
-  if (constraints.max_pes > 0 && area.pes > constraints.max_pes) return false;
-  if (constraints.max_sram_kb > 0 && area.sram_kb > constraints.max_sram_kb) return false;
-  if (constraints.max_area_mm2 > 0 && area.area_mm2 > constraints.max_area_mm2) return false;
-  return true;
+  return constraints.Satisfied(accel::EvaluateWithoutSimulation(a, area));
 }
 
 // ---------------------------------------------------------------- parsing --
 namespace {
+
+// Sanity bounds on what a space file may ask for: an integer dimension value
+// (array rows / cols), the values one range may expand to, and an integer
+// option of the genetic search (population, generations, ...).
+constexpr double kMaxIntegerValue = 1e6;
+constexpr size_t kMaxRangeValues = 1000000;
+constexpr int64_t kMaxGeneticOption = 1000000;
 
 class Reader {
  public:
@@ -184,7 +201,8 @@ class Reader {
     auto one = [&](const toml::node& e, const std::string& k) {
       double x = integral ? static_cast<double>(Integer(e, k)) : Number(e, k);
       if (x < lo) Fail(&e, k, "value " + Fmt(x) + " is below the minimum " + Fmt(lo));
-      if (integral && x > 1e6) Fail(&e, k, "value " + Fmt(x) + " is above the maximum 1e6");
+      if (integral && x > kMaxIntegerValue)
+        Fail(&e, k, "value " + Fmt(x) + " is above the maximum " + Fmt(kMaxIntegerValue));
       return x;
     };
     if (auto arr = n.as_array()) {
@@ -218,7 +236,8 @@ class Reader {
           double x = a + static_cast<double>(i) * step;
           if (x > b + 1e-9 * std::abs(b)) break;
           v.push_back(x);
-          if (v.size() > 1000000) Fail(&n, key, "range has more than 1,000,000 values");
+          if (v.size() > kMaxRangeValues)
+            Fail(&n, key, "range has more than " + std::to_string(kMaxRangeValues) + " values");
         }
       }
       if (v.empty())
@@ -261,20 +280,9 @@ std::vector<int> ToInts(const std::vector<double>& v) {
 
 }  // namespace
 
-DesignSpace ParseDesignSpace(const std::string& text, const std::string& source_name) {
-  Reader r(source_name);
-  toml::table root;
-  try {
-    root = toml::parse(text, source_name);
-  } catch (const toml::parse_error& e) {
-    throw Error(source_name + ":" + std::to_string(e.source().begin.line) +
-                ": TOML syntax error: " + std::string(e.description()));
-  }
-  DesignSpace s;
-  s.source = source_name;
-  accel::ArchConfig defaults;
-  r.OnlyKeys(root, "", {"array", "memory", "constraints", "objective", "search", "energy", "area"});
+namespace {
 
+void ParseArray(Reader& r, const toml::table& root, DesignSpace* s) {
   const toml::table* array = r.Table(root, "array", "array");
   if (!array) r.FailFile("missing table [array] (it needs at least rows and cols)");
   r.OnlyKeys(*array, "array.", {"rows", "cols", "dataflows"});
@@ -286,154 +294,168 @@ DesignSpace ParseDesignSpace(const std::string& text, const std::string& source_
   if (!cols)
     r.Fail(array, "array.cols",
            "missing (e.g. cols = [8, 16, 32] or {min = 8, max = 256, pow2 = true})");
-  s.rows = ToInts(r.Values(*rows, "array.rows", true, 1));
-  s.cols = ToInts(r.Values(*cols, "array.cols", true, 1));
+  s->rows = ToInts(r.Values(*rows, "array.rows", true, 1));
+  s->cols = ToInts(r.Values(*cols, "array.cols", true, 1));
   if (const toml::node* df = array->get("dataflows")) {
     for (auto& name : r.Strings(*df, "array.dataflows")) {
       try {
-        s.dataflows.push_back(accel::ParseDataflow(name));
+        s->dataflows.push_back(accel::ParseDataflow(name));
       } catch (const Error& e) {
         r.Fail(df, "array.dataflows", e.what());
       }
     }
   } else {
-    s.dataflows = {accel::Dataflow::kOutputStationary, accel::Dataflow::kWeightStationary,
-                   accel::Dataflow::kInputStationary};
+    s->dataflows = accel::AllDataflows();
   }
+}
 
-  s.ifmap_sram_kb = {defaults.ifmap_sram_kb};
-  s.filter_sram_kb = {defaults.filter_sram_kb};
-  s.ofmap_sram_kb = {defaults.ofmap_sram_kb};
-  s.bandwidths = {defaults.bandwidth_words_per_cycle};
-  s.bw_modes = {defaults.bw_mode};
-  if (const toml::table* mem = r.Table(root, "memory", "memory")) {
-    r.OnlyKeys(*mem, "memory.",
-               {"ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb", "bandwidth_words_per_cycle",
-                "bandwidth_mode", "word_bytes"});
-    if (auto* n = mem->get("ifmap_sram_kb"))
-      s.ifmap_sram_kb = r.Values(*n, "memory.ifmap_sram_kb", false, 1e-9);
-    if (auto* n = mem->get("filter_sram_kb"))
-      s.filter_sram_kb = r.Values(*n, "memory.filter_sram_kb", false, 1e-9);
-    if (auto* n = mem->get("ofmap_sram_kb"))
-      s.ofmap_sram_kb = r.Values(*n, "memory.ofmap_sram_kb", false, 1e-9);
-    if (auto* n = mem->get("bandwidth_words_per_cycle"))
-      s.bandwidths = r.Values(*n, "memory.bandwidth_words_per_cycle", false, 1e-9);
-    if (auto* n = mem->get("bandwidth_mode")) {
-      s.bw_modes.clear();
-      for (auto& m : r.Strings(*n, "memory.bandwidth_mode")) {
-        if (m == "calc")
-          s.bw_modes.push_back(accel::BandwidthMode::kCalc);
-        else if (m == "user")
-          s.bw_modes.push_back(accel::BandwidthMode::kUser);
-        else
-          r.Fail(n, "memory.bandwidth_mode",
-                 "'" + m + "' is not a bandwidth mode (use \"calc\" or \"user\")");
-      }
-    }
-    if (auto* n = mem->get("word_bytes")) {
-      int64_t w = r.Integer(*n, "memory.word_bytes");
-      if (w < 1 || w > 8) r.Fail(n, "memory.word_bytes", "must be in [1, 8]");
-      s.word_bytes = static_cast<int>(w);
+void ParseMemory(Reader& r, const toml::table& root, DesignSpace* s) {
+  const accel::ArchConfig defaults;
+  s->ifmap_sram_kb = {defaults.ifmap_sram_kb};
+  s->filter_sram_kb = {defaults.filter_sram_kb};
+  s->ofmap_sram_kb = {defaults.ofmap_sram_kb};
+  s->bandwidths = {defaults.bandwidth_words_per_cycle};
+  s->bw_modes = {defaults.bw_mode};
+  const toml::table* mem = r.Table(root, "memory", "memory");
+  if (!mem) return;
+  r.OnlyKeys(*mem, "memory.",
+             {"ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb", "bandwidth_words_per_cycle",
+              "bandwidth_mode", "word_bytes"});
+  if (auto* n = mem->get("ifmap_sram_kb"))
+    s->ifmap_sram_kb = r.Values(*n, "memory.ifmap_sram_kb", false, 1e-9);
+  if (auto* n = mem->get("filter_sram_kb"))
+    s->filter_sram_kb = r.Values(*n, "memory.filter_sram_kb", false, 1e-9);
+  if (auto* n = mem->get("ofmap_sram_kb"))
+    s->ofmap_sram_kb = r.Values(*n, "memory.ofmap_sram_kb", false, 1e-9);
+  if (auto* n = mem->get("bandwidth_words_per_cycle"))
+    s->bandwidths = r.Values(*n, "memory.bandwidth_words_per_cycle", false, 1e-9);
+  if (auto* n = mem->get("bandwidth_mode")) {
+    s->bw_modes.clear();
+    for (auto& m : r.Strings(*n, "memory.bandwidth_mode")) {
+      if (m == "calc")
+        s->bw_modes.push_back(accel::BandwidthMode::kCalc);
+      else if (m == "user")
+        s->bw_modes.push_back(accel::BandwidthMode::kUser);
+      else
+        r.Fail(n, "memory.bandwidth_mode",
+               "'" + m + "' is not a bandwidth mode (use \"calc\" or \"user\")");
     }
   }
-
-  if (const toml::table* c = r.Table(root, "constraints", "constraints")) {
-    r.OnlyKeys(*c, "constraints.", {"max_pes", "max_sram_kb", "max_area_mm2"});
-    if (auto* n = c->get("max_pes")) {
-      s.constraints.max_pes = r.Integer(*n, "constraints.max_pes");
-      if (s.constraints.max_pes < 0)
-        r.Fail(n, "constraints.max_pes", "must be >= 0 (0 = unconstrained)");
-    }
-    if (auto* n = c->get("max_sram_kb"))
-      s.constraints.max_sram_kb = r.Number(*n, "constraints.max_sram_kb");
-    if (auto* n = c->get("max_area_mm2"))
-      s.constraints.max_area_mm2 = r.Number(*n, "constraints.max_area_mm2");
-    if (s.constraints.max_sram_kb < 0 || s.constraints.max_area_mm2 < 0)
-      r.Fail(c, "constraints", "limits must be >= 0 (0 = unconstrained)");
+  if (auto* n = mem->get("word_bytes")) {
+    int64_t w = r.Integer(*n, "memory.word_bytes");
+    if (w < 1 || w > 8) r.Fail(n, "memory.word_bytes", "must be in [1, 8]");
+    s->word_bytes = static_cast<int>(w);
   }
+}
 
-  if (const toml::table* o = r.Table(root, "objective", "objective")) {
-    r.OnlyKeys(*o, "objective.", {"metric", "weights"});
-    const toml::node* m = o->get("metric");
-    if (!m) r.Fail(o, "objective.metric", "missing (total_cycles, energy, edp or weighted)");
-    std::string metric = r.String(*m, "objective.metric");
-    if (metric == "total_cycles")
-      s.objective.kind = ObjectiveKind::kTotalCycles;
-    else if (metric == "energy")
-      s.objective.kind = ObjectiveKind::kEnergy;
-    else if (metric == "edp")
-      s.objective.kind = ObjectiveKind::kEdp;
-    else if (metric == "weighted")
-      s.objective.kind = ObjectiveKind::kWeighted;
-    else
+// [constraints]: max_<metric> = limit, for metrics of the configuration.
+void ParseConstraints(Reader& r, const toml::table& root, DesignSpace* s) {
+  const toml::table* c = r.Table(root, "constraints", "constraints");
+  if (!c) return;
+  for (auto&& [k, v] : *c) {
+    const std::string key(k.str()), full = "constraints." + key;
+    if (key.rfind("max_", 0) != 0 || !accel::IsResourceMetric(key.substr(4)))
+      r.Fail(&v, full,
+             "unknown key (use max_<metric>, e.g. max_pes, max_sram_kb, max_area_mm2; metrics: " +
+                 accel::ResourceMetricList() + ")");
+    const double limit =
+        key == "max_pes" ? static_cast<double>(r.Integer(v, full)) : r.Number(v, full);
+    try {
+      s->constraints.SetMax(key.substr(4), limit);
+    } catch (const Error& e) {
+      r.Fail(&v, full, e.what());
+    }
+  }
+}
+
+// [objective]: metric = a registered metric or "weighted" with weights.
+void ParseObjective(Reader& r, const toml::table& root, DesignSpace* s) {
+  const toml::table* o = r.Table(root, "objective", "objective");
+  if (!o) return;
+  r.OnlyKeys(*o, "objective.", {"metric", "weights"});
+  const toml::node* m = o->get("metric");
+  if (!m) r.Fail(o, "objective.metric", "missing (a metric or \"weighted\")");
+  const std::string metric = r.String(*m, "objective.metric");
+  const toml::table* w = r.Table(*o, "weights", "objective.weights");
+  if (metric != "weighted") {
+    try {
+      s->objective = Objective::Metric(metric);
+    } catch (const Error&) {
       r.Fail(m, "objective.metric",
-             "'" + metric + "' is not an objective (total_cycles, energy, edp, weighted)");
-    const toml::table* w = r.Table(*o, "weights", "objective.weights");
-    if (s.objective.kind == ObjectiveKind::kWeighted) {
-      if (!w)
-        r.Fail(o, "objective.weights",
-               "missing: metric = \"weighted\" needs weights = {total_cycles = .., energy_pj = .., "
-               "area_mm2 = ..}");
-      r.OnlyKeys(*w, "objective.weights.", {"total_cycles", "energy_pj", "area_mm2"});
-      s.objective.w_cycles = s.objective.w_energy = s.objective.w_area = 0;
-      if (auto* n = w->get("total_cycles"))
-        s.objective.w_cycles = r.Number(*n, "objective.weights.total_cycles");
-      if (auto* n = w->get("energy_pj"))
-        s.objective.w_energy = r.Number(*n, "objective.weights.energy_pj");
-      if (auto* n = w->get("area_mm2"))
-        s.objective.w_area = r.Number(*n, "objective.weights.area_mm2");
-    } else if (w) {
-      r.Fail(w, "objective.weights", "only used with metric = \"weighted\"");
+             "'" + metric + "' is not an objective (a metric: " + accel::ResourceMetricList() +
+                 "; or weighted)");
+    }
+    if (w) r.Fail(w, "objective.weights", "only used with metric = \"weighted\"");
+    return;
+  }
+  if (!w)
+    r.Fail(o, "objective.weights",
+           "missing: metric = \"weighted\" needs weights = {total_cycles = .., energy_pj = .., "
+           "area_mm2 = ..} (any metrics)");
+  s->objective.name = "weighted";
+  s->objective.terms.clear();
+  for (auto&& [k, v] : *w) {
+    const std::string key = "objective.weights." + std::string(k.str());
+    const double weight = r.Number(v, key);
+    try {
+      s->objective.terms.push_back({&accel::FindResourceMetric(std::string(k.str())), weight});
+    } catch (const Error& e) {
+      r.Fail(&v, key, e.what());
     }
   }
+}
 
-  if (const toml::table* se = r.Table(root, "search", "search")) {
-    r.OnlyKeys(*se, "search.", {"strategy", "seed", "genetic"});
-    if (auto* n = se->get("strategy")) s.strategy = r.String(*n, "search.strategy");
-    if (auto* n = se->get("seed")) {
-      int64_t seed = r.Integer(*n, "search.seed");
-      if (seed < 0) r.Fail(n, "search.seed", "must be >= 0");
-      s.seed = static_cast<uint64_t>(seed);
-    }
-    if (const toml::table* g = r.Table(*se, "genetic", "search.genetic")) {
-      r.OnlyKeys(
-          *g, "search.genetic.",
-          {"population", "generations", "mutation_rate", "crossover_rate", "elite", "tournament"});
-      auto& go = s.genetic;
-      auto int_in = [&](const char* k, int& dst, int64_t lo) {
-        if (auto* n = g->get(k)) {
-          int64_t v = r.Integer(*n, std::string("search.genetic.") + k);
-          if (v < lo || v > 1000000)
-            r.Fail(n, std::string("search.genetic.") + k,
-                   "must be in [" + std::to_string(lo) + ", 1000000]");
-          dst = static_cast<int>(v);
-        }
-      };
-      auto prob = [&](const char* k, double& dst) {
-        if (auto* n = g->get(k)) {
-          double v = r.Number(*n, std::string("search.genetic.") + k);
-          if (v < 0 || v > 1) r.Fail(n, std::string("search.genetic.") + k, "must be in [0, 1]");
-          dst = v;
-        }
-      };
-      int_in("population", go.population, 2);
-      int_in("generations", go.generations, 1);
-      int_in("elite", go.elite, 0);
-      int_in("tournament", go.tournament, 1);
-      prob("mutation_rate", go.mutation_rate);
-      prob("crossover_rate", go.crossover_rate);
-      if (go.elite >= go.population)
-        r.Fail(g, "search.genetic.elite", "must be smaller than population");
-    }
+void ParseSearch(Reader& r, const toml::table& root, DesignSpace* s) {
+  const toml::table* se = r.Table(root, "search", "search");
+  if (!se) return;
+  r.OnlyKeys(*se, "search.", {"strategy", "seed", "genetic"});
+  if (auto* n = se->get("strategy")) s->strategy = r.String(*n, "search.strategy");
+  if (auto* n = se->get("seed")) {
+    int64_t seed = r.Integer(*n, "search.seed");
+    if (seed < 0) r.Fail(n, "search.seed", "must be >= 0");
+    s->seed = static_cast<uint64_t>(seed);
   }
+  if (const toml::table* g = r.Table(*se, "genetic", "search.genetic")) {
+    r.OnlyKeys(
+        *g, "search.genetic.",
+        {"population", "generations", "mutation_rate", "crossover_rate", "elite", "tournament"});
+    auto& go = s->genetic;
+    auto int_in = [&](const char* k, int& dst, int64_t lo) {
+      if (auto* n = g->get(k)) {
+        int64_t v = r.Integer(*n, std::string("search.genetic.") + k);
+        if (v < lo || v > kMaxGeneticOption)
+          r.Fail(
+              n, std::string("search.genetic.") + k,
+              "must be in [" + std::to_string(lo) + ", " + std::to_string(kMaxGeneticOption) + "]");
+        dst = static_cast<int>(v);
+      }
+    };
+    auto prob = [&](const char* k, double& dst) {
+      if (auto* n = g->get(k)) {
+        double v = r.Number(*n, std::string("search.genetic.") + k);
+        if (v < 0 || v > 1) r.Fail(n, std::string("search.genetic.") + k, "must be in [0, 1]");
+        dst = v;
+      }
+    };
+    int_in("population", go.population, 2);
+    int_in("generations", go.generations, 1);
+    int_in("elite", go.elite, 0);
+    int_in("tournament", go.tournament, 1);
+    prob("mutation_rate", go.mutation_rate);
+    prob("crossover_rate", go.crossover_rate);
+    if (go.elite >= go.population)
+      r.Fail(g, "search.genetic.elite", "must be smaller than population");
+  }
+}
 
+void ParseEnergyAndArea(Reader& r, const toml::table& root, DesignSpace* s) {
   if (const toml::table* e = r.Table(root, "energy", "energy")) {
     for (auto&& [k, v] : *e) {
       std::string key = "energy." + std::string(k.str());
       double x = r.Number(v, key);
       bool known = false;
       try {
-        known = accel::SetEnergyKnob(s.energy, std::string(k.str()), x);
+        known = accel::SetEnergyKnob(s->energy, std::string(k.str()), x);
       } catch (const Error& err) {
         r.Fail(&v, key, err.what());
       }
@@ -450,12 +472,34 @@ DesignSpace ParseDesignSpace(const std::string& text, const std::string& source_
       std::string key = "area." + std::string(k.str());
       double x = r.Number(v, key);
       try {
-        accel::SetAreaKnob(s.area, std::string(k.str()), x);
+        accel::SetAreaKnob(s->area, std::string(k.str()), x);
       } catch (const Error& err) {
         r.Fail(&v, key, err.what());
       }
     }
   }
+}
+
+}  // namespace
+
+DesignSpace ParseDesignSpace(const std::string& text, const std::string& source_name) {
+  Reader r(source_name);
+  toml::table root;
+  try {
+    root = toml::parse(text, source_name);
+  } catch (const toml::parse_error& e) {
+    throw Error(source_name + ":" + std::to_string(e.source().begin.line) +
+                ": TOML syntax error: " + std::string(e.description()));
+  }
+  DesignSpace s;
+  s.source = source_name;
+  r.OnlyKeys(root, "", {"array", "memory", "constraints", "objective", "search", "energy", "area"});
+  ParseArray(r, root, &s);
+  ParseMemory(r, root, &s);
+  ParseConstraints(r, root, &s);
+  ParseObjective(r, root, &s);
+  ParseSearch(r, root, &s);
+  ParseEnergyAndArea(r, root, &s);
   return s;
 }
 

@@ -1,8 +1,10 @@
 // The hardware design space searched by `qaccel explore`, read from a TOML
 // file (format documented in docs/dse.md; examples/space_*.toml). A design
 // point is one index per dimension (a Candidate); Decode turns it into the
-// cost model's ArchConfig. Constraints are on the configuration only (PEs,
-// SRAM, area), so infeasible points are rejected before any simulation.
+// cost model's ArchConfig. Objectives and constraints name resource metrics
+// (accel/resource_metrics.h). Constraints are on metrics of the configuration
+// only (pes, sram_kb, area), so infeasible points are rejected before any
+// simulation.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +14,7 @@
 
 #include "qaccel/accel/cost_model.h"
 #include "qaccel/accel/energy.h"
+#include "qaccel/accel/resource_metrics.h"
 
 namespace qaccel::dse {
 
@@ -21,21 +24,34 @@ struct Candidate {
   bool operator==(const Candidate& o) const { return genes == o.genes; }
 };
 
-enum class ObjectiveKind { kTotalCycles, kEnergy, kEdp, kWeighted };
-
-// What is minimized. weighted = total_cycles^w_cycles * energy_pj^w_energy *
-// area_mm2^w_area (a scale-free product; edp is weights 1, 1, 0).
+// What is minimized: one registered metric, or "weighted" = the product of
+// metric^weight over the given metrics (scale-free; edp = cycles^1 * energy^1).
 struct Objective {
-  ObjectiveKind kind = ObjectiveKind::kTotalCycles;
-  double w_cycles = 1, w_energy = 0, w_area = 0;
-  double Value(double total_cycles, double energy_pj, double area_mm2) const;
-  std::string Name() const;  // "total_cycles" | "energy" | "edp" | "weighted"
+  struct Term {
+    const accel::ResourceMetric* metric;
+    double weight;
+  };
+  std::string name = "total_cycles";  // as written: a metric name or alias, or "weighted"
+  std::vector<Term> terms = {{&accel::FindResourceMetric("total_cycles"), 1.0}};
+
+  static Objective Metric(const std::string& metric);  // throws listing the metrics
+  double Value(const accel::NetworkEvaluation& e) const;
+  const std::string& Name() const { return name; }
 };
 
+// Upper limits on configuration metrics (MetricSource::kConfig), checked
+// before simulating.
 struct Constraints {
-  int64_t max_pes = 0;     // 0 = unconstrained
-  double max_sram_kb = 0;  // ifmap + filter + ofmap SRAM
-  double max_area_mm2 = 0;
+  struct Limit {
+    const accel::ResourceMetric* metric;
+    double max;
+  };
+  std::vector<Limit> limits;
+  // Sets the limit on `metric` (0 = unconstrained); throws for an unknown
+  // metric or one that needs more than the configuration.
+  void SetMax(const std::string& metric, double max);
+  double Max(const std::string& metric) const;  // 0 when unconstrained
+  bool Satisfied(const accel::NetworkEvaluation& e) const;
 };
 
 struct GeneticOptions {

@@ -1,18 +1,17 @@
-// Exploration driver, thread pool, and the output files (see explore.h).
+// Exploration driver (candidates evaluated with core/parallel.h) and the
+// output files (see explore.h).
 #include "qaccel/dse/explore.h"
 
-#include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <exception>
 #include <limits>
 #include <memory>
-#include <mutex>
 #include <sstream>
 #include <thread>
 
 #include "qaccel/core/error.h"
 #include "qaccel/core/file_io.h"
+#include "qaccel/core/parallel.h"
 #include "qaccel/core/progress.h"
 #include "qaccel/core/svg_plot.h"
 #include "qaccel/dse/pareto.h"
@@ -20,35 +19,6 @@
 
 namespace qaccel::dse {
 namespace {
-
-// Runs fn(i) for i in [0, n) on `threads` threads (work stealing by an atomic
-// counter). The first exception thrown by any fn is rethrown here.
-template <typename Fn>
-void ParallelFor(size_t n, int threads, Fn fn) {
-  std::atomic<size_t> next{0};
-  std::exception_ptr error;
-  std::mutex mu;
-  auto work = [&] {
-    for (;;) {
-      size_t i = next.fetch_add(1);
-      if (i >= n) return;
-      try {
-        fn(i);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(mu);
-        if (!error) error = std::current_exception();
-        next.store(n);
-        return;
-      }
-    }
-  };
-  const size_t nt = std::min<size_t>(static_cast<size_t>(std::max(1, threads)), n);
-  std::vector<std::thread> pool;
-  for (size_t t = 1; t < nt; ++t) pool.emplace_back(work);
-  work();
-  for (auto& t : pool) t.join();
-  if (error) std::rethrow_exception(error);
-}
 
 std::string Num(double v) {
   char b[64];
@@ -61,7 +31,7 @@ std::string Num(double v) {
 ExploreResult Explore(const DesignSpace& space, const std::vector<accel::LayerSpec>& layers,
                       const ExploreOptions& opt) {
   Check(!layers.empty(), "explore: the topology has no layers");
-  const Workload work = MakeWorkload(layers);
+  const accel::Workload work = accel::MakeWorkload(layers);
   return Explore(
       space,
       [&](const accel::ArchConfig& c) {
@@ -112,7 +82,7 @@ ExploreResult Explore(const DesignSpace& space, const EvaluateFn& evaluate,
       continue;
     }
     std::vector<PointResult> results(batch.size());
-    ParallelFor(batch.size(), r.threads, [&](size_t i) {
+    ParallelFor(static_cast<int64_t>(batch.size()), r.threads, [&](int64_t i, int) {
       try {
         results[i] = evaluate(configs[i]);
       } catch (const Error& e) {

@@ -1,0 +1,549 @@
+// The stages of SimulateLayer for one dataflow mapping (a DataflowMapping,
+// dataflow.h): they walk the folds of one layer in SCALE-Sim's order (column
+// folds outer, row folds inner) and feed the demand rows that carry data
+// through the buffer models, reproducing
+// scalesim/memory/double_buffered_scratchpad_mem.py::service_memory_requests
+// and scalesim/single_layer_sim.py::calc_report_data.
+//
+//   ComputeSide        per-fold averages and SRAM request counts
+//   PrepareReadBuffers USER: the read buffers with their prefetch orders
+//   WalkDemandRows     the demand rows through the OFMAP write buffer (and,
+//                      in USER mode, the read buffers): stalls, cycles
+//   ScanSramSpan       SRAM start/stop of operands the walk did not visit
+//   CalcIfmapDram,     CALC-mode DRAM reads of the IFMAP (IfmapWindowHistory,
+//   CalcFilterDram     memoized) and the filter (closed form)
+//   SimulateWithMapping  the stages in order
+//
+// Speed: rows without any demand cannot stall, so they are skipped; in CALC
+// mode the IFMAP/filter buffers cannot stall either, and when an operand fits
+// in one prefetch window its DRAM figures are analytic, so only the OFMAP
+// rows of each fold are visited (a few per fold instead of T * R addresses),
+// run by run where the OFMAP demand is linear (WriteBufferModel::
+// AdvanceQuietRows). CALC sub-results that depend on only part of the design
+// point (the OFMAP walk, the IFMAP window history, the address tables) are
+// memoized across calls (sim_cache.h); docs/simulator.md has the argument.
+//
+// These are templates so that the per-row calls into the mapping inline; they
+// are instantiated once per dataflow by the registry (dataflow_registry.cpp).
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "qaccel/accel/cost_model.h"
+#include "qaccel/accel/dataflow.h"
+#include "qaccel/accel/memory_model.h"
+#include "qaccel/accel/sim_cache.h"
+#include "qaccel/core/error.h"
+
+namespace qaccel::accel::detail {
+
+inline int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// The folds of one layer: R x C tiles of the mapped Sr x Sc matrix, each
+// fold_len rows of demand.
+struct FoldGrid {
+  int64_t R = 0, C = 0, Sr = 0, Sc = 0, row_folds = 0, col_folds = 0, L = 0, num_rows = 0;
+  template <DataflowMapping Map>
+  static FoldGrid Of(const Map& map, int64_t rows, int64_t cols) {
+    FoldGrid g;
+    g.R = rows;
+    g.C = cols;
+    g.Sr = map.Sr();
+    g.Sc = map.Sc();
+    g.row_folds = CeilDiv(g.Sr, rows);
+    g.col_folds = CeilDiv(g.Sc, cols);
+    g.L = map.fold_len();
+    g.num_rows = g.row_folds * g.col_folds * g.L;
+    return g;
+  }
+  int64_t folds() const { return row_folds * col_folds; }
+  Fold At(int64_t fc, int64_t fr) const {
+    Fold f;
+    f.fr = fr;
+    f.fc = fc;
+    f.ru = std::min(R, Sr - fr * R);
+    f.cu = std::min(C, Sc - fc * C);
+    return f;
+  }
+  // fn(fold, fold_index) for every fold, in SCALE-Sim's order.
+  template <class Fn>
+  void ForEach(Fn&& fn) const {
+    int64_t index = 0;
+    for (int64_t fc = 0; fc < col_folds; ++fc)
+      for (int64_t fr = 0; fr < row_folds; ++fr, ++index) fn(At(fc, fr), index);
+  }
+};
+
+// First / last cycle of an operand's SRAM trace.
+struct Span {
+  bool any = false;
+  int64_t first = 0, last = 0;
+  void Add(int64_t c) {
+    if (!any) {
+      any = true;
+      first = c;
+    }
+    last = c;
+  }
+};
+
+// The layer's three buffer sizes in words.
+struct LayerBuffers {
+  BufferSize ifmap, filter, ofmap;
+  static LayerBuffers Of(const ArchConfig& c);
+};
+
+// Memo key: the layer shape, the array, the dataflow and the given extras.
+SimCacheKey MemoKey(MemoKind kind, const ArchConfig& c, const LayerSpec& l, int64_t words,
+                    int64_t bw);
+
+// Window history of a filter stream given as blocks of distinct addresses,
+// each repeated m times (DataflowMapping::FilterBlocks), in O(1) per block.
+struct WindowHistory {
+  int64_t closed = 0, open = 0, last_close_index = -1;
+};
+WindowHistory BlockWindowHistory(const std::vector<std::pair<int64_t, int64_t>>& blocks,
+                                 int64_t window);
+
+// Bandwidth averages and utilization from the counts (calc_report_data).
+void FinishReport(int64_t pes, LayerMetrics* m);
+
+// ---------------------------------------------------------------- stages --
+
+template <DataflowMapping Map>
+void ComputeSide(const FoldGrid& g, const Map& map, LayerMetrics* m) {
+  double map_eff_sum = 0, util_sum = 0;
+  const double pes = static_cast<double>(g.R * g.C);
+  g.ForEach([&](const Fold& f, int64_t) {
+    const int64_t mac_used = f.ru * f.cu;
+    map_eff_sum += static_cast<double>(mac_used) / pes;
+    util_sum += static_cast<double>(mac_used * map.T()) /
+                static_cast<double>(g.R * g.C * map.util_cycles());
+    m->ifmap_sram_reads += map.ifmap_reads(f);
+    m->filter_sram_reads += map.filter_reads(f);
+    m->ofmap_sram_writes += map.ofmap_writes(f);
+  });
+  const double num_folds = static_cast<double>(g.folds());
+  m->mapping_efficiency_pct = map_eff_sum / num_folds * 100;
+  m->compute_util_pct = util_sum / num_folds * 100;
+}
+
+// USER mode: the operand's dense addresses in prefetch order (-1 for the
+// padding), anti-diagonals each read from the bottom row up
+// (create_*_prefetch_mat), or row-major. op(a, b) is the operand's address.
+template <class Op>
+std::vector<int64_t> PrefetchOrder(const PrefetchLayout& pl, Op op) {
+  auto at = [&](int64_t r, int64_t c) -> int64_t {
+    const int64_t t = r % pl.len, i = r / pl.len * pl.width + c;
+    if (i >= pl.bound) return -1;
+    return pl.index_first ? op(i, t) : op(t, i);
+  };
+  const int64_t rows = pl.rows();
+  std::vector<int64_t> order;
+  order.reserve(static_cast<size_t>(rows * pl.width));
+  if (pl.diagonal) {
+    for (int64_t d = 0; d < rows + pl.width - 1; ++d)
+      for (int64_t r = std::min(d, rows - 1), r0 = std::max<int64_t>(0, d - pl.width + 1); r >= r0;
+           --r)
+        order.push_back(at(r, d - r));
+  } else {
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < pl.width; ++c) order.push_back(at(r, c));
+  }
+  return order;
+}
+
+// The read buffers that stall (USER mode only; CALC read buffers never stall
+// and are replayed after the walk).
+struct UserReadBuffers {
+  std::optional<UserReadBufferModel> ifmap, filter;
+  bool active() const { return ifmap.has_value(); }
+};
+
+template <DataflowMapping Map>
+UserReadBuffers PrepareReadBuffers(const ArchConfig& cfg, const LayerBuffers& size,
+                                   const OperandMatrices& op, const FoldGrid& g, const Map& map) {
+  UserReadBuffers rb;
+  if (cfg.bw_mode != BandwidthMode::kUser) {
+    // The CALC read buffers' size check, before the walk.
+    if (size.ifmap.total < kReadBufferSets || size.filter.total < kReadBufferSets)
+      ThrowReadBufferTooSmall();
+    return rb;
+  }
+  if (size.ifmap.total < 1 || size.filter.total < 1) throw Error("SRAM holds no words");
+  const int64_t bw = static_cast<int64_t>(cfg.bandwidth_words_per_cycle);
+  rb.ifmap.emplace(size.ifmap, bw, op.ifmap_space(),
+                   PrefetchOrder(map.IfmapPrefetch(g.row_folds, g.col_folds),
+                                 [&](int64_t a, int64_t b) { return op.Ifmap(a, b); }));
+  rb.filter.emplace(size.filter, bw, op.filter_space(),
+                    PrefetchOrder(map.FilterPrefetch(g.row_folds, g.col_folds),
+                                  [&](int64_t a, int64_t b) { return op.Filter(a, b); }));
+  return rb;
+}
+
+// One USER read buffer serving the addresses of one row; returns its stall.
+template <class ForEachAddress>
+int64_t ServiceReadRow(UserReadBufferModel* buf, int64_t cycle, ForEachAddress&& each, Span* span) {
+  bool any = false;
+  int64_t out = cycle + 1;
+  each([&](int64_t a) {
+    any = true;
+    out = buf->Access(a, out);
+  });
+  if (any) span->Add(out);
+  return out - cycle - 1;
+}
+
+// State of the demand-row walk.
+struct WalkState {
+  WriteBufferModel wbuf;
+  int64_t stalls = 0;
+  Span of_span;
+  int64_t last_row_ofmap_out = -1, last_row_stall = 0;
+  bool last_row_seen = false;
+};
+
+// CALC bulk step: a run of rows from tau whose OFMAP demand is linear (ramp
+// or plateau of the skew), none of them the last row; consumes the leading
+// rows that cannot stall or start a drain. Returns how many (0 = none).
+inline int64_t AdvanceQuietRun(const Skew& oskew, int64_t tau, int64_t hi, int64_t last_local,
+                               int64_t cycle, WalkState* w) {
+  const int64_t k = oskew.count(tau), slope = oskew.slope(tau);
+  const int64_t end = std::min({oskew.linear_run_end(tau), hi, last_local});
+  if (k <= 0 || end <= tau || oskew.count(end) != k + slope * (end - tau)) return 0;
+  const int64_t done = w->wbuf.AdvanceQuietRows(k, slope, cycle, end - tau + 1);
+  if (done > 0) {
+    w->of_span.Add(cycle);
+    w->of_span.Add(cycle + done - 1);
+  }
+  return done;
+}
+
+// One demand row through every buffer the walk visits; records its stall.
+template <DataflowMapping Map>
+void ServiceRow(const Map& map, const Fold& f, int64_t tau, int64_t row, bool last_row,
+                const Skew& oskew, UserReadBuffers* rb, Span* if_span, Span* fi_span, WalkState* w,
+                StallTimeline* timeline) {
+  const int64_t cycle = row + w->stalls;
+  int64_t stall = 0;
+  if (rb->active()) {
+    stall = std::max(stall,
+                     ServiceReadRow(
+                         &*rb->ifmap, cycle, [&](auto&& fn) { map.Ifmap(f, tau, fn); }, if_span));
+    stall = std::max(stall,
+                     ServiceReadRow(
+                         &*rb->filter, cycle, [&](auto&& fn) { map.Filter(f, tau, fn); }, fi_span));
+  }
+  int64_t of_out = cycle;
+  const int64_t k = oskew.count(tau);
+  if (k > 0) {
+    of_out = w->wbuf.Service(k, cycle);
+    w->of_span.Add(of_out);
+    stall = std::max(stall, of_out - cycle);
+  }
+  if (last_row) {
+    w->last_row_seen = true;
+    w->last_row_ofmap_out = of_out;
+    w->last_row_stall = stall;
+  }
+  if (stall > 0) {
+    w->stalls += stall;
+    timeline->Add(row, stall);
+  }
+}
+
+// Walks the demand rows that carry data: OFMAP rows always, operand rows
+// when their (USER) buffers can stall. Fills the OFMAP results and the
+// stall timeline.
+template <DataflowMapping Map>
+std::shared_ptr<const CachedOfmapWalk> WalkDemandRows(const FoldGrid& g, const Map& map,
+                                                      const BufferSize& ofmap, int64_t drain_bw,
+                                                      UserReadBuffers* rb, Span* if_span,
+                                                      Span* fi_span) {
+  auto out = std::make_shared<CachedOfmapWalk>();
+  WalkState w{WriteBufferModel(ofmap, drain_bw)};
+  // Only OFMAP rows are walked (CALC): runs of rows may be advanced in bulk.
+  const bool bulk = !rb->active() && SimBulkWalkEnabled();
+  g.ForEach([&](const Fold& f, int64_t fold_index) {
+    const int64_t base = fold_index * g.L;
+    const Skew oskew = map.OfmapSkew(f);
+    int64_t lo = oskew.start, hi = oskew.last_tau();
+    if (rb->active()) {
+      lo = std::min({lo, map.IfmapFirstTau(f), map.FilterFirstTau(f)});
+      hi = std::max({hi, map.IfmapLastTau(f), map.FilterLastTau(f)});
+    }
+    for (int64_t tau = lo; tau <= hi; ++tau) {
+      const int64_t row = base + tau;
+      if (bulk) {
+        const int64_t done =
+            AdvanceQuietRun(oskew, tau, hi, g.num_rows - 2 - base, row + w.stalls, &w);
+        if (done > 0) {
+          tau += done - 1;
+          continue;
+        }
+      }
+      ServiceRow(map, f, tau, row, row == g.num_rows - 1, oskew, rb, if_span, fi_span, &w,
+                 &out->timeline);
+    }
+  });
+  // Total cycles = completion cycle of the OFMAP port in the last demand row.
+  out->total_cycles =
+      w.last_row_seen ? w.last_row_ofmap_out : g.num_rows - 1 + w.stalls - w.last_row_stall;
+  out->stalls = w.stalls;
+  w.wbuf.Finish(out->total_cycles);
+  out->of_any = w.of_span.any;
+  out->of_first = w.of_span.first;
+  out->of_last = w.of_span.last;
+  out->dram_writes = w.wbuf.accesses();
+  out->dram_first = w.wbuf.first_cycle();
+  out->dram_last = w.wbuf.last_cycle();
+  return out;
+}
+
+// SRAM trace start/stop of an operand whose rows were not visited (CALC,
+// analytic DRAM): first/last row holding a valid address, + hit latency 1.
+// `ops(f, tau, sink)` lists the operand's addresses, [first(f), last(f)] its rows.
+template <class Ops, class First, class Last>
+Span ScanSramSpan(const FoldGrid& g, const StallTimeline& timeline, Ops&& ops, First&& first,
+                  Last&& last) {
+  auto has_data = [&](const Fold& f, int64_t tau) {
+    bool any = false;
+    ops(f, tau, [&](int64_t) { any = true; });
+    return any;
+  };
+  Span s;
+  for (int64_t fc = 0, fidx = 0; fc < g.col_folds && !s.any; ++fc)
+    for (int64_t fr = 0; fr < g.row_folds && !s.any; ++fr, ++fidx) {
+      const Fold f = g.At(fc, fr);
+      for (int64_t tau = first(f); tau <= last(f); ++tau)
+        if (has_data(f, tau)) {
+          s.Add(timeline.Cycle(fidx * g.L + tau) + 1);
+          break;
+        }
+    }
+  bool found = false;
+  for (int64_t fc = g.col_folds - 1, fidx = g.folds() - 1; fc >= 0 && !found; --fc)
+    for (int64_t fr = g.row_folds - 1; fr >= 0 && !found; --fr, --fidx) {
+      const Fold f = g.At(fc, fr);
+      for (int64_t tau = last(f); tau >= first(f); --tau)
+        if (has_data(f, tau)) {
+          s.last = timeline.Cycle(fidx * g.L + tau) + 1;
+          found = true;
+          break;
+        }
+    }
+  return s;
+}
+
+// IFMAP demand replayed through the CALC-mode window model, in demand order
+// as far as it matters: a band of rows whose demand cannot close the window
+// (count + ports * rows < window) may be applied in any order, so it is
+// applied as contiguous address ranges (one per pixel and filter row, from
+// the mapping's IfmapRanges), where runs of 64 addresses already in the
+// window cost O(1). Rows that could close the window are replayed address by
+// address, in order, exactly as SCALE-Sim does.
+template <DataflowMapping Map>
+std::shared_ptr<const CachedIfmapHistory> IfmapWindowHistory(const OperandMatrices& op,
+                                                             const FoldGrid& g, const Map& map,
+                                                             const BufferSize& size) {
+  EstimateReadBufferModel window_model(size, op.ifmap_space(), op.ifmap_distinct());
+  EstimateReadBufferModel* est = &window_model;
+  const int64_t ch = op.channels(), fw = op.filter_w(), H = op.ifmap_h(), Wd = op.ifmap_w();
+  const int64_t span = fw * ch;  // window elements per filter row: contiguous addresses
+  const int64_t window = est->window_elems();
+  // Window elements [ka, kb) of output pixel p: one contiguous address range
+  // per filter row, clipped at the IFMAP edge (ragged strides).
+  // Consecutive calls mostly start at the same window element, so the
+  // division that finds its filter row is memoized (a 64-bit divide costs
+  // more than the rest of a short range).
+  int64_t memo_k = 0, memo_row = 0;
+  auto pixel_range = [&](int64_t p, int64_t ka, int64_t kb) {
+    const int64_t pr = op.pix_row(p), pc = op.pix_col(p);
+    const int64_t valid = std::min(span, (Wd - pc) * ch);  // columns past the edge: invalid
+    if (ka != memo_k) {
+      memo_k = ka;
+      memo_row = ka / span;
+    }
+    int64_t k = ka;
+    for (int64_t crow = memo_row; k < kb; ++crow) {  // k >= crow * span from here on
+      const int64_t k0 = crow * span, end = std::min(kb, k0 + span);
+      const int64_t y = pr + crow;
+      if (y >= H) break;  // and every later filter row
+      const int64_t lo = k - k0, hi = std::min(end - k0, valid);
+      if (lo < hi) {
+        const int64_t base = (y * Wd + pc) * ch;
+        est->TouchRange(base + lo, base + hi);
+      }
+      k = end;
+    }
+  };
+  const int64_t R = g.R, C = g.C, L = g.L, row_folds = g.row_folds, col_folds = g.col_folds;
+  int64_t fidx = 0;
+  for (int64_t fc = 0; fc < col_folds; ++fc) {
+    for (int64_t fr = 0; fr < row_folds; ++fr, ++fidx) {
+      Fold f;
+      f.fr = fr;
+      f.fc = fc;
+      f.ru = std::min(R, map.Sr() - fr * R);
+      f.cu = std::min(C, map.Sc() - fc * C);
+      const int64_t ports = map.IfmapPorts(f), base = fidx * L;
+      const int64_t first = map.IfmapFirstTau(f), last = map.IfmapLastTau(f);
+      for (int64_t tau = first; tau <= last;) {
+        const int64_t chunk = (window - est->count() - 1) / ports;
+        if (chunk >= 1) {
+          const int64_t tb = std::min(last + 1, tau + chunk);
+          map.IfmapRanges(f, tau, tb, pixel_range);
+          tau = tb;
+        } else {
+          map.Ifmap(f, tau, [&](int64_t a) { est->Access(a, base + tau); });
+          ++tau;
+        }
+      }
+    }
+  }
+  auto r = std::make_shared<CachedIfmapHistory>();
+  r->closed = est->closed();
+  r->open = est->count();
+  r->last_close_row = est->last_close_row();
+  return r;
+}
+
+// CALC IFMAP DRAM reads: analytic when the IFMAP fits in one window, else
+// the window history (memoized per IFMAP size: it does not depend on the
+// stalls, which only map its rows to cycles).
+template <DataflowMapping Map>
+EstimateReadBufferModel::Result CalcIfmapDram(const ArchConfig& cfg, const LayerSpec& layer,
+                                              const OperandMatrices& op, const FoldGrid& g,
+                                              const Map& map, const BufferSize& size,
+                                              int64_t first_request_cycle,
+                                              const StallTimeline& timeline) {
+  const EstimateReadBufferModel probe(size, 0, op.ifmap_distinct());  // no per-address state
+  if (!probe.needs_simulation()) return probe.FinishAnalytic();
+  const auto h = IfmapHistoryMemo(MemoKey(MemoKind::kIfmapHistory, cfg, layer, size.total, 0),
+                                  [&] { return IfmapWindowHistory(op, g, map, size); });
+  return probe.Finish(h->closed, h->open, first_request_cycle, timeline.Cycle(h->last_close_row));
+}
+
+// Demand row of the filter stream's index-th address.
+template <DataflowMapping Map>
+int64_t FilterRowOfIndex(const FoldGrid& g, const Map& map, int64_t index) {
+  int64_t row = -1;
+  for (int64_t fc = 0, fidx = 0; fc < g.col_folds && row < 0; ++fc)
+    for (int64_t fr = 0; fr < g.row_folds && row < 0; ++fr, ++fidx) {
+      const Fold f = g.At(fc, fr);
+      const int64_t n = map.filter_reads(f);
+      if (index >= n) {
+        index -= n;
+        continue;
+      }
+      for (int64_t tau = map.FilterFirstTau(f);; ++tau) {
+        int64_t cnt = 0;
+        map.Filter(f, tau, [&](int64_t) { ++cnt; });
+        if (index < cnt) {
+          row = fidx * g.L + tau;
+          break;
+        }
+        index -= cnt;
+      }
+    }
+  return row;
+}
+
+// CALC filter DRAM reads: closed form over the mapping's filter blocks.
+template <DataflowMapping Map>
+EstimateReadBufferModel::Result CalcFilterDram(const OperandMatrices& op, const FoldGrid& g,
+                                               const Map& map, const BufferSize& size,
+                                               int64_t first_request_cycle,
+                                               const StallTimeline& timeline) {
+  const EstimateReadBufferModel est(size, 0, op.filter_space());  // no per-address state
+  const WindowHistory h =
+      BlockWindowHistory(map.FilterBlocks(g.row_folds, g.col_folds), est.window_elems());
+  const int64_t close_cycle =
+      h.closed > 0 ? timeline.Cycle(FilterRowOfIndex(g, map, h.last_close_index)) : 0;
+  return est.Finish(h.closed, h.open, first_request_cycle, close_cycle);
+}
+
+// Copies one operand's DRAM figures into the report fields.
+template <class Result>
+void SetDram(const Result& r, int64_t* reads, int64_t* start, int64_t* stop) {
+  *reads = r.reads;
+  *start = r.start_cycle;
+  *stop = r.stop_cycle;
+}
+
+// SRAM spans and DRAM figures of the read operands, after the walk.
+template <DataflowMapping Map>
+void ReadOperandResults(const ArchConfig& cfg, const LayerSpec& layer, const OperandMatrices& op,
+                        const FoldGrid& g, const Map& map, const LayerBuffers& size,
+                        UserReadBuffers* rb, Span if_span, Span fi_span,
+                        const StallTimeline& timeline, LayerMetrics* m) {
+  if (!rb->active()) {
+    if_span = ScanSramSpan(
+        g, timeline, [&](const Fold& f, int64_t t, auto&& fn) { map.Ifmap(f, t, fn); },
+        [&](const Fold& f) { return map.IfmapFirstTau(f); },
+        [&](const Fold& f) { return map.IfmapLastTau(f); });
+    fi_span = ScanSramSpan(
+        g, timeline, [&](const Fold& f, int64_t t, auto&& fn) { map.Filter(f, t, fn); },
+        [&](const Fold& f) { return map.FilterFirstTau(f); },
+        [&](const Fold& f) { return map.FilterLastTau(f); });
+  }
+  m->ifmap_sram_start_cycle = if_span.first;
+  m->ifmap_sram_stop_cycle = if_span.last;
+  m->filter_sram_start_cycle = fi_span.first;
+  m->filter_sram_stop_cycle = fi_span.last;
+  if (rb->active()) {
+    m->ifmap_dram_reads = rb->ifmap->accesses();
+    m->ifmap_dram_start_cycle = rb->ifmap->start_cycle();
+    m->ifmap_dram_stop_cycle = rb->ifmap->stop_cycle();
+    m->filter_dram_reads = rb->filter->accesses();
+    m->filter_dram_start_cycle = rb->filter->start_cycle();
+    m->filter_dram_stop_cycle = rb->filter->stop_cycle();
+    return;
+  }
+  SetDram(CalcIfmapDram(cfg, layer, op, g, map, size.ifmap, if_span.first - 1, timeline),
+          &m->ifmap_dram_reads, &m->ifmap_dram_start_cycle, &m->ifmap_dram_stop_cycle);
+  SetDram(CalcFilterDram(op, g, map, size.filter, fi_span.first - 1, timeline),
+          &m->filter_dram_reads, &m->filter_dram_start_cycle, &m->filter_dram_stop_cycle);
+}
+
+// The whole layer on one mapping.
+template <DataflowMapping Map>
+LayerMetrics SimulateWithMapping(const ArchConfig& cfg, const LayerSpec& layer,
+                                 const OperandMatrices& op) {
+  const Map map(op, cfg.array_rows, cfg.array_cols);
+  const FoldGrid g = FoldGrid::Of(map, cfg.array_rows, cfg.array_cols);
+  LayerMetrics m;
+  m.name = layer.name;
+  m.macs = layer.macs();
+  m.word_bytes = cfg.word_bytes;
+  ComputeSide(g, map, &m);
+
+  const LayerBuffers size = LayerBuffers::Of(cfg);
+  UserReadBuffers rb = PrepareReadBuffers(cfg, size, op, g, map);
+  Span if_span, fi_span;
+  // OFMAP lines are the array width in CALC mode, the bandwidth in USER mode.
+  const int64_t drain_bw = rb.active() ? static_cast<int64_t>(cfg.bandwidth_words_per_cycle) : g.C;
+  auto walk = [&] { return WalkDemandRows(g, map, size.ofmap, drain_bw, &rb, &if_span, &fi_span); };
+  // CALC: the walk sees only the OFMAP buffer (memoized, sim_cache.h).
+  const std::shared_ptr<const CachedOfmapWalk> walked =
+      rb.active()
+          ? walk()
+          : OfmapWalkMemo(MemoKey(MemoKind::kOfmapWalk, cfg, layer, size.ofmap.total, g.C), walk);
+  m.total_cycles = walked->total_cycles;
+  m.stall_cycles = walked->stalls;
+  ReadOperandResults(cfg, layer, op, g, map, size, &rb, if_span, fi_span, walked->timeline, &m);
+  m.ofmap_sram_start_cycle = walked->of_first;
+  m.ofmap_sram_stop_cycle = walked->of_last;
+  m.ofmap_dram_writes = walked->dram_writes;
+  m.ofmap_dram_start_cycle = walked->dram_first;
+  m.ofmap_dram_stop_cycle = walked->dram_last;
+  FinishReport(g.R * g.C, &m);
+  return m;
+}
+
+}  // namespace qaccel::accel::detail

@@ -1,0 +1,30 @@
+// One way to run independent work items on several threads: ParallelFor.
+// Used by the design-space exploration (dse/explore.cpp); the engine's batch
+// loop is meant to use it too.
+//
+// It never aborts for lack of threads: when a std::thread cannot be created
+// (resource limits, a sandbox), the items run on the threads that did start,
+// and in the end on the calling thread alone.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+namespace qaccel {
+
+// Calls fn(i, worker) once for every i in [0, n), on up to `threads` threads
+// (the calling thread is one of them; threads <= 0 means one per hardware
+// thread). Items are handed out one at a time in increasing order, so their
+// completion order is unspecified: write results into slots indexed by i.
+// `worker` is in [0, MaxParallelWorkers(n, threads)) and no two concurrent
+// calls share one, so it can index per-worker scratch space.
+//
+// The first exception thrown by fn stops the handing out of further items
+// and is rethrown here once every thread has finished. Returns the number of
+// workers that ran.
+int ParallelFor(int64_t n, int threads, const std::function<void(int64_t i, int worker)>& fn);
+
+// min(threads, n), at least 1: the bound on ParallelFor's worker index.
+int MaxParallelWorkers(int64_t n, int threads);
+
+}  // namespace qaccel
