@@ -36,9 +36,22 @@ TEST(CliTrain, MissingTrainerIsOneLine) {
   auto r = RunCli("version");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("(training: "), std::string::npos) << r.out;
-  r = RunCli("train --model lenet5 -o /tmp/never.qmodel", "QACCEL_TRAIN_EXE=/nonexistent/qaccel-train ");
+  r = RunCli("train --model lenet5 -o /tmp/never.qmodel",
+             "QACCEL_TRAIN_EXE=/nonexistent/qaccel-train ");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("qaccel train: error: training is not available"), std::string::npos)
       << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+// Parse errors (unknown flag, out-of-range count) are one line and exit 1 like every other error.
+TEST(CliParse, ErrorsAreOneLine) {
+  for (const char* args :
+       {"info --bogus", "eval m.qmodel --threads -1", "run m.qmodel --limit -3 -o x",
+        "quantize m.qmodel --seed -1 -o y", "explore s.toml --threads 100000 -o z"}) {
+    auto r = RunCli(args);
+    EXPECT_EQ(r.exit_code, 1) << args;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << args << ": " << r.err;
+    EXPECT_NE(r.err.find("--help"), std::string::npos) << r.err;
+  }
 }

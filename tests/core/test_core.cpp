@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 
@@ -56,4 +57,28 @@ TEST(SvgPlot, RendersSeriesAndEscapesText) {
   EXPECT_NE(svg.find("<svg"), std::string::npos);
   EXPECT_NE(svg.find("polyline"), std::string::npos);
   EXPECT_NE(svg.find("loss &lt;train&gt;"), std::string::npos);
+}
+
+// Inputs that never end or are not files are refused at once, naming the path.
+TEST(FileIo, RefusesFifosDevicesAndDirectories) {
+  fs::path dir = fs::temp_directory_path() / "qaccel_test_fileio_special";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const fs::path fifo = dir / "pipe";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  for (const fs::path& p : {fifo, fs::path("/dev/zero"), dir}) {
+    try {
+      ReadBinaryFile(p);
+      ADD_FAILURE() << p << " was read";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(p.string()), std::string::npos) << e.what();
+    }
+  }
+  fs::remove_all(dir);
+}
+
+TEST(Tensor, ElementCountOverflowIsAnError) {
+  EXPECT_THROW(NumElements({int64_t{1} << 40, int64_t{1} << 40}), Error);
+  EXPECT_THROW(NumElements({3, -1}), Error);
+  EXPECT_EQ(NumElements({int64_t{1} << 31, 4}), int64_t{1} << 33);
 }

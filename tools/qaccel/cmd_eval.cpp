@@ -28,9 +28,11 @@ void Setup(CLI::App* sub) {
                   "mnist, fashion-mnist or an IDX directory (its test split is used)")
       ->capture_default_str();
   sub->add_flag("--json", o->json, "Print one JSON object on stdout");
-  sub->add_option("--limit", o->limit, "Evaluate only the first N test images (0: all)");
+  sub->add_option("--limit", o->limit, "Evaluate only the first N test images (0: all)")
+      ->check(qaccel::cli::NonNegative());
   sub->add_option("--reference", o->reference, "Float model to measure top-1 agreement against");
-  sub->add_option("--threads", o->threads, "Worker threads (0: all cores)");
+  sub->add_option("--threads", o->threads, "Worker threads (0: all cores)")
+      ->check(qaccel::cli::ThreadsRange());
   sub->callback([o] {
     using namespace qaccel;
     namespace fs = std::filesystem;
@@ -38,7 +40,8 @@ void Setup(CLI::App* sub) {
     Graph g = LoadModel(o->model);
     std::string ref_path = o->reference;
     if (ref_path.empty() && g.quantized() && g.metadata.contains("quantization") &&
-        g.metadata["quantization"].contains("float_model")) {
+        g.metadata["quantization"].contains("float_model") &&
+        g.metadata["quantization"]["float_model"].is_string()) {
       std::error_code ec;
       std::string recorded = g.metadata["quantization"]["float_model"].get<std::string>();
       if (fs::exists(recorded, ec)) ref_path = recorded;

@@ -50,8 +50,10 @@ void Setup(CLI::App* sub) {
   sub->add_option("--batch", o->batch, "Batch size for the model's topology");
   sub->add_option("--strategy", o->strategy,
                   "Search strategy (exhaustive, genetic); default: the space file's");
-  sub->add_option("--seed", o->seed, "Seed (default: the space file's search.seed, else 1)");
-  sub->add_option("--threads", o->threads, "Evaluation threads (default: hardware concurrency)");
+  sub->add_option("--seed", o->seed, "Seed (default: the space file's search.seed, else 1)")
+      ->check(qaccel::cli::NonNegative());
+  sub->add_option("--threads", o->threads, "Evaluation threads (default: hardware concurrency)")
+      ->check(qaccel::cli::ThreadsRange());
   sub->add_option("-o,--output", o->out, "Output directory")->required();
   sub->add_flag("-q,--quiet", o->quiet, "No progress bar");
   sub->callback([o] {

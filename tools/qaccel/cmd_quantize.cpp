@@ -34,7 +34,9 @@ void Setup(CLI::App* sub) {
       ->capture_default_str();
   sub->add_option("--calibration", o->calibration, "Number of training images for calibration")
       ->capture_default_str();
-  sub->add_option("--seed", o->seed, "Seed choosing the calibration images")->capture_default_str();
+  sub->add_option("--seed", o->seed, "Seed choosing the calibration images")
+      ->capture_default_str()
+      ->check(qaccel::cli::NonNegative());
   sub->add_option("--percentile", o->percentile, "Percentile for --observer percentile")
       ->capture_default_str();
   sub->callback([o] {

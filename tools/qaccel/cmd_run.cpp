@@ -94,7 +94,8 @@ json BuildManifest(const Opts& o, const qaccel::Graph& g, const qaccel::data::Da
     for (size_t i = 0; i < g.layers.size(); ++i)
       layers.push_back(TensorRecord(g.layers[i], "imgNNNNN/layers/" + LayerStem(g, i)));
   json formats = json::array();
-  if (o.format != "hex") formats.push_back({{"ext", "txt"}, {"text", "one signed decimal per line"}});
+  if (o.format != "hex")
+    formats.push_back({{"ext", "txt"}, {"text", "one signed decimal per line"}});
   if (o.format != "txt")
     formats.push_back(
         {{"ext", "hex"}, {"text", "two hex digits per line, two's complement ($readmemh)"}});
@@ -175,7 +176,9 @@ void Setup(CLI::App* sub) {
   sub->add_option("--data", o->data,
                   "mnist, fashion-mnist or an IDX directory (its test split is used)")
       ->capture_default_str();
-  sub->add_option("--limit", o->limit, "The first N test images (0: all)")->capture_default_str();
+  sub->add_option("--limit", o->limit, "The first N test images (0: all)")
+      ->capture_default_str()
+      ->check(qaccel::cli::NonNegative());
   sub->add_flag("--layers", o->layers, "Also write every layer's int8 output");
   sub->add_option("--format", o->format, "txt, hex ($readmemh) or both")->capture_default_str();
   sub->add_option("-o,--output", o->out, "Output directory (replaced when complete)")->required();

@@ -58,11 +58,14 @@ void Setup(CLI::App* sub) {
       sub->add_option("--init", o.init,
                       "Initialization: torch (PyTorch default) or kaiming (He uniform, zero bias)");
   auto* seed =
-      sub->add_option("--seed", o.seed, "Seed for initialization, data order and augmentation");
+      sub->add_option("--seed", o.seed, "Seed for initialization, data order and augmentation")
+          ->check(qaccel::cli::NonNegative());
   auto* threads = sub->add_option("--threads", o.threads,
-                                  "Torch threads (results reproducible per thread count)");
+                                  "Torch threads (results reproducible per thread count)")
+                      ->check(qaccel::cli::ThreadsRange());
   auto* limit = sub->add_option("--limit-train", o.limit_train,
-                                "Use only N training images, spread evenly over the set (0 = all)");
+                                "Use only N training images, spread evenly over the set (0 = all)")
+                    ->check(qaccel::cli::NonNegative());
   sub->add_flag("--quiet,-q", p->quiet, "No progress bars");
   sub->callback([=] {
     using namespace qaccel;
@@ -85,6 +88,11 @@ void Setup(CLI::App* sub) {
     t.progress = !p->quiet;
     train::ValidateOptions(t);
     Check(!p->out.empty(), "-o: output path is empty");
+    {
+      std::error_code ec;
+      Check(!std::filesystem::equivalent(p->model, p->out, ec),
+            "-o " + p->out + " is the input model; write the trained model to another file");
+    }
     Check(IsZooModel(p->model) || std::filesystem::exists(p->model),
           "--model " + p->model +
               ": no such model file, and not a zoo model (see `qaccel info --list-zoo`)");
@@ -93,6 +101,15 @@ void Setup(CLI::App* sub) {
     Graph g;
     std::string initialized_from = "zoo:" + p->model + " (fresh initialization)";
     if (IsZooModel(p->model) && !std::filesystem::exists(p->model)) {
+      // Zoo models train at the resolution they are defined for (channels and
+      // classes follow the data): ImageNet topologies such as resnet50 are for
+      // the simulator and DSE, and would silently become other networks at 28x28.
+      const Shape defined = BuildZooModel(p->model).input_shape();
+      Check(defined.size() == 3 && defined[1] == split.train.h && defined[2] == split.train.w,
+            "--model " + p->model + " is defined for " + ShapeToString(defined) + " inputs, " +
+                p->data + " images are " + std::to_string(split.train.h) + "x" +
+                std::to_string(split.train.w) +
+                "; train a model defined at that size (lenet5, resnet20)");
       ZooOptions zo;
       zo.in_channels = split.train.c;
       zo.height = split.train.h;

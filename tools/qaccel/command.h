@@ -27,6 +27,19 @@ struct CommandRegistrar {
   }
 };
 
+// Every --threads option accepts 0 (all cores) .. kMaxThreads; more threads
+// than this is a typo, not a request (the machines we target have <= 256 cores).
+inline constexpr int kMaxThreads = 256;
+inline CLI::Validator ThreadsRange() { return CLI::Range(0, kMaxThreads); }
+// Counts and seeds: "-1" is refused instead of wrapping to 2^64 - 1.
+inline CLI::Validator NonNegative() {
+  return CLI::Validator(
+      [](std::string& s) {
+        return s.rfind('-', 0) == 0 ? "must be >= 0, got " + s : std::string();
+      },
+      "NONNEGATIVE");
+}
+
 // The full command line as typed, recorded in output manifests.
 const std::string& CommandLine();
 

@@ -21,6 +21,12 @@ const std::string& CommandLine() { return g_command_line; }
 
 }  // namespace qaccel::cli
 
+// " <name>" of the subcommand being run, or "" before one was recognized.
+static std::string SubcommandName(const CLI::App& app) {
+  auto subs = app.get_subcommands();
+  return subs.empty() ? "" : " " + subs[0]->get_name();
+}
+
 int main(int argc, char** argv) {
   using namespace qaccel::cli;
 #ifndef QACCEL_TRAIN_BUILTIN
@@ -42,11 +48,15 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version are "errors" that succeed; a real parse error is one
+    // line like every other error (CLI11 alone would add a second, "Run with --help").
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
+    std::string cmd = SubcommandName(app);
+    std::fprintf(stderr, "qaccel%s: error: %s (see qaccel%s --help)\n", cmd.c_str(), e.what(),
+                 cmd.c_str());
+    return 1;
   } catch (const std::exception& e) {  // qaccel::Error and anything unexpected alike
-    std::string cmd =
-        app.get_subcommands().empty() ? "" : " " + app.get_subcommands()[0]->get_name();
-    std::fprintf(stderr, "qaccel%s: error: %s\n", cmd.c_str(), e.what());
+    std::fprintf(stderr, "qaccel%s: error: %s\n", SubcommandName(app).c_str(), e.what());
     return 1;
   }
   return 0;

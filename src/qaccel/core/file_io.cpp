@@ -12,13 +12,22 @@ namespace fs = std::filesystem;
 
 std::vector<uint8_t> ReadBinaryFile(const fs::path& path) {
   std::error_code ec;
-  if (!fs::exists(path, ec)) throw Error(path.string() + ": no such file");
-  if (fs::is_directory(path, ec)) throw Error(path.string() + ": is a directory, expected a file");
+  const fs::file_status st = fs::status(path, ec);
+  if (!fs::exists(st)) throw Error(path.string() + ": no such file");
+  if (fs::is_directory(st)) throw Error(path.string() + ": is a directory, expected a file");
+  if (!fs::is_regular_file(st))
+    throw Error(path.string() + ": not a regular file (a FIFO, device or socket); give a file");
+  const uintmax_t size = fs::file_size(path, ec);
+  if (ec) throw Error(path.string() + ": cannot read its size: " + ec.message());
+  if (size > kMaxInputBytes)
+    throw Error(path.string() + ": " + std::to_string(size) +
+                " bytes, above the input limit of 1 GiB (kMaxInputBytes)");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path.string() + ": cannot open for reading");
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
-                             std::istreambuf_iterator<char>());
-  if (in.bad()) throw Error(path.string() + ": read error");
+  std::vector<uint8_t> bytes(static_cast<size_t>(size));
+  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size));
+  if (static_cast<uintmax_t>(in.gcount()) != size)
+    throw Error(path.string() + ": read error (file changed while reading?)");
   return bytes;
 }
 

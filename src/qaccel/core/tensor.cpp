@@ -46,8 +46,9 @@ DType ParseDType(std::string_view name) {
 int64_t NumElements(const Shape& s) {
   int64_t n = 1;
   for (int64_t d : s) {
-    Check(d >= 0, "negative dimension in shape " + ShapeToString(s));
-    n *= d;
+    if (d < 0) throw Error("negative dimension in shape " + ShapeToString(s));
+    if (__builtin_mul_overflow(n, d, &n))
+      throw Error("shape " + ShapeToString(s) + " has more than 2^63 elements");
   }
   return n;
 }

@@ -1,5 +1,6 @@
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "qaccel/core/error.h"
@@ -19,7 +20,13 @@ std::vector<uint8_t> Gunzip(const std::vector<uint8_t>& in, const std::string& f
   zs.avail_in = static_cast<uInt>(in.size());
   int rc;
   do {
-    if (zs.total_out >= out.size()) out.resize(out.size() * 2);
+    if (zs.total_out >= out.size()) {
+      if (out.size() >= kMaxInputBytes) {
+        inflateEnd(&zs);
+        throw Error(file + ": decompresses to more than the input limit of 1 GiB (kMaxInputBytes)");
+      }
+      out.resize(std::min<uint64_t>(out.size() * 2, kMaxInputBytes));
+    }
     zs.next_out = out.data() + zs.total_out;
     zs.avail_out = static_cast<uInt>(out.size() - zs.total_out);
     rc = inflate(&zs, Z_NO_FLUSH);
@@ -57,6 +64,9 @@ IdxArray ReadIdx(const fs::path& path) {
     const uint8_t* p = b.data() + 4 + 4 * i;
     uint32_t d = (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
     a.dims.push_back(d);
+    Check(d == 0 || count <= kMaxInputBytes / d,
+          file + ": IDX dimensions multiply past the input limit of 1 GiB (dimension " +
+              std::to_string(i) + " is " + std::to_string(d) + ")");
     count *= d;
   }
   size_t off = 4 + 4 * static_cast<size_t>(ndim);
