@@ -66,61 +66,68 @@ std::vector<double> Ticks(double lo, double hi, bool log) {
   return t;
 }
 
-void RenderPanel(std::ostringstream& os, const PlotSpec& s, double ox) {
-  const double ml = 70, mr = 20, mt = 36, mb = 50;
-  const double pw = s.width - ml - mr, ph = s.height - mt - mb;
+// One panel's geometry: margins, plot area, the data range and the mapping
+// of data coordinates to SVG coordinates (log10 axes where requested).
+struct Panel {
+  static constexpr double ml = 70, mr = 20, mt = 36, mb = 50;
+  const PlotSpec& s;
+  double ox, pw, ph;
   double xmin = std::numeric_limits<double>::infinity(), xmax = -xmin, ymin = xmin, ymax = -xmin;
-  for (const auto& se : s.series) {
-    for (size_t i = 0; i < se.x.size() && i < se.y.size(); ++i) {
-      if (s.log_x && se.x[i] <= 0) continue;
-      if (s.log_y && se.y[i] <= 0) continue;
-      xmin = std::min(xmin, se.x[i]);
-      xmax = std::max(xmax, se.x[i]);
-      ymin = std::min(ymin, se.y[i]);
-      ymax = std::max(ymax, se.y[i]);
+
+  Panel(const PlotSpec& spec, double x_offset)
+      : s(spec), ox(x_offset), pw(spec.width - ml - mr), ph(spec.height - mt - mb) {
+    FitRange();
+  }
+  bool Plottable(const PlotSeries& se, size_t i) const {
+    return !(s.log_x && se.x[i] <= 0) && !(s.log_y && se.y[i] <= 0);
+  }
+  // The range of the plottable points, widened when degenerate; 5% headroom on linear y.
+  void FitRange() {
+    for (const auto& se : s.series)
+      for (size_t i = 0; i < se.x.size() && i < se.y.size(); ++i) {
+        if (!Plottable(se, i)) continue;
+        xmin = std::min(xmin, se.x[i]);
+        xmax = std::max(xmax, se.x[i]);
+        ymin = std::min(ymin, se.y[i]);
+        ymax = std::max(ymax, se.y[i]);
+      }
+    if (!std::isfinite(xmin)) xmin = 0, xmax = 1, ymin = 0, ymax = 1;
+    if (xmax == xmin) xmin -= 0.5, xmax += 0.5;
+    if (ymax == ymin) ymin -= 0.5, ymax += 0.5;
+    if (!s.log_y) {
+      double pad = (ymax - ymin) * 0.05;
+      ymin -= pad;
+      ymax += pad;
     }
   }
-  if (!std::isfinite(xmin)) {
-    xmin = 0;
-    xmax = 1;
-    ymin = 0;
-    ymax = 1;
-  }
-  if (xmax == xmin) {
-    xmin -= 0.5;
-    xmax += 0.5;
-  }
-  if (ymax == ymin) {
-    ymin -= 0.5;
-    ymax += 0.5;
-  }
-  if (!s.log_y) {
-    double pad = (ymax - ymin) * 0.05;
-    ymin -= pad;
-    ymax += pad;
-  }
-  auto tx = [&](double v) {
+  double X(double v) const {
     double f = s.log_x ? (std::log10(v) - std::log10(xmin)) / (std::log10(xmax) - std::log10(xmin))
                        : (v - xmin) / (xmax - xmin);
     return ox + ml + f * pw;
-  };
-  auto ty = [&](double v) {
+  }
+  double Y(double v) const {
     double f = s.log_y ? (std::log10(v) - std::log10(ymin)) / (std::log10(ymax) - std::log10(ymin))
                        : (v - ymin) / (ymax - ymin);
     return mt + (1 - f) * ph;
-  };
+  }
+};
+
+// Title, frame, grid lines with tick labels, and axis labels.
+void RenderAxes(std::ostringstream& os, const Panel& p) {
+  const PlotSpec& s = p.s;
+  const double ox = p.ox, ml = Panel::ml, mt = Panel::mt, pw = p.pw, ph = p.ph;
   os << "<text x='" << ox + s.width / 2.0 << "' y='22' text-anchor='middle' font-size='15' "
      << "font-weight='bold'>" << Escape(s.title) << "</text>\n";
   os << "<rect x='" << ox + ml << "' y='" << mt << "' width='" << pw << "' height='" << ph
      << "' fill='none' stroke='#333'/>\n";
-  for (double v : Ticks(xmin, xmax, s.log_x)) {
-    double x = tx(v);
+  for (double v : Ticks(p.xmin, p.xmax, s.log_x)) {
+    double x = p.X(v);
     os << "<line x1='" << x << "' y1='" << mt << "' x2='" << x << "' y2='" << mt + ph
        << "' stroke='#ddd'/><text x='" << x << "' y='" << mt + ph + 16
        << "' text-anchor='middle' font-size='11'>" << Num(v) << "</text>\n";
   }
-  for (double v : Ticks(ymin, ymax, s.log_y)) {
-    double y = ty(v);
+  for (double v : Ticks(p.ymin, p.ymax, s.log_y)) {
+    double y = p.Y(v);
     os << "<line x1='" << ox + ml << "' y1='" << y << "' x2='" << ox + ml + pw << "' y2='" << y
        << "' stroke='#ddd'/><text x='" << ox + ml - 6 << "' y='" << y + 4
        << "' text-anchor='end' font-size='11'>" << Num(v) << "</text>\n";
@@ -129,15 +136,21 @@ void RenderPanel(std::ostringstream& os, const PlotSpec& s, double ox) {
      << "' text-anchor='middle' font-size='13'>" << Escape(s.x_label) << "</text>\n";
   os << "<text transform='translate(" << ox + 16 << "," << mt + ph / 2
      << ") rotate(-90)' text-anchor='middle' font-size='13'>" << Escape(s.y_label) << "</text>\n";
+}
+
+// Every series (markers and/or a polyline) and its legend entry.
+void RenderSeries(std::ostringstream& os, const Panel& p) {
+  const PlotSpec& s = p.s;
+  const double ox = p.ox, ml = Panel::ml, mt = Panel::mt, pw = p.pw;
   for (size_t k = 0; k < s.series.size(); ++k) {
     const auto& se = s.series[k];
     std::string color = se.color.empty() ? kPalette[k % 6] : se.color;
     std::ostringstream pts;
     for (size_t i = 0; i < se.x.size() && i < se.y.size(); ++i) {
-      if ((s.log_x && se.x[i] <= 0) || (s.log_y && se.y[i] <= 0)) continue;
-      pts << tx(se.x[i]) << ',' << ty(se.y[i]) << ' ';
+      if (!p.Plottable(se, i)) continue;
+      pts << p.X(se.x[i]) << ',' << p.Y(se.y[i]) << ' ';
       if (se.markers)
-        os << "<circle cx='" << tx(se.x[i]) << "' cy='" << ty(se.y[i]) << "' r='2.5' fill='"
+        os << "<circle cx='" << p.X(se.x[i]) << "' cy='" << p.Y(se.y[i]) << "' r='2.5' fill='"
            << color << "' fill-opacity='0.7'/>\n";
     }
     if (se.line)
@@ -152,6 +165,12 @@ void RenderPanel(std::ostringstream& os, const PlotSpec& s, double ox) {
        << "' width='12' height='10' fill='" << color << "'/><text x='" << ox + ml + pw - 132
        << "' y='" << ly << "' font-size='12'>" << Escape(se.name) << "</text>\n";
   }
+}
+
+void RenderPanel(std::ostringstream& os, const PlotSpec& s, double ox) {
+  const Panel p(s, ox);
+  RenderAxes(os, p);
+  RenderSeries(os, p);
 }
 
 }  // namespace

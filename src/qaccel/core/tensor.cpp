@@ -6,12 +6,10 @@ namespace qaccel {
 
 size_t DTypeSize(DType t) {
   switch (t) {
-    case DType::kF32:
-      return 4;
     case DType::kI8:
-      return 1;
     case DType::kU8:
       return 1;
+    case DType::kF32:
     case DType::kI32:
       return 4;
     case DType::kI64:
