@@ -1,19 +1,9 @@
 // GraphModule: a libtorch module that executes a qaccel::Graph's DAG in layer
-// order. This header includes <torch/torch.h>; only the two libtorch
-// translation units of train/ (graph_module.cpp, trainer.cpp) may include it.
-// Everything else uses the torch-free API in bridge.h / trainer.h.
-//
-// Mapping (Graph op -> torch):
-//   conv2d          torch::nn::Conv2d (stride, padding, groups, bias as in the layer)
-//   linear          torch::nn::Linear
-//   batchnorm       torch::nn::BatchNorm2d on [C,H,W] activations, BatchNorm1d on [F]
-//                   (eps from the layer, momentum 0.1; running stats tracked)
-//   avgpool2d       avg_pool2d(kernel, stride, pad, floor, count_include_pad = true)
-//   maxpool2d       max_pool2d(kernel, stride, pad)
-//   global_avgpool  mean over H and W
-//   relu, flatten (from dim 1), add
-// Parameters: Graph "weight"/"bias" <-> module weight/bias; batchnorm
-// "gamma"/"beta" <-> weight/bias, "mean"/"var" <-> running_mean/running_var.
+// order, one torch equivalent per layer from the torch op registry
+// (torch_ops.h, which lists the mapping of each op). This header includes
+// <torch/torch.h>; only the libtorch translation units of train/
+// (graph_module.cpp, torch_ops.cpp, trainer.cpp) may include it. Everything
+// else uses the torch-free API in bridge.h / trainer.h.
 #pragma once
 
 #include <torch/torch.h>
@@ -23,6 +13,7 @@
 #include "qaccel/data/dataset.h"
 #include "qaccel/graph/graph.h"
 #include "qaccel/train/bridge.h"
+#include "qaccel/train/torch_ops.h"
 
 namespace qaccel::train {
 
@@ -53,14 +44,8 @@ class GraphModuleImpl : public torch::nn::Module {
   void StoreParameters(Graph& g) const;
 
  private:
-  struct Node {  // nodes_[i] belongs to structure_.layers[i]
-    torch::nn::Conv2d conv{nullptr};
-    torch::nn::Linear linear{nullptr};
-    torch::nn::BatchNorm2d bn2d{nullptr};
-    torch::nn::BatchNorm1d bn1d{nullptr};
-  };
-  Graph structure_;  // a copy without tensors: the attributes the forward pass reads
-  std::vector<Node> nodes_;
+  Graph structure_;                // a copy without tensors: the attributes the forward pass reads
+  std::vector<TorchLayer> nodes_;  // nodes_[i] belongs to structure_.layers[i] (empty for the input)
 };
 TORCH_MODULE(GraphModule);
 
