@@ -5,6 +5,7 @@
 #include <map>
 
 #include "qaccel/core/error.h"
+#include "qaccel/core/join_names.h"
 
 namespace qaccel {
 namespace {
@@ -35,9 +36,7 @@ OpMap& Ops() {
 }
 
 std::string Names() {
-  std::string s;
-  for (auto& [name, def] : Ops()) s += (s.empty() ? "" : ", ") + name;
-  return s;
+  return JoinNames(Ops(), [](const auto& entry) -> const std::string& { return entry.first; });
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "qaccel/core/error.h"
 #include "qaccel/kernels/reference/numeric_contract.h"
 #include "qaccel/quant/quantize.h"
+#include "qaccel/quant/weight_scheme.h"
 
 namespace qaccel::quant {
 namespace {
@@ -16,42 +17,6 @@ using kernels::kInt8Min;
 
 std::string Where(const Layer& l) {
   return "layer '" + l.name + "' (" + std::string(l.kind.name()) + ")";
-}
-
-struct WeightQuant {
-  Tensor q;
-  std::vector<float> scale;
-  std::vector<int32_t> zero_point;
-};
-
-WeightQuant QuantizeWeights(const Tensor& w, int64_t out_channels, const std::string& scheme) {
-  const auto v = w.data<float>();
-  const int64_t per_out = static_cast<int64_t>(v.size()) / out_channels;
-  WeightQuant r;
-  r.q = Tensor(DType::kI8, w.shape());
-  auto q = r.q.data<int8_t>();
-  if (scheme == kPerTensorAsymmetric) {
-    const float lo = std::min(0.0f, *std::min_element(v.begin(), v.end()));
-    const float hi = std::max(0.0f, *std::max_element(v.begin(), v.end()));
-    const AffineQuant a = ChooseActivationQuant(lo, hi);  // same affine rule as activations
-    r.scale = {a.scale};
-    r.zero_point = {a.zero_point};
-    for (size_t i = 0; i < v.size(); ++i)
-      q[i] = static_cast<int8_t>(
-          kernels::QuantizeValue(v[i], a.scale, a.zero_point, kInt8Min, kInt8Max));
-  } else {
-    for (int64_t o = 0; o < out_channels; ++o) {
-      float amax = 0;
-      for (int64_t j = 0; j < per_out; ++j) amax = std::max(amax, std::fabs(v[o * per_out + j]));
-      const float scale = amax > 0 ? amax / 127.0f : 1.0f;
-      r.scale.push_back(scale);
-      r.zero_point.push_back(0);
-      for (int64_t j = 0; j < per_out; ++j)
-        q[o * per_out + j] =
-            static_cast<int8_t>(kernels::QuantizeValue(v[o * per_out + j], scale, 0, -127, 127));
-    }
-  }
-  return r;
 }
 
 }  // namespace
@@ -87,9 +52,10 @@ void QuantizeWeightedLayer(OpQuantContext& ctx) {
   Layer& l = ctx.layer();
   QuantParams& q = l.quant;
   const QuantParams& in_q = ctx.input();
-  WeightQuant wq = QuantizeWeights(l.params.at("weight"), l.out_channels, ctx.weight_scheme);
-  q.weight_bits = 8;
-  q.weight_scheme = ctx.weight_scheme;
+  Check(ctx.weight_scheme != nullptr, Where(l) + ": no weight scheme given");
+  WeightQuant wq = ctx.weight_scheme->quantize(l.params.at("weight"), l.out_channels);
+  q.weight_bits = ctx.weight_scheme->bits;
+  q.weight_scheme = ctx.weight_scheme->name;
   q.weight_scale = wq.scale;
   q.weight_zero_point = wq.zero_point;
   q.multiplier.clear();

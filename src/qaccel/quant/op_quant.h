@@ -10,6 +10,8 @@
 
 namespace qaccel::quant {
 
+struct WeightSchemeInfo;
+
 struct OpQuantContext {
   Graph& graph;  // batchnorm-folded; layers before `index` are quantized already
   size_t index;
@@ -18,7 +20,7 @@ struct OpQuantContext {
   float lo = 0, hi = 0;
   bool relu_fused = false;
   std::string observer;  // the observer's name, recorded in QuantParams
-  std::string weight_scheme;  // conv / linear weights (quantize.h)
+  const WeightSchemeInfo* weight_scheme = nullptr;  // conv / linear weights (weight_scheme.h)
 
   Layer& layer() const { return graph.layers[index]; }
   const QuantParams& input(size_t k = 0) const {

@@ -12,6 +12,7 @@
 #include "qaccel/graph/op_registry.h"
 #include "qaccel/kernels/reference/numeric_contract.h"
 #include "qaccel/quant/op_quant.h"
+#include "qaccel/quant/weight_scheme.h"
 
 namespace qaccel::quant {
 namespace {
@@ -146,11 +147,7 @@ void CheckQuantizable(const Graph& fg, const data::Dataset& source, const Quanti
 
 }  // namespace
 
-std::string ParseWeightScheme(const std::string& s) {
-  if (s == "per-tensor" || s == kPerTensorAsymmetric) return kPerTensorAsymmetric;
-  if (s == "per-channel" || s == kPerChannelSymmetric) return kPerChannelSymmetric;
-  throw Error("unknown weight scheme '" + s + "' (choose per-tensor or per-channel)");
-}
+std::string ParseWeightScheme(const std::string& s) { return FindWeightScheme(s).name; }
 
 AffineQuant ChooseActivationQuant(float lo, float hi) {
   lo = std::min(lo, 0.0f);
@@ -185,7 +182,7 @@ void CheckFiniteParameters(const Graph& g) {
 Graph QuantizeGraph(const Graph& float_graph, const data::Dataset& source,
                     const QuantizeOptions& opt) {
   CheckQuantizable(float_graph, source, opt);
-  const std::string scheme = ParseWeightScheme(opt.weight_scheme);
+  const WeightSchemeInfo& scheme = FindWeightScheme(opt.weight_scheme);
   const auto consumers = Consumers(float_graph);
   const ObservationPlan plan = PlanObservation(float_graph, consumers);
   const int64_t n_cal = std::min(opt.calibration, source.n);
@@ -202,14 +199,14 @@ Graph QuantizeGraph(const Graph& float_graph, const data::Dataset& source,
     if (observers[i]) std::tie(ctx.lo, ctx.hi) = observers[i]->Range();
     ctx.relu_fused = plan.relu_fused[i];
     ctx.observer = opt.observer;
-    ctx.weight_scheme = scheme;
+    ctx.weight_scheme = &scheme;
     const OpDef& def = FindOp(g.layers[i].kind);
     Check(def.quantize != nullptr, Where(g.layers[i]) + ": this op has no quantization rule");
     def.quantize(ctx);
   }
   g.metadata["quantization"] = {
       {"observer", opt.observer},
-      {"weight_scheme", scheme},
+      {"weight_scheme", scheme.name},
       {"calibration_images", n_cal},
       {"calibration_source", source.name},
       {"calibration_batch", opt.batch},
