@@ -43,13 +43,27 @@ Engine::Engine(Graph graph, EngineOptions options) : graph_(std::move(graph)) {
                  : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   PrepareKernels(options.reference_kernels);
   PlanBuffers();
-  if (quantized_) {
-    const QuantParams& iq = graph_.layers[0].quant;
-    for (int p = 0; p < 256;
-         ++p)  // real = pixel / 255; with scale 1/255, zp -128 this is pixel - 128
-      input_lut_[p] = static_cast<int8_t>(kernels::QuantizeValue(
-          p / 255.0, iq.out_scale, iq.out_zero_point, iq.act_min, iq.act_max));
+  PrepareInputTables();
+}
+
+// The input layer's value of every pixel value, per channel: the graph's
+// input transform (float), then quantized with the input's QuantParams
+// (int8; for the default transform at scale 1/255, zero point -128 this is
+// exactly pixel - 128).
+void Engine::PrepareInputTables() {
+  const InputTransform& t = graph_.input_transform;
+  const int64_t channels = graph_.input_channels();
+  if (!quantized_) {
+    input_float_table_ = t.FloatTable(channels);
+    return;
   }
+  const QuantParams& iq = graph_.layers[0].quant;
+  input_int8_table_.resize(static_cast<size_t>(channels) * 256);
+  for (int64_t c = 0; c < channels; ++c)
+    for (int p = 0; p < 256; ++p)
+      input_int8_table_[static_cast<size_t>(c * 256 + p)] = static_cast<int8_t>(
+          kernels::QuantizeValue(t.Real(p, c), iq.out_scale, iq.out_zero_point, iq.act_min,
+                                 iq.act_max));
 }
 
 // Every layer but the input gets its op's kernel (the op validates the layer
@@ -196,19 +210,25 @@ void Engine::RunLayers(uint8_t* arena, T* logits,
   std::memcpy(logits, buf(graph_.layers.size() - 1), static_cast<size_t>(out_numel_) * sizeof(T));
 }
 
+// layer 0 = table[c][pixel] for each channel c (tables from PrepareInputTables).
+template <typename T>
+void Engine::FillInput(const uint8_t* pixels, const std::vector<T>& table, T* in) const {
+  const int64_t channels = graph_.input_channels(), size = graph_.input_channel_size();
+  for (int64_t c = 0; c < channels; ++c) {
+    const T* row = table.data() + c * 256;
+    for (int64_t k = c * size; k < (c + 1) * size; ++k) in[k] = row[pixels[k]];
+  }
+}
+
 void Engine::RunOneFloat(const uint8_t* pixels, uint8_t* arena, float* logits,
                          const std::function<void(int, const float*, int64_t)>* tap) const {
-  float* in = reinterpret_cast<float*>(arena + offset_[0]);
-  for (int64_t k = 0; k < in_numel_; ++k) in[k] = static_cast<float>(pixels[k]) / 255.0f;
+  FillInput(pixels, input_float_table_, reinterpret_cast<float*>(arena + offset_[0]));
   RunLayers(arena, logits, tap);
 }
 
 void Engine::RunOneInt8(const uint8_t* pixels, uint8_t* arena, int8_t* logits,
                         const std::function<void(int, const int8_t*, int64_t)>* tap) const {
-  // real = pixel / 255, then q = clamp(round(real / scale) + zp) (a table of
-  // the 256 cases); with scale 1/255 and zp -128 this is exactly pixel - 128.
-  int8_t* in = reinterpret_cast<int8_t*>(arena + offset_[0]);
-  for (int64_t k = 0; k < in_numel_; ++k) in[k] = input_lut_[pixels[k]];
+  FillInput(pixels, input_int8_table_, reinterpret_cast<int8_t*>(arena + offset_[0]));
   RunLayers(arena, logits, tap);
 }
 

@@ -3,9 +3,12 @@
 // Every layer runs the kernel its op's Prepare returned (graph/op_registry.h,
 // engine/op_kernel.h): the fast variant where the op has one, the reference
 // one with reference_kernels = true (they are bit-identical).
-// Float graph: input = pixel / 255, float kernels.
+// The input is the graph's input transform of the pixels (input_transform.h;
+// the default is pixel / 255).
+// Float graph: float kernels.
 // Quantized graph: the input is quantized with the Input layer's QuantParams
-// (scale 1/255, zero point -128: q = pixel - 128 exactly), every layer runs
+// (by a table of the 256 pixel values per channel; for the default transform
+// scale 1/255, zero point -128: q = pixel - 128 exactly), every layer runs
 // its integer kernel (numeric_contract.h), and only the final logits are
 // dequantized: real = scale * (q - zero_point). Nothing float sits between
 // the input quantization and that dequantization.
@@ -67,6 +70,9 @@ class Engine {
 
  private:
   void PrepareKernels(bool reference_kernels);
+  void PrepareInputTables();
+  template <typename T>
+  void FillInput(const uint8_t* pixels, const std::vector<T>& table, T* in) const;
   void PlanBuffers();
   template <typename T>
   void RunLayers(uint8_t* arena, T* logits,
@@ -87,8 +93,9 @@ class Engine {
   int64_t arena_bytes_ = 0, unplanned_bytes_ = 0;
   int64_t scratch_offset_ = 0, scratch_bytes_ = 0;
   std::vector<std::unique_ptr<OpKernel>> kernels_;  // per layer; null for the input
-  int8_t input_lut_[256] =
-      {};  // quantized graph: q of each pixel value (QuantizeValue, precomputed)
+  // The input layer's value of each pixel value: [channels][256].
+  std::vector<float> input_float_table_;
+  std::vector<int8_t> input_int8_table_;
 };
 
 struct EvalResult {

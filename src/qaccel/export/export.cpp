@@ -149,10 +149,15 @@ json BuildManifest(const Graph& g, const ExportOptions& opt) {
        {{"layer", in.name},
         {"shape", in.out_shape},
         {"layout", LayoutOf(in.out_shape)},
-        {"pixel_dtype", "u8"},
+        {"pixel_dtype", DTypeName(g.input_transform.dtype)},
+        {"transform", InputTransformToJson(g.input_transform)},
         {"scale", in.quant.out_scale},
         {"zero_point", in.quant.out_zero_point},
-        {"quantize", "q = pixel - 128 (int8), i.e. real = pixel / 255"}}},
+        {"quantize", g.input_transform.IsDefault()
+                         ? "q = pixel - 128 (int8), i.e. real = pixel / 255"
+                         : "real = (pixel * transform.scale - transform.mean[c]) / "
+                           "transform.std[c]; q = clamp(round_half_away(real / scale) + "
+                           "zero_point, -128, 127)"}}},
       {"output",
        {{"layer", out.name},
         {"shape", out.out_shape},

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "qaccel/core/tensor.h"
+#include "qaccel/graph/input_transform.h"
 
 namespace qaccel {
 
@@ -112,14 +113,18 @@ class Graph {
   std::string name;                                    // e.g. "lenet5"
   std::vector<Layer> layers;                           // layers[0] is the Input
   nlohmann::json metadata = nlohmann::json::object();  // training recipe, seed, accuracy, ...
+  InputTransform input_transform;  // stored pixels -> the real input of layers[0]
 
   const Shape& input_shape() const { return layers.at(0).out_shape; }
   const Shape& output_shape() const { return layers.back().out_shape; }
+  // Channels of the input ([C, H, W]: C; [F]: 1) and values per channel.
+  int64_t input_channels() const;
+  int64_t input_channel_size() const;
   int Find(const std::string& layer_name) const;  // -1 if absent
   bool quantized() const;                         // any layer has quant.quantized
 
   // Recomputes every out_shape from the Input's and the attributes; checks
-  // that inputs precede consumers, that channel counts agree and that any
+  // the input transform, that inputs precede consumers, that channel counts agree and that any
   // present parameter tensor has the shape the attributes imply. Throws an
   // Error naming the layer on any inconsistency.
   void InferShapes();

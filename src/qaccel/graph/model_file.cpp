@@ -144,6 +144,7 @@ void SaveModel(const Graph& g, const fs::path& path) {
               {"version", kModelFormatVersion},
               {"name", g.name},
               {"metadata", g.metadata},
+              {"input_transform", InputTransformToJson(g.input_transform)},
               {"layers", layers}};
   std::string hs = header.dump();
   AtomicWriteStream(path, [&](std::ostream& os) {
@@ -200,6 +201,9 @@ Graph LoadModel(const fs::path& path) {
   Graph g;
   g.name = Field<std::string>(header, "name", file);
   if (header.contains("metadata")) g.metadata = header["metadata"];
+  // Files written before the transform was a graph attribute use the default.
+  if (header.contains("input_transform"))
+    g.input_transform = InputTransformFromJson(header["input_transform"], file + ": input_transform");
   const json& layers = header.contains("layers") ? header["layers"] : json();
   Check(layers.is_array() && !layers.empty(), file + ": field 'layers' missing or empty");
   for (size_t i = 0; i < layers.size(); ++i) {

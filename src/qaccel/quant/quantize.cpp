@@ -117,6 +117,14 @@ std::vector<std::unique_ptr<Observer>> Calibrate(const Graph& g, const data::Dat
   return observers;
 }
 
+// The metadata's account of the input quantization.
+std::string InputDescription(const Graph& g) {
+  if (g.input_transform.IsDefault()) return "pixel/255: scale 1/255, zero point -128, q = pixel - 128";
+  const QuantParams& q = g.layers[0].quant;
+  return g.input_transform.Describe() + ": scale " + std::to_string(q.out_scale) +
+         ", zero point " + std::to_string(q.out_zero_point);
+}
+
 // The checks QuantizeGraph makes before any work (see quantize.h).
 void CheckQuantizable(const Graph& fg, const data::Dataset& source, const QuantizeOptions& opt) {
   Check(!fg.quantized(), "graph '" + fg.name + "' is already quantized; quantize its float parent");
@@ -133,12 +141,6 @@ void CheckQuantizable(const Graph& fg, const data::Dataset& source, const Quanti
                                           std::string(DTypeName(t.dtype())) +
                                           ", a float model is needed");
   CheckFiniteParameters(fg);
-  if (fg.metadata.contains("input_transform")) {
-    const auto& it = fg.metadata["input_transform"];
-    Check(it.is_string() && it.get<std::string>() == "pixel/255",
-          "graph '" + fg.name + "': metadata input_transform is " + it.dump() +
-              "; qaccel's engines and quantizer use pixel/255");
-  }
   Check(NumElements(fg.input_shape()) == source.image_size(),
         "model '" + fg.name + "' expects input " + ShapeToString(fg.input_shape()) +
             " but the calibration images are " + std::to_string(source.c) + "x" +
@@ -212,9 +214,9 @@ Graph QuantizeGraph(const Graph& float_graph, const data::Dataset& source,
       {"calibration_batch", opt.batch},
       {"seed", opt.seed},
       {"percentile", opt.observer_options.percentile},
-      {"input", "pixel/255: scale 1/255, zero point -128, q = pixel - 128"},
+      {"input", InputDescription(g)},
   };
-  g.metadata["input_transform"] = "pixel/255";
+  g.metadata["input_transform"] = g.input_transform.Describe();
   if (g.metadata.contains("test_accuracy")) {  // that number is the float model's
     g.metadata["float_test_accuracy"] = g.metadata["test_accuracy"];
     g.metadata.erase("test_accuracy");

@@ -1,7 +1,9 @@
 // Post-training static quantization: float Graph + calibration images ->
 // quantized Graph of the same structure (same layers, same edges).
 //
-//   input          scale 1/255, zero point -128 (q = pixel - 128, exact)
+//   input          from the graph's input transform's real range, no
+//                  calibration; the default pixel/255: scale 1/255, zero
+//                  point -128 (q = pixel - 128, exact)
 //   activations    int8 asymmetric: the observer's range, widened to contain 0,
 //                  scale = (hi - lo) / 255, zp = clamp(round(-128 - lo / scale));
 //                  one range per conv/linear/add output, observed at the end of

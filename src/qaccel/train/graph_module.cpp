@@ -32,6 +32,7 @@ GraphModuleImpl::GraphModuleImpl(const Graph& g, const std::string& init) {
                             "' is quantized; the torch bridge needs a float model (train or "
                             "fine-tune the float model, then quantize again)");
   structure_.name = g.name;
+  structure_.input_transform = g.input_transform;
   for (const Layer& l : g.layers) {
     Layer s = l;
     s.params.clear();
@@ -85,9 +86,14 @@ void GraphModuleImpl::StoreParameters(Graph& g) const {
     if (nodes_[i].store) nodes_[i].store(g.layers[i]);
 }
 
-torch::Tensor PixelsToInput(const uint8_t* pixels, int64_t n, int64_t c, int64_t h, int64_t w) {
-  auto u8 = torch::from_blob(const_cast<uint8_t*>(pixels), {n, c, h, w}, torch::kUInt8);
-  return u8.to(torch::kFloat32).div_(255.0f);
+torch::Tensor PixelsToInput(const InputTransform& t, const uint8_t* pixels, int64_t n, int64_t c,
+                            int64_t h, int64_t w) {
+  const std::vector<float> table = t.FloatTable(c);
+  torch::Tensor x = torch::empty({n, c, h, w}, torch::kFloat32);
+  float* out = x.data_ptr<float>();
+  const int64_t hw = h * w;
+  for (int64_t k = 0; k < n * c * hw; ++k) out[k] = table[(k / hw) % c * 256 + pixels[k]];
+  return x;
 }
 
 Evaluation Evaluate(GraphModule& m, const data::Dataset& d, int64_t batch_size) {
@@ -100,7 +106,7 @@ Evaluation Evaluate(GraphModule& m, const data::Dataset& d, int64_t batch_size) 
   int64_t correct = 0;
   for (int64_t start = 0; start < d.n; start += batch_size) {
     int64_t b = std::min(batch_size, d.n - start);
-    auto x = PixelsToInput(d.image(start), b, d.c, d.h, d.w);
+    auto x = PixelsToInput(m->input_transform(), d.image(start), b, d.c, d.h, d.w);
     auto y = torch::from_blob(const_cast<uint8_t*>(d.labels.data() + start), {b}, torch::kUInt8)
                  .to(torch::kInt64);
     auto logits = m->forward(x);

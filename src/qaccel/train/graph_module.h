@@ -42,6 +42,7 @@ class GraphModuleImpl : public torch::nn::Module {
   // Writes the module's parameters into g as f32 Tensors with exactly the
   // shapes ExpectedParamShape gives (replacing any existing ones).
   void StoreParameters(Graph& g) const;
+  const InputTransform& input_transform() const { return structure_.input_transform; }
 
  private:
   Graph structure_;                // a copy without tensors: the attributes the forward pass reads
@@ -49,9 +50,10 @@ class GraphModuleImpl : public torch::nn::Module {
 };
 TORCH_MODULE(GraphModule);
 
-// Pixels (uint8, N x C x H x W) -> the model input: pixel / 255.0f as float,
-// no mean/std normalization (the project-wide input convention; see bridge.h).
-torch::Tensor PixelsToInput(const uint8_t* pixels, int64_t n, int64_t c, int64_t h, int64_t w);
+// Pixels (uint8, N x C x H x W) -> the model input by the graph's input
+// transform (input_transform.h), exactly as the engine computes it.
+torch::Tensor PixelsToInput(const InputTransform& t, const uint8_t* pixels, int64_t n, int64_t c,
+                            int64_t h, int64_t w);
 
 // Mean cross-entropy and accuracy of the module (switched to eval mode and
 // back to its previous mode) over a data set, in batches.

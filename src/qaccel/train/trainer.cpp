@@ -38,13 +38,15 @@ double LearningRate(const TrainOptions& o, int64_t t, int64_t iters_per_epoch) {
   return 0.5 * o.lr * (1.0 + std::cos(kPi * static_cast<double>(t - warm) / span));
 }
 
-// Fills `out` (b x c x h x w floats, pixel / 255) with the images of `idx`,
-// augmented per o.augment with draws from rng (in index order, so the
-// sequence depends only on the seed).
+// Fills `out` (b x c x h x w floats, the model input: table[ch][pixel], see
+// InputTransform::FloatTable) with the images of `idx`, augmented per
+// o.augment with draws from rng (in index order, so the sequence depends only
+// on the seed). Pixels shifted in from outside the image are 0 (black).
 void MakeBatch(const data::Dataset& d, const std::vector<int64_t>& idx, const TrainOptions& o,
-               Rng& rng, std::vector<float>& out) {
+               const std::vector<float>& table, Rng& rng, std::vector<float>& out) {
   const int64_t c = d.c, h = d.h, w = d.w, hw = h * w;
-  out.assign(idx.size() * static_cast<size_t>(c * hw), 0.0f);
+  out.resize(idx.size() * static_cast<size_t>(c * hw));
+  for (size_t k = 0; k < out.size(); ++k) out[k] = table[(k / static_cast<size_t>(hw)) % c * 256];
   const bool shift = o.augment == "shift" || o.augment == "shift-flip";
   const bool flip = o.augment == "shift-flip";
   const int64_t s = o.shift_pixels;
@@ -66,7 +68,7 @@ void MakeBatch(const data::Dataset& d, const std::vector<int64_t>& idx, const Tr
           int64_t sx = x - dx;
           if (sx < 0 || sx >= w) continue;
           int64_t ox = mirror ? w - 1 - x : x;
-          dst[ch * hw + y * w + ox] = static_cast<float>(src[ch * hw + sy * w + sx]) / 255.0f;
+          dst[ch * hw + y * w + ox] = table[ch * 256 + src[ch * hw + sy * w + sx]];
         }
       }
   }
@@ -134,6 +136,7 @@ TrainResult Train(Graph& g, const data::Dataset& train_full, const data::Dataset
   TrainResult r;
   r.train_images = train.n;
   r.val_images = val.n;
+  const std::vector<float> input_table = g.input_transform.FloatTable(train.c);
   std::vector<float> batch;
   std::vector<int64_t> idx;
   int64_t t = 0;
@@ -151,7 +154,7 @@ TrainResult Train(Graph& g, const data::Dataset& train_full, const data::Dataset
     for (int64_t it = 0; it < iters; ++it, ++t) {
       int64_t begin = it * o.batch_size, end = std::min(train.n, begin + o.batch_size);
       idx.assign(order.begin() + begin, order.begin() + end);
-      MakeBatch(train, idx, o, rng, batch);
+      MakeBatch(train, idx, o, input_table, rng, batch);
       const int64_t b = end - begin;
       auto x = torch::from_blob(batch.data(), {b, train.c, train.h, train.w}, torch::kFloat32);
       std::vector<int64_t> labels(static_cast<size_t>(b));
@@ -242,7 +245,7 @@ TrainResult Train(Graph& g, const data::Dataset& train_full, const data::Dataset
   j["wall_seconds"] = r.wall_seconds;
   j["versions"] = {{"qaccel", QACCEL_VERSION}, {"libtorch", TorchVersion()}};
   r.record = j;
-  g.metadata["input_transform"] = kInputTransform;
+  g.metadata["input_transform"] = g.input_transform.Describe();
   g.metadata["training"] = j;
   return r;
 }
