@@ -33,7 +33,8 @@ void StripInputTransform(const fs::path& p) {
   std::vector<uint8_t> b = ReadBinaryFile(p);
   uint64_t hlen;
   std::memcpy(&hlen, b.data() + 16, 8);
-  nlohmann::json h = nlohmann::json::parse(b.begin() + 24, b.begin() + 24 + static_cast<int64_t>(hlen));
+  nlohmann::json h =
+      nlohmann::json::parse(b.begin() + 24, b.begin() + 24 + static_cast<int64_t>(hlen));
   h.erase("input_transform");
   const std::string hs = h.dump();
   const size_t old_blob = (24 + hlen + 15) / 16 * 16, new_len = hs.size();
@@ -53,7 +54,8 @@ TEST(InputTransform, DefaultIsExactlyPixelOver255) {
   EXPECT_NEAR(Normalizing().Real(255, 0), (1 - 0.1307) / 0.3081, 1e-12);
   EXPECT_EQ(t.Describe(), "pixel/255");
   const std::vector<float> table = t.FloatTable(1);
-  for (int p = 0; p < 256; ++p) EXPECT_EQ(table[static_cast<size_t>(p)], static_cast<float>(p) / 255.0f);
+  for (int p = 0; p < 256; ++p)
+    EXPECT_EQ(table[static_cast<size_t>(p)], static_cast<float>(p) / 255.0f);
 }
 
 TEST(InputTransform, SavedInModelFilesAndDefaultForOlderOnes) {

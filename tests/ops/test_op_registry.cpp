@@ -70,7 +70,8 @@ OpDef NegateOp() {
 }
 
 const OpKind& Negate() {
-  static const OpKind kind = HasOp("negate") ? FindOp("negate").kind() : RegisterOp(NegateOp()).kind();
+  static const OpKind kind =
+      HasOp("negate") ? FindOp("negate").kind() : RegisterOp(NegateOp()).kind();
   return kind;
 }
 

@@ -61,9 +61,9 @@ void Engine::PrepareInputTables() {
   input_int8_table_.resize(static_cast<size_t>(channels) * 256);
   for (int64_t c = 0; c < channels; ++c)
     for (int p = 0; p < 256; ++p)
-      input_int8_table_[static_cast<size_t>(c * 256 + p)] = static_cast<int8_t>(
-          kernels::QuantizeValue(t.Real(p, c), iq.out_scale, iq.out_zero_point, iq.act_min,
-                                 iq.act_max));
+      input_int8_table_[static_cast<size_t>(c * 256 + p)] =
+          static_cast<int8_t>(kernels::QuantizeValue(t.Real(p, c), iq.out_scale, iq.out_zero_point,
+                                                     iq.act_min, iq.act_max));
 }
 
 // Every layer but the input gets its op's kernel (the op validates the layer

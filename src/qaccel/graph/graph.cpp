@@ -27,13 +27,9 @@ Shape ExpectedParamShape(const Layer& l, const std::string& p) {
   throw Error("layer '" + l.name + "' (" + def.name + ") has no parameter '" + p + "'");
 }
 
-int64_t Graph::input_channels() const {
-  return input_shape().size() == 3 ? input_shape()[0] : 1;
-}
+int64_t Graph::input_channels() const { return input_shape().size() == 3 ? input_shape()[0] : 1; }
 
-int64_t Graph::input_channel_size() const {
-  return NumElements(input_shape()) / input_channels();
-}
+int64_t Graph::input_channel_size() const { return NumElements(input_shape()) / input_channels(); }
 
 void Graph::InferShapes() {
   for (size_t i = 0; i < layers.size(); ++i) InferLayerShape(i);

@@ -30,9 +30,7 @@ class OpKind {
   constexpr OpKind() = default;
   constexpr explicit OpKind(std::string_view name) : name_(name) {}
   constexpr std::string_view name() const { return name_; }
-  friend constexpr bool operator==(const OpKind& a, const OpKind& b) {
-    return a.name_ == b.name_;
-  }
+  friend constexpr bool operator==(const OpKind& a, const OpKind& b) { return a.name_ == b.name_; }
 
   static const OpKind kInput;          // no inputs; out_shape = the model's input shape
   static const OpKind kConv2d;         // weight [O, I/groups, KH, KW], bias [O] (optional)

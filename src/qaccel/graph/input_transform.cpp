@@ -39,7 +39,8 @@ double InputTransform::Real(int pixel, int64_t channel) const {
 std::vector<float> InputTransform::FloatTable(int64_t channels) const {
   std::vector<float> t(static_cast<size_t>(channels) * 256);
   for (int64_t c = 0; c < channels; ++c)
-    for (int p = 0; p < 256; ++p) t[static_cast<size_t>(c * 256 + p)] = static_cast<float>(Real(p, c));
+    for (int p = 0; p < 256; ++p)
+      t[static_cast<size_t>(c * 256 + p)] = static_cast<float>(Real(p, c));
   return t;
 }
 

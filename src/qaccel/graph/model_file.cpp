@@ -203,7 +203,8 @@ Graph LoadModel(const fs::path& path) {
   if (header.contains("metadata")) g.metadata = header["metadata"];
   // Files written before the transform was a graph attribute use the default.
   if (header.contains("input_transform"))
-    g.input_transform = InputTransformFromJson(header["input_transform"], file + ": input_transform");
+    g.input_transform =
+        InputTransformFromJson(header["input_transform"], file + ": input_transform");
   const json& layers = header.contains("layers") ? header["layers"] : json();
   Check(layers.is_array() && !layers.empty(), file + ": field 'layers' missing or empty");
   for (size_t i = 0; i < layers.size(); ++i) {

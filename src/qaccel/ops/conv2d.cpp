@@ -57,9 +57,8 @@ std::unique_ptr<engine::OpKernel> Prepare(const engine::PrepareContext& c) {
   if (!c.quantized) {
     const FloatWeights k(c.layer());
     if (c.reference_kernels)
-      return MakeFloatKernel([=](const KernelIO<float>& io) {
-        kr::ConvFloat(s, io.in[0], k.weight, k.bias, io.out);
-      });
+      return MakeFloatKernel(
+          [=](const KernelIO<float>& io) { kr::ConvFloat(s, io.in[0], k.weight, k.bias, io.out); });
     return MakeFloatKernel(
         [=](const KernelIO<float>& io) {
           kf::ConvFloat(s, io.in[0], k.weight, k.bias, io.out, io.scratch);

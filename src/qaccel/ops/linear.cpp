@@ -44,20 +44,22 @@ std::unique_ptr<engine::OpKernel> Prepare(const engine::PrepareContext& c) {
       return MakeFloatKernel([=](const KernelIO<float>& io) {
         kr::LinearFloat(s, io.in[0], k.weight, k.bias, io.out);
       });
-    return MakeFloatKernel([=, wt = kf::TransposeLinearWeight(s, k.weight)](
-                               const KernelIO<float>& io) {
-      kf::LinearFloat(s, io.in[0], wt.data(), k.bias, io.out, io.scratch);
-    }, scratch);
+    return MakeFloatKernel(
+        [=, wt = kf::TransposeLinearWeight(s, k.weight)](const KernelIO<float>& io) {
+          kf::LinearFloat(s, io.in[0], wt.data(), k.bias, io.out, io.scratch);
+        },
+        scratch);
   }
   const Int8Weights k(c.layer(), c.input().quant);
   if (c.reference_kernels)
     return MakeInt8Kernel([=](const KernelIO<int8_t>& io) {
       kr::LinearInt8(s, k.requant, io.in[0], k.weight, k.bias, io.out);
     });
-  return MakeInt8Kernel([=, wt = kf::TransposeLinearWeightInt8(s, k.weight, k.requant)](
-                            const KernelIO<int8_t>& io) {
-    kf::LinearInt8(s, k.requant, io.in[0], wt.data(), k.bias, io.out, io.scratch);
-  }, scratch);
+  return MakeInt8Kernel(
+      [=, wt = kf::TransposeLinearWeightInt8(s, k.weight, k.requant)](const KernelIO<int8_t>& io) {
+        kf::LinearInt8(s, k.requant, io.in[0], wt.data(), k.bias, io.out, io.scratch);
+      },
+      scratch);
 }
 
 nlohmann::json ExportRecord(const Graph&, const Layer& l) {

@@ -6,9 +6,9 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
-#include <utility>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "qaccel/core/error.h"
@@ -55,7 +55,7 @@ kernels::reference::RequantParams MakeRequant(const Layer& l, const QuantParams&
 // Prepare-time checks, throwing Error naming the layer.
 void CheckTensor(const Layer& l, const char* name, DType want, bool required);
 void CheckWeightedLayer(const engine::PrepareContext& ctx);  // conv / linear tensors + requant
-const float* FloatParam(const Layer& l, const char* name);  // null if absent
+const float* FloatParam(const Layer& l, const char* name);   // null if absent
 
 [[noreturn]] void NoKernel(const char* precision);  // throws "this op has no <precision> kernel"
 
@@ -64,7 +64,8 @@ const float* FloatParam(const Layer& l, const char* name);  // null if absent
 template <typename F, typename I>
 class CallableKernel : public engine::OpKernel {
  public:
-  CallableKernel(F f, I i, int64_t scratch) : f_(std::move(f)), i_(std::move(i)), scratch_(scratch) {}
+  CallableKernel(F f, I i, int64_t scratch)
+      : f_(std::move(f)), i_(std::move(i)), scratch_(scratch) {}
   int64_t scratch_bytes() const override { return scratch_; }
   void EvalFloat(const engine::KernelIO<float>& io) const override { f_(io); }
   void EvalInt8(const engine::KernelIO<int8_t>& io) const override { i_(io); }
@@ -82,8 +83,8 @@ std::unique_ptr<engine::OpKernel> MakeKernel(F f, I i, int64_t scratch = 0) {
 // Kernels for one precision only (the graph is float or int8 throughout).
 template <typename F>
 std::unique_ptr<engine::OpKernel> MakeFloatKernel(F f, int64_t scratch = 0) {
-  return MakeKernel(std::move(f), [](const engine::KernelIO<int8_t>&) { NoKernel("int8"); },
-                    scratch);
+  return MakeKernel(
+      std::move(f), [](const engine::KernelIO<int8_t>&) { NoKernel("int8"); }, scratch);
 }
 template <typename I>
 std::unique_ptr<engine::OpKernel> MakeInt8Kernel(I i, int64_t scratch = 0) {

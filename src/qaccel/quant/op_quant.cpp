@@ -24,9 +24,9 @@ std::string Where(const Layer& l) {
 void SetObservedOutput(OpQuantContext& ctx) {
   const Layer& l = ctx.layer();
   float lo = ctx.lo, hi = ctx.hi;
-  Check(std::isfinite(lo) && std::isfinite(hi),
-        Where(l) +
-            ": observed activation range is not finite (NaN/Inf activations in calibration)");
+  Check(
+      std::isfinite(lo) && std::isfinite(hi),
+      Where(l) + ": observed activation range is not finite (NaN/Inf activations in calibration)");
   if (ctx.relu_fused) lo = 0.0f;
   const AffineQuant a = ChooseActivationQuant(lo, hi);
   QuantParams& q = ctx.layer().quant;

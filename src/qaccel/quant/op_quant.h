@@ -19,7 +19,7 @@ struct OpQuantContext {
   // fused chain) and whether a ReLU is fused into its clamp.
   float lo = 0, hi = 0;
   bool relu_fused = false;
-  std::string observer;  // the observer's name, recorded in QuantParams
+  std::string observer;                             // the observer's name, recorded in QuantParams
   const WeightSchemeInfo* weight_scheme = nullptr;  // conv / linear weights (weight_scheme.h)
 
   Layer& layer() const { return graph.layers[index]; }

@@ -119,10 +119,11 @@ std::vector<std::unique_ptr<Observer>> Calibrate(const Graph& g, const data::Dat
 
 // The metadata's account of the input quantization.
 std::string InputDescription(const Graph& g) {
-  if (g.input_transform.IsDefault()) return "pixel/255: scale 1/255, zero point -128, q = pixel - 128";
+  if (g.input_transform.IsDefault())
+    return "pixel/255: scale 1/255, zero point -128, q = pixel - 128";
   const QuantParams& q = g.layers[0].quant;
-  return g.input_transform.Describe() + ": scale " + std::to_string(q.out_scale) +
-         ", zero point " + std::to_string(q.out_zero_point);
+  return g.input_transform.Describe() + ": scale " + std::to_string(q.out_scale) + ", zero point " +
+         std::to_string(q.out_zero_point);
 }
 
 // The checks QuantizeGraph makes before any work (see quantize.h).

@@ -45,8 +45,9 @@ class GraphModuleImpl : public torch::nn::Module {
   const InputTransform& input_transform() const { return structure_.input_transform; }
 
  private:
-  Graph structure_;                // a copy without tensors: the attributes the forward pass reads
-  std::vector<TorchLayer> nodes_;  // nodes_[i] belongs to structure_.layers[i] (empty for the input)
+  Graph structure_;  // a copy without tensors: the attributes the forward pass reads
+  std::vector<TorchLayer>
+      nodes_;  // nodes_[i] belongs to structure_.layers[i] (empty for the input)
 };
 TORCH_MODULE(GraphModule);
 

@@ -72,7 +72,8 @@ TorchLayer WeightedLayer(Holder m, const Layer& l, const std::string& init) {
   t.load = [mod](const Layer& src) {
     if (!HasAny(src, {"weight", "bias"})) return;
     Check(src.params.count("weight") != 0, Where(src) + ": has a bias but no weight");
-    Check(!src.has_bias || src.params.count("bias") != 0, Where(src) + ": has a weight but no bias");
+    Check(!src.has_bias || src.params.count("bias") != 0,
+          Where(src) + ": has a weight but no bias");
     CopyIn(mod->weight, src, "weight");
     if (src.has_bias) CopyIn(mod->bias, src, "bias");
   };
@@ -87,14 +88,13 @@ TorchLayer WeightedLayer(Holder m, const Layer& l, const std::string& init) {
 }
 
 TorchLayer Conv2d(const Layer& l, const Shape&, const std::string& init) {
-  return WeightedLayer(
-      torch::nn::Conv2d(torch::nn::Conv2dOptions(l.in_channels, l.out_channels,
-                                                 {l.kernel_h, l.kernel_w})
-                            .stride({l.stride_h, l.stride_w})
-                            .padding(std::vector<int64_t>{l.pad_h, l.pad_w})
-                            .groups(l.groups)
-                            .bias(l.has_bias)),
-      l, init);
+  return WeightedLayer(torch::nn::Conv2d(torch::nn::Conv2dOptions(l.in_channels, l.out_channels,
+                                                                  {l.kernel_h, l.kernel_w})
+                                             .stride({l.stride_h, l.stride_w})
+                                             .padding(std::vector<int64_t>{l.pad_h, l.pad_w})
+                                             .groups(l.groups)
+                                             .bias(l.has_bias)),
+                       l, init);
 }
 
 TorchLayer Linear(const Layer& l, const Shape&, const std::string& init) {
@@ -174,15 +174,9 @@ TorchLayer Add(const Layer&, const Shape&, const std::string&) {
 
 std::map<std::string, TorchOpFactory, std::less<>>& Factories() {
   static std::map<std::string, TorchOpFactory, std::less<>> m = {
-      {"conv2d", &Conv2d},
-      {"linear", &Linear},
-      {"batchnorm", &BatchNorm},
-      {"avgpool2d", &AvgPool2d},
-      {"maxpool2d", &MaxPool2d},
-      {"global_avgpool", &GlobalAvgPool},
-      {"relu", &Relu},
-      {"flatten", &Flatten},
-      {"add", &Add},
+      {"conv2d", &Conv2d},       {"linear", &Linear},       {"batchnorm", &BatchNorm},
+      {"avgpool2d", &AvgPool2d}, {"maxpool2d", &MaxPool2d}, {"global_avgpool", &GlobalAvgPool},
+      {"relu", &Relu},           {"flatten", &Flatten},     {"add", &Add},
   };
   return m;
 }
