@@ -110,6 +110,7 @@ struct OpDef {
 
 // Adds an op (throws Error if the name is taken or a required hook is
 // missing). Returns the stored definition; its kind() stays valid forever.
+// Register before other threads look ops up: lookups do not lock.
 const OpDef& RegisterOp(OpDef def);
 // The definition of a kind / name; throws Error listing the registered names.
 const OpDef& FindOp(OpKind kind);
