@@ -6,6 +6,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <type_traits>
+#include <utility>
 
 #include "../common/test_models.h"
 #include "qaccel/accel/topology_from_graph.h"
@@ -95,6 +97,22 @@ Graph ModelWithNegate() {
   return g;
 }
 
+// The outputs of layers a and b for one image (float or int8 engine).
+template <typename T>
+std::pair<std::vector<T>, std::vector<T>> TwoLayerOutputs(const engine::Engine& e,
+                                                          const uint8_t* image, int a, int b) {
+  std::pair<std::vector<T>, std::vector<T>> out;
+  auto tap = [&](int layer, const T* v, int64_t n) {
+    if (layer == a) out.first.assign(v, v + n);
+    if (layer == b) out.second.assign(v, v + n);
+  };
+  if constexpr (std::is_same_v<T, float>)
+    e.RunTapped(image, tap);
+  else
+    e.RunTappedInt8(image, tap);
+  return out;
+}
+
 }  // namespace
 
 TEST(OpRegistry, ToyOpRunsThroughEveryStage) {
@@ -111,11 +129,7 @@ TEST(OpRegistry, ToyOpRunsThroughEveryStage) {
   // Float engine: the negate layer's output is minus its input.
   const data::Dataset images = qaccel::testing::SyntheticImages(16, 1, 8, 8, 5);
   engine::Engine fe(fg, {1});
-  std::vector<float> relu_out, neg_out;
-  fe.RunTapped(images.image(0), [&](int layer, const float* v, int64_t n) {
-    if (layer == relu) relu_out.assign(v, v + n);
-    if (layer == neg) neg_out.assign(v, v + n);
-  });
+  const auto [relu_out, neg_out] = TwoLayerOutputs<float>(fe, images.image(0), relu, neg);
   ASSERT_EQ(neg_out.size(), relu_out.size());
   for (size_t i = 0; i < neg_out.size(); ++i) EXPECT_EQ(neg_out[i], -relu_out[i]);
 
@@ -131,11 +145,7 @@ TEST(OpRegistry, ToyOpRunsThroughEveryStage) {
 
   // Int8 engine: q' = -1 - q exactly; the dequantized logits track the float ones.
   engine::Engine qe(qg, {1});
-  std::vector<int8_t> qin, qout;
-  qe.RunTappedInt8(images.image(0), [&](int layer, const int8_t* v, int64_t n) {
-    if (layer == relu) qin.assign(v, v + n);
-    if (layer == neg) qout.assign(v, v + n);
-  });
+  const auto [qin, qout] = TwoLayerOutputs<int8_t>(qe, images.image(0), relu, neg);
   ASSERT_EQ(qin.size(), qout.size());
   for (size_t i = 0; i < qin.size(); ++i) EXPECT_EQ(qout[i], -1 - qin[i]);
   const std::vector<float> fl = fe.Run(images.pixels.data(), images.n);

@@ -1,6 +1,10 @@
 // Pieces shared by several built-in ops (see op_helpers.h).
 #include "qaccel/ops/op_helpers.h"
 
+#include <tuple>
+
+#include "qaccel/graph/model_file.h"
+
 namespace qaccel::ops {
 using nlohmann::json;
 
@@ -74,40 +78,30 @@ std::vector<ParamSpec> WeightAndBias(const Layer& l, Shape weight_shape) {
 
 namespace {
 
-// The window fields ConvShape and PoolShape share.
+// The fields ConvShape and PoolShape share: spatial sizes and the window.
 template <typename S>
-void FillWindow(const Layer& l, S& s) {
-  s.kernel_h = l.kernel_h;
-  s.kernel_w = l.kernel_w;
-  s.stride_h = l.stride_h;
-  s.stride_w = l.stride_w;
-  s.pad_h = l.pad_h;
-  s.pad_w = l.pad_w;
+S SpatialAndWindow(const Layer& l, const Shape& in) {
+  S s;
+  std::tie(s.in_h, s.in_w, s.out_h, s.out_w) =
+      std::tie(in[1], in[2], l.out_shape[1], l.out_shape[2]);
+  std::tie(s.kernel_h, s.kernel_w, s.stride_h, s.stride_w, s.pad_h, s.pad_w) =
+      std::tie(l.kernel_h, l.kernel_w, l.stride_h, l.stride_w, l.pad_h, l.pad_w);
+  return s;
 }
 
 }  // namespace
 
 kernels::ConvShape MakeConvShape(const Layer& l, const Shape& in) {
-  kernels::ConvShape s;
-  FillWindow(l, s);
+  auto s = SpatialAndWindow<kernels::ConvShape>(l, in);
   s.in_c = in[0];
-  s.in_h = in[1];
-  s.in_w = in[2];
   s.out_c = l.out_shape[0];
-  s.out_h = l.out_shape[1];
-  s.out_w = l.out_shape[2];
   s.groups = l.groups;
   return s;
 }
 
 kernels::PoolShape MakePoolShape(const Layer& l, const Shape& in) {
-  kernels::PoolShape s;
-  FillWindow(l, s);
+  auto s = SpatialAndWindow<kernels::PoolShape>(l, in);
   s.channels = in[0];
-  s.in_h = in[1];
-  s.in_w = in[2];
-  s.out_h = l.out_shape[1];
-  s.out_w = l.out_shape[2];
   return s;
 }
 
@@ -187,15 +181,13 @@ Int8Weights::Int8Weights(const Layer& l, const QuantParams& in_q)
 }
 
 void WeightedRecord(const Layer& l, const char* weight_layout, json& j) {
-  const QuantParams& q = l.quant;
+  const json q = QuantToJson(l.quant);
+  for (const char* k :
+       {"weight_scheme", "weight_scale", "weight_zero_point", "multiplier", "shift"})
+    j[k] = q.at(k);
   j["in_channels"] = l.in_channels;
   j["out_channels"] = l.out_channels;
-  j["weight_scheme"] = q.weight_scheme;
-  j["weight_scale"] = q.weight_scale;
-  j["weight_zero_point"] = q.weight_zero_point;
-  j["multiplier"] = q.multiplier;
-  j["shift"] = q.shift;
-  j["per_channel"] = q.multiplier.size() > 1;
+  j["per_channel"] = l.quant.multiplier.size() > 1;
   auto files = [&](const std::string& stem) {
     return json{{"txt", l.name + "." + stem + ".txt"},
                 {"hex", l.name + "." + stem + ".hex"},
