@@ -6,6 +6,7 @@
 
 #include "qaccel/analysis/analysis.h"
 #include "qaccel/core/error.h"
+#include "qaccel/graph/op_registry.h"
 
 namespace qaccel::accel {
 
@@ -32,7 +33,8 @@ Topology TopologyFromGraph(const Graph& graph, const TopologyOptions& opt) {
   bool any_quantized = false;
   for (size_t i = 0; i < g.layers.size(); ++i) {
     const Layer& l = g.layers[i];
-    if (l.kind == OpKind::kConv2d || l.kind == OpKind::kLinear) {
+    const OpDef& def = FindOp(l.kind);
+    if (def.array_role == ArrayRole::kArray) {
       if (l.quant.quantized) {
         any_quantized = true;
         max_bits = std::max({max_bits, l.quant.act_bits, l.quant.weight_bits});
@@ -41,43 +43,9 @@ Topology TopologyFromGraph(const Graph& graph, const TopologyOptions& opt) {
       } else {
         max_bits = std::max(max_bits, 32);
       }
-    }
-    switch (l.kind) {
-      case OpKind::kConv2d: {
-        const Shape& in = g.layers[l.inputs[0]].out_shape;
-        const int64_t cg = l.in_channels / l.groups, og = l.out_channels / l.groups;
-        for (int64_t grp = 0; grp < l.groups; ++grp) {
-          const std::string name = l.groups == 1 ? l.name : l.name + ".g" + std::to_string(grp);
-          if (opt.gemm || opt.batch > 1) {
-            const int64_t oh = l.out_shape[1], ow = l.out_shape[2];
-            t.layers.push_back(
-                LayerSpec::Gemm(name, opt.batch * oh * ow, og, l.kernel_h * l.kernel_w * cg));
-          } else {
-            LayerSpec s;
-            s.name = name;
-            s.ifmap_h = in[1] + 2 * l.pad_h;
-            s.ifmap_w = in[2] + 2 * l.pad_w;
-            s.filter_h = l.kernel_h;
-            s.filter_w = l.kernel_w;
-            s.channels = cg;
-            s.num_filters = og;
-            s.stride_h = l.stride_h;
-            s.stride_w = l.stride_w;
-            t.layers.push_back(s);
-          }
-        }
-        break;
-      }
-      case OpKind::kLinear:
-        t.layers.push_back(LayerSpec::Gemm(l.name, opt.batch, l.out_channels, l.in_channels));
-        break;
-      case OpKind::kInput:
-      case OpKind::kFlatten:
-        break;
-      default:
-        t.unmapped.push_back(
-            {l.name, std::string(OpKindName(l.kind)), cost.layers[i].other_ops * opt.batch});
-        break;
+      def.map_to_array(g, l, {opt.batch, opt.gemm}, t.layers);
+    } else if (def.array_role == ArrayRole::kUnmapped) {
+      t.unmapped.push_back({l.name, def.name, cost.layers[i].other_ops * opt.batch});
     }
   }
   Check(!t.layers.empty(),

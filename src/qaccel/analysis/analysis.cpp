@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <sstream>
 
+#include "qaccel/graph/op_registry.h"
+
 namespace qaccel::analysis {
 
 GraphCost Analyze(const Graph& graph) {
@@ -15,48 +17,20 @@ GraphCost Analyze(const Graph& graph) {
     lc.name = l.name;
     lc.kind = std::string(OpKindName(l.kind));
     lc.out_shape = l.out_shape;
-    int64_t out_n = NumElements(l.out_shape);
-    int64_t bias_n = 0;
+    const int64_t out_n = NumElements(l.out_shape);
     if (l.quant.quantized) {
       lc.act_bits = l.quant.act_bits;
       lc.weight_bits = l.quant.weight_bits;
     }
-    switch (l.kind) {
-      case OpKind::kConv2d: {
-        int64_t w = l.out_channels * (l.in_channels / l.groups) * l.kernel_h * l.kernel_w;
-        bias_n = l.has_bias ? l.out_channels : 0;
-        lc.params = w + bias_n;
-        lc.macs = out_n * (l.in_channels / l.groups) * l.kernel_h * l.kernel_w;
-        lc.param_bytes = (w * lc.weight_bits + 7) / 8 + bias_n * 4;
-        break;
-      }
-      case OpKind::kLinear: {
-        int64_t w = l.out_channels * l.in_channels;
-        bias_n = l.has_bias ? l.out_channels : 0;
-        lc.params = w + bias_n;
-        lc.macs = w;
-        lc.param_bytes = (w * lc.weight_bits + 7) / 8 + bias_n * 4;
-        break;
-      }
-      case OpKind::kBatchNorm:
-        lc.params = 4 * l.in_channels;
-        lc.param_bytes = lc.params * 4;
-        lc.other_ops = 2 * out_n;
-        break;
-      case OpKind::kAvgPool2d:
-      case OpKind::kMaxPool2d:
-        lc.other_ops = out_n * l.kernel_h * l.kernel_w;
-        break;
-      case OpKind::kGlobalAvgPool:
-        lc.other_ops = NumElements(g.layers[l.inputs[0]].out_shape);
-        break;
-      case OpKind::kRelu:
-      case OpKind::kAdd:
-        lc.other_ops = out_n;
-        break;
-      case OpKind::kInput:
-      case OpKind::kFlatten:
-        break;
+    const OpDef& def = FindOp(l.kind);
+    if (def.count) {
+      std::vector<const Shape*> in;
+      for (int k : l.inputs) in.push_back(&g.layers[static_cast<size_t>(k)].out_shape);
+      const OpCost oc = def.count(l, in);
+      lc.params = oc.weights + oc.params32;
+      lc.macs = oc.macs;
+      lc.other_ops = oc.other_ops;
+      lc.param_bytes = (oc.weights * lc.weight_bits + 7) / 8 + oc.params32 * 4;
     }
     lc.flops = 2 * lc.macs;
     lc.activation_bytes = (out_n * lc.act_bits + 7) / 8;

@@ -1,10 +1,9 @@
 // Per-layer cost accounting: output shape, parameters, MACs, FLOPs (= 2 x MACs),
 // and bytes at each layer's own precision. Quantized layers are counted like
 // float ones (a known failure of other tools is to count them as zero-ops).
-//   conv:   MACs = O * OH * OW * (I / groups) * KH * KW
-//   linear: MACs = O * I
-//   pool / add / relu / batchnorm: no MACs; their element operations are
-//   reported in `other_ops` (pool: one op per window element).
+// Each op's OpDef::count gives its numbers (the formulas are in the op's
+// file under src/qaccel/ops/), e.g. conv MACs = O * OH * OW * (I / groups) * KH * KW;
+// element operations of pools, add, relu, batchnorm go to `other_ops`.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -1,26 +1,33 @@
 // Engine: runs a Graph on uint8 images, float or quantized, with no libtorch.
 //
-// Float graph: input = pixel / 255, float reference kernels.
+// Every layer runs the kernel its op's Prepare returned (graph/op_registry.h,
+// engine/op_kernel.h): the fast variant where the op has one, the reference
+// one with reference_kernels = true (they are bit-identical).
+// The input is the graph's input transform of the pixels (input_transform.h;
+// the default is pixel / 255).
+// Float graph: float kernels.
 // Quantized graph: the input is quantized with the Input layer's QuantParams
-// (scale 1/255, zero point -128: q = pixel - 128 exactly), every layer runs
-// the integer reference kernels (numeric_contract.h), and only the final
-// logits are dequantized: real = scale * (q - zero_point). Nothing float sits
-// between the input quantization and that dequantization.
+// (by a table of the 256 pixel values per channel; for the default transform
+// scale 1/255, zero point -128: q = pixel - 128 exactly), every layer runs
+// its integer kernel (numeric_contract.h), and only the final logits are
+// dequantized: real = scale * (q - zero_point). Nothing float sits between
+// the input quantization and that dequantization.
 //
 // Buffers are planned once, at construction: every layer's output gets an
 // offset in one per-worker arena, reusing the space of outputs no longer
 // needed (liveness over the layer order, first fit), plus one scratch region
-// for the fast kernels' im2col. arena_bytes() reports the size. Run() splits
-// the batch over worker threads, each with its own arena. Convolutions,
-// linear layers and unpadded integer average pools use kernels/fast (bit-identical to
-// kernels/reference; reference_kernels = true runs the reference ones instead).
+// for the kernels' scratch (the fast convolutions' im2col). arena_bytes()
+// reports the size. Run() splits the batch over worker threads, each with its
+// own arena.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "qaccel/data/dataset.h"
+#include "qaccel/engine/op_kernel.h"
 #include "qaccel/graph/graph.h"
 
 namespace qaccel::engine {
@@ -62,6 +69,14 @@ class Engine {
                      const std::function<void(int, const int8_t*, int64_t)>& tap) const;
 
  private:
+  void PrepareKernels(bool reference_kernels);
+  void PrepareInputTables();
+  template <typename T>
+  void FillInput(const uint8_t* pixels, const std::vector<T>& table, T* in) const;
+  void PlanBuffers();
+  template <typename T>
+  void RunLayers(uint8_t* arena, T* logits,
+                 const std::function<void(int, const T*, int64_t)>* tap) const;
   void RunOneFloat(const uint8_t* pixels, uint8_t* arena, float* logits,
                    const std::function<void(int, const float*, int64_t)>* tap) const;
   void RunOneInt8(const uint8_t* pixels, uint8_t* arena, int8_t* logits,
@@ -72,17 +87,15 @@ class Engine {
   Graph graph_;
   bool quantized_ = false;
   int threads_ = 1;
-  bool reference_ = false;
   int64_t in_numel_ = 0, out_numel_ = 0;
   std::vector<int64_t> offset_;  // per layer, into the arena
   std::vector<int64_t> numel_;   // per layer output
   int64_t arena_bytes_ = 0, unplanned_bytes_ = 0;
   int64_t scratch_offset_ = 0, scratch_bytes_ = 0;
-  // Fast linear kernels: weights transposed once ([I, O]; int8 as w - zp in int16).
-  std::vector<std::vector<float>> linear_wt_float_;
-  std::vector<std::vector<int16_t>> linear_wt_int8_;
-  int8_t input_lut_[256] =
-      {};  // quantized graph: q of each pixel value (QuantizeValue, precomputed)
+  std::vector<std::unique_ptr<OpKernel>> kernels_;  // per layer; null for the input
+  // The input layer's value of each pixel value: [channels][256].
+  std::vector<float> input_float_table_;
+  std::vector<int8_t> input_int8_table_;
 };
 
 struct EvalResult {

@@ -9,6 +9,7 @@
 
 #include "qaccel/core/error.h"
 #include "qaccel/graph/model_file.h"
+#include "qaccel/graph/op_registry.h"
 #include "qaccel/kernels/reference/numeric_contract.h"
 
 namespace qaccel::exporter {
@@ -45,76 +46,6 @@ std::string LayoutOf(const Shape& s) {
 
 const Layer& Producer(const Graph& g, const Layer& l, size_t k = 0) {
   return g.layers[static_cast<size_t>(l.inputs.at(k))];
-}
-
-// Exact integer operations of one layer, in order (the manifest's contract).
-std::vector<std::string> IntegerOps(const Graph& g, const Layer& l) {
-  switch (l.kind) {
-    case OpKind::kInput:
-      return {
-          "q = clamp(round_half_away(pixel / 255 / scale) + zero_point, -128, 127); with scale "
-          "1/255 and "
-          "zero_point -128 this is exactly q = pixel - 128 (pixel is the uint8 image value)"};
-    case OpKind::kConv2d:
-      return {
-          "for o in [0,O), y in [0,OH), x in [0,OW): g = o / (O/groups); acc = bias[o] (0 if no "
-          "bias), int32",
-          "for i in [0, I/groups), ky in [0,KH), kx in [0,KW): iy = y*stride_h - pad_h + ky, ix = "
-          "x*stride_w - "
-          "pad_w + kx; skip if outside the input (padding is real 0 = input_zero_point); "
-          "acc += (in[g*(I/groups)+i, iy, ix] - input_zero_point) * (weight[o, i, ky, kx] - "
-          "weight_zero_point[o])",
-          "r = MultiplyByQuantizedMultiplier(acc, multiplier[o], shift[o])  (entry 0 for all o "
-          "when per-tensor)",
-          "out[o, y, x] = clamp(r + output_zero_point, act_min, act_max)  (computed in int64; fits "
-          "int8)"};
-    case OpKind::kLinear:
-      return {"for o in [0,O): acc = bias[o] (0 if no bias), int32",
-              "for i in [0,I): acc += (in[i] - input_zero_point) * (weight[o, i] - "
-              "weight_zero_point[o])",
-              "r = MultiplyByQuantizedMultiplier(acc, multiplier[o], shift[o])  (entry 0 for all o "
-              "when per-tensor)",
-              "out[o] = clamp(r + output_zero_point, act_min, act_max)"};
-    case OpKind::kAvgPool2d:
-      return {
-          "for c, y, x: sum = sum over ky<KH, kx<KW of in[c, y*stride_h - pad_h + ky, x*stride_w - "
-          "pad_w + kx] "
-          "(raw int8 values; a position outside the input counts as input_zero_point), int32",
-          "out[c, y, x] = clamp(RoundingDivide(sum, KH*KW), act_min, act_max)  (same scale and "
-          "zero point as "
-          "the input)"};
-    case OpKind::kMaxPool2d:
-      return {
-          "out[c, y, x] = max over the window of in (positions outside the input are ignored); "
-          "same scale and "
-          "zero point as the input"};
-    case OpKind::kGlobalAvgPool:
-      return {
-          "out[c] = clamp(RoundingDivide(sum over y, x of in[c, y, x], H*W), -128, 127); same "
-          "scale and zero "
-          "point as the input"};
-    case OpKind::kRelu:
-      return {
-          "out = max(in, input_zero_point)  (real max(x, 0); already implied by the producer's "
-          "clamp when "
-          "the ReLU is folded)"};
-    case OpKind::kFlatten:
-      return {"out[c*H*W + y*W + x] = in[c, y, x]  (a copy)"};
-    case OpKind::kBatchNorm:
-      return {"out = in  (identity: this batchnorm was folded into layer '" + l.quant.folded_into +
-              "' at quantization)"};
-    case OpKind::kAdd:
-      return {
-          "a = SaturatingLeftShift(in_a - a_zero_point, left_shift); b = SaturatingLeftShift(in_b "
-          "- "
-          "b_zero_point, left_shift)  (left_shift = 20)",
-          "a2 = MultiplyByQuantizedMultiplier(a, multiplier[0], shift[0]); b2 = "
-          "MultiplyByQuantizedMultiplier(b, multiplier[1], shift[1])",
-          "r = MultiplyByQuantizedMultiplier(a2 + b2, multiplier[2], shift[2])",
-          "out = clamp(r + output_zero_point, act_min, act_max)"};
-  }
-  (void)g;
-  return {};
 }
 
 json NumericContract() {
@@ -160,80 +91,40 @@ std::string HexInt32(int32_t v) {
   return b;
 }
 
+namespace {
+
+// One layer's manifest record: what every layer has, then its op's own
+// fields (attributes, weights, and "integer_ops", the exact integer
+// operations in order).
+json LayerRecord(const Graph& g, const Layer& l) {
+  const QuantParams& q = l.quant;
+  json lj{{"name", l.name},
+          {"kind", OpKindName(l.kind)},
+          {"inputs", json::array()},
+          {"out_shape", l.out_shape},
+          {"out_layout", LayoutOf(l.out_shape)},
+          {"out_dtype", "i8"},
+          {"output_scale", q.out_scale},
+          {"output_zero_point", q.out_zero_point},
+          {"act_min", q.act_min},
+          {"act_max", q.act_max},
+          {"scale_zero_file", l.name + "_scale_zero.txt"},
+          {"integer_ops", json::array()}};
+  for (size_t k = 0; k < l.inputs.size(); ++k) lj["inputs"].push_back(Producer(g, l, k).name);
+  if (!l.inputs.empty()) {
+    lj["input_scale"] = Producer(g, l).quant.out_scale;
+    lj["input_zero_point"] = Producer(g, l).quant.out_zero_point;
+  }
+  const OpDef& def = FindOp(l.kind);
+  if (def.export_record) lj.update(def.export_record(g, l));
+  return lj;
+}
+
+}  // namespace
+
 json BuildManifest(const Graph& g, const ExportOptions& opt) {
   json layers = json::array();
-  for (const Layer& l : g.layers) {
-    const QuantParams& q = l.quant;
-    json lj{{"name", l.name},
-            {"kind", OpKindName(l.kind)},
-            {"inputs", json::array()},
-            {"out_shape", l.out_shape},
-            {"out_layout", LayoutOf(l.out_shape)},
-            {"out_dtype", "i8"},
-            {"output_scale", q.out_scale},
-            {"output_zero_point", q.out_zero_point},
-            {"act_min", q.act_min},
-            {"act_max", q.act_max},
-            {"scale_zero_file", l.name + "_scale_zero.txt"},
-            {"integer_ops", IntegerOps(g, l)}};
-    for (size_t k = 0; k < l.inputs.size(); ++k) {
-      const Layer& p = Producer(g, l, k);
-      lj["inputs"].push_back(p.name);
-    }
-    if (!l.inputs.empty()) {
-      lj["input_scale"] = Producer(g, l).quant.out_scale;
-      lj["input_zero_point"] = Producer(g, l).quant.out_zero_point;
-    }
-    if (l.kind == OpKind::kAdd) {
-      lj["b_input_scale"] = Producer(g, l, 1).quant.out_scale;
-      lj["b_input_zero_point"] = Producer(g, l, 1).quant.out_zero_point;
-      lj["multiplier"] = q.multiplier;
-      lj["shift"] = q.shift;
-      lj["left_shift"] = kernels::kAddLeftShift;
-    }
-    if (l.kind == OpKind::kConv2d || l.kind == OpKind::kAvgPool2d || l.kind == OpKind::kMaxPool2d) {
-      lj["kernel"] = {l.kernel_h, l.kernel_w};
-      lj["stride"] = {l.stride_h, l.stride_w};
-      lj["padding"] = {l.pad_h, l.pad_w};
-    }
-    if (l.kind == OpKind::kBatchNorm) lj["folded_into"] = q.folded_into;
-    if (l.kind == OpKind::kConv2d || l.kind == OpKind::kLinear) {
-      const bool conv = l.kind == OpKind::kConv2d;
-      if (conv) lj["groups"] = l.groups;
-      lj["in_channels"] = l.in_channels;
-      lj["out_channels"] = l.out_channels;
-      lj["weight_scheme"] = q.weight_scheme;
-      lj["weight_scale"] = q.weight_scale;
-      lj["weight_zero_point"] = q.weight_zero_point;
-      lj["multiplier"] = q.multiplier;
-      lj["shift"] = q.shift;
-      lj["per_channel"] = q.multiplier.size() > 1;
-      const Tensor& w = l.params.at("weight");
-      json files{{"txt", l.name + ".weight.txt"},
-                 {"hex", l.name + ".weight.hex"},
-                 {"bin", l.name + ".weight.bin"}};
-      lj["weight"] = {
-          {"dtype", "i8"},
-          {"shape", w.shape()},
-          {"layout", conv ? "OIHW (O, I/groups, KH, KW), row-major" : "OI (out, in), row-major"},
-          {"files", files}};
-      if (l.params.count("bias")) {
-        lj["bias"] = {{"dtype", "i32"},
-                      {"shape", l.params.at("bias").shape()},
-                      {"scale", "input_scale * weight_scale[o]"},
-                      {"zero_point", 0},
-                      {"files",
-                       {{"txt", l.name + ".bias.txt"},
-                        {"hex", l.name + ".bias.hex"},
-                        {"bin", l.name + ".bias.bin"}}}};
-      } else {
-        lj["bias"] = nullptr;
-      }
-      lj["requant_files"] = {{"hex", {l.name + ".multiplier.hex", l.name + ".shift.hex"}},
-                             {"bin", {l.name + ".multiplier.bin", l.name + ".shift.bin"}}};
-    }
-    layers.push_back(lj);
-  }
+  for (const Layer& l : g.layers) layers.push_back(LayerRecord(g, l));
   const Layer& out = g.layers.back();
   const Layer& in = g.layers.front();
   return json{
@@ -258,10 +149,15 @@ json BuildManifest(const Graph& g, const ExportOptions& opt) {
        {{"layer", in.name},
         {"shape", in.out_shape},
         {"layout", LayoutOf(in.out_shape)},
-        {"pixel_dtype", "u8"},
+        {"pixel_dtype", DTypeName(g.input_transform.dtype)},
+        {"transform", InputTransformToJson(g.input_transform)},
         {"scale", in.quant.out_scale},
         {"zero_point", in.quant.out_zero_point},
-        {"quantize", "q = pixel - 128 (int8), i.e. real = pixel / 255"}}},
+        {"quantize", g.input_transform.IsDefault()
+                         ? "q = pixel - 128 (int8), i.e. real = pixel / 255"
+                         : "real = (pixel * transform.scale - transform.mean[c]) / "
+                           "transform.std[c]; q = clamp(round_half_away(real / scale) + "
+                           "zero_point, -128, 127)"}}},
       {"output",
        {{"layer", out.name},
         {"shape", out.out_shape},
@@ -276,6 +172,68 @@ json BuildManifest(const Graph& g, const ExportOptions& opt) {
       {"layers", layers},
   };
 }
+
+namespace {
+
+// <layer>_scale_zero.txt: 'key value [value ...]' lines.
+std::string ScaleZeroText(const Graph& g, const Layer& l) {
+  const QuantParams& q = l.quant;
+  std::ostringstream sz;
+  sz << "layer " << l.name << "\nkind " << OpKindName(l.kind) << "\n";
+  if (!l.inputs.empty())
+    sz << "input_scale " << FloatText(Producer(g, l).quant.out_scale) << "\ninput_zero_point "
+       << Producer(g, l).quant.out_zero_point << "\n";
+  if (!q.weight_scheme.empty()) {
+    sz << "weight_scheme " << q.weight_scheme << "\nweight_scale";
+    for (float s : q.weight_scale) sz << " " << FloatText(s);
+    sz << "\nweight_zero_point " << JoinInts(q.weight_zero_point) << "\n";
+  }
+  sz << "output_scale " << FloatText(q.out_scale) << "\noutput_zero_point " << q.out_zero_point
+     << "\n";
+  if (!q.multiplier.empty())
+    sz << "multiplier " << JoinInts(q.multiplier) << "\nshift " << JoinInts(q.shift) << "\n";
+  sz << "act_min " << q.act_min << "\nact_max " << q.act_max << "\n";
+  return sz.str();
+}
+
+// Weight, bias (and, for hex / bin, multiplier and shift) files of a layer
+// with an int8 "weight", in `format`.
+void WriteParameterFiles(const Layer& l, const std::string& format, const fs::path& dir) {
+  const QuantParams& q = l.quant;
+  auto emit_i32 = [&](const std::string& stem, const int32_t* v, size_t n) {
+    std::string s;
+    if (format == "txt") {
+      for (size_t i = 0; i < n; ++i) s += std::to_string(v[i]) + "\n";
+    } else if (format == "hex") {
+      for (size_t i = 0; i < n; ++i) s += HexInt32(v[i]) + "\n";
+    } else {
+      for (size_t i = 0; i < n; ++i) {
+        const uint32_t u = static_cast<uint32_t>(v[i]);
+        for (int b = 0; b < 4; ++b) s.push_back(static_cast<char>((u >> (8 * b)) & 0xff));
+      }
+    }
+    WriteFile(dir / (l.name + "." + stem + "." + format), s);
+  };
+  std::string ws;
+  for (int8_t v : l.params.at("weight").data<int8_t>()) {
+    if (format == "txt")
+      ws += std::to_string(v) + "\n";
+    else if (format == "hex")
+      ws += HexInt8(v) + "\n";
+    else
+      ws.push_back(static_cast<char>(v));
+  }
+  WriteFile(dir / (l.name + ".weight." + format), ws);
+  if (l.params.count("bias"))
+    emit_i32("bias", l.params.at("bias").data<int32_t>().data(),
+             static_cast<size_t>(l.out_channels));
+  if (format != "txt") {
+    emit_i32("multiplier", q.multiplier.data(), q.multiplier.size());
+    emit_i32("shift", q.shift.data(), q.shift.size());
+  }
+}
+
+}  // namespace
 
 void ExportModel(const Graph& g, const fs::path& dir, const ExportOptions& opt) {
   Check(opt.format == "txt" || opt.format == "hex" || opt.format == "bin",
@@ -301,60 +259,8 @@ void ExportModel(const Graph& g, const fs::path& dir, const ExportOptions& opt) 
   try {
     fs::create_directories(tmp);
     for (const Layer& l : g.layers) {
-      const QuantParams& q = l.quant;
-      std::ostringstream sz;
-      const std::string in_scale =
-          l.inputs.empty() ? "" : FloatText(Producer(g, l).quant.out_scale);
-      sz << "layer " << l.name << "\nkind " << OpKindName(l.kind) << "\n";
-      if (!l.inputs.empty())
-        sz << "input_scale " << in_scale << "\ninput_zero_point "
-           << Producer(g, l).quant.out_zero_point << "\n";
-      if (l.kind == OpKind::kConv2d || l.kind == OpKind::kLinear) {
-        sz << "weight_scheme " << q.weight_scheme << "\nweight_scale";
-        for (float s : q.weight_scale) sz << " " << FloatText(s);
-        sz << "\nweight_zero_point " << JoinInts(q.weight_zero_point) << "\n";
-      }
-      sz << "output_scale " << FloatText(q.out_scale) << "\noutput_zero_point " << q.out_zero_point
-         << "\n";
-      if (!q.multiplier.empty())
-        sz << "multiplier " << JoinInts(q.multiplier) << "\nshift " << JoinInts(q.shift) << "\n";
-      sz << "act_min " << q.act_min << "\nact_max " << q.act_max << "\n";
-      WriteFile(tmp / (l.name + "_scale_zero.txt"), sz.str());
-      if (l.kind != OpKind::kConv2d && l.kind != OpKind::kLinear) continue;
-
-      const auto w = l.params.at("weight").data<int8_t>();
-      const int32_t* bias =
-          l.params.count("bias") ? l.params.at("bias").data<int32_t>().data() : nullptr;
-      const size_t nb = bias ? static_cast<size_t>(l.out_channels) : 0;
-      auto emit_i32 = [&](const std::string& stem, const int32_t* v, size_t n) {
-        std::string s;
-        if (opt.format == "txt") {
-          for (size_t i = 0; i < n; ++i) s += std::to_string(v[i]) + "\n";
-        } else if (opt.format == "hex") {
-          for (size_t i = 0; i < n; ++i) s += HexInt32(v[i]) + "\n";
-        } else {
-          for (size_t i = 0; i < n; ++i) {
-            const uint32_t u = static_cast<uint32_t>(v[i]);
-            for (int b = 0; b < 4; ++b) s.push_back(static_cast<char>((u >> (8 * b)) & 0xff));
-          }
-        }
-        WriteFile(tmp / (l.name + "." + stem + "." + opt.format), s);
-      };
-      std::string ws;
-      for (int8_t v : w) {
-        if (opt.format == "txt")
-          ws += std::to_string(v) + "\n";
-        else if (opt.format == "hex")
-          ws += HexInt8(v) + "\n";
-        else
-          ws.push_back(static_cast<char>(v));
-      }
-      WriteFile(tmp / (l.name + ".weight." + opt.format), ws);
-      if (bias) emit_i32("bias", bias, nb);
-      if (opt.format != "txt") {
-        emit_i32("multiplier", q.multiplier.data(), q.multiplier.size());
-        emit_i32("shift", q.shift.data(), q.shift.size());
-      }
+      WriteFile(tmp / (l.name + "_scale_zero.txt"), ScaleZeroText(g, l));
+      if (l.params.count("weight")) WriteParameterFiles(l, opt.format, tmp);
     }
     WriteFile(tmp / "manifest.json", manifest.dump(2) + "\n");
     // Swap into place: an existing directory is moved aside, then removed.

@@ -13,27 +13,52 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "qaccel/core/tensor.h"
+#include "qaccel/graph/input_transform.h"
 
 namespace qaccel {
 
-enum class OpKind {
-  kInput,      // no inputs; out_shape = the model's input shape
-  kConv2d,     // params: weight [O, I/groups, KH, KW], bias [O] (optional)
-  kLinear,     // params: weight [O, I], bias [O] (optional); input must be 1-D
-  kAvgPool2d,  // kernel/stride/pad; averages over the window (count includes padding: none used)
-  kMaxPool2d,  // kernel/stride/pad
-  kGlobalAvgPool,  // [C,H,W] -> [C]
-  kRelu,
-  kFlatten,    // [C,H,W] -> [C*H*W]
-  kAdd,        // two inputs of equal shape (residual connections)
-  kBatchNorm,  // params: gamma, beta, mean, var [C]; attr eps
-};
+// The identity of an op: its registered name (graph/op_registry.h holds what
+// each op does). The built-in kinds are named constants; a kind added at run
+// time is FindOp(name).kind() or the kind() of RegisterOp's result. Compares
+// by name; the name must outlive the OpKind (literals and registered names do).
+class OpKind {
+ public:
+  constexpr OpKind() = default;
+  constexpr explicit OpKind(std::string_view name) : name_(name) {}
+  constexpr std::string_view name() const { return name_; }
+  friend constexpr bool operator==(const OpKind& a, const OpKind& b) { return a.name_ == b.name_; }
 
-std::string_view OpKindName(OpKind k);   // "conv2d", "linear", ...
-OpKind ParseOpKind(std::string_view s);  // throws Error
+  static const OpKind kInput;          // no inputs; out_shape = the model's input shape
+  static const OpKind kConv2d;         // weight [O, I/groups, KH, KW], bias [O] (optional)
+  static const OpKind kLinear;         // weight [O, I], bias [O] (optional); 1-D input
+  static const OpKind kAvgPool2d;      // kernel/stride/pad; count includes padding
+  static const OpKind kMaxPool2d;      // kernel/stride/pad
+  static const OpKind kGlobalAvgPool;  // [C,H,W] -> [C]
+  static const OpKind kRelu;
+  static const OpKind kFlatten;    // [C,H,W] -> [C*H*W]
+  static const OpKind kAdd;        // two inputs of equal shape (residual connections)
+  static const OpKind kBatchNorm;  // gamma, beta, mean, var [C]; attr eps
+
+ private:
+  std::string_view name_ = "input";
+};
+inline constexpr OpKind OpKind::kInput{"input"};
+inline constexpr OpKind OpKind::kConv2d{"conv2d"};
+inline constexpr OpKind OpKind::kLinear{"linear"};
+inline constexpr OpKind OpKind::kAvgPool2d{"avgpool2d"};
+inline constexpr OpKind OpKind::kMaxPool2d{"maxpool2d"};
+inline constexpr OpKind OpKind::kGlobalAvgPool{"global_avgpool"};
+inline constexpr OpKind OpKind::kRelu{"relu"};
+inline constexpr OpKind OpKind::kFlatten{"flatten"};
+inline constexpr OpKind OpKind::kAdd{"add"};
+inline constexpr OpKind OpKind::kBatchNorm{"batchnorm"};
+
+inline std::string_view OpKindName(OpKind k) { return k.name(); }  // "conv2d", "linear", ...
+OpKind ParseOpKind(std::string_view s);  // a registered kind; throws Error listing them
 
 // Quantization parameters of one layer, filled by quant/. Conventions (the
 // integer numeric contract is in kernels/reference/numeric_contract.h):
@@ -67,7 +92,7 @@ struct Layer {
   OpKind kind = OpKind::kInput;
   std::vector<int> inputs;  // indices of producer layers (< own index)
 
-  // Attributes (meaningful per kind; zero/defaults otherwise).
+  // Attributes (meaningful per kind, as its OpDef reads them; zero/defaults otherwise).
   int64_t in_channels = 0, out_channels = 0;  // conv: channels; linear: features
   int64_t kernel_h = 1, kernel_w = 1;
   int64_t stride_h = 1, stride_w = 1;
@@ -86,14 +111,18 @@ class Graph {
   std::string name;                                    // e.g. "lenet5"
   std::vector<Layer> layers;                           // layers[0] is the Input
   nlohmann::json metadata = nlohmann::json::object();  // training recipe, seed, accuracy, ...
+  InputTransform input_transform;  // stored pixels -> the real input of layers[0]
 
   const Shape& input_shape() const { return layers.at(0).out_shape; }
   const Shape& output_shape() const { return layers.back().out_shape; }
+  // Channels of the input ([C, H, W]: C; [F]: 1) and values per channel.
+  int64_t input_channels() const;
+  int64_t input_channel_size() const;
   int Find(const std::string& layer_name) const;  // -1 if absent
   bool quantized() const;                         // any layer has quant.quantized
 
   // Recomputes every out_shape from the Input's and the attributes; checks
-  // that inputs precede consumers, that channel counts agree and that any
+  // the input transform, that inputs precede consumers, that channel counts agree and that any
   // present parameter tensor has the shape the attributes imply. Throws an
   // Error naming the layer on any inconsistency.
   void InferShapes();
@@ -119,8 +148,8 @@ class Graph {
   int Push(Layer l);
 };
 
-// Shape a parameter must have, from the layer attributes ("weight", "bias",
-// "gamma", "beta", "mean", "var").
+// Shape a parameter must have, from the layer attributes (the op's ParamSpecs:
+// "weight", "bias", "gamma", ...); throws Error for a parameter the op lacks.
 Shape ExpectedParamShape(const Layer& l, const std::string& param);
 
 }  // namespace qaccel

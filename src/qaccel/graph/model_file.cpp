@@ -7,6 +7,8 @@
 
 #include "qaccel/core/error.h"
 #include "qaccel/core/file_io.h"
+#include "qaccel/graph/json_field.h"
+#include "qaccel/graph/op_registry.h"
 #include "qaccel/graph/zoo.h"
 
 namespace qaccel {
@@ -16,16 +18,6 @@ using nlohmann::json;
 namespace {
 
 constexpr char kMagic[8] = {'Q', 'A', 'C', 'C', 'E', 'L', 'M', 'F'};
-
-template <typename T>
-T Get(const json& j, const char* key, const std::string& where) {
-  if (!j.contains(key)) throw Error(where + ": missing field '" + key + "'");
-  try {
-    return j.at(key).get<T>();
-  } catch (const json::exception&) {
-    throw Error(where + ": field '" + std::string(key) + "' has the wrong type");
-  }
-}
 
 }  // namespace
 
@@ -49,20 +41,20 @@ json QuantToJson(const QuantParams& q) {
 QuantParams QuantFromJson(const json& j, const std::string& where) {
   QuantParams q;
   q.quantized = true;
-  q.act_bits = Get<int>(j, "act_bits", where);
-  q.out_scale = Get<float>(j, "out_scale", where);
-  q.out_zero_point = Get<int32_t>(j, "out_zero_point", where);
-  q.act_min = Get<int32_t>(j, "act_min", where);
-  q.act_max = Get<int32_t>(j, "act_max", where);
+  q.act_bits = Field<int>(j, "act_bits", where);
+  q.out_scale = Field<float>(j, "out_scale", where);
+  q.out_zero_point = Field<int32_t>(j, "out_zero_point", where);
+  q.act_min = Field<int32_t>(j, "act_min", where);
+  q.act_max = Field<int32_t>(j, "act_max", where);
   // Weight fields are absent on layers without weights (see QuantToJson).
-  if (j.contains("weight_bits")) q.weight_bits = Get<int>(j, "weight_bits", where);
-  if (j.contains("weight_scheme")) q.weight_scheme = Get<std::string>(j, "weight_scheme", where);
+  if (j.contains("weight_bits")) q.weight_bits = Field<int>(j, "weight_bits", where);
+  if (j.contains("weight_scheme")) q.weight_scheme = Field<std::string>(j, "weight_scheme", where);
   if (j.contains("weight_scale"))
-    q.weight_scale = Get<std::vector<float>>(j, "weight_scale", where);
+    q.weight_scale = Field<std::vector<float>>(j, "weight_scale", where);
   if (j.contains("weight_zero_point"))
-    q.weight_zero_point = Get<std::vector<int32_t>>(j, "weight_zero_point", where);
-  if (j.contains("multiplier")) q.multiplier = Get<std::vector<int32_t>>(j, "multiplier", where);
-  if (j.contains("shift")) q.shift = Get<std::vector<int32_t>>(j, "shift", where);
+    q.weight_zero_point = Field<std::vector<int32_t>>(j, "weight_zero_point", where);
+  if (j.contains("multiplier")) q.multiplier = Field<std::vector<int32_t>>(j, "multiplier", where);
+  if (j.contains("shift")) q.shift = Field<std::vector<int32_t>>(j, "shift", where);
   q.observer = j.value("observer", "");
   q.folded_into = j.value("folded_into", "");
   Check(std::isfinite(q.out_scale) && q.out_scale > 0, where + ": out_scale must be positive");
@@ -74,27 +66,8 @@ json LayerToJson(const Layer& l) {
          {"kind", OpKindName(l.kind)},
          {"inputs", l.inputs},
          {"out_shape", l.out_shape}};
-  switch (l.kind) {
-    case OpKind::kConv2d:
-      j["groups"] = l.groups;
-      [[fallthrough]];
-    case OpKind::kAvgPool2d:
-    case OpKind::kMaxPool2d:
-      j["kernel"] = {l.kernel_h, l.kernel_w};
-      j["stride"] = {l.stride_h, l.stride_w};
-      j["padding"] = {l.pad_h, l.pad_w};
-      break;
-    case OpKind::kBatchNorm:
-      j["eps"] = l.eps;
-      break;
-    default:
-      break;
-  }
-  if (l.kind == OpKind::kConv2d || l.kind == OpKind::kLinear) {
-    j["in_channels"] = l.in_channels;
-    j["out_channels"] = l.out_channels;
-    j["bias"] = l.has_bias;
-  }
+  const OpDef& def = FindOp(l.kind);
+  if (def.save_attrs) def.save_attrs(l, j);
   if (l.quant.quantized) j["quant"] = QuantToJson(l.quant);
   return j;
 }
@@ -124,9 +97,9 @@ class BlobWriter {
 // Reads the tensor a blob reference points at; errors name `where`.
 Tensor ReadBlobTensor(const json& ref, const std::vector<uint8_t>& file, size_t blob_start,
                       const std::string& where) {
-  DType dt = ParseDType(Get<std::string>(ref, "dtype", where));
-  Shape shape = Get<Shape>(ref, "shape", where);
-  uint64_t off = Get<uint64_t>(ref, "offset", where), nb = Get<uint64_t>(ref, "nbytes", where);
+  DType dt = ParseDType(Field<std::string>(ref, "dtype", where));
+  Shape shape = Field<Shape>(ref, "shape", where);
+  uint64_t off = Field<uint64_t>(ref, "offset", where), nb = Field<uint64_t>(ref, "nbytes", where);
   Tensor t(dt, shape);
   Check(nb == t.nbytes(),
         where + ": nbytes " + std::to_string(nb) + " does not match shape " + ShapeToString(shape));
@@ -171,6 +144,7 @@ void SaveModel(const Graph& g, const fs::path& path) {
               {"version", kModelFormatVersion},
               {"name", g.name},
               {"metadata", g.metadata},
+              {"input_transform", InputTransformToJson(g.input_transform)},
               {"layers", layers}};
   std::string hs = header.dump();
   AtomicWriteStream(path, [&](std::ostream& os) {
@@ -222,41 +196,26 @@ Graph LoadModel(const fs::path& path) {
     throw Error(file + ": corrupt JSON header: " + e.what());
   }
   size_t blob_start = (24 + hlen + 15) / 16 * 16;
-  Check(Get<std::string>(header, "format", file) == "qaccel-model",
+  Check(Field<std::string>(header, "format", file) == "qaccel-model",
         file + ": field 'format' is not qaccel-model");
   Graph g;
-  g.name = Get<std::string>(header, "name", file);
+  g.name = Field<std::string>(header, "name", file);
   if (header.contains("metadata")) g.metadata = header["metadata"];
+  // Files written before the transform was a graph attribute use the default.
+  if (header.contains("input_transform"))
+    g.input_transform =
+        InputTransformFromJson(header["input_transform"], file + ": input_transform");
   const json& layers = header.contains("layers") ? header["layers"] : json();
   Check(layers.is_array() && !layers.empty(), file + ": field 'layers' missing or empty");
   for (size_t i = 0; i < layers.size(); ++i) {
     const json& lj = layers[i];
     const std::string where = file + ": layers[" + std::to_string(i) + "]";
     Layer l;
-    l.name = Get<std::string>(lj, "name", where);
-    l.kind = ParseOpKind(Get<std::string>(lj, "kind", where));
-    l.inputs = Get<std::vector<int>>(lj, "inputs", where);
-    if (l.kind == OpKind::kInput) l.out_shape = Get<Shape>(lj, "out_shape", where);
-    if (lj.contains("kernel")) {
-      auto k = Get<std::vector<int64_t>>(lj, "kernel", where);
-      auto s = Get<std::vector<int64_t>>(lj, "stride", where);
-      auto p = Get<std::vector<int64_t>>(lj, "padding", where);
-      Check(k.size() == 2 && s.size() == 2 && p.size() == 2,
-            where + ": kernel/stride/padding need 2 values");
-      l.kernel_h = k[0];
-      l.kernel_w = k[1];
-      l.stride_h = s[0];
-      l.stride_w = s[1];
-      l.pad_h = p[0];
-      l.pad_w = p[1];
-    }
-    if (lj.contains("groups")) l.groups = Get<int64_t>(lj, "groups", where);
-    if (lj.contains("eps")) l.eps = Get<float>(lj, "eps", where);
-    if (lj.contains("in_channels")) {
-      l.in_channels = Get<int64_t>(lj, "in_channels", where);
-      l.out_channels = Get<int64_t>(lj, "out_channels", where);
-      l.has_bias = Get<bool>(lj, "bias", where);
-    }
+    l.name = Field<std::string>(lj, "name", where);
+    l.kind = ParseOpKind(Field<std::string>(lj, "kind", where));
+    l.inputs = Field<std::vector<int>>(lj, "inputs", where);
+    const OpDef& def = FindOp(l.kind);
+    if (def.load_attrs) def.load_attrs(l, lj, where);
     if (lj.contains("quant")) {
       json qj = lj["quant"];
       for (const char* field : {"weight_scale", "weight_zero_point", "multiplier", "shift"}) {

@@ -8,7 +8,9 @@
 //   then       zero padding to a multiple of 16, then the tensor data blob
 //
 // The JSON header: {"format": "qaccel-model", "version": 1, "name": ...,
-//   "metadata": {...}, "layers": [{"name", "kind", "inputs", attributes...,
+//   "metadata": {...}, "input_transform": {"dtype", "scale", "mean", "std"}
+//   (input_transform.h; absent in older files, which load with the default
+//   pixel/255), "layers": [{"name", "kind", "inputs", attributes...,
 //   "out_shape", "quant": {...} (quantized layers only),
 //   "params": {"weight": {"dtype": "i8", "shape": [...], "offset": o, "nbytes": n}}}]}
 // Offsets are relative to the start of the blob; tensors are raw little-endian

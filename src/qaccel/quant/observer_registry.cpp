@@ -1,5 +1,6 @@
 // The observer registry: one line per observer.
 #include "qaccel/core/error.h"
+#include "qaccel/core/join_names.h"
 #include "qaccel/quant/observer.h"
 
 namespace qaccel::quant {
@@ -22,11 +23,7 @@ const std::vector<ObserverInfo>& ObserverRegistry() {
   return r;
 }
 
-std::string ObserverNames() {
-  std::string s;
-  for (auto& o : ObserverRegistry()) s += (s.empty() ? "" : ", ") + o.name;
-  return s;
-}
+std::string ObserverNames() { return JoinNames(ObserverRegistry(), &ObserverInfo::name); }
 
 std::unique_ptr<Observer> MakeObserver(const std::string& name, const ObserverOptions& options) {
   for (auto& o : ObserverRegistry())

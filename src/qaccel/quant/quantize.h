@@ -1,7 +1,9 @@
 // Post-training static quantization: float Graph + calibration images ->
 // quantized Graph of the same structure (same layers, same edges).
 //
-//   input          scale 1/255, zero point -128 (q = pixel - 128, exact)
+//   input          from the graph's input transform's real range, no
+//                  calibration; the default pixel/255: scale 1/255, zero
+//                  point -128 (q = pixel - 128, exact)
 //   activations    int8 asymmetric: the observer's range, widened to contain 0,
 //                  scale = (hi - lo) / 255, zp = clamp(round(-128 - lo / scale));
 //                  one range per conv/linear/add output, observed at the end of
@@ -12,8 +14,9 @@
 //   batchnorm      folded into the preceding conv (w' = w * g / sqrt(v + eps),
 //                  b' = (b - mean) * g / sqrt(v + eps) + beta); the layer stays
 //                  as an identity with quant.folded_into = the conv's name.
-//   weights        int8 per-tensor asymmetric ([-128, 127], zero point) or
-//                  per-channel symmetric ([-127, 127], zero point 0).
+//   weights        by the weight scheme (weight_scheme.h): int8 per-tensor
+//                  asymmetric ([-128, 127], zero point) or per-channel
+//                  symmetric ([-127, 127], zero point 0).
 //   bias           int32 at scale s_in * s_w[c], zero point 0.
 //   requantization multiplier/shift per output channel (numeric_contract.h).
 #pragma once
@@ -32,15 +35,16 @@ inline constexpr const char* kPerChannelSymmetric = "per-channel-symmetric";
 
 struct QuantizeOptions {
   std::string observer = "histogram";
-  std::string weight_scheme = kPerChannelSymmetric;  // or kPerTensorAsymmetric
+  std::string weight_scheme = kPerChannelSymmetric;  // a WeightSchemeRegistry() name or alias
   int64_t calibration = 1000;                        // training images used for calibration (> 0)
   uint64_t seed = 1;   // which images: the first `calibration` of a seeded shuffle
   int64_t batch = 32;  // calibration batch (moving-average observer)
   ObserverOptions observer_options;
 };
 
-// "per-tensor" / "per-tensor-asymmetric" -> kPerTensorAsymmetric, likewise
-// per-channel; throws Error naming the accepted values otherwise.
+// A registered weight scheme's name or alias ("per-tensor",
+// "per-tensor-asymmetric", ...) -> its full name; throws Error listing the
+// registered schemes otherwise.
 std::string ParseWeightScheme(const std::string& s);
 
 // Throws Error (naming the layer / option) for: a graph that is already

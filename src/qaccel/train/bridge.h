@@ -1,10 +1,12 @@
 // Graph <-> libtorch bridge, torch-free API (the implementation lives in
 // graph_module.cpp; callers need not compile torch headers).
 //
-// Input convention (decided once for the whole project): the model input is
-// pixel / 255.0f, with NO mean/std normalization. Downstream this makes int8
-// input quantization exact: scale 1/255, zero point -128, q = pixel - 128.
-// Trained models record it as metadata["input_transform"] = "pixel/255".
+// Input: the graph's input transform (Graph::input_transform,
+// input_transform.h) turns pixels into the model input, in training as in the
+// engine; the default is pixel / 255 with no mean/std normalization, which
+// makes int8 input quantization exact (scale 1/255, zero point -128,
+// q = pixel - 128). Trained models also record its description as
+// metadata["input_transform"] ("pixel/255" for the default).
 #pragma once
 
 #include <cstdint>
@@ -15,8 +17,6 @@
 #include "qaccel/graph/graph.h"
 
 namespace qaccel::train {
-
-inline constexpr const char* kInputTransform = "pixel/255";
 
 // Gives every conv/linear/batchnorm layer that has no float parameters an
 // initialization drawn after torch::manual_seed(seed): "torch" = PyTorch's
@@ -29,7 +29,7 @@ void InitializeParameters(Graph& g, uint64_t seed, const std::string& init = "to
 Graph RoundTripThroughTorch(const Graph& g);
 
 // Forward pass of the torch module in eval mode (batchnorm uses running
-// stats). `input` holds batch x input_shape floats (already pixel/255);
+// stats). `input` holds batch x input_shape floats (already transformed);
 // returns batch x output_shape floats. Missing parameters are initialized
 // with torch's default init after torch::manual_seed(seed).
 std::vector<float> TorchForward(const Graph& g, const std::vector<float>& input, int64_t batch,

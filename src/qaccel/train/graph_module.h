@@ -1,19 +1,9 @@
 // GraphModule: a libtorch module that executes a qaccel::Graph's DAG in layer
-// order. This header includes <torch/torch.h>; only the two libtorch
-// translation units of train/ (graph_module.cpp, trainer.cpp) may include it.
-// Everything else uses the torch-free API in bridge.h / trainer.h.
-//
-// Mapping (Graph op -> torch):
-//   conv2d          torch::nn::Conv2d (stride, padding, groups, bias as in the layer)
-//   linear          torch::nn::Linear
-//   batchnorm       torch::nn::BatchNorm2d on [C,H,W] activations, BatchNorm1d on [F]
-//                   (eps from the layer, momentum 0.1; running stats tracked)
-//   avgpool2d       avg_pool2d(kernel, stride, pad, floor, count_include_pad = true)
-//   maxpool2d       max_pool2d(kernel, stride, pad)
-//   global_avgpool  mean over H and W
-//   relu, flatten (from dim 1), add
-// Parameters: Graph "weight"/"bias" <-> module weight/bias; batchnorm
-// "gamma"/"beta" <-> weight/bias, "mean"/"var" <-> running_mean/running_var.
+// order, one torch equivalent per layer from the torch op registry
+// (torch_ops.h, which lists the mapping of each op). This header includes
+// <torch/torch.h>; only the libtorch translation units of train/
+// (graph_module.cpp, torch_ops.cpp, trainer.cpp) may include it. Everything
+// else uses the torch-free API in bridge.h / trainer.h.
 #pragma once
 
 #include <torch/torch.h>
@@ -23,6 +13,7 @@
 #include "qaccel/data/dataset.h"
 #include "qaccel/graph/graph.h"
 #include "qaccel/train/bridge.h"
+#include "qaccel/train/torch_ops.h"
 
 namespace qaccel::train {
 
@@ -51,22 +42,19 @@ class GraphModuleImpl : public torch::nn::Module {
   // Writes the module's parameters into g as f32 Tensors with exactly the
   // shapes ExpectedParamShape gives (replacing any existing ones).
   void StoreParameters(Graph& g) const;
+  const InputTransform& input_transform() const { return structure_.input_transform; }
 
  private:
-  struct Node {  // nodes_[i] belongs to structure_.layers[i]
-    torch::nn::Conv2d conv{nullptr};
-    torch::nn::Linear linear{nullptr};
-    torch::nn::BatchNorm2d bn2d{nullptr};
-    torch::nn::BatchNorm1d bn1d{nullptr};
-  };
   Graph structure_;  // a copy without tensors: the attributes the forward pass reads
-  std::vector<Node> nodes_;
+  std::vector<TorchLayer>
+      nodes_;  // nodes_[i] belongs to structure_.layers[i] (empty for the input)
 };
 TORCH_MODULE(GraphModule);
 
-// Pixels (uint8, N x C x H x W) -> the model input: pixel / 255.0f as float,
-// no mean/std normalization (the project-wide input convention; see bridge.h).
-torch::Tensor PixelsToInput(const uint8_t* pixels, int64_t n, int64_t c, int64_t h, int64_t w);
+// Pixels (uint8, N x C x H x W) -> the model input by the graph's input
+// transform (input_transform.h), exactly as the engine computes it.
+torch::Tensor PixelsToInput(const InputTransform& t, const uint8_t* pixels, int64_t n, int64_t c,
+                            int64_t h, int64_t w);
 
 // Mean cross-entropy and accuracy of the module (switched to eval mode and
 // back to its previous mode) over a data set, in batches.

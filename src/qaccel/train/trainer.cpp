@@ -38,13 +38,15 @@ double LearningRate(const TrainOptions& o, int64_t t, int64_t iters_per_epoch) {
   return 0.5 * o.lr * (1.0 + std::cos(kPi * static_cast<double>(t - warm) / span));
 }
 
-// Fills `out` (b x c x h x w floats, pixel / 255) with the images of `idx`,
-// augmented per o.augment with draws from rng (in index order, so the
-// sequence depends only on the seed).
+// Fills `out` (b x c x h x w floats, the model input: table[ch][pixel], see
+// InputTransform::FloatTable) with the images of `idx`, augmented per
+// o.augment with draws from rng (in index order, so the sequence depends only
+// on the seed). Pixels shifted in from outside the image are 0 (black).
 void MakeBatch(const data::Dataset& d, const std::vector<int64_t>& idx, const TrainOptions& o,
-               Rng& rng, std::vector<float>& out) {
+               const std::vector<float>& table, Rng& rng, std::vector<float>& out) {
   const int64_t c = d.c, h = d.h, w = d.w, hw = h * w;
-  out.assign(idx.size() * static_cast<size_t>(c * hw), 0.0f);
+  out.resize(idx.size() * static_cast<size_t>(c * hw));
+  for (size_t k = 0; k < out.size(); ++k) out[k] = table[(k / static_cast<size_t>(hw)) % c * 256];
   const bool shift = o.augment == "shift" || o.augment == "shift-flip";
   const bool flip = o.augment == "shift-flip";
   const int64_t s = o.shift_pixels;
@@ -66,7 +68,7 @@ void MakeBatch(const data::Dataset& d, const std::vector<int64_t>& idx, const Tr
           int64_t sx = x - dx;
           if (sx < 0 || sx >= w) continue;
           int64_t ox = mirror ? w - 1 - x : x;
-          dst[ch * hw + y * w + ox] = static_cast<float>(src[ch * hw + sy * w + sx]) / 255.0f;
+          dst[ch * hw + y * w + ox] = table[ch * 256 + src[ch * hw + sy * w + sx]];
         }
       }
   }
@@ -95,14 +97,9 @@ std::string Percent(double f) {
   return b;
 }
 
-}  // namespace
-
-TrainResult Train(Graph& g, const data::Dataset& train_full, const data::Dataset& val,
-                  const TrainOptions& o, const std::string& data_name) {
-  ValidateOptions(o);
-  const auto t_start = std::chrono::steady_clock::now();
-  const data::Dataset train =
-      o.limit_train > 0 ? EvenSubset(train_full, o.limit_train) : train_full;
+// Throws Error unless the data fits the model (input shape, classes, labels).
+void CheckTrainData(const Graph& g, const data::Dataset& train, const data::Dataset& train_full,
+                    const data::Dataset& val) {
   Check(train.n > 0, "training set '" + train_full.name + "' is empty");
   Shape data_shape = {train.c, train.h, train.w};
   Check(g.input_shape() == data_shape,
@@ -114,99 +111,81 @@ TrainResult Train(Graph& g, const data::Dataset& train_full, const data::Dataset
         "model '" + g.name + "' has output " + ShapeToString(g.output_shape()) + " but data set '" +
             train.name + "' has " + std::to_string(train.num_classes) + " classes");
   for (uint8_t y : train.labels)
-    Check(y < train.num_classes, "training set '" + train.name + "': label " + std::to_string(y) +
-                                     " >= number of classes " + std::to_string(train.num_classes));
+    if (y >= train.num_classes)
+      throw Error("training set '" + train.name + "': label " + std::to_string(y) +
+                  " >= number of classes " + std::to_string(train.num_classes));
+}
 
-  torch::set_num_threads(o.threads);
-  at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/true);
-  torch::manual_seed(o.seed);
-  GraphModule model(g, o.init);
-  model->train();
-  torch::optim::SGD opt(model->parameters(), torch::optim::SGDOptions(o.lr)
-                                                 .momentum(o.momentum)
-                                                 .weight_decay(o.weight_decay)
-                                                 .nesterov(o.nesterov));
+// What the epochs of one run share.
+struct TrainLoop {
+  const data::Dataset& train;
+  const TrainOptions& o;
+  GraphModule& model;
+  torch::optim::SGD& opt;
+  Rng& rng;  // data order + augmentation stream
+  std::vector<int64_t>& order;
+  const std::vector<float>& input_table;  // InputTransform::FloatTable of the model
+  int64_t iters = 0;                      // per epoch
+  int64_t t = 0;                          // iterations so far
+};
 
-  Rng rng(o.seed ^ 0x7261696e64617461ULL);  // data order + augmentation stream
-  std::vector<int64_t> order(static_cast<size_t>(train.n));
-  std::iota(order.begin(), order.end(), int64_t{0});
-  const int64_t iters = (train.n + o.batch_size - 1) / o.batch_size;
-  TrainResult r;
-  r.train_images = train.n;
-  r.val_images = val.n;
+// One epoch of SGD over the shuffled training set: fills rec's train columns
+// (the progress bar, when shown, is left for the caller to finish).
+void RunEpoch(TrainLoop& L, int epoch, EpochRecord& rec, std::optional<ProgressBar>& bar) {
+  const TrainOptions& o = L.o;
+  const data::Dataset& train = L.train;
+  L.rng.Shuffle(L.order);
+  rec.epoch = epoch;
+  rec.lr = LearningRate(o, L.t, L.iters);
+  double loss_sum = 0;
+  int64_t correct = 0, seen = 0;
+  if (o.progress)
+    bar.emplace("epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs), L.iters);
   std::vector<float> batch;
   std::vector<int64_t> idx;
-  int64_t t = 0;
-  for (int epoch = 1; epoch <= o.epochs; ++epoch) {
-    const auto e_start = std::chrono::steady_clock::now();
-    rng.Shuffle(order);
-    EpochRecord rec;
-    rec.epoch = epoch;
-    rec.lr = LearningRate(o, t, iters);
-    double loss_sum = 0;
-    int64_t correct = 0, seen = 0;
-    std::optional<ProgressBar> bar;
-    if (o.progress)
-      bar.emplace("epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs), iters);
-    for (int64_t it = 0; it < iters; ++it, ++t) {
-      int64_t begin = it * o.batch_size, end = std::min(train.n, begin + o.batch_size);
-      idx.assign(order.begin() + begin, order.begin() + end);
-      MakeBatch(train, idx, o, rng, batch);
-      const int64_t b = end - begin;
-      auto x = torch::from_blob(batch.data(), {b, train.c, train.h, train.w}, torch::kFloat32);
-      std::vector<int64_t> labels(static_cast<size_t>(b));
-      for (int64_t k = 0; k < b; ++k)
-        labels[static_cast<size_t>(k)] =
-            train.labels[static_cast<size_t>(idx[static_cast<size_t>(k)])];
-      auto y = torch::from_blob(labels.data(), {b}, torch::kInt64);
-      const double lr = LearningRate(o, t, iters);
-      for (auto& group : opt.param_groups())
-        static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
-      opt.zero_grad();
-      auto logits = model->forward(x);
-      auto loss = torch::nn::functional::cross_entropy(logits, y);
-      loss.backward();
-      opt.step();
-      const double l = loss.item<double>();
-      Check(std::isfinite(l), "training diverged at epoch " + std::to_string(epoch) +
-                                  " iteration " + std::to_string(it + 1) + " (loss " +
-                                  std::to_string(l) + "); lower --lr or add --warmup");
-      loss_sum += l * static_cast<double>(b);
-      correct += logits.argmax(1).eq(y).sum().item<int64_t>();
-      seen += b;
-      if (o.progress) {
-        char s[96];
-        std::snprintf(s, sizeof s, "loss %.4f acc %s lr %.4g", loss_sum / static_cast<double>(seen),
-                      Percent(static_cast<double>(correct) / static_cast<double>(seen)).c_str(),
-                      lr);
-        bar->SetSuffix(s);
-        bar->Tick();
-      }
-    }
-    rec.train_loss = loss_sum / static_cast<double>(seen);
-    rec.train_accuracy = static_cast<double>(correct) / static_cast<double>(seen);
-    if (val.n > 0) {
-      Evaluation e = Evaluate(model, val, o.test_batch_size);
-      rec.val_loss = e.loss;
-      rec.val_accuracy = e.accuracy;
-    } else {
-      rec.val_loss = rec.val_accuracy = std::nan("");
-    }
+  for (int64_t it = 0; it < L.iters; ++it, ++L.t) {
+    int64_t begin = it * o.batch_size, end = std::min(train.n, begin + o.batch_size);
+    idx.assign(L.order.begin() + begin, L.order.begin() + end);
+    MakeBatch(train, idx, o, L.input_table, L.rng, batch);
+    const int64_t b = end - begin;
+    auto x = torch::from_blob(batch.data(), {b, train.c, train.h, train.w}, torch::kFloat32);
+    std::vector<int64_t> labels(static_cast<size_t>(b));
+    for (int64_t k = 0; k < b; ++k)
+      labels[static_cast<size_t>(k)] =
+          train.labels[static_cast<size_t>(idx[static_cast<size_t>(k)])];
+    auto y = torch::from_blob(labels.data(), {b}, torch::kInt64);
+    const double lr = LearningRate(o, L.t, L.iters);
+    for (auto& group : L.opt.param_groups())
+      static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
+    L.opt.zero_grad();
+    auto logits = L.model->forward(x);
+    auto loss = torch::nn::functional::cross_entropy(logits, y);
+    loss.backward();
+    L.opt.step();
+    const double l = loss.item<double>();
+    if (!std::isfinite(l))
+      throw Error("training diverged at epoch " + std::to_string(epoch) + " iteration " +
+                  std::to_string(it + 1) + " (loss " + std::to_string(l) +
+                  "); lower --lr or add --warmup");
+    loss_sum += l * static_cast<double>(b);
+    correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+    seen += b;
     if (o.progress) {
-      char s[160];
-      std::snprintf(s, sizeof s, "loss %.4f acc %s | val loss %.4f acc %s", rec.train_loss,
-                    Percent(rec.train_accuracy).c_str(), rec.val_loss,
-                    Percent(rec.val_accuracy).c_str());
+      char s[96];
+      std::snprintf(s, sizeof s, "loss %.4f acc %s lr %.4g", loss_sum / static_cast<double>(seen),
+                    Percent(static_cast<double>(correct) / static_cast<double>(seen)).c_str(), lr);
       bar->SetSuffix(s);
-      bar->Finish();
+      bar->Tick();
     }
-    rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - e_start).count();
-    r.history.push_back(rec);
   }
-  model->StoreParameters(g);
-  r.wall_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  rec.train_loss = loss_sum / static_cast<double>(seen);
+  rec.train_accuracy = static_cast<double>(correct) / static_cast<double>(seen);
+}
 
+// metadata["training"]: recipe, options, seed, data, final accuracies, versions.
+nlohmann::json TrainingRecord(const TrainOptions& o, const std::string& data_name,
+                              const data::Dataset& train_full, const data::Dataset& train,
+                              const data::Dataset& val, const TrainResult& r) {
   const EpochRecord& last = r.history.back();
   nlohmann::json j;
   j["recipe"] = o.recipe;
@@ -241,9 +220,65 @@ TrainResult Train(Graph& g, const data::Dataset& train_full, const data::Dataset
   }
   j["wall_seconds"] = r.wall_seconds;
   j["versions"] = {{"qaccel", QACCEL_VERSION}, {"libtorch", TorchVersion()}};
-  r.record = j;
-  g.metadata["input_transform"] = kInputTransform;
-  g.metadata["training"] = j;
+  return j;
+}
+
+}  // namespace
+
+TrainResult Train(Graph& g, const data::Dataset& train_full, const data::Dataset& val,
+                  const TrainOptions& o, const std::string& data_name) {
+  ValidateOptions(o);
+  const auto t_start = std::chrono::steady_clock::now();
+  const data::Dataset train =
+      o.limit_train > 0 ? EvenSubset(train_full, o.limit_train) : train_full;
+  CheckTrainData(g, train, train_full, val);
+
+  torch::set_num_threads(o.threads);
+  at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/true);
+  torch::manual_seed(o.seed);
+  GraphModule model(g, o.init);
+  model->train();
+  torch::optim::SGD opt(model->parameters(), torch::optim::SGDOptions(o.lr)
+                                                 .momentum(o.momentum)
+                                                 .weight_decay(o.weight_decay)
+                                                 .nesterov(o.nesterov));
+  Rng rng(o.seed ^ 0x7261696e64617461ULL);
+  std::vector<int64_t> order(static_cast<size_t>(train.n));
+  std::iota(order.begin(), order.end(), int64_t{0});
+  const std::vector<float> input_table = g.input_transform.FloatTable(train.c);
+  TrainLoop loop{train, o, model, opt, rng, order, input_table};
+  loop.iters = (train.n + o.batch_size - 1) / o.batch_size;
+  TrainResult r;
+  r.train_images = train.n;
+  r.val_images = val.n;
+  for (int epoch = 1; epoch <= o.epochs; ++epoch) {
+    const auto e_start = std::chrono::steady_clock::now();
+    EpochRecord rec;
+    std::optional<ProgressBar> bar;
+    RunEpoch(loop, epoch, rec, bar);
+    rec.val_loss = rec.val_accuracy = std::nan("");
+    if (val.n > 0) {
+      Evaluation e = Evaluate(model, val, o.test_batch_size);
+      rec.val_loss = e.loss;
+      rec.val_accuracy = e.accuracy;
+    }
+    if (o.progress) {
+      char s[160];
+      std::snprintf(s, sizeof s, "loss %.4f acc %s | val loss %.4f acc %s", rec.train_loss,
+                    Percent(rec.train_accuracy).c_str(), rec.val_loss,
+                    Percent(rec.val_accuracy).c_str());
+      bar->SetSuffix(s);
+      bar->Finish();
+    }
+    rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - e_start).count();
+    r.history.push_back(rec);
+  }
+  model->StoreParameters(g);
+  r.wall_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  r.record = TrainingRecord(o, data_name, train_full, train, val, r);
+  g.metadata["input_transform"] = g.input_transform.Describe();
+  g.metadata["training"] = r.record;
   return r;
 }
 

@@ -101,7 +101,8 @@ struct TrainResult {
 // parameters are the starting point (fine-tuning). `val` may be empty
 // (n == 0): then no validation columns are computed (recorded as NaN).
 // On success g holds the final epoch's f32 weights and batchnorm running
-// statistics, metadata["input_transform"] = "pixel/255" and
+// statistics, metadata["input_transform"] = its input transform described
+// ("pixel/255" for the default) and
 // metadata["training"] = recipe, options, seed, data set, final accuracies,
 // wall time and library versions. `data_name` is recorded as the data set.
 TrainResult Train(Graph& g, const data::Dataset& train, const data::Dataset& val,

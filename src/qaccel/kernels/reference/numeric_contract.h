@@ -7,7 +7,8 @@
 //   weights:     int8, per-tensor asymmetric (zero_point in [-128, 127]) or
 //                per-channel symmetric (zero_point 0, q in [-127, 127])
 //   bias:        int32 at scale s_in * s_w[c], zero_point 0
-//   input:       pixel / 255 -> scale 1/255, zero_point -128, q = pixel - 128 (exact)
+//   input:       the graph's input transform; the default pixel / 255 -> scale 1/255,
+//                zero_point -128, q = pixel - 128 (exact)
 //
 // Requantization ("multiplier and shift", gemmlowp style): a positive real
 // multiplier m is stored as a Q31 integer M in [2^30, 2^31) and an exponent

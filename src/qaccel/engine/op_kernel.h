@@ -1,0 +1,48 @@
+// The engine's side of an op (TFLite-Micro style Prepare / Eval): OpDef::prepare
+// validates one layer and returns its OpKernel, already bound to the layer's
+// shapes and parameters and already the fast or the reference variant; the
+// engine then calls EvalFloat or EvalInt8 once per sample.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+
+#include "qaccel/graph/graph.h"
+
+namespace qaccel::engine {
+
+inline constexpr size_t kMaxOpInputs = 4;
+
+// One evaluation: producer outputs in the order of Layer::inputs, this
+// layer's output buffer, and the shared kernel scratch (scratch_bytes() of
+// the largest kernel; contents undefined on entry).
+template <typename T>
+struct KernelIO {
+  std::array<const T*, kMaxOpInputs> in{};
+  T* out = nullptr;
+  uint8_t* scratch = nullptr;
+};
+
+struct PrepareContext {
+  const Graph& graph;
+  size_t index;            // the layer being prepared
+  bool quantized;          // int8 execution (else float)
+  bool reference_kernels;  // run the plain reference kernels even where a fast one exists
+
+  const Layer& layer() const { return graph.layers[index]; }
+  const Layer& input(size_t k = 0) const {
+    return graph.layers[static_cast<size_t>(layer().inputs.at(k))];
+  }
+  const Shape& input_shape(size_t k = 0) const { return input(k).out_shape; }
+};
+
+class OpKernel {
+ public:
+  virtual ~OpKernel() = default;
+  virtual int64_t scratch_bytes() const { return 0; }
+  virtual void EvalFloat(const KernelIO<float>& io) const;  // default: throws (no float kernel)
+  virtual void EvalInt8(const KernelIO<int8_t>& io) const;  // default: throws (no int8 kernel)
+};
+
+}  // namespace qaccel::engine
