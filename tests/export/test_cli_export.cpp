@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../common/test_models.h"
+#include "qaccel/export/export.h"
 #include "qaccel/graph/model_file.h"
 #include "qaccel/quant/quantize.h"
 
@@ -56,4 +57,28 @@ TEST(CliExport, WritesReplacesAndRefuses) {
   for (auto& e : fs::directory_iterator(dir))
     EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << e.path();
   fs::remove_all(dir);
+}
+
+// Export never destroys its input: a directory holding the input model is
+// refused, and two layers with one name would overwrite each other's files.
+TEST(CliExport, RefusesToReplaceItsInputOrOverwriteItself) {
+  const auto dir = ScratchDir("cli_export_input");
+  quant::QuantizeOptions o;
+  o.calibration = 8;
+  Graph qg = quant::QuantizeGraph(RandomModel("lenet5", 3), SyntheticImages(8, 1, 28, 28, 1), o);
+  SaveModel(qg, dir / "w" / "int8.qmodel");
+  CliResult r =
+      RunCli("export " + (dir / "w" / "int8.qmodel").string() + " -o " + (dir / "w").string(), dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("holds the input model"), std::string::npos) << r.err;
+  EXPECT_TRUE(fs::exists(dir / "w" / "int8.qmodel"));
+
+  qg.layers[2].name = qg.layers[1].name;
+  try {
+    exporter::ExportModel(qg, dir / "dup", {});
+    ADD_FAILURE() << "duplicate layer names were exported";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("two layers are named"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(dir / "dup"));
 }

@@ -1,6 +1,6 @@
 // One way to run independent work items on several threads: ParallelFor.
-// Used by the design-space exploration (dse/explore.cpp); the engine's batch
-// loop is meant to use it too.
+// Used by the design-space exploration (dse/explore.cpp) and the engine's
+// batch loop (engine/engine.cpp).
 //
 // It never aborts for lack of threads: when a std::thread cannot be created
 // (resource limits, a sandbox), the items run on the threads that did start,

@@ -9,6 +9,7 @@
 #include <type_traits>
 
 #include "qaccel/core/error.h"
+#include "qaccel/core/parallel.h"
 #include "qaccel/graph/op_registry.h"
 #include "qaccel/kernels/reference/numeric_contract.h"
 
@@ -123,30 +124,16 @@ void Engine::PlanBuffers() {
   arena_bytes_ += (scratch_bytes_ + kAlign - 1) / kAlign * kAlign;
 }
 
+// The batch's images over core/parallel's ParallelFor (the one thread pool of
+// the library), each worker with its own arena, allocated on its first image.
 template <typename Fn>
 void Engine::ParallelOverBatch(int64_t n, Fn&& fn) const {
-  const int workers = static_cast<int>(std::min<int64_t>(threads_, std::max<int64_t>(n, 1)));
-  if (workers <= 1) {
-    std::vector<uint8_t> arena(static_cast<size_t>(arena_bytes_));
-    for (int64_t i = 0; i < n; ++i) fn(i, arena.data());
-    return;
-  }
-  std::vector<std::thread> pool;
-  std::vector<std::exception_ptr> errors(workers);
-  for (int w = 0; w < workers; ++w) {
-    pool.emplace_back([&, w] {
-      try {
-        std::vector<uint8_t> arena(static_cast<size_t>(arena_bytes_));
-        const int64_t begin = n * w / workers, end = n * (w + 1) / workers;
-        for (int64_t i = begin; i < end; ++i) fn(i, arena.data());
-      } catch (...) {
-        errors[w] = std::current_exception();
-      }
-    });
-  }
-  for (auto& t : pool) t.join();
-  for (auto& e : errors)
-    if (e) std::rethrow_exception(e);
+  std::vector<std::vector<uint8_t>> arenas(static_cast<size_t>(MaxParallelWorkers(n, threads_)));
+  ParallelFor(n, threads_, [&](int64_t i, int worker) {
+    std::vector<uint8_t>& arena = arenas[static_cast<size_t>(worker)];
+    if (arena.empty()) arena.resize(static_cast<size_t>(arena_bytes_));
+    fn(i, arena.data());
+  });
 }
 
 std::vector<float> Engine::Run(const uint8_t* pixels, int64_t n) const {

@@ -5,9 +5,11 @@
 
 #include <cstdio>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "qaccel/core/error.h"
+#include "qaccel/core/file_io.h"
 #include "qaccel/graph/model_file.h"
 #include "qaccel/graph/op_registry.h"
 #include "qaccel/kernels/reference/numeric_contract.h"
@@ -247,35 +249,28 @@ void ExportModel(const Graph& g, const fs::path& dir, const ExportOptions& opt) 
               l.name != "..",
           "layer name '" + l.name + "' cannot be used in a file name (no '/' or '\\')");
   }
+  std::set<std::string> names;
+  for (const Layer& l : g.layers)
+    Check(names.insert(l.name).second, "two layers are named '" + l.name +
+                                           "'; their parameter files would overwrite each other");
+  if (!opt.source_model.empty()) {
+    // Replacing the output directory must never take the input model with it.
+    std::error_code ec;
+    const fs::path in = fs::weakly_canonical(opt.source_model, ec);
+    const fs::path out = fs::weakly_canonical(fs::absolute(dir), ec);
+    const auto rel = in.lexically_relative(out);
+    Check(rel.empty() || *rel.begin() == "..", dir.string() + " holds the input model " +
+                                                   opt.source_model +
+                                                   "; export into another directory");
+  }
   const json manifest = BuildManifest(g, opt);
-
-  fs::path target = fs::absolute(dir);
-  if (target.filename().empty()) target = target.parent_path();
-  std::error_code ec;
-  Check(!fs::exists(target, ec) || fs::is_directory(target, ec),
-        target.string() + ": exists and is not a directory; choose another -o");
-  const fs::path tmp = target.string() + ".tmp." + std::to_string(::getpid());
-  fs::remove_all(tmp, ec);
-  try {
-    fs::create_directories(tmp);
+  AtomicWriteDirectory(dir, [&](const fs::path& tmp) {
     for (const Layer& l : g.layers) {
       WriteFile(tmp / (l.name + "_scale_zero.txt"), ScaleZeroText(g, l));
       if (l.params.count("weight")) WriteParameterFiles(l, opt.format, tmp);
     }
     WriteFile(tmp / "manifest.json", manifest.dump(2) + "\n");
-    // Swap into place: an existing directory is moved aside, then removed.
-    const fs::path old = target.string() + ".old." + std::to_string(::getpid());
-    const bool existed = fs::exists(target);
-    if (existed) fs::rename(target, old);
-    fs::rename(tmp, target);
-    if (existed) fs::remove_all(old, ec);
-  } catch (const fs::filesystem_error& e) {
-    fs::remove_all(tmp, ec);
-    throw Error(target.string() + ": cannot write the export directory: " + e.what());
-  } catch (...) {
-    fs::remove_all(tmp, ec);
-    throw;
-  }
+  });
 }
 
 }  // namespace qaccel::exporter
