@@ -10,6 +10,7 @@
 #include "qaccel/accel/cost_model.h"
 #include "qaccel/accel/dataflow.h"
 #include "qaccel/accel/dataflow_registry.h"
+#include "qaccel/accel/limits.h"
 #include "qaccel/accel/simulate_stages.h"
 #include "qaccel/core/error.h"
 
@@ -52,6 +53,14 @@ OperandMatrices::OperandMatrices(const LayerSpec& l)
   };
   ifmap_distinct_ = covered(oh, l.stride_h, l.filter_h, l.ifmap_h) *
                     covered(ow, l.stride_w, l.filter_w, l.ifmap_w) * ch;
+}
+
+int64_t CheckedProduct(int64_t a, int64_t b, int64_t limit, const std::string& what) {
+  int64_t p = 0;
+  if (__builtin_mul_overflow(a, b, &p) || p > limit)
+    throw Error(what + " = " + std::to_string(a) + " x " + std::to_string(b) + " is above the limit " +
+                std::to_string(limit) + " (docs/simulator.md, Input limits)");
+  return p;
 }
 
 namespace detail {
@@ -132,39 +141,60 @@ void FinishReport(int64_t pe_count, LayerMetrics* m) {
 
 namespace {
 
-void Validate(const ArchConfig& c, const LayerSpec& l) {
-  auto pos = [&](int64_t v, const char* what) {
-    if (v < 1)
-      throw Error("layer '" + l.name + "': " + what + " must be >= 1 (got " + std::to_string(v) +
-                  ")");
+void ValidateLayer(const LayerSpec& l) {
+  const std::string where = "layer '" + l.name + "': ";
+  auto dim = [&](int64_t v, const char* what) {
+    Check(v >= 1 && v <= kMaxLayerDim, where + what + " must be in [1, " +
+                                           std::to_string(kMaxLayerDim) + "] (got " +
+                                           std::to_string(v) + "; docs/simulator.md, Input limits)");
   };
-  pos(l.ifmap_h, "IFMAP height");
-  pos(l.ifmap_w, "IFMAP width");
-  pos(l.filter_h, "filter height");
-  pos(l.filter_w, "filter width");
-  pos(l.channels, "channels");
-  pos(l.num_filters, "number of filters");
-  pos(l.stride_h, "stride height");
-  pos(l.stride_w, "stride width");
-  if (l.filter_h > l.ifmap_h)
-    throw Error("layer '" + l.name + "': filter height is larger than the IFMAP height");
-  if (l.filter_w > l.ifmap_w)
-    throw Error("layer '" + l.name + "': filter width is larger than the IFMAP width");
-  if (c.array_rows < 1 || c.array_cols < 1) throw Error("array rows and columns must be >= 1");
-  if (c.word_bytes < 1) throw Error("word_bytes must be >= 1");
+  dim(l.ifmap_h, "IFMAP height");
+  dim(l.ifmap_w, "IFMAP width");
+  dim(l.filter_h, "filter height");
+  dim(l.filter_w, "filter width");
+  dim(l.channels, "channels");
+  dim(l.num_filters, "number of filters");
+  dim(l.stride_h, "stride height");
+  dim(l.stride_w, "stride width");
+  Check(l.filter_h <= l.ifmap_h, where + "filter height is larger than the IFMAP height");
+  Check(l.filter_w <= l.ifmap_w, where + "filter width is larger than the IFMAP width");
+  CheckedProduct(l.ofmap_h(), l.ofmap_w(), kMaxOperandDim, where + "OFMAP pixels (M)");
+  CheckedProduct(CheckedProduct(l.filter_h, l.filter_w, kMaxOperandDim, where + "window"),
+                 l.channels, kMaxOperandDim, where + "window size filter_h x filter_w x channels (K)");
+  CheckedProduct(CheckedProduct(l.ifmap_h, l.ifmap_w, kMaxIfmapElements, where + "IFMAP pixels"),
+                 l.channels, kMaxIfmapElements, where + "IFMAP elements H x W x channels");
+  // M <= 2^23, K <= 2^23, N <= 2^24: the MAC count M * K * N fits in 2^70 > int64, so check it.
+  CheckedProduct(CheckedProduct(l.ofmap_h() * l.ofmap_w(), l.window_size(), int64_t{1} << 62,
+                                where + "M x K"),
+                 l.num_filters, int64_t{1} << 62, where + "MACs");
+}
+
+void ValidateConfig(const ArchConfig& c) {
+  const std::string limits = " (docs/simulator.md, Input limits)";
+  Check(c.array_rows >= 1 && c.array_rows <= kMaxArrayDim && c.array_cols >= 1 &&
+            c.array_cols <= kMaxArrayDim,
+        "array rows and columns must be in [1, " + std::to_string(kMaxArrayDim) + "] (got " +
+            std::to_string(c.array_rows) + " x " + std::to_string(c.array_cols) + ")" + limits);
+  Check(c.word_bytes >= 1 && c.word_bytes <= kMaxWordBytes,
+        "word_bytes must be in [1, " + std::to_string(kMaxWordBytes) + "] (got " +
+            std::to_string(c.word_bytes) + ")");
   for (double kb : {c.ifmap_sram_kb, c.filter_sram_kb, c.ofmap_sram_kb})
-    if (!(kb > 0)) throw Error("SRAM sizes must be > 0 kB");
+    Check(kb > 0 && kb <= kMaxSramKb, "SRAM sizes must be > 0 and <= " +
+                                          std::to_string(static_cast<int64_t>(kMaxSramKb)) +
+                                          " kB (got " + std::to_string(kb) + ")" + limits);
   if (c.bw_mode == BandwidthMode::kUser) {
     const double bw = c.bandwidth_words_per_cycle;
-    if (!(bw >= 1) || bw != std::floor(bw))
-      throw Error("USER bandwidth must be a whole number of words/cycle >= 1");
+    Check(bw >= 1 && bw <= kMaxBandwidthWordsPerCycle && bw == std::floor(bw),
+          "USER bandwidth must be a whole number of words/cycle in [1, " +
+              std::to_string(static_cast<int64_t>(kMaxBandwidthWordsPerCycle)) + "]" + limits);
   }
 }
 
 }  // namespace
 
 LayerMetrics SimulateLayer(const ArchConfig& config, const LayerSpec& layer) {
-  Validate(config, layer);
+  ValidateConfig(config);
+  ValidateLayer(layer);
   const DataflowInfo& dataflow = GetDataflow(config.dataflow);
   // The layer's address tables depend on its shape only (memoized, sim_cache.h).
   const auto op = detail::OperandMatricesMemo(

@@ -36,6 +36,7 @@
 
 #include "qaccel/accel/cost_model.h"
 #include "qaccel/accel/dataflow.h"
+#include "qaccel/accel/limits.h"
 #include "qaccel/accel/memory_model.h"
 #include "qaccel/accel/sim_cache.h"
 #include "qaccel/core/error.h"
@@ -58,7 +59,9 @@ struct FoldGrid {
     g.row_folds = CeilDiv(g.Sr, rows);
     g.col_folds = CeilDiv(g.Sc, cols);
     g.L = map.fold_len();
-    g.num_rows = g.row_folds * g.col_folds * g.L;
+    // Checked before any per-fold loop runs (limits.h).
+    g.num_rows = CheckedProduct(g.row_folds * g.col_folds, g.L, kMaxSimulatedWork,
+                                "demand rows (folds x fold length)");
     return g;
   }
   int64_t folds() const { return row_folds * col_folds; }
@@ -511,6 +514,44 @@ void ReadOperandResults(const ArchConfig& cfg, const LayerSpec& layer, const Ope
           &m->filter_dram_reads, &m->filter_dram_start_cycle, &m->filter_dram_stop_cycle);
 }
 
+// The simulated work of the layer (limits.h, kMaxSimulatedWork) and, in USER
+// mode, the per-address state, checked before anything is allocated or
+// replayed: demand rows, plus the addresses replayed one at a time.
+template <DataflowMapping Map>
+void CheckSimulatedWork(const ArchConfig& cfg, const LayerSpec& layer, const OperandMatrices& op,
+                        const FoldGrid& g, const Map& map, const LayerBuffers& size,
+                        const LayerMetrics& m) {
+  const std::string where = "layer '" + layer.name + "': ";
+  int64_t replayed = 0;
+  if (cfg.bw_mode == BandwidthMode::kUser) {
+    const std::string what = where + "USER-mode operand addresses";
+    int64_t entries = op.ifmap_space() + op.filter_space();
+    for (const PrefetchLayout& pl :
+         {map.IfmapPrefetch(g.row_folds, g.col_folds), map.FilterPrefetch(g.row_folds, g.col_folds)})
+      entries += CheckedProduct(CheckedProduct(pl.folds, pl.len, kMaxUserModeAddresses, what),
+                                pl.width, kMaxUserModeAddresses, what);
+    CheckedProduct(entries, 1, kMaxUserModeAddresses,
+                   what + " (IFMAP + filter elements + prefetch entries)");
+    replayed = m.ifmap_sram_reads + m.filter_sram_reads;
+  } else if (size.ifmap.total >= kReadBufferSets) {
+    // The IFMAP window replay: address by address near each window close
+    // (a share ports / window of the reads), as 64-address ranges elsewhere.
+    const EstimateReadBufferModel probe(size.ifmap, 0, op.ifmap_distinct());
+    if (probe.needs_simulation()) {
+      const double share = std::min(1.0, static_cast<double>(map.IfmapPorts(g.At(0, 0))) /
+                                             static_cast<double>(probe.window_elems()));
+      replayed = static_cast<int64_t>(static_cast<double>(m.ifmap_sram_reads) * share) +
+                 m.ifmap_sram_reads / 64;
+    }
+  }
+  if (g.num_rows + replayed > kMaxSimulatedWork)
+    throw Error(where + "simulated work " + std::to_string(g.num_rows) + " demand rows + " +
+                std::to_string(replayed) + " replayed addresses is above the limit " +
+                std::to_string(kMaxSimulatedWork) +
+                " (docs/simulator.md, Input limits); use larger SRAMs, a larger array or CALC "
+                "bandwidth, or split the layer");
+}
+
 // The whole layer on one mapping.
 template <DataflowMapping Map>
 LayerMetrics SimulateWithMapping(const ArchConfig& cfg, const LayerSpec& layer,
@@ -524,6 +565,7 @@ LayerMetrics SimulateWithMapping(const ArchConfig& cfg, const LayerSpec& layer,
   ComputeSide(g, map, &m);
 
   const LayerBuffers size = LayerBuffers::Of(cfg);
+  CheckSimulatedWork(cfg, layer, op, g, map, size, m);
   UserReadBuffers rb = PrepareReadBuffers(cfg, size, op, g, map);
   Span if_span, fi_span;
   // OFMAP lines are the array width in CALC mode, the bandwidth in USER mode.
