@@ -62,6 +62,7 @@ void Setup(CLI::App* sub) {
     const std::string strategy = o->strategy.empty() ? space.strategy : o->strategy;
     if (!dse::IsStrategy(strategy))
       dse::MakeStrategy(strategy, space, 0);  // throws the naming error
+    dse::CheckSearchSize(space, strategy);
     Check(o->threads >= 0, "--threads must be >= 0");
     Check(!o->model.empty() || !o->topology.empty(),
           "no workload: give --model MODEL|ZOO_NAME or --topology CSV");

@@ -28,6 +28,21 @@ std::string Num(double v) {
 
 }  // namespace
 
+void CheckSearchSize(const DesignSpace& space, const std::string& strategy) {
+  const uint64_t size = space.Size();
+  Check(size <= kMaxSpacePoints,
+        space.source + ": the design space has " +
+            (size == UINT64_MAX ? std::string("more than 2^64") : std::to_string(size)) +
+            " points, above the limit " + std::to_string(kMaxSpacePoints) +
+            " (docs/dse.md, Limits); use fewer values per dimension");
+  const uint64_t n = MakeStrategy(strategy, space, 0)->ExpectedEvaluations();
+  Check(n <= kMaxEvaluations,
+        space.source + ": strategy '" + strategy + "' would evaluate " + std::to_string(n) +
+            " design points, above the limit " + std::to_string(kMaxEvaluations) +
+            " per run (docs/dse.md, Limits); use fewer values per dimension or the genetic "
+            "strategy with a smaller population x generations");
+}
+
 ExploreResult Explore(const DesignSpace& space, const std::vector<accel::LayerSpec>& layers,
                       const ExploreOptions& opt) {
   Check(!layers.empty(), "explore: the topology has no layers");
@@ -46,6 +61,7 @@ ExploreResult Explore(const DesignSpace& space, const EvaluateFn& evaluate,
   ExploreResult r;
   r.strategy = opt.strategy.empty() ? space.strategy : opt.strategy;
   r.seed = opt.seed;
+  CheckSearchSize(space, r.strategy);
   r.space_size = space.Size();
   r.threads = opt.threads > 0 ? opt.threads
                               : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

@@ -24,6 +24,17 @@
 
 namespace qaccel::dse {
 
+// Limits of one search (docs/dse.md, "Limits"): the design points a run may
+// evaluate (the strategy's expected evaluations: the space size for
+// exhaustive, population x generations for genetic), and the size of the
+// space itself (candidates are indexed in 53 bits).
+inline constexpr uint64_t kMaxEvaluations = uint64_t{1} << 20;  // 1,048,576
+inline constexpr uint64_t kMaxSpacePoints = uint64_t{1} << 53;
+
+// Throws Error naming the limit when the search `strategy` would evaluate
+// more than kMaxEvaluations points or the space exceeds kMaxSpacePoints.
+void CheckSearchSize(const DesignSpace& space, const std::string& strategy);
+
 struct ExploreOptions {
   std::string strategy;  // registry name
   uint64_t seed = 1;
