@@ -68,9 +68,8 @@ void Setup(CLI::App* sub) {
           "no workload: give --model MODEL|ZOO_NAME or --topology CSV");
     Check(o->input_type == "conv" || o->input_type == "gemm",
           "-i must be conv or gemm, got '" + o->input_type + "'");
-    if (std::filesystem::exists(o->out))
-      Check(std::filesystem::is_directory(o->out),
-            "output '" + o->out + "' exists and is not a directory");
+    // Before the search: the output set replaces -o as a whole.
+    dse::CheckExploreOutputDir(o->out, {o->space, o->topology, o->model});
 
     accel::Topology topo;
     if (!o->model.empty()) {

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <thread>
 
+#include "qaccel/accel/output_dir.h"
 #include "qaccel/core/error.h"
 #include "qaccel/core/file_io.h"
 #include "qaccel/core/parallel.h"
@@ -226,12 +227,22 @@ void WriteExploreOutputs(const std::filesystem::path& dir, const ExploreResult& 
       {"objective", b.objective},
       {"strategy", r.strategy},
       {"seed", r.seed}};
-  AtomicWriteText(dir / "points.csv", points);
-  AtomicWriteText(dir / "pareto_cycles_pes.csv", front_pes);
-  AtomicWriteText(dir / "pareto_cycles_energy.csv", front_energy);
-  AtomicWriteText(dir / "pareto.svg", svg);
-  AtomicWriteText(dir / "best.json", best.dump(2) + "\n");
-  AtomicWriteText(dir / "manifest.json", manifest.dump(2) + "\n");
+  const std::pair<const char*, std::string> files[] = {
+      {"points.csv", points},
+      {"pareto_cycles_pes.csv", front_pes},
+      {"pareto_cycles_energy.csv", front_energy},
+      {"pareto.svg", svg},
+      {"best.json", best.dump(2) + "\n"},
+      {"manifest.json", manifest.dump(2) + "\n"}};
+  CheckExploreOutputDir(dir, {});
+  AtomicWriteDirectory(dir, [&](const std::filesystem::path& tmp) {
+    for (const auto& [name, text] : files) AtomicWriteText(tmp / name, text);
+  });
+}
+
+void CheckExploreOutputDir(const std::filesystem::path& dir,
+                           const std::vector<std::filesystem::path>& inputs) {
+  accel::CheckReplaceableOutputDir(dir, "manifest.json", "\"qaccel_version\"", inputs);
 }
 
 }  // namespace qaccel::dse

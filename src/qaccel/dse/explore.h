@@ -71,7 +71,13 @@ std::string PointsCsv(const ExploreResult& r, const std::vector<size_t>* which =
 std::string ParetoSvg(const ExploreResult& r, const std::string& title);
 std::string DescribePoint(const PointResult& p);  // one line for the terminal
 
+// The output set is rendered first and renamed into place as a whole
+// (AtomicWriteDirectory). `dir` must pass CheckExploreOutputDir.
 void WriteExploreOutputs(const std::filesystem::path& dir, const ExploreResult& r,
                          const std::string& title, const nlohmann::json& manifest);
+// Refuses (Error) an output directory that is not empty and holds no
+// manifest.json of qaccel explore, or that holds one of `inputs`.
+void CheckExploreOutputDir(const std::filesystem::path& dir,
+                           const std::vector<std::filesystem::path>& inputs);
 
 }  // namespace qaccel::dse
