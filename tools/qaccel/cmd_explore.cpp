@@ -11,6 +11,7 @@
 #include "qaccel/accel/scalesim_io.h"
 #include "qaccel/accel/topology_from_graph.h"
 #include "qaccel/core/error.h"
+#include "qaccel/core/file_io.h"
 #include "qaccel/dse/explore.h"
 #include "qaccel/dse/strategy.h"
 #include "qaccel/graph/model_file.h"
@@ -23,7 +24,33 @@ struct Opts {
   int64_t seed = -1;
   int threads = 0;
   bool quiet = false;
+  bool resume = false;
 };
+
+// What makes two runs the same run (checkpoint.h): a hash of the space
+// file, the workload's layers, the word size, strategy, seed and version.
+std::string RunFingerprint(const Opts& o, const qaccel::accel::Topology& topo,
+                           const qaccel::dse::ExploreOptions& eo) {
+  std::string text = qaccel::ReadTextFile(o.space) + "\n" + eo.strategy + " " +
+                     std::to_string(eo.seed) + " " + std::to_string(eo.base.word_bytes) + " " +
+                     QACCEL_VERSION + "\n";
+  for (const auto& l : topo.layers)
+    for (int64_t v : {l.ifmap_h, l.ifmap_w, l.filter_h, l.filter_w, l.channels, l.num_filters,
+                      l.stride_h, l.stride_w})
+      text += std::to_string(v) + ",";
+  uint64_t h = 1469598103934665603ull;  // FNV-1a, 64 bits
+  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+  char b[32];
+  std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(h));
+  return b;
+}
+
+// OUT.partial: the work directory of an interrupted run, next to OUT.
+std::filesystem::path PartialDir(const std::string& out) {
+  std::filesystem::path p = std::filesystem::path(out).lexically_normal();
+  if (p.filename().empty()) p = p.parent_path();
+  return p.string() + ".partial";
+}
 
 void PrintFront(const char* title, const qaccel::dse::ExploreResult& r,
                 const std::vector<size_t>& front) {
@@ -56,6 +83,9 @@ void Setup(CLI::App* sub) {
       ->check(qaccel::cli::ThreadsRange());
   sub->add_option("-o,--output", o->out, "Output directory")->required();
   sub->add_flag("-q,--quiet", o->quiet, "No progress bar");
+  sub->add_flag("--resume", o->resume,
+                "Continue an interrupted run from OUT.partial/ (same space, workload, strategy "
+                "and seed; any thread count): byte-identical outputs");
   sub->callback([o] {
     using namespace qaccel;
     dse::DesignSpace space = dse::LoadDesignSpace(o->space);
@@ -91,7 +121,19 @@ void Setup(CLI::App* sub) {
     eo.progress = !o->quiet;
     eo.base.word_bytes = space.word_bytes > 0 ? space.word_bytes : topo.word_bytes;
     eo.base.run_name = "explore";
-    dse::ExploreResult r = dse::Explore(space, topo.layers, eo);
+    // The checkpoint lives in OUT.partial/ until the outputs are in place.
+    const std::filesystem::path partial = PartialDir(o->out);
+    const bool partial_existed = std::filesystem::exists(partial);
+    dse::ExploreResult r;
+    try {
+      dse::ExploreCheckpoint checkpoint(partial / "evaluated.txt", RunFingerprint(*o, topo, eo),
+                                        o->resume);
+      eo.checkpoint = &checkpoint;
+      r = dse::Explore(space, topo.layers, eo);
+    } catch (const Error&) {
+      if (!partial_existed) std::filesystem::remove_all(partial);  // ours, and of no use
+      throw;
+    }
 
     nlohmann::json unmapped = nlohmann::json::array();
     for (auto& u : topo.unmapped)
@@ -112,8 +154,10 @@ void Setup(CLI::App* sub) {
                                {"space_size", r.space_size},
                                {"evaluated", r.points.size()},
                                {"skipped_infeasible", r.skipped_infeasible},
+                               {"resumed_points", r.resumed},
                                {"seconds", r.seconds}};
     dse::WriteExploreOutputs(o->out, r, topo.model, manifest);
+    std::filesystem::remove_all(partial);
 
     const auto& b = r.points[r.best];
     std::printf(

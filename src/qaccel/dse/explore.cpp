@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -25,6 +26,48 @@ std::string Num(double v) {
   char b[64];
   std::snprintf(b, sizeof b, "%.6g", v);
   return b;
+}
+
+// Evaluates one batch into slots in hand-out order. Points the checkpoint
+// already holds (global evaluation index first + i below its size) are
+// replayed from it; the others are evaluated and appended to it, in
+// hand-out order, as soon as every earlier point of the batch is done.
+std::vector<PointResult> EvaluateBatch(const DesignSpace& space, const std::vector<Candidate>& batch,
+                                       const std::vector<accel::ArchConfig>& configs,
+                                       const EvaluateFn& evaluate, size_t first,
+                                       const ExploreOptions& opt, int threads, ProgressBar* bar) {
+  const size_t n = batch.size();
+  std::vector<PointResult> results(n);
+  std::vector<char> done(n, 0);
+  size_t next_to_record = 0;
+  std::mutex mu;
+  const size_t recorded = opt.checkpoint ? opt.checkpoint->recorded().size() : 0;
+  ParallelFor(static_cast<int64_t>(n), threads, [&](int64_t i, int) {
+    const uint64_t index = space.Flatten(batch[i]);
+    if (first + i < recorded) {
+      const ExploreCheckpoint::Record& rec = opt.checkpoint->recorded()[first + i];
+      Check(rec.index == index, "checkpoint: point " + std::to_string(first + i) +
+                                    " was design point " + std::to_string(rec.index) +
+                                    ", this run hands out " + std::to_string(index) +
+                                    " (not the same run); delete the .partial directory");
+      results[i] = rec.result;
+      results[i].config = configs[i];
+    } else {
+      try {
+        results[i] = evaluate(configs[i]);
+      } catch (const Error& e) {
+        throw Error("design point " + DescribePoint(PointResult{configs[i]}) + ": " + e.what());
+      }
+    }
+    if (bar) bar->Tick();
+    if (!opt.checkpoint) return;
+    std::lock_guard<std::mutex> lock(mu);
+    done[i] = 1;
+    for (; next_to_record < n && done[next_to_record]; ++next_to_record)
+      if (first + next_to_record >= recorded)
+        opt.checkpoint->Append(space.Flatten(batch[next_to_record]), results[next_to_record]);
+  });
+  return results;
 }
 
 }  // namespace
@@ -98,15 +141,8 @@ ExploreResult Explore(const DesignSpace& space, const EvaluateFn& evaluate,
                           "' handed out nothing and is not done (a bug in the strategy)");
       continue;
     }
-    std::vector<PointResult> results(batch.size());
-    ParallelFor(static_cast<int64_t>(batch.size()), r.threads, [&](int64_t i, int) {
-      try {
-        results[i] = evaluate(configs[i]);
-      } catch (const Error& e) {
-        throw Error("design point " + DescribePoint(PointResult{configs[i]}) + ": " + e.what());
-      }
-      if (bar) bar->Tick();
-    });
+    std::vector<PointResult> results =
+        EvaluateBatch(space, batch, configs, evaluate, r.points.size(), opt, r.threads, bar.get());
     for (size_t i = 0; i < batch.size(); ++i) {
       strategy->Report(batch[i], results[i].objective);
       if (results[i].objective < best_so_far) best_so_far = results[i].objective;
@@ -115,6 +151,7 @@ ExploreResult Explore(const DesignSpace& space, const EvaluateFn& evaluate,
     if (bar) bar->SetSuffix("best " + space.objective.Name() + " " + Num(best_so_far));
   }
   if (bar) bar->Finish();
+  if (opt.checkpoint) r.resumed = std::min(opt.checkpoint->recorded().size(), r.points.size());
   Check(!r.points.empty(), "explore: no design point satisfies the constraints (" +
                                std::to_string(r.skipped_infeasible) +
                                " rejected); relax [constraints]");

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "qaccel/dse/checkpoint.h"
 #include "qaccel/dse/design_space.h"
 #include "qaccel/dse/evaluator.h"
 
@@ -42,6 +43,9 @@ struct ExploreOptions {
   bool progress = true;    // qaccel::ProgressBar on stderr
   size_t batch = 4096;     // max candidates evaluated between strategy rounds
   accel::ArchConfig base;  // fields the space does not search (word_bytes, offsets, ...)
+  // When set: points it holds are replayed instead of evaluated, new ones
+  // are appended as they complete (checkpoint.h). Not owned.
+  ExploreCheckpoint* checkpoint = nullptr;
 };
 
 struct ExploreResult {
@@ -55,6 +59,7 @@ struct ExploreResult {
   std::vector<size_t> front_energy;  // Pareto front total_cycles vs energy_pj
   double seconds = 0;
   int threads = 1;
+  size_t resumed = 0;  // points replayed from the checkpoint (not simulated again)
 };
 
 // Explores with the cost model: EvaluatePoint over `layers`.
