@@ -10,20 +10,14 @@
 #include "qaccel/accel/cost_model.h"
 #include "qaccel/accel/limits.h"
 #include "qaccel/accel/scalesim_io.h"
+#include "../common/error_of.h"
 #include "qaccel/core/error.h"
 
 using namespace qaccel::accel;
 
 namespace {
 
-std::string ErrorOf(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const qaccel::Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using qaccel::testing::ErrorOf;
 
 bool Has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 

@@ -98,17 +98,11 @@ TEST(ExploreResume, KilledThenResumedIsByteIdentical) {
 }
 
 DesignSpace Space() {
-  return ParseDesignSpace(R"(
-[array]
-rows = { min = 2, max = 64, pow2 = true }
-cols = { min = 2, max = 64, pow2 = true }
-[memory]
-ifmap_sram_kb = [32, 64, 128]
-[search.genetic]
-population = 12
-generations = 12
-)",
-                          "s.toml");
+  return ParseDesignSpace(
+      "[array]\nrows = [2, 4, 8, 16, 32, 64]\ncols = [3, 6, 12, 24, 48]\n"
+      "[memory]\nifmap_sram_kb = [16, 64, 256]\n"
+      "[search.genetic]\npopulation = 10\ngenerations = 14\n",
+      "s.toml");
 }
 
 PointResult Cost(const accel::ArchConfig& c) {
