@@ -7,10 +7,10 @@
 #include <chrono>
 #include <string>
 
+#include "../common/error_of.h"
 #include "qaccel/accel/cost_model.h"
 #include "qaccel/accel/limits.h"
 #include "qaccel/accel/scalesim_io.h"
-#include "../common/error_of.h"
 #include "qaccel/core/error.h"
 
 using namespace qaccel::accel;
@@ -19,7 +19,9 @@ namespace {
 
 using qaccel::testing::ErrorOf;
 
-bool Has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+bool Has(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
 
 const std::string kCfg = R"([general]
 run_name = lim
@@ -78,9 +80,10 @@ TEST(InputLimits, DuplicateKeysAndSectionsAreErrors) {
 
 TEST(InputLimits, SramSizesMustBeFiniteAndBounded) {
   for (const char* v : {"inf", "nan", "1e20", "1e300"}) {
-    const std::string e = CfgError(With(kCfg, "IfmapSramSzkB:  4", std::string("IfmapSramSzkB: ") + v));
-    EXPECT_TRUE(Has(e, "c.cfg:6: IfmapSramSzkB must be a number <= 1073741824 kB, got " +
-                           std::string(v)))
+    const std::string e =
+        CfgError(With(kCfg, "IfmapSramSzkB:  4", std::string("IfmapSramSzkB: ") + v));
+    EXPECT_TRUE(
+        Has(e, "c.cfg:6: IfmapSramSzkB must be a number <= 1073741824 kB, got " + std::string(v)))
         << e;
   }
   EXPECT_EQ(CfgError(With(kCfg, "IfmapSramSzkB:  4", "IfmapSramSzkB: 0")),
@@ -124,8 +127,8 @@ TEST(InputLimits, HugeLayersAreRefusedBeforeAnyWork) {
   ArchConfig tiny = Arch(32, 32);
   tiny.ifmap_sram_kb = tiny.filter_sram_kb = tiny.ofmap_sram_kb = 0.1;
   const LayerSpec conv5b{"Conv5b", 123, 123, 3, 3, 1024, 1024, 1, 1};
-  EXPECT_TRUE(Has(ErrorOf([&] { SimulateLayer(tiny, conv5b); }),
-                  "layer 'Conv5b': simulated work "));
+  EXPECT_TRUE(
+      Has(ErrorOf([&] { SimulateLayer(tiny, conv5b); }), "layer 'Conv5b': simulated work "));
   // USER mode: per-address state is bounded before it is allocated.
   ArchConfig user = Arch(32, 32);
   user.bw_mode = BandwidthMode::kUser;
@@ -137,8 +140,8 @@ TEST(InputLimits, HugeLayersAreRefusedBeforeAnyWork) {
 TEST(InputLimits, LimitsLeaveShippedTopologiesAlone) {
   // SCALE-Sim's ResNet-50 largest layers and a UNet layer on its 32x32 / 64 kB config.
   ArchConfig a = Arch(32, 32);
-  for (Dataflow df : {Dataflow::kOutputStationary, Dataflow::kWeightStationary,
-                      Dataflow::kInputStationary}) {
+  for (Dataflow df :
+       {Dataflow::kOutputStationary, Dataflow::kWeightStationary, Dataflow::kInputStationary}) {
     a.dataflow = df;
     for (const LayerSpec& l : {LayerSpec{"Conv1", 224, 224, 7, 7, 3, 64, 2, 2},
                                LayerSpec{"CB5a_2", 7, 7, 3, 3, 512, 512, 1, 1},

@@ -21,7 +21,9 @@ std::string SpaceError(const std::string& toml) {
   return ErrorOf([&] { ParseDesignSpace(toml, "space.toml"); });
 }
 
-bool Has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+bool Has(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
 
 const std::string kArray = "[array]\nrows = [8]\ncols = [8]\n";
 
@@ -36,7 +38,8 @@ TEST(DseLimits, InfiniteAndNanValuesAreRefused) {
   EXPECT_TRUE(Has(SpaceError(kArray + "[objective]\nmetric = \"weighted\"\n"
                                       "weights = {total_cycles = nan}\n"),
                   "key 'objective.weights.total_cycles': must be a finite number"));
-  EXPECT_TRUE(Has(SpaceError(kArray + "[energy]\ndram_read_pj = -inf\n"), "must be a finite number"));
+  EXPECT_TRUE(
+      Has(SpaceError(kArray + "[energy]\ndram_read_pj = -inf\n"), "must be a finite number"));
 }
 
 TEST(DseLimits, DimensionValuesHaveTheCostModelsLimits) {

@@ -65,8 +65,7 @@ TEST(ExploreResume, KilledThenResumedIsByteIdentical) {
   ASSERT_EQ(qaccel::testing::RunCli(base + "--threads 2 -o " + full).exit_code, 0);
 
   // Kill -9 once a few hundred of the 4,608 points are checkpointed.
-  const pid_t pid =
-      Spawn({"explore", space, "-m", "resnet50", "-q", "--threads", "2", "-o", part});
+  const pid_t pid = Spawn({"explore", space, "-m", "resnet50", "-q", "--threads", "2", "-o", part});
   const fs::path ckpt = part + ".partial/evaluated.txt";
   const auto t0 = std::chrono::steady_clock::now();
   while (Lines(ckpt) < 300 && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(30))
@@ -93,7 +92,8 @@ TEST(ExploreResume, KilledThenResumedIsByteIdentical) {
     EXPECT_EQ(ReadTextFile(fs::path(full) / f), ReadTextFile(fs::path(part) / f)) << f;
   const std::string manifest = ReadTextFile(fs::path(part) / "manifest.json");
   EXPECT_NE(manifest.find("\"resumed_points\": " + std::to_string(kept)), std::string::npos)
-      << "kept " << kept << "\n" << manifest;
+      << "kept " << kept << "\n"
+      << manifest;
   EXPECT_FALSE(fs::exists(part + ".partial"));  // removed once the outputs are in place
 }
 

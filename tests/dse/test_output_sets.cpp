@@ -2,7 +2,6 @@
 // explore` writes OUT/ as a whole or not at all, never replace a directory
 // qaccel did not write, and never one that holds their own input.
 #include <gtest/gtest.h>
-
 #include <sys/wait.h>
 
 #include <cstdlib>
@@ -78,8 +77,8 @@ TEST(OutputSets, SimRefusesForeignDirectoriesAndItsOwnInputs) {
   EXPECT_EQ(qaccel::ReadTextFile(Dir() / "ok" / "r" / "COMPUTE_REPORT.csv"), first);
   // The topology inside the directory that would be replaced: refused.
   const fs::path inner = Write(Dir() / "in" / "r" / "t.csv", kTopo);
-  run = RunCli("sim -c " + cfg.string() + " -t " + inner.string() + " -p " +
-               (Dir() / "in").string());
+  run =
+      RunCli("sim -c " + cfg.string() + " -t " + inner.string() + " -p " + (Dir() / "in").string());
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_NE(run.err.find("holds the input"), std::string::npos) << run.err;
   EXPECT_TRUE(fs::exists(inner));
@@ -89,10 +88,10 @@ TEST(OutputSets, ExploreRefusesForeignDirectoriesAndItsOwnInputs) {
   fs::remove_all(Dir());
   const fs::path space = Write(Dir() / "s.toml", kSpace);
   Write(Dir() / "foreign" / "data.txt", "mine");
-  auto run = RunCli("explore " + space.string() + " -m lenet5 -q -o " + (Dir() / "foreign").string());
+  auto run =
+      RunCli("explore " + space.string() + " -m lenet5 -q -o " + (Dir() / "foreign").string());
   EXPECT_EQ(run.exit_code, 1);
-  EXPECT_NE(run.err.find("was not written by qaccel (no manifest.json of ours)"),
-            std::string::npos)
+  EXPECT_NE(run.err.find("was not written by qaccel (no manifest.json of ours)"), std::string::npos)
       << run.err;
   EXPECT_TRUE(fs::exists(Dir() / "foreign" / "data.txt"));
   run = RunCli("explore " + space.string() + " -m lenet5 -q -o " + Dir().string());
@@ -100,11 +99,12 @@ TEST(OutputSets, ExploreRefusesForeignDirectoriesAndItsOwnInputs) {
   EXPECT_NE(run.err.find("holds the input"), std::string::npos) << run.err;
   EXPECT_TRUE(fs::exists(space));
   // A run that fails after the search started leaves the previous set as it was.
-  ASSERT_EQ(RunCli("explore " + space.string() + " -m lenet5 -q -o " + (Dir() / "ok").string())
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      RunCli("explore " + space.string() + " -m lenet5 -q -o " + (Dir() / "ok").string()).exit_code,
+      0);
   const std::string points = qaccel::ReadTextFile(Dir() / "ok" / "points.csv");
-  const fs::path bad = Write(Dir() / "bad.toml", std::string(kSpace) + "[memory]\nifmap_sram_kb = 0.01\n");
+  const fs::path bad =
+      Write(Dir() / "bad.toml", std::string(kSpace) + "[memory]\nifmap_sram_kb = 0.01\n");
   run = RunCli("explore " + bad.string() + " -m lenet5 -q -o " + (Dir() / "ok").string());
   EXPECT_EQ(run.exit_code, 1) << run.out;
   EXPECT_EQ(qaccel::ReadTextFile(Dir() / "ok" / "points.csv"), points);

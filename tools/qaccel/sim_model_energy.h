@@ -24,9 +24,9 @@ accel::Topology SimTopologyFromModel(const std::string& spec, int64_t batch);
 // ENERGY_REPORT.csv of the run: (file name, content), written with the
 // other reports (accel::WriteSimReports). `table` comes from the .cfg's
 // [energy] section (accel::ScaleSimConfigFile).
-std::pair<std::string, std::string> EnergyReportFile(const accel::EnergyTable& table,
-                                                     const accel::ArchConfig& arch,
-                                                     const std::vector<accel::LayerMetrics>& metrics);
+std::pair<std::string, std::string> EnergyReportFile(
+    const accel::EnergyTable& table, const accel::ArchConfig& arch,
+    const std::vector<accel::LayerMetrics>& metrics);
 
 // Prints energy, area and (when `topology` is given) the layers not mapped
 // to the array with their ops.

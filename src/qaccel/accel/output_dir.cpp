@@ -44,8 +44,8 @@ void CheckReplaceableOutputDir(const fs::path& dir, const std::string& marker,
       ours = false;
     }
   }
-  Check(ours, dir.string() + ": exists, is not empty and was not written by qaccel (no " +
-                  marker + " of ours); it would be replaced as a whole, so choose another "
+  Check(ours, dir.string() + ": exists, is not empty and was not written by qaccel (no " + marker +
+                  " of ours); it would be replaced as a whole, so choose another "
                   "output directory or empty it");
 }
 

@@ -94,8 +94,7 @@ Ini ParseIni(const std::string& text, const std::string& file) {
     auto [it, inserted] = ini.sections[current].keys.try_emplace(key);
     if (!inserted)
       throw Error(file + ":" + std::to_string(line_no) + ": duplicate key '" + key + "' in [" +
-                  current + "] (first at line " + std::to_string(it->second.line) +
-                  "); keep one");
+                  current + "] (first at line " + std::to_string(it->second.line) + "); keep one");
     it->second = {Trim(line.substr(eq + 1)), line_no};
   }
   ini.lines = line_no;
@@ -149,9 +148,9 @@ class ConfigReader {
       throw Error(Where(v) + key + " must be a number, got '" + v.value + "'");
     if (!(x > 0) && !std::isnan(x)) throw Error(Where(v) + key + " must be > 0, got " + v.value);
     if (!(x <= max))
-      throw Error(Where(v) + key + " must be a number <= " +
-                  std::to_string(static_cast<int64_t>(max)) + " kB, got " + v.value +
-                  " (docs/simulator.md, Input limits)");
+      throw Error(Where(v) + key +
+                  " must be a number <= " + std::to_string(static_cast<int64_t>(max)) +
+                  " kB, got " + v.value + " (docs/simulator.md, Input limits)");
     return x;
   }
 
@@ -256,7 +255,8 @@ ScaleSimConfigFile ParseScaleSimConfig(const std::string& text, const std::strin
   } else if (a.bw_mode == BandwidthMode::kUser) {
     r.Get(arch, "Bandwidth");  // throws the missing-key error
   }
-  if (r.Find(arch, "MemoryBanks")) a.memory_banks = static_cast<int>(r.Int(arch, "MemoryBanks", 1, kMaxMemoryBanks));
+  if (r.Find(arch, "MemoryBanks"))
+    a.memory_banks = static_cast<int>(r.Int(arch, "MemoryBanks", 1, kMaxMemoryBanks));
   if (ini.sections.count("network_presets")) {
     if (const IniValue* t = r.Find("network_presets", "TopologyCsvLoc")) {
       std::string p = t->value;

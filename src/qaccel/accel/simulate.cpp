@@ -58,8 +58,9 @@ OperandMatrices::OperandMatrices(const LayerSpec& l)
 int64_t CheckedProduct(int64_t a, int64_t b, int64_t limit, const std::string& what) {
   int64_t p = 0;
   if (__builtin_mul_overflow(a, b, &p) || p > limit)
-    throw Error(what + " = " + std::to_string(a) + " x " + std::to_string(b) + " is above the limit " +
-                std::to_string(limit) + " (docs/simulator.md, Input limits)");
+    throw Error(what + " = " + std::to_string(a) + " x " + std::to_string(b) +
+                " is above the limit " + std::to_string(limit) +
+                " (docs/simulator.md, Input limits)");
   return p;
 }
 
@@ -141,12 +142,14 @@ void FinishReport(int64_t pe_count, LayerMetrics* m) {
 
 namespace {
 
+// Messages are built only when a check fails (this runs once per layer and
+// design point).
 void ValidateLayer(const LayerSpec& l) {
-  const std::string where = "layer '" + l.name + "': ";
+  auto where = [&] { return "layer '" + l.name + "': "; };
   auto dim = [&](int64_t v, const char* what) {
-    Check(v >= 1 && v <= kMaxLayerDim, where + what + " must be in [1, " +
-                                           std::to_string(kMaxLayerDim) + "] (got " +
-                                           std::to_string(v) + "; docs/simulator.md, Input limits)");
+    if (v < 1 || v > kMaxLayerDim)
+      throw Error(where() + what + " must be in [1, " + std::to_string(kMaxLayerDim) + "] (got " +
+                  std::to_string(v) + "; docs/simulator.md, Input limits)");
   };
   dim(l.ifmap_h, "IFMAP height");
   dim(l.ifmap_w, "IFMAP width");
@@ -156,37 +159,48 @@ void ValidateLayer(const LayerSpec& l) {
   dim(l.num_filters, "number of filters");
   dim(l.stride_h, "stride height");
   dim(l.stride_w, "stride width");
-  Check(l.filter_h <= l.ifmap_h, where + "filter height is larger than the IFMAP height");
-  Check(l.filter_w <= l.ifmap_w, where + "filter width is larger than the IFMAP width");
-  CheckedProduct(l.ofmap_h(), l.ofmap_w(), kMaxOperandDim, where + "OFMAP pixels (M)");
-  CheckedProduct(CheckedProduct(l.filter_h, l.filter_w, kMaxOperandDim, where + "window"),
-                 l.channels, kMaxOperandDim, where + "window size filter_h x filter_w x channels (K)");
-  CheckedProduct(CheckedProduct(l.ifmap_h, l.ifmap_w, kMaxIfmapElements, where + "IFMAP pixels"),
-                 l.channels, kMaxIfmapElements, where + "IFMAP elements H x W x channels");
-  // M <= 2^23, K <= 2^23, N <= 2^24: the MAC count M * K * N fits in 2^70 > int64, so check it.
-  CheckedProduct(CheckedProduct(l.ofmap_h() * l.ofmap_w(), l.window_size(), int64_t{1} << 62,
-                                where + "M x K"),
-                 l.num_filters, int64_t{1} << 62, where + "MACs");
+  if (l.filter_h > l.ifmap_h)
+    throw Error(where() + "filter height is larger than the IFMAP height");
+  if (l.filter_w > l.ifmap_w) throw Error(where() + "filter width is larger than the IFMAP width");
+  // Each dimension is <= 2^24, so the products of two fit; the checks name what is too large.
+  const int64_t m = l.ofmap_h() * l.ofmap_w(), window = l.filter_h * l.filter_w;
+  const int64_t pixels = l.ifmap_h * l.ifmap_w;
+  if (m > kMaxOperandDim)
+    CheckedProduct(l.ofmap_h(), l.ofmap_w(), kMaxOperandDim, where() + "OFMAP pixels (M)");
+  if (window > kMaxOperandDim || window * l.channels > kMaxOperandDim)
+    CheckedProduct(window, l.channels, kMaxOperandDim,
+                   where() + "window size filter_h x filter_w x channels (K)");
+  if (pixels > kMaxIfmapElements || pixels * l.channels > kMaxIfmapElements)
+    CheckedProduct(
+        CheckedProduct(l.ifmap_h, l.ifmap_w, kMaxIfmapElements, where() + "IFMAP pixels"),
+        l.channels, kMaxIfmapElements, where() + "IFMAP elements H x W x channels");
+  // M, K <= 2^23 and N <= 2^24: M * K * N could exceed int64.
+  const int64_t mk = m * window * l.channels;
+  int64_t macs = 0;
+  if (__builtin_mul_overflow(mk, l.num_filters, &macs) || macs > (int64_t{1} << 62))
+    CheckedProduct(mk, l.num_filters, int64_t{1} << 62, where() + "MACs (M x K) x N");
 }
 
 void ValidateConfig(const ArchConfig& c) {
-  const std::string limits = " (docs/simulator.md, Input limits)";
-  Check(c.array_rows >= 1 && c.array_rows <= kMaxArrayDim && c.array_cols >= 1 &&
-            c.array_cols <= kMaxArrayDim,
-        "array rows and columns must be in [1, " + std::to_string(kMaxArrayDim) + "] (got " +
-            std::to_string(c.array_rows) + " x " + std::to_string(c.array_cols) + ")" + limits);
-  Check(c.word_bytes >= 1 && c.word_bytes <= kMaxWordBytes,
-        "word_bytes must be in [1, " + std::to_string(kMaxWordBytes) + "] (got " +
-            std::to_string(c.word_bytes) + ")");
+  const char* limits = " (docs/simulator.md, Input limits)";
+  if (c.array_rows < 1 || c.array_rows > kMaxArrayDim || c.array_cols < 1 ||
+      c.array_cols > kMaxArrayDim)
+    throw Error("array rows and columns must be in [1, " + std::to_string(kMaxArrayDim) +
+                "] (got " + std::to_string(c.array_rows) + " x " + std::to_string(c.array_cols) +
+                ")" + limits);
+  if (c.word_bytes < 1 || c.word_bytes > kMaxWordBytes)
+    throw Error("word_bytes must be in [1, " + std::to_string(kMaxWordBytes) + "] (got " +
+                std::to_string(c.word_bytes) + ")");
   for (double kb : {c.ifmap_sram_kb, c.filter_sram_kb, c.ofmap_sram_kb})
-    Check(kb > 0 && kb <= kMaxSramKb, "SRAM sizes must be > 0 and <= " +
-                                          std::to_string(static_cast<int64_t>(kMaxSramKb)) +
-                                          " kB (got " + std::to_string(kb) + ")" + limits);
+    if (!(kb > 0 && kb <= kMaxSramKb))
+      throw Error(
+          "SRAM sizes must be > 0 and <= " + std::to_string(static_cast<int64_t>(kMaxSramKb)) +
+          " kB (got " + std::to_string(kb) + ")" + limits);
   if (c.bw_mode == BandwidthMode::kUser) {
     const double bw = c.bandwidth_words_per_cycle;
-    Check(bw >= 1 && bw <= kMaxBandwidthWordsPerCycle && bw == std::floor(bw),
-          "USER bandwidth must be a whole number of words/cycle in [1, " +
-              std::to_string(static_cast<int64_t>(kMaxBandwidthWordsPerCycle)) + "]" + limits);
+    if (!(bw >= 1 && bw <= kMaxBandwidthWordsPerCycle && bw == std::floor(bw)))
+      throw Error("USER bandwidth must be a whole number of words/cycle in [1, " +
+                  std::to_string(static_cast<int64_t>(kMaxBandwidthWordsPerCycle)) + "]" + limits);
   }
 }
 

@@ -60,8 +60,10 @@ struct FoldGrid {
     g.col_folds = CeilDiv(g.Sc, cols);
     g.L = map.fold_len();
     // Checked before any per-fold loop runs (limits.h).
-    g.num_rows = CheckedProduct(g.row_folds * g.col_folds, g.L, kMaxSimulatedWork,
-                                "demand rows (folds x fold length)");
+    if (__builtin_mul_overflow(g.row_folds * g.col_folds, g.L, &g.num_rows) ||
+        g.num_rows > kMaxSimulatedWork)
+      CheckedProduct(g.row_folds * g.col_folds, g.L, kMaxSimulatedWork,
+                     "demand rows (folds x fold length)");
     return g;
   }
   int64_t folds() const { return row_folds * col_folds; }
@@ -521,13 +523,12 @@ template <DataflowMapping Map>
 void CheckSimulatedWork(const ArchConfig& cfg, const LayerSpec& layer, const OperandMatrices& op,
                         const FoldGrid& g, const Map& map, const LayerBuffers& size,
                         const LayerMetrics& m) {
-  const std::string where = "layer '" + layer.name + "': ";
   int64_t replayed = 0;
   if (cfg.bw_mode == BandwidthMode::kUser) {
-    const std::string what = where + "USER-mode operand addresses";
+    const std::string what = "layer '" + layer.name + "': USER-mode operand addresses";
     int64_t entries = op.ifmap_space() + op.filter_space();
-    for (const PrefetchLayout& pl :
-         {map.IfmapPrefetch(g.row_folds, g.col_folds), map.FilterPrefetch(g.row_folds, g.col_folds)})
+    for (const PrefetchLayout& pl : {map.IfmapPrefetch(g.row_folds, g.col_folds),
+                                     map.FilterPrefetch(g.row_folds, g.col_folds)})
       entries += CheckedProduct(CheckedProduct(pl.folds, pl.len, kMaxUserModeAddresses, what),
                                 pl.width, kMaxUserModeAddresses, what);
     CheckedProduct(entries, 1, kMaxUserModeAddresses,
@@ -545,9 +546,9 @@ void CheckSimulatedWork(const ArchConfig& cfg, const LayerSpec& layer, const Ope
     }
   }
   if (g.num_rows + replayed > kMaxSimulatedWork)
-    throw Error(where + "simulated work " + std::to_string(g.num_rows) + " demand rows + " +
-                std::to_string(replayed) + " replayed addresses is above the limit " +
-                std::to_string(kMaxSimulatedWork) +
+    throw Error("layer '" + layer.name + "': simulated work " + std::to_string(g.num_rows) +
+                " demand rows + " + std::to_string(replayed) +
+                " replayed addresses is above the limit " + std::to_string(kMaxSimulatedWork) +
                 " (docs/simulator.md, Input limits); use larger SRAMs, a larger array or CALC "
                 "bandwidth, or split the layer");
 }

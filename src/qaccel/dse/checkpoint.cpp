@@ -38,7 +38,7 @@ bool ParseRecord(const std::string& line, ExploreCheckpoint::Record* r) {
   std::string extra;
   if (in.fail() || (in >> extra)) return false;
   double* dst[6] = {&p.compute_util_pct, &p.overall_util_pct, &p.energy_pj,
-                    &p.area.sram_kb,     &p.area.area_mm2,     &p.objective};
+                    &p.area.sram_kb,     &p.area.area_mm2,    &p.objective};
   for (int i = 0; i < 6; ++i) {
     char* end = nullptr;
     *dst[i] = std::strtod(d[i].c_str(), &end);
@@ -57,11 +57,13 @@ ExploreCheckpoint::ExploreCheckpoint(const fs::path& file, const std::string& fi
   if (fs::exists(file)) {
     Check(resume, file.string() +
                       ": an interrupted run's points are here; pass --resume to continue it, or "
-                      "delete " + file.parent_path().string() + " to start over");
+                      "delete " +
+                      file.parent_path().string() + " to start over");
     const std::string text = ReadTextFile(file);
     Check(text.compare(0, header.size(), header) == 0,
-          file.string() + ":1: not the checkpoint of this run (a different space file, "
-                          "workload, strategy, seed or qaccel version); delete " +
+          file.string() +
+              ":1: not the checkpoint of this run (a different space file, "
+              "workload, strategy, seed or qaccel version); delete " +
               file.parent_path().string() + " to start over");
     size_t pos = header.size();
     int line_no = 1;

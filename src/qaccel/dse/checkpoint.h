@@ -35,8 +35,7 @@ class ExploreCheckpoint {
   // same: space, workload, strategy, seed, ...) must equal `fingerprint`.
   // Without `resume`, an existing file is an error (say --resume or delete
   // it). Throws Error naming the file and line.
-  ExploreCheckpoint(const std::filesystem::path& file, const std::string& fingerprint,
-                    bool resume);
+  ExploreCheckpoint(const std::filesystem::path& file, const std::string& fingerprint, bool resume);
   ~ExploreCheckpoint();
   ExploreCheckpoint(const ExploreCheckpoint&) = delete;
   ExploreCheckpoint& operator=(const ExploreCheckpoint&) = delete;

@@ -339,7 +339,7 @@ void ParseMemory(Reader& r, const toml::table& root, DesignSpace* s) {
     s->ofmap_sram_kb = r.Values(*n, "memory.ofmap_sram_kb", false, 1e-9, accel::kMaxSramKb);
   if (auto* n = mem->get("bandwidth_words_per_cycle"))
     s->bandwidths = r.Values(*n, "memory.bandwidth_words_per_cycle", false, 1e-9,
-                            accel::kMaxBandwidthWordsPerCycle);
+                             accel::kMaxBandwidthWordsPerCycle);
   if (auto* n = mem->get("bandwidth_mode")) {
     s->bw_modes.clear();
     for (auto& m : r.Strings(*n, "memory.bandwidth_mode")) {

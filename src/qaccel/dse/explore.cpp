@@ -32,7 +32,8 @@ std::string Num(double v) {
 // already holds (global evaluation index first + i below its size) are
 // replayed from it; the others are evaluated and appended to it, in
 // hand-out order, as soon as every earlier point of the batch is done.
-std::vector<PointResult> EvaluateBatch(const DesignSpace& space, const std::vector<Candidate>& batch,
+std::vector<PointResult> EvaluateBatch(const DesignSpace& space,
+                                       const std::vector<Candidate>& batch,
                                        const std::vector<accel::ArchConfig>& configs,
                                        const EvaluateFn& evaluate, size_t first,
                                        const ExploreOptions& opt, int threads, ProgressBar* bar) {
@@ -264,13 +265,12 @@ void WriteExploreOutputs(const std::filesystem::path& dir, const ExploreResult& 
       {"objective", b.objective},
       {"strategy", r.strategy},
       {"seed", r.seed}};
-  const std::pair<const char*, std::string> files[] = {
-      {"points.csv", points},
-      {"pareto_cycles_pes.csv", front_pes},
-      {"pareto_cycles_energy.csv", front_energy},
-      {"pareto.svg", svg},
-      {"best.json", best.dump(2) + "\n"},
-      {"manifest.json", manifest.dump(2) + "\n"}};
+  const std::pair<const char*, std::string> files[] = {{"points.csv", points},
+                                                       {"pareto_cycles_pes.csv", front_pes},
+                                                       {"pareto_cycles_energy.csv", front_energy},
+                                                       {"pareto.svg", svg},
+                                                       {"best.json", best.dump(2) + "\n"},
+                                                       {"manifest.json", manifest.dump(2) + "\n"}};
   CheckExploreOutputDir(dir, {});
   AtomicWriteDirectory(dir, [&](const std::filesystem::path& tmp) {
     for (const auto& [name, text] : files) AtomicWriteText(tmp / name, text);
