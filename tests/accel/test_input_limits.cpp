@@ -137,6 +137,15 @@ TEST(InputLimits, HugeLayersAreRefusedBeforeAnyWork) {
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 5.0);
 }
 
+TEST(InputLimits, NetworkChecksEveryLayerBeforeSimulatingAny) {
+  // The first layer takes ~2 s to simulate; the refusal of the second comes at once.
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::vector<LayerSpec> layers = {{"slow", 1, 400400, 1, 1, 1, 12800, 1, 1},
+                                         LayerSpec::Gemm("huge", 1000000, 1000000, 1000000)};
+  EXPECT_TRUE(Has(ErrorOf([&] { SimulateNetwork(Arch(32, 32), layers); }), "layer 'huge'"));
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 1.0);
+}
+
 TEST(InputLimits, LimitsLeaveShippedTopologiesAlone) {
   // SCALE-Sim's ResNet-50 largest layers and a UNet layer on its 32x32 / 64 kB config.
   ArchConfig a = Arch(32, 32);

@@ -122,7 +122,9 @@ void FinishReport(int64_t pe_count, LayerMetrics* m) {
   const double pes = static_cast<double>(pe_count);
   const double tc = static_cast<double>(m->total_cycles);
   if (m->total_cycles > 0) {
-    m->overall_util_pct = static_cast<double>(m->macs * 100) / (tc * pes);
+    // In double: macs may reach 2^62 (limits.h), macs * 100 would overflow
+    // int64. Identical to the integer product while it is below 2^53.
+    m->overall_util_pct = static_cast<double>(m->macs) * 100 / (tc * pes);
     m->avg_ifmap_sram_bw = static_cast<double>(m->ifmap_sram_reads) / tc;
     m->avg_filter_sram_bw = static_cast<double>(m->filter_sram_reads) / tc;
     m->avg_ofmap_sram_bw = static_cast<double>(m->ofmap_sram_writes) / tc;
@@ -204,17 +206,51 @@ void ValidateConfig(const ArchConfig& c) {
   }
 }
 
-}  // namespace
-
-LayerMetrics SimulateLayer(const ArchConfig& config, const LayerSpec& layer) {
+// Validates, then the layer's address tables (they depend on its shape only;
+// memoized, sim_cache.h).
+std::shared_ptr<const OperandMatrices> ValidatedOperands(const ArchConfig& config,
+                                                         const LayerSpec& layer) {
   ValidateConfig(config);
   ValidateLayer(layer);
-  const DataflowInfo& dataflow = GetDataflow(config.dataflow);
-  // The layer's address tables depend on its shape only (memoized, sim_cache.h).
-  const auto op = detail::OperandMatricesMemo(
+  return detail::OperandMatricesMemo(
       detail::MemoKey(detail::MemoKind::kOperandMatrices, ArchConfig{}, layer, 0, 0),
       [&] { return std::make_shared<const OperandMatrices>(layer); });
-  return dataflow.simulate(config, layer, *op);
+}
+
+}  // namespace
+
+// An upper bound on kMaxSimulatedWork's measure for any dataflow, from the
+// shape alone: the mapped matrix is two of M, K, N (the third is T), so
+// folds <= max ceil(X / R) ceil(Y / C), fold length <= T + 2R + C, and each
+// demand row replays at most max(R, C) addresses per read operand. In double
+// (overflow-free; only compared with the limit).
+double WorkUpperBound(const ArchConfig& c, const LayerSpec& l) {
+  const double dims[3] = {static_cast<double>(l.ofmap_h() * l.ofmap_w()),
+                          static_cast<double>(l.window_size()), static_cast<double>(l.num_filters)};
+  const double R = c.array_rows, C = c.array_cols;
+  double folds = 0, t = 0;
+  for (int i = 0; i < 3; ++i) {
+    t = std::max(t, dims[i]);
+    for (int j = 0; j < 3; ++j)
+      if (i != j) folds = std::max(folds, std::ceil(dims[i] / R) * std::ceil(dims[j] / C));
+  }
+  return folds * (t + 2 * R + C) * (1 + 2 * std::max(R, C));
+}
+
+void CheckSimulationLimits(const ArchConfig& config, const LayerSpec& layer) {
+  ValidateConfig(config);
+  ValidateLayer(layer);
+  // Most layers are far below the limit: no need to build their address tables.
+  if (config.bw_mode == BandwidthMode::kCalc &&
+      WorkUpperBound(config, layer) <= static_cast<double>(kMaxSimulatedWork))
+    return;
+  const auto op = ValidatedOperands(config, layer);
+  GetDataflow(config.dataflow).check_limits(config, layer, *op);
+}
+
+LayerMetrics SimulateLayer(const ArchConfig& config, const LayerSpec& layer) {
+  const auto op = ValidatedOperands(config, layer);
+  return GetDataflow(config.dataflow).simulate(config, layer, *op);
 }
 
 }  // namespace qaccel::accel

@@ -553,6 +553,18 @@ void CheckSimulatedWork(const ArchConfig& cfg, const LayerSpec& layer, const Ope
                 "bandwidth, or split the layer");
 }
 
+// CheckSimulatedWork on its own, before anything is simulated (the
+// registry's check_limits; SimulateNetwork checks every layer first).
+template <DataflowMapping Map>
+void CheckLimitsWithMapping(const ArchConfig& cfg, const LayerSpec& layer,
+                            const OperandMatrices& op) {
+  const Map map(op, cfg.array_rows, cfg.array_cols);
+  const FoldGrid g = FoldGrid::Of(map, cfg.array_rows, cfg.array_cols);
+  LayerMetrics m;
+  ComputeSide(g, map, &m);
+  CheckSimulatedWork(cfg, layer, op, g, map, LayerBuffers::Of(cfg), m);
+}
+
 // The whole layer on one mapping.
 template <DataflowMapping Map>
 LayerMetrics SimulateWithMapping(const ArchConfig& cfg, const LayerSpec& layer,
