@@ -115,7 +115,9 @@ TEST(OutputSets, ExploreSurvivesThreadsItCannotCreate) {
   // 256 threads under a 1.2 GB address-space limit: ParallelFor runs the
   // items on the threads it got instead of aborting.
   fs::remove_all(Dir());
-  const fs::path space = Write(Dir() / "s.toml", kSpace);
+  // 768 points, so that 256 workers are planned (~2 GB of thread stacks).
+  const fs::path space =
+      Write(Dir() / "s.toml", "[array]\nrows = {min = 1, max = 16}\ncols = {min = 1, max = 16}\n");
   const std::string cmd = "sh -c 'ulimit -v 1200000; QACCEL_PROGRESS=0 exec " +
                           std::string(QACCEL_CLI_PATH) + " explore " + space.string() +
                           " -m lenet5 -q --threads 256 -o " + (Dir() / "out").string() +
