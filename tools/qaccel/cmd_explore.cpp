@@ -65,6 +65,66 @@ void PrintFront(const char* title, const qaccel::dse::ExploreResult& r,
   }
 }
 
+qaccel::accel::Topology LoadWorkload(const Opts& o) {
+  using namespace qaccel;
+  accel::Topology topo;
+  if (!o.model.empty()) {
+    accel::TopologyOptions topt;
+    topt.batch = o.batch;
+    return accel::TopologyFromGraph(LoadModelOrZoo(o.model), topt);
+  }
+  topo.model = std::filesystem::path(o.topology).stem().string();
+  topo.layers =
+      accel::ReadTopology(o.topology, o.input_type == "gemm" ? accel::TopologyFormat::kGemm
+                                                             : accel::TopologyFormat::kConv);
+  topo.word_bytes = 1;  // SCALE-Sim's assumption; override with [memory] word_bytes
+  return topo;
+}
+
+// The search with its checkpoint in `partial` (OUT.partial/), kept until
+// the outputs are in place; removed on an error if this run created it.
+qaccel::dse::ExploreResult ExploreWithCheckpoint(const Opts& o,
+                                                 const qaccel::dse::DesignSpace& space,
+                                                 const qaccel::accel::Topology& topo,
+                                                 qaccel::dse::ExploreOptions eo,
+                                                 const std::filesystem::path& partial) {
+  const bool partial_existed = std::filesystem::exists(partial);
+  try {
+    qaccel::dse::ExploreCheckpoint checkpoint(partial / "evaluated.txt",
+                                              RunFingerprint(o, topo, eo), o.resume);
+    eo.checkpoint = &checkpoint;
+    return qaccel::dse::Explore(space, topo.layers, eo);
+  } catch (const qaccel::Error&) {
+    if (!partial_existed) std::filesystem::remove_all(partial);  // ours, and of no use
+    throw;
+  }
+}
+
+void PrintResult(const Opts& o, const qaccel::dse::DesignSpace& space,
+                 const qaccel::accel::Topology& topo, const qaccel::dse::ExploreResult& r) {
+  const auto& b = r.points[r.best];
+  std::printf(
+      "explored %s on %s: %zu of %llu points evaluated (%llu rejected by constraints), "
+      "%s, seed %llu, %d threads, %.2f s (%.0f points/s)\n",
+      topo.model.c_str(), o.space.c_str(), r.points.size(),
+      static_cast<unsigned long long>(r.space_size),
+      static_cast<unsigned long long>(r.skipped_infeasible), r.strategy.c_str(),
+      static_cast<unsigned long long>(r.seed), r.threads, r.seconds,
+      r.seconds > 0 ? static_cast<double>(r.points.size()) / r.seconds : 0.0);
+  std::printf(
+      "best (%s): point %zu  %s  total_cycles %lld  stall_cycles %lld  compute_util %.2f%%  "
+      "energy %.6g pJ  area %.4g mm^2  objective %.6g\n",
+      space.objective.Name().c_str(), r.best, qaccel::dse::DescribePoint(b).c_str(),
+      static_cast<long long>(b.total_cycles), static_cast<long long>(b.stall_cycles),
+      b.compute_util_pct, b.energy_pj, b.area.area_mm2, b.objective);
+  PrintFront("PEs", r, r.front_pes);
+  PrintFront("energy", r, r.front_energy);
+  std::printf(
+      "wrote %s/{points.csv, pareto_cycles_pes.csv, pareto_cycles_energy.csv, pareto.svg, "
+      "best.json, manifest.json}\n",
+      o.out.c_str());
+}
+
 void Setup(CLI::App* sub) {
   auto o = std::make_shared<Opts>();
   sub->add_option("space", o->space, "Design-space TOML file (docs/dse.md, examples/space_*.toml)")
@@ -101,18 +161,7 @@ void Setup(CLI::App* sub) {
     // Before the search: the output set replaces -o as a whole.
     dse::CheckExploreOutputDir(o->out, {o->space, o->topology, o->model});
 
-    accel::Topology topo;
-    if (!o->model.empty()) {
-      accel::TopologyOptions topt;
-      topt.batch = o->batch;
-      topo = accel::TopologyFromGraph(LoadModelOrZoo(o->model), topt);
-    } else {
-      topo.model = std::filesystem::path(o->topology).stem().string();
-      topo.layers =
-          accel::ReadTopology(o->topology, o->input_type == "gemm" ? accel::TopologyFormat::kGemm
-                                                                   : accel::TopologyFormat::kConv);
-      topo.word_bytes = 1;  // SCALE-Sim's assumption; override with [memory] word_bytes
-    }
+    const accel::Topology topo = LoadWorkload(*o);
 
     dse::ExploreOptions eo;
     eo.strategy = strategy;
@@ -121,19 +170,8 @@ void Setup(CLI::App* sub) {
     eo.progress = !o->quiet;
     eo.base.word_bytes = space.word_bytes > 0 ? space.word_bytes : topo.word_bytes;
     eo.base.run_name = "explore";
-    // The checkpoint lives in OUT.partial/ until the outputs are in place.
     const std::filesystem::path partial = PartialDir(o->out);
-    const bool partial_existed = std::filesystem::exists(partial);
-    dse::ExploreResult r;
-    try {
-      dse::ExploreCheckpoint checkpoint(partial / "evaluated.txt", RunFingerprint(*o, topo, eo),
-                                        o->resume);
-      eo.checkpoint = &checkpoint;
-      r = dse::Explore(space, topo.layers, eo);
-    } catch (const Error&) {
-      if (!partial_existed) std::filesystem::remove_all(partial);  // ours, and of no use
-      throw;
-    }
+    const dse::ExploreResult r = ExploreWithCheckpoint(*o, space, topo, eo, partial);
 
     nlohmann::json unmapped = nlohmann::json::array();
     for (auto& u : topo.unmapped)
@@ -158,28 +196,7 @@ void Setup(CLI::App* sub) {
                                {"seconds", r.seconds}};
     dse::WriteExploreOutputs(o->out, r, topo.model, manifest);
     std::filesystem::remove_all(partial);
-
-    const auto& b = r.points[r.best];
-    std::printf(
-        "explored %s on %s: %zu of %llu points evaluated (%llu rejected by constraints), "
-        "%s, seed %llu, %d threads, %.2f s (%.0f points/s)\n",
-        topo.model.c_str(), o->space.c_str(), r.points.size(),
-        static_cast<unsigned long long>(r.space_size),
-        static_cast<unsigned long long>(r.skipped_infeasible), r.strategy.c_str(),
-        static_cast<unsigned long long>(r.seed), r.threads, r.seconds,
-        r.seconds > 0 ? static_cast<double>(r.points.size()) / r.seconds : 0.0);
-    std::printf(
-        "best (%s): point %zu  %s  total_cycles %lld  stall_cycles %lld  compute_util %.2f%%  "
-        "energy %.6g pJ  area %.4g mm^2  objective %.6g\n",
-        space.objective.Name().c_str(), r.best, dse::DescribePoint(b).c_str(),
-        static_cast<long long>(b.total_cycles), static_cast<long long>(b.stall_cycles),
-        b.compute_util_pct, b.energy_pj, b.area.area_mm2, b.objective);
-    PrintFront("PEs", r, r.front_pes);
-    PrintFront("energy", r, r.front_energy);
-    std::printf(
-        "wrote %s/{points.csv, pareto_cycles_pes.csv, pareto_cycles_energy.csv, pareto.svg, "
-        "best.json, manifest.json}\n",
-        o->out.c_str());
+    PrintResult(*o, space, topo, r);
   });
 }
 
