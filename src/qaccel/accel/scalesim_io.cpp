@@ -287,6 +287,33 @@ void DropIgnoredLastField(const std::string& line, std::vector<std::string>* f) 
     f->pop_back();
 }
 
+// kMaxTopologyLayers: `count` layers after this row; `dp` the expanded row.
+void CheckLayerCount(size_t count, const std::string& where, const LayerSpec* dp) {
+  if (static_cast<int64_t>(count) <= kMaxTopologyLayers) return;
+  throw Error(where + "more than " + std::to_string(kMaxTopologyLayers) + " layers" +
+              (dp ? " (a \"DP\" row expands into one layer per channel: 'Channels' = " +
+                        std::to_string(dp->channels) + ")"
+                  : "") +
+              " (docs/simulator.md, Input limits)");
+}
+
+// As in SCALE-Sim, a conv layer whose name contains "DP" is depthwise: one
+// single-channel layer per channel ("<name>Channel_<i>").
+void AppendConvLayer(const LayerSpec& l, const std::string& where, std::vector<LayerSpec>* layers) {
+  if (l.name.find("DP") == std::string::npos) {
+    CheckLayerCount(layers->size() + 1, where, nullptr);
+    layers->push_back(l);
+    return;
+  }
+  CheckLayerCount(layers->size() + static_cast<size_t>(l.channels), where, &l);
+  for (int64_t c = 0; c < l.channels; ++c) {
+    LayerSpec d = l;
+    d.name = l.name + "Channel_" + std::to_string(c);
+    d.channels = 1;
+    layers->push_back(d);
+  }
+}
+
 }  // namespace
 
 std::vector<LayerSpec> ParseTopology(const std::string& text, const std::string& file,
@@ -329,9 +356,7 @@ std::vector<LayerSpec> ParseTopology(const std::string& text, const std::string&
     if (format == TopologyFormat::kGemm) {
       if (f.size() < 4)
         throw Error(where + "expected 4 fields (Layer, M, N, K), got " + std::to_string(f.size()));
-      if (static_cast<int64_t>(layers.size()) >= kMaxTopologyLayers)
-        throw Error(where + "more than " + std::to_string(kMaxTopologyLayers) +
-                    " layers (docs/simulator.md, Input limits)");
+      CheckLayerCount(layers.size() + 1, where, nullptr);
       layers.push_back(LayerSpec::Gemm(f[0], num(1, kGemmFields[1]), num(2, kGemmFields[2]),
                                        num(3, kGemmFields[3])));
       continue;
@@ -354,24 +379,7 @@ std::vector<LayerSpec> ParseTopology(const std::string& text, const std::string&
     l.stride_w = f.size() >= 9 ? num(8, kConvFields[8]) : l.stride_h;
     if (l.filter_h > l.ifmap_h) throw Error(where + "Filter Height is larger than IFMAP Height");
     if (l.filter_w > l.ifmap_w) throw Error(where + "Filter Width is larger than IFMAP Width");
-    const bool depthwise = l.name.find("DP") != std::string::npos;
-    if (static_cast<int64_t>(layers.size()) + (depthwise ? l.channels : 1) > kMaxTopologyLayers)
-      throw Error(where + "more than " + std::to_string(kMaxTopologyLayers) + " layers" +
-                  (depthwise ? " (a \"DP\" row expands into one layer per channel: 'Channels' = " +
-                                   f[5] + ")"
-                             : "") +
-                  " (docs/simulator.md, Input limits)");
-    if (depthwise) {
-      const int64_t channels = l.channels;
-      for (int64_t c = 0; c < channels; ++c) {
-        LayerSpec d = l;
-        d.name = l.name + "Channel_" + std::to_string(c);
-        d.channels = 1;
-        layers.push_back(d);
-      }
-    } else {
-      layers.push_back(l);
-    }
+    AppendConvLayer(l, where, &layers);
   }
   if (layers.empty())
     throw Error(file + ":" + std::to_string(std::max(1, line_no)) + ": topology has no layers");
