@@ -553,16 +553,29 @@ void CheckSimulatedWork(const ArchConfig& cfg, const LayerSpec& layer, const Ope
                 "bandwidth, or split the layer");
 }
 
-// CheckSimulatedWork on its own, before anything is simulated (the
-// registry's check_limits; SimulateNetwork checks every layer first).
+// The first stage: the compute side of the report, then the work limit
+// (CheckSimulatedWork), before anything is allocated or replayed.
+template <DataflowMapping Map>
+LayerMetrics CheckedComputeSide(const ArchConfig& cfg, const LayerSpec& layer,
+                                const OperandMatrices& op, const FoldGrid& g, const Map& map,
+                                const LayerBuffers& size) {
+  LayerMetrics m;
+  m.name = layer.name;
+  m.macs = layer.macs();
+  m.word_bytes = cfg.word_bytes;
+  ComputeSide(g, map, &m);
+  CheckSimulatedWork(cfg, layer, op, g, map, size, m);
+  return m;
+}
+
+// The limits alone, before anything is simulated (the registry's
+// check_limits; SimulateNetwork checks every layer first).
 template <DataflowMapping Map>
 void CheckLimitsWithMapping(const ArchConfig& cfg, const LayerSpec& layer,
                             const OperandMatrices& op) {
   const Map map(op, cfg.array_rows, cfg.array_cols);
-  const FoldGrid g = FoldGrid::Of(map, cfg.array_rows, cfg.array_cols);
-  LayerMetrics m;
-  ComputeSide(g, map, &m);
-  CheckSimulatedWork(cfg, layer, op, g, map, LayerBuffers::Of(cfg), m);
+  CheckedComputeSide(cfg, layer, op, FoldGrid::Of(map, cfg.array_rows, cfg.array_cols), map,
+                     LayerBuffers::Of(cfg));
 }
 
 // The whole layer on one mapping.
@@ -571,14 +584,8 @@ LayerMetrics SimulateWithMapping(const ArchConfig& cfg, const LayerSpec& layer,
                                  const OperandMatrices& op) {
   const Map map(op, cfg.array_rows, cfg.array_cols);
   const FoldGrid g = FoldGrid::Of(map, cfg.array_rows, cfg.array_cols);
-  LayerMetrics m;
-  m.name = layer.name;
-  m.macs = layer.macs();
-  m.word_bytes = cfg.word_bytes;
-  ComputeSide(g, map, &m);
-
   const LayerBuffers size = LayerBuffers::Of(cfg);
-  CheckSimulatedWork(cfg, layer, op, g, map, size, m);
+  LayerMetrics m = CheckedComputeSide(cfg, layer, op, g, map, size);
   UserReadBuffers rb = PrepareReadBuffers(cfg, size, op, g, map);
   Span if_span, fi_span;
   // OFMAP lines are the array width in CALC mode, the bandwidth in USER mode.
