@@ -121,7 +121,12 @@ TEST(InputLimits, HugeLayersAreRefusedBeforeAnyWork) {
   // A 1 x 400400 input with 12,800 1x1 filters on 8x8: 1.2e9 demand rows.
   const LayerSpec wide{"wide", 1, 400400, 1, 1, 1, 12800, 1, 1};
   const std::string e = ErrorOf([&] { SimulateLayer(Arch(8, 8), wide); });
-  EXPECT_TRUE(Has(e, "demand rows (folds x fold length) = ")) << e;
+  EXPECT_TRUE(Has(e, "layer 'wide': demand rows (folds x fold length) = ")) << e;
+  // A 16M-pixel row under an 8M-wide filter: the IFMAP coverage count used
+  // to mark every position of every window (~6 x 10^13 steps).
+  const LayerSpec tall{"tall", 16000000, 1, 8000000, 1, 1, 1, 1, 1};
+  EXPECT_TRUE(
+      Has(ErrorOf([&] { SimulateLayer(Arch(32, 32), tall); }), "layer 'tall': demand rows"));
   EXPECT_TRUE(Has(e, "is above the limit 1073741824")) << e;
   // UNet's Conv5b with 100-word SRAMs replays ~3e9 IFMAP addresses one by one.
   ArchConfig tiny = Arch(32, 32);

@@ -43,12 +43,17 @@ OperandMatrices::OperandMatrices(const LayerSpec& l)
     win_col_[k] = rem / ch;
     win_ofs_[k] = (win_row_[k] * l.ifmap_w + win_col_[k]) * ch + rem % ch;
   }
+  // Positions of [0, size) under at least one window [o * stride, o * stride
+  // + filt): the windows start in increasing order, so each adds what lies
+  // past the previous end. O(n_out) (a per-position mark costs n_out * filt,
+  // up to 2^46 steps within the limits).
   auto covered = [](int64_t n_out, int64_t stride, int64_t filt, int64_t size) {
-    std::vector<char> hit(size, 0);
-    for (int64_t o = 0; o < n_out; ++o)
-      for (int64_t i = o * stride; i < std::min(size, o * stride + filt); ++i) hit[i] = 1;
-    int64_t c = 0;
-    for (char h : hit) c += h;
+    int64_t c = 0, end = 0;
+    for (int64_t o = 0; o < n_out; ++o) {
+      const int64_t b = std::max(end, o * stride), e = std::min(size, o * stride + filt);
+      if (e > b) c += e - b;
+      end = std::max(end, e);
+    }
     return c;
   };
   ifmap_distinct_ = covered(oh, l.stride_h, l.filter_h, l.ifmap_h) *

@@ -50,7 +50,7 @@ inline int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 struct FoldGrid {
   int64_t R = 0, C = 0, Sr = 0, Sc = 0, row_folds = 0, col_folds = 0, L = 0, num_rows = 0;
   template <DataflowMapping Map>
-  static FoldGrid Of(const Map& map, int64_t rows, int64_t cols) {
+  static FoldGrid Of(const Map& map, int64_t rows, int64_t cols, const std::string& layer) {
     FoldGrid g;
     g.R = rows;
     g.C = cols;
@@ -63,7 +63,7 @@ struct FoldGrid {
     if (__builtin_mul_overflow(g.row_folds * g.col_folds, g.L, &g.num_rows) ||
         g.num_rows > kMaxSimulatedWork)
       CheckedProduct(g.row_folds * g.col_folds, g.L, kMaxSimulatedWork,
-                     "demand rows (folds x fold length)");
+                     "layer '" + layer + "': demand rows (folds x fold length)");
     return g;
   }
   int64_t folds() const { return row_folds * col_folds; }
@@ -574,8 +574,8 @@ template <DataflowMapping Map>
 void CheckLimitsWithMapping(const ArchConfig& cfg, const LayerSpec& layer,
                             const OperandMatrices& op) {
   const Map map(op, cfg.array_rows, cfg.array_cols);
-  CheckedComputeSide(cfg, layer, op, FoldGrid::Of(map, cfg.array_rows, cfg.array_cols), map,
-                     LayerBuffers::Of(cfg));
+  CheckedComputeSide(cfg, layer, op, FoldGrid::Of(map, cfg.array_rows, cfg.array_cols, layer.name),
+                     map, LayerBuffers::Of(cfg));
 }
 
 // The whole layer on one mapping.
@@ -583,7 +583,7 @@ template <DataflowMapping Map>
 LayerMetrics SimulateWithMapping(const ArchConfig& cfg, const LayerSpec& layer,
                                  const OperandMatrices& op) {
   const Map map(op, cfg.array_rows, cfg.array_cols);
-  const FoldGrid g = FoldGrid::Of(map, cfg.array_rows, cfg.array_cols);
+  const FoldGrid g = FoldGrid::Of(map, cfg.array_rows, cfg.array_cols, layer.name);
   const LayerBuffers size = LayerBuffers::Of(cfg);
   LayerMetrics m = CheckedComputeSide(cfg, layer, op, g, map, size);
   UserReadBuffers rb = PrepareReadBuffers(cfg, size, op, g, map);
