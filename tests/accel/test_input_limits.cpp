@@ -134,6 +134,19 @@ TEST(InputLimits, HugeLayersAreRefusedBeforeAnyWork) {
   const LayerSpec conv5b{"Conv5b", 123, 123, 3, 3, 1024, 1024, 1, 1};
   EXPECT_TRUE(
       Has(ErrorOf([&] { SimulateLayer(tiny, conv5b); }), "layer 'Conv5b': simulated work "));
+  // A 1-wide, 1-channel IFMAP under a 1000-row filter: every replayed range
+  // is one address (1.6 x 10^10 of them; minutes before it counted them).
+  const LayerSpec narrow{"narrow", 1000000, 1, 1000, 1, 1, 500, 1, 1};
+  EXPECT_TRUE(Has(ErrorOf([&] { SimulateLayer(Arch(32, 32), narrow); }),
+                  "layer 'narrow': simulated work "));
+  // A 100-word OFMAP buffer drains every row: the 1 x 400400 row with 12,800
+  // filters (5 x 10^9 OFMAP writes) stepped element by element for ~1 min in ws.
+  ArchConfig small_ofmap = Arch(32, 32, Dataflow::kWeightStationary);
+  small_ofmap.ofmap_sram_kb = 0.1;
+  small_ofmap.ifmap_sram_kb = small_ofmap.filter_sram_kb = 6000;
+  const LayerSpec wide32{"wide", 1, 400400, 1, 1, 1, 12800, 1, 1};
+  EXPECT_TRUE(
+      Has(ErrorOf([&] { SimulateLayer(small_ofmap, wide32); }), "layer 'wide': simulated work "));
   // USER mode: per-address state is bounded before it is allocated.
   ArchConfig user = Arch(32, 32);
   user.bw_mode = BandwidthMode::kUser;

@@ -518,7 +518,8 @@ void ReadOperandResults(const ArchConfig& cfg, const LayerSpec& layer, const Ope
 
 // The simulated work of the layer (limits.h, kMaxSimulatedWork) and, in USER
 // mode, the per-address state, checked before anything is allocated or
-// replayed: demand rows, plus the addresses replayed one at a time.
+// replayed: demand rows, plus the addresses and OFMAP elements handled one
+// at a time.
 template <DataflowMapping Map>
 void CheckSimulatedWork(const ArchConfig& cfg, const LayerSpec& layer, const OperandMatrices& op,
                         const FoldGrid& g, const Map& map, const LayerBuffers& size,
@@ -536,15 +537,24 @@ void CheckSimulatedWork(const ArchConfig& cfg, const LayerSpec& layer, const Ope
     replayed = m.ifmap_sram_reads + m.filter_sram_reads;
   } else if (size.ifmap.total >= kReadBufferSets) {
     // The IFMAP window replay: address by address near each window close
-    // (a share ports / window of the reads), as 64-address ranges elsewhere.
+    // (a share ports / window of the reads), elsewhere as ranges of at most
+    // one filter row (filter_w x channels addresses) costing one step per
+    // 64 addresses.
     const EstimateReadBufferModel probe(size.ifmap, 0, op.ifmap_distinct());
     if (probe.needs_simulation()) {
       const double share = std::min(1.0, static_cast<double>(map.IfmapPorts(g.At(0, 0))) /
                                              static_cast<double>(probe.window_elems()));
+      const int64_t range = std::min<int64_t>(64, op.filter_w() * op.channels());
       replayed = static_cast<int64_t>(static_cast<double>(m.ifmap_sram_reads) * share) +
-                 m.ifmap_sram_reads / 64;
+                 m.ifmap_sram_reads / range;
     }
   }
+  // The OFMAP write buffer steps element by element around each drain or
+  // stall: about C elements per event, an event per half buffer written.
+  const double of_share =
+      std::min(1.0, 2.0 * static_cast<double>(g.C) /
+                        static_cast<double>(std::max<int64_t>(1, size.ofmap.total)));
+  replayed += static_cast<int64_t>(static_cast<double>(m.ofmap_sram_writes) * of_share);
   if (g.num_rows + replayed > kMaxSimulatedWork)
     throw Error("layer '" + layer.name + "': simulated work " + std::to_string(g.num_rows) +
                 " demand rows + " + std::to_string(replayed) +
