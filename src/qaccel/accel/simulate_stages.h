@@ -532,8 +532,11 @@ void CheckSimulatedWork(const ArchConfig& cfg, const LayerSpec& layer, const Ope
                                      map.FilterPrefetch(g.row_folds, g.col_folds)})
       entries += CheckedProduct(CheckedProduct(pl.folds, pl.len, kMaxUserModeAddresses, what),
                                 pl.width, kMaxUserModeAddresses, what);
-    CheckedProduct(entries, 1, kMaxUserModeAddresses,
-                   what + " (IFMAP + filter elements + prefetch entries)");
+    if (entries > kMaxUserModeAddresses)
+      throw Error(what +
+                  " (IFMAP + filter elements + prefetch entries) = " + std::to_string(entries) +
+                  " is above the limit " + std::to_string(kMaxUserModeAddresses) +
+                  " (docs/simulator.md, Input limits); use CALC bandwidth or split the layer");
     replayed = m.ifmap_sram_reads + m.filter_sram_reads;
   } else if (size.ifmap.total >= kReadBufferSets) {
     // The IFMAP window replay: address by address near each window close
