@@ -11,6 +11,7 @@
 #include "qaccel/accel/scalesim_io.h"
 #include "qaccel/accel/topology_from_graph.h"
 #include "qaccel/core/error.h"
+#include "qaccel/core/file_io.h"
 #include "qaccel/dse/explore.h"
 #include "qaccel/dse/strategy.h"
 #include "qaccel/graph/model_file.h"
@@ -23,7 +24,33 @@ struct Opts {
   int64_t seed = -1;
   int threads = 0;
   bool quiet = false;
+  bool resume = false;
 };
+
+// What makes two runs the same run (checkpoint.h): a hash of the space
+// file, the workload's layers, the word size, strategy, seed and version.
+std::string RunFingerprint(const Opts& o, const qaccel::accel::Topology& topo,
+                           const qaccel::dse::ExploreOptions& eo) {
+  std::string text = qaccel::ReadTextFile(o.space) + "\n" + eo.strategy + " " +
+                     std::to_string(eo.seed) + " " + std::to_string(eo.base.word_bytes) + " " +
+                     QACCEL_VERSION + "\n";
+  for (const auto& l : topo.layers)
+    for (int64_t v : {l.ifmap_h, l.ifmap_w, l.filter_h, l.filter_w, l.channels, l.num_filters,
+                      l.stride_h, l.stride_w})
+      text += std::to_string(v) + ",";
+  uint64_t h = 1469598103934665603ull;  // FNV-1a, 64 bits
+  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+  char b[32];
+  std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(h));
+  return b;
+}
+
+// OUT.partial: the work directory of an interrupted run, next to OUT.
+std::filesystem::path PartialDir(const std::string& out) {
+  std::filesystem::path p = std::filesystem::path(out).lexically_normal();
+  if (p.filename().empty()) p = p.parent_path();
+  return p.string() + ".partial";
+}
 
 void PrintFront(const char* title, const qaccel::dse::ExploreResult& r,
                 const std::vector<size_t>& front) {
@@ -36,6 +63,66 @@ void PrintFront(const char* title, const qaccel::dse::ExploreResult& r,
                 static_cast<long long>(p.total_cycles), p.energy_pj, p.area.area_mm2,
                 qaccel::dse::DescribePoint(p).c_str());
   }
+}
+
+qaccel::accel::Topology LoadWorkload(const Opts& o) {
+  using namespace qaccel;
+  accel::Topology topo;
+  if (!o.model.empty()) {
+    accel::TopologyOptions topt;
+    topt.batch = o.batch;
+    return accel::TopologyFromGraph(LoadModelOrZoo(o.model), topt);
+  }
+  topo.model = std::filesystem::path(o.topology).stem().string();
+  topo.layers =
+      accel::ReadTopology(o.topology, o.input_type == "gemm" ? accel::TopologyFormat::kGemm
+                                                             : accel::TopologyFormat::kConv);
+  topo.word_bytes = 1;  // SCALE-Sim's assumption; override with [memory] word_bytes
+  return topo;
+}
+
+// The search with its checkpoint in `partial` (OUT.partial/), kept until
+// the outputs are in place; removed on an error if this run created it.
+qaccel::dse::ExploreResult ExploreWithCheckpoint(const Opts& o,
+                                                 const qaccel::dse::DesignSpace& space,
+                                                 const qaccel::accel::Topology& topo,
+                                                 qaccel::dse::ExploreOptions eo,
+                                                 const std::filesystem::path& partial) {
+  const bool partial_existed = std::filesystem::exists(partial);
+  try {
+    qaccel::dse::ExploreCheckpoint checkpoint(partial / "evaluated.txt",
+                                              RunFingerprint(o, topo, eo), o.resume);
+    eo.checkpoint = &checkpoint;
+    return qaccel::dse::Explore(space, topo.layers, eo);
+  } catch (const qaccel::Error&) {
+    if (!partial_existed) std::filesystem::remove_all(partial);  // ours, and of no use
+    throw;
+  }
+}
+
+void PrintResult(const Opts& o, const qaccel::dse::DesignSpace& space,
+                 const qaccel::accel::Topology& topo, const qaccel::dse::ExploreResult& r) {
+  const auto& b = r.points[r.best];
+  std::printf(
+      "explored %s on %s: %zu of %llu points evaluated (%llu rejected by constraints), "
+      "%s, seed %llu, %d threads, %.2f s (%.0f points/s)\n",
+      topo.model.c_str(), o.space.c_str(), r.points.size(),
+      static_cast<unsigned long long>(r.space_size),
+      static_cast<unsigned long long>(r.skipped_infeasible), r.strategy.c_str(),
+      static_cast<unsigned long long>(r.seed), r.threads, r.seconds,
+      r.seconds > 0 ? static_cast<double>(r.points.size()) / r.seconds : 0.0);
+  std::printf(
+      "best (%s): point %zu  %s  total_cycles %lld  stall_cycles %lld  compute_util %.2f%%  "
+      "energy %.6g pJ  area %.4g mm^2  objective %.6g\n",
+      space.objective.Name().c_str(), r.best, qaccel::dse::DescribePoint(b).c_str(),
+      static_cast<long long>(b.total_cycles), static_cast<long long>(b.stall_cycles),
+      b.compute_util_pct, b.energy_pj, b.area.area_mm2, b.objective);
+  PrintFront("PEs", r, r.front_pes);
+  PrintFront("energy", r, r.front_energy);
+  std::printf(
+      "wrote %s/{points.csv, pareto_cycles_pes.csv, pareto_cycles_energy.csv, pareto.svg, "
+      "best.json, manifest.json}\n",
+      o.out.c_str());
 }
 
 void Setup(CLI::App* sub) {
@@ -56,33 +143,25 @@ void Setup(CLI::App* sub) {
       ->check(qaccel::cli::ThreadsRange());
   sub->add_option("-o,--output", o->out, "Output directory")->required();
   sub->add_flag("-q,--quiet", o->quiet, "No progress bar");
+  sub->add_flag("--resume", o->resume,
+                "Continue an interrupted run from OUT.partial/ (same space, workload, strategy "
+                "and seed; any thread count): byte-identical outputs");
   sub->callback([o] {
     using namespace qaccel;
     dse::DesignSpace space = dse::LoadDesignSpace(o->space);
     const std::string strategy = o->strategy.empty() ? space.strategy : o->strategy;
     if (!dse::IsStrategy(strategy))
       dse::MakeStrategy(strategy, space, 0);  // throws the naming error
+    dse::CheckSearchSize(space, strategy);
     Check(o->threads >= 0, "--threads must be >= 0");
     Check(!o->model.empty() || !o->topology.empty(),
           "no workload: give --model MODEL|ZOO_NAME or --topology CSV");
     Check(o->input_type == "conv" || o->input_type == "gemm",
           "-i must be conv or gemm, got '" + o->input_type + "'");
-    if (std::filesystem::exists(o->out))
-      Check(std::filesystem::is_directory(o->out),
-            "output '" + o->out + "' exists and is not a directory");
+    // Before the search: the output set replaces -o as a whole.
+    dse::CheckExploreOutputDir(o->out, {o->space, o->topology, o->model});
 
-    accel::Topology topo;
-    if (!o->model.empty()) {
-      accel::TopologyOptions topt;
-      topt.batch = o->batch;
-      topo = accel::TopologyFromGraph(LoadModelOrZoo(o->model), topt);
-    } else {
-      topo.model = std::filesystem::path(o->topology).stem().string();
-      topo.layers =
-          accel::ReadTopology(o->topology, o->input_type == "gemm" ? accel::TopologyFormat::kGemm
-                                                                   : accel::TopologyFormat::kConv);
-      topo.word_bytes = 1;  // SCALE-Sim's assumption; override with [memory] word_bytes
-    }
+    const accel::Topology topo = LoadWorkload(*o);
 
     dse::ExploreOptions eo;
     eo.strategy = strategy;
@@ -91,7 +170,8 @@ void Setup(CLI::App* sub) {
     eo.progress = !o->quiet;
     eo.base.word_bytes = space.word_bytes > 0 ? space.word_bytes : topo.word_bytes;
     eo.base.run_name = "explore";
-    dse::ExploreResult r = dse::Explore(space, topo.layers, eo);
+    const std::filesystem::path partial = PartialDir(o->out);
+    const dse::ExploreResult r = ExploreWithCheckpoint(*o, space, topo, eo, partial);
 
     nlohmann::json unmapped = nlohmann::json::array();
     for (auto& u : topo.unmapped)
@@ -112,30 +192,11 @@ void Setup(CLI::App* sub) {
                                {"space_size", r.space_size},
                                {"evaluated", r.points.size()},
                                {"skipped_infeasible", r.skipped_infeasible},
+                               {"resumed_points", r.resumed},
                                {"seconds", r.seconds}};
     dse::WriteExploreOutputs(o->out, r, topo.model, manifest);
-
-    const auto& b = r.points[r.best];
-    std::printf(
-        "explored %s on %s: %zu of %llu points evaluated (%llu rejected by constraints), "
-        "%s, seed %llu, %d threads, %.2f s (%.0f points/s)\n",
-        topo.model.c_str(), o->space.c_str(), r.points.size(),
-        static_cast<unsigned long long>(r.space_size),
-        static_cast<unsigned long long>(r.skipped_infeasible), r.strategy.c_str(),
-        static_cast<unsigned long long>(r.seed), r.threads, r.seconds,
-        r.seconds > 0 ? static_cast<double>(r.points.size()) / r.seconds : 0.0);
-    std::printf(
-        "best (%s): point %zu  %s  total_cycles %lld  stall_cycles %lld  compute_util %.2f%%  "
-        "energy %.6g pJ  area %.4g mm^2  objective %.6g\n",
-        space.objective.Name().c_str(), r.best, dse::DescribePoint(b).c_str(),
-        static_cast<long long>(b.total_cycles), static_cast<long long>(b.stall_cycles),
-        b.compute_util_pct, b.energy_pj, b.area.area_mm2, b.objective);
-    PrintFront("PEs", r, r.front_pes);
-    PrintFront("energy", r, r.front_energy);
-    std::printf(
-        "wrote %s/{points.csv, pareto_cycles_pes.csv, pareto_cycles_energy.csv, pareto.svg, "
-        "best.json, manifest.json}\n",
-        o->out.c_str());
+    std::filesystem::remove_all(partial);
+    PrintResult(*o, space, topo, r);
   });
 }
 

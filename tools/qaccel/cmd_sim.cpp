@@ -102,13 +102,15 @@ void Setup(CLI::App* sub) {
                             ? model_topo->layers
                             : ReadTopology(topo, opt->input_type == "gemm" ? TopologyFormat::kGemm
                                                                            : TopologyFormat::kConv);
-    const auto metrics =
-        RunSimAndWriteReports(cfg.arch, layers, opt->out_dir, qaccel::cli::CommandLine());
+    if (layers.empty()) throw qaccel::Error("no layers to simulate");
+    const auto metrics = SimulateNetwork(cfg.arch, layers);
+    // One output set, written as a whole into OUT_DIR/<run_name>/.
+    WriteSimReports(cfg.arch, metrics, opt->out_dir, qaccel::cli::CommandLine(),
+                    {qaccel::cli::EnergyReportFile(cfg.energy, cfg.arch, metrics)},
+                    {opt->config, topo, opt->model});
     PrintSummary(cfg.arch, metrics,
                  (std::filesystem::path(opt->out_dir) / cfg.arch.run_name).string());
-    qaccel::cli::WriteAndPrintEnergy(cfg.energy, cfg.area, cfg.arch, metrics,
-                                     std::filesystem::path(opt->out_dir) / cfg.arch.run_name,
-                                     model_topo.get());
+    qaccel::cli::PrintEnergy(cfg.energy, cfg.area, cfg.arch, metrics, model_topo.get());
   });
 }
 

@@ -22,12 +22,17 @@ accel::Topology SimTopologyFromModel(const std::string& spec, int64_t batch) {
   return accel::TopologyFromGraph(LoadModelOrZoo(spec), o);
 }
 
-void WriteAndPrintEnergy(const accel::EnergyTable& table, const accel::AreaModel& area,
-                         const accel::ArchConfig& arch,
-                         const std::vector<accel::LayerMetrics>& metrics,
-                         const std::filesystem::path& dir, const accel::Topology* topology) {
+std::pair<std::string, std::string> EnergyReportFile(
+    const accel::EnergyTable& table, const accel::ArchConfig& arch,
+    const std::vector<accel::LayerMetrics>& metrics) {
+  return {"ENERGY_REPORT.csv",
+          accel::EnergyReportCsv(accel::ComputeNetworkEnergy(arch, metrics, table))};
+}
+
+void PrintEnergy(const accel::EnergyTable& table, const accel::AreaModel& area,
+                 const accel::ArchConfig& arch, const std::vector<accel::LayerMetrics>& metrics,
+                 const accel::Topology* topology) {
   const auto energy = accel::ComputeNetworkEnergy(arch, metrics, table);
-  AtomicWriteText(dir / "ENERGY_REPORT.csv", accel::EnergyReportCsv(energy));
   const accel::LayerEnergy t = accel::SumEnergy(energy);
   const accel::AreaEstimate a = accel::EstimateArea(arch, area);
   std::printf(

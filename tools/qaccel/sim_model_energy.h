@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "qaccel/accel/cost_model.h"
@@ -20,13 +21,17 @@ bool IsModelSpec(const std::string& spec);
 // Topology of a model for `qaccel sim` (mapping: accel/topology_from_graph.h).
 accel::Topology SimTopologyFromModel(const std::string& spec, int64_t batch);
 
-// Writes <dir>/ENERGY_REPORT.csv atomically and prints energy, area and (when
-// `topology` is given) the layers not mapped to the array with their ops.
-// `table` and `area` come from the .cfg's [energy]/[area] sections
-// (accel::ScaleSimConfigFile), read with the rest of the config.
-void WriteAndPrintEnergy(const accel::EnergyTable& table, const accel::AreaModel& area,
-                         const accel::ArchConfig& arch,
-                         const std::vector<accel::LayerMetrics>& metrics,
-                         const std::filesystem::path& dir, const accel::Topology* topology);
+// ENERGY_REPORT.csv of the run: (file name, content), written with the
+// other reports (accel::WriteSimReports). `table` comes from the .cfg's
+// [energy] section (accel::ScaleSimConfigFile).
+std::pair<std::string, std::string> EnergyReportFile(
+    const accel::EnergyTable& table, const accel::ArchConfig& arch,
+    const std::vector<accel::LayerMetrics>& metrics);
+
+// Prints energy, area and (when `topology` is given) the layers not mapped
+// to the array with their ops.
+void PrintEnergy(const accel::EnergyTable& table, const accel::AreaModel& area,
+                 const accel::ArchConfig& arch, const std::vector<accel::LayerMetrics>& metrics,
+                 const accel::Topology* topology);
 
 }  // namespace qaccel::cli

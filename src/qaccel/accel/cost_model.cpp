@@ -33,6 +33,7 @@ int64_t LayerSpec::ofmap_w() const {
 
 std::vector<LayerMetrics> SimulateNetwork(const ArchConfig& config,
                                           const std::vector<LayerSpec>& layers) {
+  for (const auto& l : layers) CheckSimulationLimits(config, l);
   std::vector<LayerMetrics> out;
   out.reserve(layers.size());
   for (const auto& l : layers) out.push_back(SimulateLayer(config, l));

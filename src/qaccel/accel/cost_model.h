@@ -127,8 +127,13 @@ struct LayerMetrics {
 // then simulates. Pure and thread-safe.
 LayerMetrics SimulateLayer(const ArchConfig& config, const LayerSpec& layer);
 
+// Every check SimulateLayer makes before it simulates (the field and work
+// limits of limits.h), without simulating: throws qaccel::Error.
+void CheckSimulationLimits(const ArchConfig& config, const LayerSpec& layer);
+
 // SCALE-Sim simulates layers independently (no state carried over); this is
-// SimulateLayer applied to each layer, in order.
+// SimulateLayer applied to each layer, in order, after every layer passed
+// CheckSimulationLimits (so a refused layer costs no simulation of the others).
 std::vector<LayerMetrics> SimulateNetwork(const ArchConfig& config,
                                           const std::vector<LayerSpec>& layers);
 

@@ -13,7 +13,12 @@ namespace {
 
 template <DataflowMapping Map>
 DataflowInfo Entry(Dataflow id, const char* name, const char* description) {
-  return {id, name, description, &Map::PerMac, &detail::SimulateWithMapping<Map>};
+  return {id,
+          name,
+          description,
+          &Map::PerMac,
+          &detail::SimulateWithMapping<Map>,
+          &detail::CheckLimitsWithMapping<Map>};
 }
 
 }  // namespace

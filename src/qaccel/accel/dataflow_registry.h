@@ -27,6 +27,9 @@ struct DataflowInfo {
   // layer already validated, `op` the layer's address tables.
   LayerMetrics (*simulate)(const ArchConfig& config, const LayerSpec& layer,
                            const OperandMatrices& op);
+  // The simulated-work and USER-mode limits of the layer on this mapping
+  // (limits.h), without simulating: throws qaccel::Error naming the limit.
+  void (*check_limits)(const ArchConfig& config, const LayerSpec& layer, const OperandMatrices& op);
 };
 
 // Every registered dataflow, in registry order.

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "qaccel/accel/output_dir.h"
 #include "qaccel/core/error.h"
 #include "qaccel/core/file_io.h"
 
@@ -181,22 +182,33 @@ std::string SummaryJson(const ArchConfig& c, const std::vector<LayerMetrics>& la
   return j.dump(2) + "\n";
 }
 
-std::vector<LayerMetrics> RunSimAndWriteReports(const ArchConfig& config,
-                                                const std::vector<LayerSpec>& layers,
-                                                const std::filesystem::path& out_dir,
-                                                const std::string& command_line) {
-  if (layers.empty()) throw Error("no layers to simulate");
-  const std::vector<LayerMetrics> metrics = SimulateNetwork(config, layers);
-  // Render everything first so a formatting problem cannot leave a partial set.
+void WriteSimReports(const ArchConfig& config, const std::vector<LayerMetrics>& metrics,
+                     const std::filesystem::path& out_dir, const std::string& command_line,
+                     const std::vector<std::pair<std::string, std::string>>& extra,
+                     const std::vector<std::filesystem::path>& inputs) {
   const std::filesystem::path dir = out_dir / config.run_name;
-  const std::pair<const char*, std::string> files[] = {
+  CheckReplaceableOutputDir(dir, "SUMMARY.json", "\"tool\": \"qaccel sim\"", inputs);
+  // Render everything first so a formatting problem cannot leave a partial set.
+  std::vector<std::pair<std::string, std::string>> files = {
       {"COMPUTE_REPORT.csv", ComputeReportCsv(metrics)},
       {"BANDWIDTH_REPORT.csv", BandwidthReportCsv(metrics)},
       {"DETAILED_ACCESS_REPORT.csv", DetailedAccessReportCsv(metrics)},
       {"summary.csv", SummaryCsv(config, metrics)},
       {"SUMMARY.json", SummaryJson(config, metrics, command_line)},
   };
-  for (const auto& [name, text] : files) AtomicWriteText(dir / name, text);
+  files.insert(files.end(), extra.begin(), extra.end());
+  AtomicWriteDirectory(dir, [&](const std::filesystem::path& tmp) {
+    for (const auto& [name, text] : files) AtomicWriteText(tmp / name, text);
+  });
+}
+
+std::vector<LayerMetrics> RunSimAndWriteReports(const ArchConfig& config,
+                                                const std::vector<LayerSpec>& layers,
+                                                const std::filesystem::path& out_dir,
+                                                const std::string& command_line) {
+  if (layers.empty()) throw Error("no layers to simulate");
+  std::vector<LayerMetrics> metrics = SimulateNetwork(config, layers);
+  WriteSimReports(config, metrics, out_dir, command_line);
   return metrics;
 }
 

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "qaccel/accel/cost_model.h"
@@ -25,10 +26,20 @@ std::string SummaryCsv(const ArchConfig& config, const std::vector<LayerMetrics>
 std::string SummaryJson(const ArchConfig& config, const std::vector<LayerMetrics>& layers,
                         const std::string& command_line);
 
-// Simulates every layer, then writes the three SCALE-Sim reports plus
-// SUMMARY.json and summary.csv into out_dir / config.run_name (created if
-// needed), each file atomically. Nothing is written when simulation fails.
-// Returns the per-layer metrics.
+// Writes the three SCALE-Sim reports, SUMMARY.json, summary.csv and the
+// `extra` (file name, content) files into out_dir / config.run_name as one
+// set: rendered first, written into a temporary sibling directory, renamed
+// into place as a whole (AtomicWriteDirectory), so a failure leaves the
+// previous directory (or none) untouched. Refuses, before writing, a
+// directory that is not empty and holds no SUMMARY.json of qaccel sim, or
+// one that holds one of `inputs` (output_dir.h).
+void WriteSimReports(const ArchConfig& config, const std::vector<LayerMetrics>& metrics,
+                     const std::filesystem::path& out_dir, const std::string& command_line,
+                     const std::vector<std::pair<std::string, std::string>>& extra = {},
+                     const std::vector<std::filesystem::path>& inputs = {});
+
+// Simulates every layer, then WriteSimReports. Nothing is written when
+// simulation fails. Returns the per-layer metrics.
 std::vector<LayerMetrics> RunSimAndWriteReports(const ArchConfig& config,
                                                 const std::vector<LayerSpec>& layers,
                                                 const std::filesystem::path& out_dir,

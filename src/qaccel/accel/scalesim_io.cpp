@@ -5,11 +5,14 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
+#include <limits>
 #include <map>
 #include <sstream>
 #include <utility>
 #include <vector>
 
+#include "qaccel/accel/limits.h"
 #include "qaccel/core/error.h"
 #include "qaccel/core/file_io.h"
 
@@ -74,7 +77,11 @@ Ini ParseIni(const std::string& text, const std::string& file) {
                     "'");
       current = Lower(Trim(line.substr(1, line.size() - 2)));
       auto& sec = ini.sections[current];
-      if (sec.line == 0) sec.line = line_no;
+      // Python's configparser (strict, its default) rejects duplicates too.
+      if (sec.line != 0)
+        throw Error(file + ":" + std::to_string(line_no) + ": duplicate section [" + current +
+                    "] (first at line " + std::to_string(sec.line) + "); merge them into one");
+      sec.line = line_no;
       continue;
     }
     const size_t eq = line.find_first_of("=:");
@@ -84,7 +91,11 @@ Ini ParseIni(const std::string& text, const std::string& file) {
     if (current.empty())
       throw Error(file + ":" + std::to_string(line_no) + ": key outside of any [section]");
     const std::string key = Lower(Trim(line.substr(0, eq)));
-    ini.sections[current].keys[key] = {Trim(line.substr(eq + 1)), line_no};
+    auto [it, inserted] = ini.sections[current].keys.try_emplace(key);
+    if (!inserted)
+      throw Error(file + ":" + std::to_string(line_no) + ": duplicate key '" + key + "' in [" +
+                  current + "] (first at line " + std::to_string(it->second.line) + "); keep one");
+    it->second = {Trim(line.substr(eq + 1)), line_no};
   }
   ini.lines = line_no;
   return ini;
@@ -115,21 +126,31 @@ class ConfigReader {
   }
   std::string Where(const IniValue& v) const { return file_ + ":" + std::to_string(v.line) + ": "; }
 
-  int64_t Int(const std::string& section, const std::string& key, int64_t min) const {
+  int64_t Int(const std::string& section, const std::string& key, int64_t min,
+              int64_t max = std::numeric_limits<int64_t>::max()) const {
     const IniValue& v = Get(section, key);
     int64_t x = 0;
     if (!ParseInt(v.value, &x))
       throw Error(Where(v) + key + " must be an integer, got '" + v.value + "'");
     if (x < min)
       throw Error(Where(v) + key + " must be >= " + std::to_string(min) + ", got " + v.value);
+    if (x > max)
+      throw Error(Where(v) + key + " must be <= " + std::to_string(max) + ", got " + v.value +
+                  " (docs/simulator.md, Input limits)");
     return x;
   }
-  double PositiveNumber(const std::string& section, const std::string& key) const {
+  double PositiveNumber(const std::string& section, const std::string& key, double max) const {
     const IniValue& v = Get(section, key);
-    double x = 0;
-    if (!ParseDouble(v.value, &x))
+    // strtod, unlike an istream, reads "inf" and "nan": refused below as out of range.
+    char* end = nullptr;
+    const double x = v.value.empty() ? 0 : std::strtod(v.value.c_str(), &end);
+    if (v.value.empty() || end != v.value.c_str() + v.value.size())
       throw Error(Where(v) + key + " must be a number, got '" + v.value + "'");
-    if (!(x > 0)) throw Error(Where(v) + key + " must be > 0, got " + v.value);
+    if (!(x > 0) && !std::isnan(x)) throw Error(Where(v) + key + " must be > 0, got " + v.value);
+    if (!(x <= max))
+      throw Error(Where(v) + key +
+                  " must be a number <= " + std::to_string(static_cast<int64_t>(max)) +
+                  " kB, got " + v.value + " (docs/simulator.md, Input limits)");
     return x;
   }
 
@@ -204,11 +225,11 @@ ScaleSimConfigFile ParseScaleSimConfig(const std::string& text, const std::strin
   }
 
   const std::string arch = "architecture_presets";
-  a.array_rows = static_cast<int>(r.Int(arch, "ArrayHeight", 1));
-  a.array_cols = static_cast<int>(r.Int(arch, "ArrayWidth", 1));
-  a.ifmap_sram_kb = r.PositiveNumber(arch, "IfmapSramSzkB");
-  a.filter_sram_kb = r.PositiveNumber(arch, "FilterSramSzkB");
-  a.ofmap_sram_kb = r.PositiveNumber(arch, "OfmapSramSzkB");
+  a.array_rows = static_cast<int>(r.Int(arch, "ArrayHeight", 1, kMaxArrayDim));
+  a.array_cols = static_cast<int>(r.Int(arch, "ArrayWidth", 1, kMaxArrayDim));
+  a.ifmap_sram_kb = r.PositiveNumber(arch, "IfmapSramSzkB", kMaxSramKb);
+  a.filter_sram_kb = r.PositiveNumber(arch, "FilterSramSzkB", kMaxSramKb);
+  a.ofmap_sram_kb = r.PositiveNumber(arch, "OfmapSramSzkB", kMaxSramKb);
   a.ifmap_offset = r.Int(arch, "IfmapOffset", 0);
   a.filter_offset = r.Int(arch, "FilterOffset", 0);
   a.ofmap_offset = r.Int(arch, "OfmapOffset", 0);
@@ -222,9 +243,11 @@ ScaleSimConfigFile ParseScaleSimConfig(const std::string& text, const std::strin
   if (const IniValue* bw = r.Find(arch, "Bandwidth")) {
     const std::string first = Trim(bw->value.substr(0, bw->value.find(',')));
     int64_t x = 0;
-    if (!ParseInt(first, &x) || x < 1) {
+    const auto max_bw = static_cast<int64_t>(kMaxBandwidthWordsPerCycle);
+    if (!ParseInt(first, &x) || x < 1 || x > max_bw) {
       if (a.bw_mode == BandwidthMode::kUser)
-        throw Error(r.Where(*bw) + "Bandwidth must be a positive integer (words/cycle), got '" +
+        throw Error(r.Where(*bw) + "Bandwidth must be a positive integer (words/cycle)" +
+                    (x > max_bw ? " <= " + std::to_string(max_bw) : std::string()) + ", got '" +
                     bw->value + "'");
     } else {
       a.bandwidth_words_per_cycle = static_cast<double>(x);
@@ -232,7 +255,8 @@ ScaleSimConfigFile ParseScaleSimConfig(const std::string& text, const std::strin
   } else if (a.bw_mode == BandwidthMode::kUser) {
     r.Get(arch, "Bandwidth");  // throws the missing-key error
   }
-  if (r.Find(arch, "MemoryBanks")) a.memory_banks = static_cast<int>(r.Int(arch, "MemoryBanks", 1));
+  if (r.Find(arch, "MemoryBanks"))
+    a.memory_banks = static_cast<int>(r.Int(arch, "MemoryBanks", 1, kMaxMemoryBanks));
   if (ini.sections.count("network_presets")) {
     if (const IniValue* t = r.Find("network_presets", "TopologyCsvLoc")) {
       std::string p = t->value;
@@ -261,6 +285,33 @@ void DropIgnoredLastField(const std::string& line, std::vector<std::string>* f) 
   int64_t number = 0;
   if (!line.empty() && line.back() != ',' && f->size() > 1 && !ParseInt(f->back(), &number))
     f->pop_back();
+}
+
+// kMaxTopologyLayers: `count` layers after this row; `dp` the expanded row.
+void CheckLayerCount(size_t count, const std::string& where, const LayerSpec* dp) {
+  if (static_cast<int64_t>(count) <= kMaxTopologyLayers) return;
+  throw Error(where + "more than " + std::to_string(kMaxTopologyLayers) + " layers" +
+              (dp ? " (a \"DP\" row expands into one layer per channel: 'Channels' = " +
+                        std::to_string(dp->channels) + ")"
+                  : "") +
+              " (docs/simulator.md, Input limits)");
+}
+
+// As in SCALE-Sim, a conv layer whose name contains "DP" is depthwise: one
+// single-channel layer per channel ("<name>Channel_<i>").
+void AppendConvLayer(const LayerSpec& l, const std::string& where, std::vector<LayerSpec>* layers) {
+  if (l.name.find("DP") == std::string::npos) {
+    CheckLayerCount(layers->size() + 1, where, nullptr);
+    layers->push_back(l);
+    return;
+  }
+  CheckLayerCount(layers->size() + static_cast<size_t>(l.channels), where, &l);
+  for (int64_t c = 0; c < l.channels; ++c) {
+    LayerSpec d = l;
+    d.name = l.name + "Channel_" + std::to_string(c);
+    d.channels = 1;
+    layers->push_back(d);
+  }
 }
 
 }  // namespace
@@ -297,11 +348,15 @@ std::vector<LayerSpec> ParseTopology(const std::string& text, const std::string&
       if (!ParseInt(f[i], &x))
         throw Error(where + "field '" + name + "' must be an integer, got '" + f[i] + "'");
       if (x < 1) throw Error(where + "field '" + name + "' must be >= 1, got " + f[i]);
+      if (x > kMaxLayerDim)
+        throw Error(where + "field '" + name + "' must be <= " + std::to_string(kMaxLayerDim) +
+                    ", got " + f[i] + " (docs/simulator.md, Input limits)");
       return x;
     };
     if (format == TopologyFormat::kGemm) {
       if (f.size() < 4)
         throw Error(where + "expected 4 fields (Layer, M, N, K), got " + std::to_string(f.size()));
+      CheckLayerCount(layers.size() + 1, where, nullptr);
       layers.push_back(LayerSpec::Gemm(f[0], num(1, kGemmFields[1]), num(2, kGemmFields[2]),
                                        num(3, kGemmFields[3])));
       continue;
@@ -324,17 +379,7 @@ std::vector<LayerSpec> ParseTopology(const std::string& text, const std::string&
     l.stride_w = f.size() >= 9 ? num(8, kConvFields[8]) : l.stride_h;
     if (l.filter_h > l.ifmap_h) throw Error(where + "Filter Height is larger than IFMAP Height");
     if (l.filter_w > l.ifmap_w) throw Error(where + "Filter Width is larger than IFMAP Width");
-    if (l.name.find("DP") != std::string::npos) {
-      const int64_t channels = l.channels;
-      for (int64_t c = 0; c < channels; ++c) {
-        LayerSpec d = l;
-        d.name = l.name + "Channel_" + std::to_string(c);
-        d.channels = 1;
-        layers.push_back(d);
-      }
-    } else {
-      layers.push_back(l);
-    }
+    AppendConvLayer(l, where, &layers);
   }
   if (layers.empty())
     throw Error(file + ":" + std::to_string(std::max(1, line_no)) + ": topology has no layers");

@@ -10,6 +10,7 @@
 #include "qaccel/accel/cost_model.h"
 #include "qaccel/accel/dataflow.h"
 #include "qaccel/accel/dataflow_registry.h"
+#include "qaccel/accel/limits.h"
 #include "qaccel/accel/simulate_stages.h"
 #include "qaccel/core/error.h"
 
@@ -42,16 +43,30 @@ OperandMatrices::OperandMatrices(const LayerSpec& l)
     win_col_[k] = rem / ch;
     win_ofs_[k] = (win_row_[k] * l.ifmap_w + win_col_[k]) * ch + rem % ch;
   }
+  // Positions of [0, size) under at least one window [o * stride, o * stride
+  // + filt): the windows start in increasing order, so each adds what lies
+  // past the previous end. O(n_out) (a per-position mark costs n_out * filt,
+  // up to 2^46 steps within the limits).
   auto covered = [](int64_t n_out, int64_t stride, int64_t filt, int64_t size) {
-    std::vector<char> hit(size, 0);
-    for (int64_t o = 0; o < n_out; ++o)
-      for (int64_t i = o * stride; i < std::min(size, o * stride + filt); ++i) hit[i] = 1;
-    int64_t c = 0;
-    for (char h : hit) c += h;
+    int64_t c = 0, end = 0;
+    for (int64_t o = 0; o < n_out; ++o) {
+      const int64_t b = std::max(end, o * stride), e = std::min(size, o * stride + filt);
+      if (e > b) c += e - b;
+      end = std::max(end, e);
+    }
     return c;
   };
   ifmap_distinct_ = covered(oh, l.stride_h, l.filter_h, l.ifmap_h) *
                     covered(ow, l.stride_w, l.filter_w, l.ifmap_w) * ch;
+}
+
+int64_t CheckedProduct(int64_t a, int64_t b, int64_t limit, const std::string& what) {
+  int64_t p = 0;
+  if (__builtin_mul_overflow(a, b, &p) || p > limit)
+    throw Error(what + " = " + std::to_string(a) + " x " + std::to_string(b) +
+                " is above the limit " + std::to_string(limit) +
+                " (docs/simulator.md, Input limits)");
+  return p;
 }
 
 namespace detail {
@@ -112,7 +127,9 @@ void FinishReport(int64_t pe_count, LayerMetrics* m) {
   const double pes = static_cast<double>(pe_count);
   const double tc = static_cast<double>(m->total_cycles);
   if (m->total_cycles > 0) {
-    m->overall_util_pct = static_cast<double>(m->macs * 100) / (tc * pes);
+    // In double: macs may reach 2^62 (limits.h), macs * 100 would overflow
+    // int64. Identical to the integer product while it is below 2^53.
+    m->overall_util_pct = static_cast<double>(m->macs) * 100 / (tc * pes);
     m->avg_ifmap_sram_bw = static_cast<double>(m->ifmap_sram_reads) / tc;
     m->avg_filter_sram_bw = static_cast<double>(m->filter_sram_reads) / tc;
     m->avg_ofmap_sram_bw = static_cast<double>(m->ofmap_sram_writes) / tc;
@@ -132,45 +149,113 @@ void FinishReport(int64_t pe_count, LayerMetrics* m) {
 
 namespace {
 
-void Validate(const ArchConfig& c, const LayerSpec& l) {
-  auto pos = [&](int64_t v, const char* what) {
-    if (v < 1)
-      throw Error("layer '" + l.name + "': " + what + " must be >= 1 (got " + std::to_string(v) +
-                  ")");
+// Messages are built only when a check fails (this runs once per layer and
+// design point).
+void ValidateLayer(const LayerSpec& l) {
+  auto where = [&] { return "layer '" + l.name + "': "; };
+  auto dim = [&](int64_t v, const char* what) {
+    if (v < 1 || v > kMaxLayerDim)
+      throw Error(where() + what + " must be in [1, " + std::to_string(kMaxLayerDim) + "] (got " +
+                  std::to_string(v) + "; docs/simulator.md, Input limits)");
   };
-  pos(l.ifmap_h, "IFMAP height");
-  pos(l.ifmap_w, "IFMAP width");
-  pos(l.filter_h, "filter height");
-  pos(l.filter_w, "filter width");
-  pos(l.channels, "channels");
-  pos(l.num_filters, "number of filters");
-  pos(l.stride_h, "stride height");
-  pos(l.stride_w, "stride width");
+  dim(l.ifmap_h, "IFMAP height");
+  dim(l.ifmap_w, "IFMAP width");
+  dim(l.filter_h, "filter height");
+  dim(l.filter_w, "filter width");
+  dim(l.channels, "channels");
+  dim(l.num_filters, "number of filters");
+  dim(l.stride_h, "stride height");
+  dim(l.stride_w, "stride width");
   if (l.filter_h > l.ifmap_h)
-    throw Error("layer '" + l.name + "': filter height is larger than the IFMAP height");
-  if (l.filter_w > l.ifmap_w)
-    throw Error("layer '" + l.name + "': filter width is larger than the IFMAP width");
-  if (c.array_rows < 1 || c.array_cols < 1) throw Error("array rows and columns must be >= 1");
-  if (c.word_bytes < 1) throw Error("word_bytes must be >= 1");
+    throw Error(where() + "filter height is larger than the IFMAP height");
+  if (l.filter_w > l.ifmap_w) throw Error(where() + "filter width is larger than the IFMAP width");
+  // Each dimension is <= 2^24, so the products of two fit; the checks name what is too large.
+  const int64_t m = l.ofmap_h() * l.ofmap_w(), window = l.filter_h * l.filter_w;
+  const int64_t pixels = l.ifmap_h * l.ifmap_w;
+  if (m > kMaxOperandDim)
+    CheckedProduct(l.ofmap_h(), l.ofmap_w(), kMaxOperandDim, where() + "OFMAP pixels (M)");
+  if (window > kMaxOperandDim || window * l.channels > kMaxOperandDim)
+    CheckedProduct(window, l.channels, kMaxOperandDim,
+                   where() + "window size filter_h x filter_w x channels (K)");
+  if (pixels > kMaxIfmapElements || pixels * l.channels > kMaxIfmapElements)
+    CheckedProduct(
+        CheckedProduct(l.ifmap_h, l.ifmap_w, kMaxIfmapElements, where() + "IFMAP pixels"),
+        l.channels, kMaxIfmapElements, where() + "IFMAP elements H x W x channels");
+  // M, K <= 2^23 and N <= 2^24: M * K * N could exceed int64.
+  const int64_t mk = m * window * l.channels;
+  int64_t macs = 0;
+  if (__builtin_mul_overflow(mk, l.num_filters, &macs) || macs > (int64_t{1} << 62))
+    CheckedProduct(mk, l.num_filters, int64_t{1} << 62, where() + "MACs (M x K) x N");
+}
+
+void ValidateConfig(const ArchConfig& c) {
+  const char* limits = " (docs/simulator.md, Input limits)";
+  if (c.array_rows < 1 || c.array_rows > kMaxArrayDim || c.array_cols < 1 ||
+      c.array_cols > kMaxArrayDim)
+    throw Error("array rows and columns must be in [1, " + std::to_string(kMaxArrayDim) +
+                "] (got " + std::to_string(c.array_rows) + " x " + std::to_string(c.array_cols) +
+                ")" + limits);
+  if (c.word_bytes < 1 || c.word_bytes > kMaxWordBytes)
+    throw Error("word_bytes must be in [1, " + std::to_string(kMaxWordBytes) + "] (got " +
+                std::to_string(c.word_bytes) + ")");
   for (double kb : {c.ifmap_sram_kb, c.filter_sram_kb, c.ofmap_sram_kb})
-    if (!(kb > 0)) throw Error("SRAM sizes must be > 0 kB");
+    if (!(kb > 0 && kb <= kMaxSramKb))
+      throw Error(
+          "SRAM sizes must be > 0 and <= " + std::to_string(static_cast<int64_t>(kMaxSramKb)) +
+          " kB (got " + std::to_string(kb) + ")" + limits);
   if (c.bw_mode == BandwidthMode::kUser) {
     const double bw = c.bandwidth_words_per_cycle;
-    if (!(bw >= 1) || bw != std::floor(bw))
-      throw Error("USER bandwidth must be a whole number of words/cycle >= 1");
+    if (!(bw >= 1 && bw <= kMaxBandwidthWordsPerCycle && bw == std::floor(bw)))
+      throw Error("USER bandwidth must be a whole number of words/cycle in [1, " +
+                  std::to_string(static_cast<int64_t>(kMaxBandwidthWordsPerCycle)) + "]" + limits);
   }
+}
+
+// Validates, then the layer's address tables (they depend on its shape only;
+// memoized, sim_cache.h).
+std::shared_ptr<const OperandMatrices> ValidatedOperands(const ArchConfig& config,
+                                                         const LayerSpec& layer) {
+  ValidateConfig(config);
+  ValidateLayer(layer);
+  return detail::OperandMatricesMemo(
+      detail::MemoKey(detail::MemoKind::kOperandMatrices, ArchConfig{}, layer, 0, 0),
+      [&] { return std::make_shared<const OperandMatrices>(layer); });
 }
 
 }  // namespace
 
+// An upper bound on kMaxSimulatedWork's measure for any dataflow, from the
+// shape alone: the mapped matrix is two of M, K, N (the third is T), so
+// folds <= max ceil(X / R) ceil(Y / C), fold length <= T + 2R + C, and each
+// demand row replays at most max(R, C) addresses per read operand. In double
+// (overflow-free; only compared with the limit).
+double WorkUpperBound(const ArchConfig& c, const LayerSpec& l) {
+  const double dims[3] = {static_cast<double>(l.ofmap_h() * l.ofmap_w()),
+                          static_cast<double>(l.window_size()), static_cast<double>(l.num_filters)};
+  const double R = c.array_rows, C = c.array_cols;
+  double folds = 0, t = 0;
+  for (int i = 0; i < 3; ++i) {
+    t = std::max(t, dims[i]);
+    for (int j = 0; j < 3; ++j)
+      if (i != j) folds = std::max(folds, std::ceil(dims[i] / R) * std::ceil(dims[j] / C));
+  }
+  return folds * (t + 2 * R + C) * (1 + 2 * std::max(R, C));
+}
+
+void CheckSimulationLimits(const ArchConfig& config, const LayerSpec& layer) {
+  ValidateConfig(config);
+  ValidateLayer(layer);
+  // Most layers are far below the limit: no need to build their address tables.
+  if (config.bw_mode == BandwidthMode::kCalc &&
+      WorkUpperBound(config, layer) <= static_cast<double>(kMaxSimulatedWork))
+    return;
+  const auto op = ValidatedOperands(config, layer);
+  GetDataflow(config.dataflow).check_limits(config, layer, *op);
+}
+
 LayerMetrics SimulateLayer(const ArchConfig& config, const LayerSpec& layer) {
-  Validate(config, layer);
-  const DataflowInfo& dataflow = GetDataflow(config.dataflow);
-  // The layer's address tables depend on its shape only (memoized, sim_cache.h).
-  const auto op = detail::OperandMatricesMemo(
-      detail::MemoKey(detail::MemoKind::kOperandMatrices, ArchConfig{}, layer, 0, 0),
-      [&] { return std::make_shared<const OperandMatrices>(layer); });
-  return dataflow.simulate(config, layer, *op);
+  const auto op = ValidatedOperands(config, layer);
+  return GetDataflow(config.dataflow).simulate(config, layer, *op);
 }
 
 }  // namespace qaccel::accel

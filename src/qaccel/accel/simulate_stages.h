@@ -36,6 +36,7 @@
 
 #include "qaccel/accel/cost_model.h"
 #include "qaccel/accel/dataflow.h"
+#include "qaccel/accel/limits.h"
 #include "qaccel/accel/memory_model.h"
 #include "qaccel/accel/sim_cache.h"
 #include "qaccel/core/error.h"
@@ -49,7 +50,7 @@ inline int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 struct FoldGrid {
   int64_t R = 0, C = 0, Sr = 0, Sc = 0, row_folds = 0, col_folds = 0, L = 0, num_rows = 0;
   template <DataflowMapping Map>
-  static FoldGrid Of(const Map& map, int64_t rows, int64_t cols) {
+  static FoldGrid Of(const Map& map, int64_t rows, int64_t cols, const std::string& layer) {
     FoldGrid g;
     g.R = rows;
     g.C = cols;
@@ -58,7 +59,11 @@ struct FoldGrid {
     g.row_folds = CeilDiv(g.Sr, rows);
     g.col_folds = CeilDiv(g.Sc, cols);
     g.L = map.fold_len();
-    g.num_rows = g.row_folds * g.col_folds * g.L;
+    // Checked before any per-fold loop runs (limits.h).
+    if (__builtin_mul_overflow(g.row_folds * g.col_folds, g.L, &g.num_rows) ||
+        g.num_rows > kMaxSimulatedWork)
+      CheckedProduct(g.row_folds * g.col_folds, g.L, kMaxSimulatedWork,
+                     "layer '" + layer + "': demand rows (folds x fold length)");
     return g;
   }
   int64_t folds() const { return row_folds * col_folds; }
@@ -511,19 +516,89 @@ void ReadOperandResults(const ArchConfig& cfg, const LayerSpec& layer, const Ope
           &m->filter_dram_reads, &m->filter_dram_start_cycle, &m->filter_dram_stop_cycle);
 }
 
-// The whole layer on one mapping.
+// The simulated work of the layer (limits.h, kMaxSimulatedWork) and, in USER
+// mode, the per-address state, checked before anything is allocated or
+// replayed: demand rows, plus the addresses and OFMAP elements handled one
+// at a time.
 template <DataflowMapping Map>
-LayerMetrics SimulateWithMapping(const ArchConfig& cfg, const LayerSpec& layer,
-                                 const OperandMatrices& op) {
-  const Map map(op, cfg.array_rows, cfg.array_cols);
-  const FoldGrid g = FoldGrid::Of(map, cfg.array_rows, cfg.array_cols);
+void CheckSimulatedWork(const ArchConfig& cfg, const LayerSpec& layer, const OperandMatrices& op,
+                        const FoldGrid& g, const Map& map, const LayerBuffers& size,
+                        const LayerMetrics& m) {
+  int64_t replayed = 0;
+  if (cfg.bw_mode == BandwidthMode::kUser) {
+    const std::string what = "layer '" + layer.name + "': USER-mode operand addresses";
+    int64_t entries = op.ifmap_space() + op.filter_space();
+    for (const PrefetchLayout& pl : {map.IfmapPrefetch(g.row_folds, g.col_folds),
+                                     map.FilterPrefetch(g.row_folds, g.col_folds)})
+      entries += CheckedProduct(CheckedProduct(pl.folds, pl.len, kMaxUserModeAddresses, what),
+                                pl.width, kMaxUserModeAddresses, what);
+    if (entries > kMaxUserModeAddresses)
+      throw Error(what +
+                  " (IFMAP + filter elements + prefetch entries) = " + std::to_string(entries) +
+                  " is above the limit " + std::to_string(kMaxUserModeAddresses) +
+                  " (docs/simulator.md, Input limits); use CALC bandwidth or split the layer");
+    replayed = m.ifmap_sram_reads + m.filter_sram_reads;
+  } else if (size.ifmap.total >= kReadBufferSets) {
+    // The IFMAP window replay: address by address near each window close
+    // (a share ports / window of the reads), elsewhere as ranges of at most
+    // one filter row (filter_w x channels addresses) costing one step per
+    // 64 addresses.
+    const EstimateReadBufferModel probe(size.ifmap, 0, op.ifmap_distinct());
+    if (probe.needs_simulation()) {
+      const double share = std::min(1.0, static_cast<double>(map.IfmapPorts(g.At(0, 0))) /
+                                             static_cast<double>(probe.window_elems()));
+      const int64_t range = std::min<int64_t>(64, op.filter_w() * op.channels());
+      replayed = static_cast<int64_t>(static_cast<double>(m.ifmap_sram_reads) * share) +
+                 m.ifmap_sram_reads / range;
+    }
+  }
+  // The OFMAP write buffer steps element by element around each drain or
+  // stall: about C elements per event, an event per half buffer written.
+  const double of_share =
+      std::min(1.0, 2.0 * static_cast<double>(g.C) /
+                        static_cast<double>(std::max<int64_t>(1, size.ofmap.total)));
+  replayed += static_cast<int64_t>(static_cast<double>(m.ofmap_sram_writes) * of_share);
+  if (g.num_rows + replayed > kMaxSimulatedWork)
+    throw Error("layer '" + layer.name + "': simulated work " + std::to_string(g.num_rows) +
+                " demand rows + " + std::to_string(replayed) +
+                " replayed addresses is above the limit " + std::to_string(kMaxSimulatedWork) +
+                " (docs/simulator.md, Input limits); use larger SRAMs, a larger array or CALC "
+                "bandwidth, or split the layer");
+}
+
+// The first stage: the compute side of the report, then the work limit
+// (CheckSimulatedWork), before anything is allocated or replayed.
+template <DataflowMapping Map>
+LayerMetrics CheckedComputeSide(const ArchConfig& cfg, const LayerSpec& layer,
+                                const OperandMatrices& op, const FoldGrid& g, const Map& map,
+                                const LayerBuffers& size) {
   LayerMetrics m;
   m.name = layer.name;
   m.macs = layer.macs();
   m.word_bytes = cfg.word_bytes;
   ComputeSide(g, map, &m);
+  CheckSimulatedWork(cfg, layer, op, g, map, size, m);
+  return m;
+}
 
+// The limits alone, before anything is simulated (the registry's
+// check_limits; SimulateNetwork checks every layer first).
+template <DataflowMapping Map>
+void CheckLimitsWithMapping(const ArchConfig& cfg, const LayerSpec& layer,
+                            const OperandMatrices& op) {
+  const Map map(op, cfg.array_rows, cfg.array_cols);
+  CheckedComputeSide(cfg, layer, op, FoldGrid::Of(map, cfg.array_rows, cfg.array_cols, layer.name),
+                     map, LayerBuffers::Of(cfg));
+}
+
+// The whole layer on one mapping.
+template <DataflowMapping Map>
+LayerMetrics SimulateWithMapping(const ArchConfig& cfg, const LayerSpec& layer,
+                                 const OperandMatrices& op) {
+  const Map map(op, cfg.array_rows, cfg.array_cols);
+  const FoldGrid g = FoldGrid::Of(map, cfg.array_rows, cfg.array_cols, layer.name);
   const LayerBuffers size = LayerBuffers::Of(cfg);
+  LayerMetrics m = CheckedComputeSide(cfg, layer, op, g, map, size);
   UserReadBuffers rb = PrepareReadBuffers(cfg, size, op, g, map);
   Span if_span, fi_span;
   // OFMAP lines are the array width in CALC mode, the bandwidth in USER mode.

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "qaccel/accel/dataflow_registry.h"
+#include "qaccel/accel/limits.h"
 #include "qaccel/core/error.h"
 #include "qaccel/core/file_io.h"
 
@@ -37,7 +38,8 @@ void Constraints::SetMax(const std::string& metric, double max) {
     throw Error("'" + metric + "' is not a metric of the configuration alone; constraints are " +
                 "checked before simulating (use one of: " + allowed + ")");
   }
-  if (max < 0) throw Error("limits must be >= 0 (0 = unconstrained)");
+  if (!(max >= 0) || !std::isfinite(max))
+    throw Error("limits must be finite and >= 0 (0 = unconstrained)");
   std::erase_if(limits, [&](const Limit& l) { return l.metric == &m; });
   if (max > 0) limits.push_back({&m, max});
 }
@@ -74,7 +76,8 @@ std::vector<int> DesignSpace::DimensionSizes() const {
 
 uint64_t DesignSpace::Size() const {
   uint64_t s = 1;
-  for (int d : DimensionSizes()) s *= static_cast<uint64_t>(d);
+  for (int d : DimensionSizes())
+    if (__builtin_mul_overflow(s, static_cast<uint64_t>(d), &s)) return UINT64_MAX;
   return s;
 }
 
@@ -122,10 +125,10 @@ bool DesignSpace::Feasible(const accel::ArchConfig& a) const {
 // ---------------------------------------------------------------- parsing --
 namespace {
 
-// Sanity bounds on what a space file may ask for: an integer dimension value
-// (array rows / cols), the values one range may expand to, and an integer
-// option of the genetic search (population, generations, ...).
-constexpr double kMaxIntegerValue = 1e6;
+// Sanity bounds on what a space file may ask for: the values one range may
+// expand to, and an integer option of the genetic search (population,
+// generations, ...). Dimension values have the cost model's limits
+// (accel/limits.h).
 constexpr size_t kMaxRangeValues = 1000000;
 constexpr int64_t kMaxGeneticOption = 1000000;
 
@@ -161,9 +164,13 @@ class Reader {
     return n->as_table();
   }
 
+  // A finite number (TOML's nan and inf are refused).
   double Number(const toml::node& n, const std::string& key) {
     if (auto i = n.as_integer()) return static_cast<double>(i->get());
-    if (auto f = n.as_floating_point()) return f->get();
+    if (auto f = n.as_floating_point()) {
+      if (!std::isfinite(f->get())) Fail(&n, key, "must be a finite number, got " + Fmt(f->get()));
+      return f->get();
+    }
     Fail(&n, key, std::string("must be a number, got ") + TypeName(n));
   }
   int64_t Integer(const toml::node& n, const std::string& key) {
@@ -195,14 +202,16 @@ class Reader {
 
   // A numeric dimension: a number, a list of numbers, or a range table
   // {min, max, step} / {min, max, pow2 = true}. Integers only if `integral`.
-  std::vector<double> Values(const toml::node& n, const std::string& key, bool integral,
-                             double lo) {
+  // Every value (and a range's min and max) must be in [lo, hi].
+  std::vector<double> Values(const toml::node& n, const std::string& key, bool integral, double lo,
+                             double hi) {
     std::vector<double> v;
     auto one = [&](const toml::node& e, const std::string& k) {
       double x = integral ? static_cast<double>(Integer(e, k)) : Number(e, k);
       if (x < lo) Fail(&e, k, "value " + Fmt(x) + " is below the minimum " + Fmt(lo));
-      if (integral && x > kMaxIntegerValue)
-        Fail(&e, k, "value " + Fmt(x) + " is above the maximum " + Fmt(kMaxIntegerValue));
+      if (x > hi)
+        Fail(&e, k,
+             "value " + Fmt(x) + " is above the maximum " + Fmt(hi) + " (docs/dse.md, limits)");
       return x;
     };
     if (auto arr = n.as_array()) {
@@ -294,8 +303,9 @@ void ParseArray(Reader& r, const toml::table& root, DesignSpace* s) {
   if (!cols)
     r.Fail(array, "array.cols",
            "missing (e.g. cols = [8, 16, 32] or {min = 8, max = 256, pow2 = true})");
-  s->rows = ToInts(r.Values(*rows, "array.rows", true, 1));
-  s->cols = ToInts(r.Values(*cols, "array.cols", true, 1));
+  const auto max_dim = static_cast<double>(accel::kMaxArrayDim);
+  s->rows = ToInts(r.Values(*rows, "array.rows", true, 1, max_dim));
+  s->cols = ToInts(r.Values(*cols, "array.cols", true, 1, max_dim));
   if (const toml::node* df = array->get("dataflows")) {
     for (auto& name : r.Strings(*df, "array.dataflows")) {
       try {
@@ -322,13 +332,14 @@ void ParseMemory(Reader& r, const toml::table& root, DesignSpace* s) {
              {"ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb", "bandwidth_words_per_cycle",
               "bandwidth_mode", "word_bytes"});
   if (auto* n = mem->get("ifmap_sram_kb"))
-    s->ifmap_sram_kb = r.Values(*n, "memory.ifmap_sram_kb", false, 1e-9);
+    s->ifmap_sram_kb = r.Values(*n, "memory.ifmap_sram_kb", false, 1e-9, accel::kMaxSramKb);
   if (auto* n = mem->get("filter_sram_kb"))
-    s->filter_sram_kb = r.Values(*n, "memory.filter_sram_kb", false, 1e-9);
+    s->filter_sram_kb = r.Values(*n, "memory.filter_sram_kb", false, 1e-9, accel::kMaxSramKb);
   if (auto* n = mem->get("ofmap_sram_kb"))
-    s->ofmap_sram_kb = r.Values(*n, "memory.ofmap_sram_kb", false, 1e-9);
+    s->ofmap_sram_kb = r.Values(*n, "memory.ofmap_sram_kb", false, 1e-9, accel::kMaxSramKb);
   if (auto* n = mem->get("bandwidth_words_per_cycle"))
-    s->bandwidths = r.Values(*n, "memory.bandwidth_words_per_cycle", false, 1e-9);
+    s->bandwidths = r.Values(*n, "memory.bandwidth_words_per_cycle", false, 1e-9,
+                             accel::kMaxBandwidthWordsPerCycle);
   if (auto* n = mem->get("bandwidth_mode")) {
     s->bw_modes.clear();
     for (auto& m : r.Strings(*n, "memory.bandwidth_mode")) {

@@ -6,9 +6,11 @@
 #include <cstdio>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
+#include "qaccel/accel/output_dir.h"
 #include "qaccel/core/error.h"
 #include "qaccel/core/file_io.h"
 #include "qaccel/core/parallel.h"
@@ -26,7 +28,65 @@ std::string Num(double v) {
   return b;
 }
 
+// Evaluates one batch into slots in hand-out order. Points the checkpoint
+// already holds (global evaluation index first + i below its size) are
+// replayed from it; the others are evaluated and appended to it, in
+// hand-out order, as soon as every earlier point of the batch is done.
+std::vector<PointResult> EvaluateBatch(const DesignSpace& space,
+                                       const std::vector<Candidate>& batch,
+                                       const std::vector<accel::ArchConfig>& configs,
+                                       const EvaluateFn& evaluate, size_t first,
+                                       const ExploreOptions& opt, int threads, ProgressBar* bar) {
+  const size_t n = batch.size();
+  std::vector<PointResult> results(n);
+  std::vector<char> done(n, 0);
+  size_t next_to_record = 0;
+  std::mutex mu;
+  const size_t recorded = opt.checkpoint ? opt.checkpoint->recorded().size() : 0;
+  ParallelFor(static_cast<int64_t>(n), threads, [&](int64_t i, int) {
+    const uint64_t index = space.Flatten(batch[i]);
+    if (first + i < recorded) {
+      const ExploreCheckpoint::Record& rec = opt.checkpoint->recorded()[first + i];
+      Check(rec.index == index, "checkpoint: point " + std::to_string(first + i) +
+                                    " was design point " + std::to_string(rec.index) +
+                                    ", this run hands out " + std::to_string(index) +
+                                    " (not the same run); delete the .partial directory");
+      results[i] = rec.result;
+      results[i].config = configs[i];
+    } else {
+      try {
+        results[i] = evaluate(configs[i]);
+      } catch (const Error& e) {
+        throw Error("design point " + DescribePoint(PointResult{configs[i]}) + ": " + e.what());
+      }
+    }
+    if (bar) bar->Tick();
+    if (!opt.checkpoint) return;
+    std::lock_guard<std::mutex> lock(mu);
+    done[i] = 1;
+    for (; next_to_record < n && done[next_to_record]; ++next_to_record)
+      if (first + next_to_record >= recorded)
+        opt.checkpoint->Append(space.Flatten(batch[next_to_record]), results[next_to_record]);
+  });
+  return results;
+}
+
 }  // namespace
+
+void CheckSearchSize(const DesignSpace& space, const std::string& strategy) {
+  const uint64_t size = space.Size();
+  Check(size <= kMaxSpacePoints,
+        space.source + ": the design space has " +
+            (size == UINT64_MAX ? std::string("more than 2^64") : std::to_string(size)) +
+            " points, above the limit " + std::to_string(kMaxSpacePoints) +
+            " (docs/dse.md, Limits); use fewer values per dimension");
+  const uint64_t n = MakeStrategy(strategy, space, 0)->ExpectedEvaluations();
+  Check(n <= kMaxEvaluations,
+        space.source + ": strategy '" + strategy + "' would evaluate " + std::to_string(n) +
+            " design points, above the limit " + std::to_string(kMaxEvaluations) +
+            " per run (docs/dse.md, Limits); use fewer values per dimension or the genetic "
+            "strategy with a smaller population x generations");
+}
 
 ExploreResult Explore(const DesignSpace& space, const std::vector<accel::LayerSpec>& layers,
                       const ExploreOptions& opt) {
@@ -46,6 +106,7 @@ ExploreResult Explore(const DesignSpace& space, const EvaluateFn& evaluate,
   ExploreResult r;
   r.strategy = opt.strategy.empty() ? space.strategy : opt.strategy;
   r.seed = opt.seed;
+  CheckSearchSize(space, r.strategy);
   r.space_size = space.Size();
   r.threads = opt.threads > 0 ? opt.threads
                               : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -81,15 +142,8 @@ ExploreResult Explore(const DesignSpace& space, const EvaluateFn& evaluate,
                           "' handed out nothing and is not done (a bug in the strategy)");
       continue;
     }
-    std::vector<PointResult> results(batch.size());
-    ParallelFor(static_cast<int64_t>(batch.size()), r.threads, [&](int64_t i, int) {
-      try {
-        results[i] = evaluate(configs[i]);
-      } catch (const Error& e) {
-        throw Error("design point " + DescribePoint(PointResult{configs[i]}) + ": " + e.what());
-      }
-      if (bar) bar->Tick();
-    });
+    std::vector<PointResult> results =
+        EvaluateBatch(space, batch, configs, evaluate, r.points.size(), opt, r.threads, bar.get());
     for (size_t i = 0; i < batch.size(); ++i) {
       strategy->Report(batch[i], results[i].objective);
       if (results[i].objective < best_so_far) best_so_far = results[i].objective;
@@ -98,6 +152,7 @@ ExploreResult Explore(const DesignSpace& space, const EvaluateFn& evaluate,
     if (bar) bar->SetSuffix("best " + space.objective.Name() + " " + Num(best_so_far));
   }
   if (bar) bar->Finish();
+  if (opt.checkpoint) r.resumed = std::min(opt.checkpoint->recorded().size(), r.points.size());
   Check(!r.points.empty(), "explore: no design point satisfies the constraints (" +
                                std::to_string(r.skipped_infeasible) +
                                " rejected); relax [constraints]");
@@ -210,12 +265,21 @@ void WriteExploreOutputs(const std::filesystem::path& dir, const ExploreResult& 
       {"objective", b.objective},
       {"strategy", r.strategy},
       {"seed", r.seed}};
-  AtomicWriteText(dir / "points.csv", points);
-  AtomicWriteText(dir / "pareto_cycles_pes.csv", front_pes);
-  AtomicWriteText(dir / "pareto_cycles_energy.csv", front_energy);
-  AtomicWriteText(dir / "pareto.svg", svg);
-  AtomicWriteText(dir / "best.json", best.dump(2) + "\n");
-  AtomicWriteText(dir / "manifest.json", manifest.dump(2) + "\n");
+  const std::pair<const char*, std::string> files[] = {{"points.csv", points},
+                                                       {"pareto_cycles_pes.csv", front_pes},
+                                                       {"pareto_cycles_energy.csv", front_energy},
+                                                       {"pareto.svg", svg},
+                                                       {"best.json", best.dump(2) + "\n"},
+                                                       {"manifest.json", manifest.dump(2) + "\n"}};
+  CheckExploreOutputDir(dir, {});
+  AtomicWriteDirectory(dir, [&](const std::filesystem::path& tmp) {
+    for (const auto& [name, text] : files) AtomicWriteText(tmp / name, text);
+  });
+}
+
+void CheckExploreOutputDir(const std::filesystem::path& dir,
+                           const std::vector<std::filesystem::path>& inputs) {
+  accel::CheckReplaceableOutputDir(dir, "manifest.json", "\"qaccel_version\"", inputs);
 }
 
 }  // namespace qaccel::dse

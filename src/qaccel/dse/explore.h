@@ -19,10 +19,22 @@
 #include <string>
 #include <vector>
 
+#include "qaccel/dse/checkpoint.h"
 #include "qaccel/dse/design_space.h"
 #include "qaccel/dse/evaluator.h"
 
 namespace qaccel::dse {
+
+// Limits of one search (docs/dse.md, "Limits"): the design points a run may
+// evaluate (the strategy's expected evaluations: the space size for
+// exhaustive, population x generations for genetic), and the size of the
+// space itself (candidates are indexed in 53 bits).
+inline constexpr uint64_t kMaxEvaluations = uint64_t{1} << 20;  // 1,048,576
+inline constexpr uint64_t kMaxSpacePoints = uint64_t{1} << 53;
+
+// Throws Error naming the limit when the search `strategy` would evaluate
+// more than kMaxEvaluations points or the space exceeds kMaxSpacePoints.
+void CheckSearchSize(const DesignSpace& space, const std::string& strategy);
 
 struct ExploreOptions {
   std::string strategy;  // registry name
@@ -31,6 +43,9 @@ struct ExploreOptions {
   bool progress = true;    // qaccel::ProgressBar on stderr
   size_t batch = 4096;     // max candidates evaluated between strategy rounds
   accel::ArchConfig base;  // fields the space does not search (word_bytes, offsets, ...)
+  // When set: points it holds are replayed instead of evaluated, new ones
+  // are appended as they complete (checkpoint.h). Not owned.
+  ExploreCheckpoint* checkpoint = nullptr;
 };
 
 struct ExploreResult {
@@ -44,6 +59,7 @@ struct ExploreResult {
   std::vector<size_t> front_energy;  // Pareto front total_cycles vs energy_pj
   double seconds = 0;
   int threads = 1;
+  size_t resumed = 0;  // points replayed from the checkpoint (not simulated again)
 };
 
 // Explores with the cost model: EvaluatePoint over `layers`.
@@ -60,7 +76,13 @@ std::string PointsCsv(const ExploreResult& r, const std::vector<size_t>* which =
 std::string ParetoSvg(const ExploreResult& r, const std::string& title);
 std::string DescribePoint(const PointResult& p);  // one line for the terminal
 
+// The output set is rendered first and renamed into place as a whole
+// (AtomicWriteDirectory). `dir` must pass CheckExploreOutputDir.
 void WriteExploreOutputs(const std::filesystem::path& dir, const ExploreResult& r,
                          const std::string& title, const nlohmann::json& manifest);
+// Refuses (Error) an output directory that is not empty and holds no
+// manifest.json of qaccel explore, or that holds one of `inputs`.
+void CheckExploreOutputDir(const std::filesystem::path& dir,
+                           const std::vector<std::filesystem::path>& inputs);
 
 }  // namespace qaccel::dse
