@@ -12,9 +12,11 @@
 #include <string>
 
 #include "command.h"
+#include "qaccel/accel/dataflow_registry.h"
 #include "qaccel/accel/reports.h"
 #include "qaccel/accel/scalesim_io.h"
 #include "qaccel/core/error.h"
+#include "qaccel/core/join_names.h"
 #include "sim_model_energy.h"  // model input (-m) and the energy report
 
 namespace {
@@ -61,7 +63,10 @@ void Setup(CLI::App* sub) {
   sub->add_option("-i,--input-type", opt->input_type, "topology format: conv or gemm (M,N,K)");
   sub->add_option("--rows", opt->rows, "override ArrayHeight");
   sub->add_option("--cols", opt->cols, "override ArrayWidth");
-  sub->add_option("--dataflow", opt->dataflow, "override Dataflow (os, ws, is)");
+  sub->add_option(
+      "--dataflow", opt->dataflow,
+      "override Dataflow (" +
+          qaccel::JoinNames(qaccel::accel::Dataflows(), &qaccel::accel::DataflowInfo::name) + ")");
   sub->add_option("--word-bytes", opt->word_bytes, "bytes per element (default 1, as SCALE-Sim)");
   // A model (.qmodel or zoo name) instead of a topology CSV; -t also accepts one.
   sub->add_option("-m,--model", opt->model,
