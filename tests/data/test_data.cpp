@@ -59,8 +59,11 @@ TEST(Idx, RejectsBadFiles) {
   ExpectError([] { data::ReadIdx(Write("hdr.idx", {0, 0, 8, 3, 0, 0})); }, "truncated");
   ExpectError([] { data::ReadIdx(Dir() / "nope.idx"); }, "no such file");
   // Dimensions whose product passes 2^64 (or just the 1 GiB input limit) are named, not wrapped.
-  ExpectError([] { data::ReadIdx(Write("huge.idx", Idx({65536, 65536, 65536, 65536}, 4))); },
-              "multiply past the input limit");
+  ExpectError(
+      [] {
+        data::ReadIdx(Write("huge.idx", Idx({65536, 65536, 65536, 65536}, 4)));
+      },
+      "multiply past the input limit");
   ExpectError(
       [] {
         data::ReadIdxPair(Write("im.idx", Idx({3, 2, 2}, 12)), Write("lb.idx", Idx({4}, 4)), "x");

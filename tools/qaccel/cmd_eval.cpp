@@ -24,9 +24,7 @@ struct Opts {
 void Setup(CLI::App* sub) {
   auto o = std::make_shared<Opts>();
   sub->add_option("model", o->model, "Model (.qmodel, float or quantized)")->required();
-  sub->add_option("--data", o->data,
-                  "mnist, fashion-mnist or an IDX directory (its test split is used)")
-      ->capture_default_str();
+  qaccel::cli::AddDataOption(sub, o->data, "its test split is used");
   sub->add_flag("--json", o->json, "Print one JSON object on stdout");
   sub->add_option("--limit", o->limit, "Evaluate only the first N test images (0: all)")
       ->check(qaccel::cli::NonNegative());

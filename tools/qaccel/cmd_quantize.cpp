@@ -21,9 +21,7 @@ struct Opts {
 void Setup(CLI::App* sub) {
   auto o = std::make_shared<Opts>();
   sub->add_option("model", o->model, "Float model (.qmodel)")->required();
-  sub->add_option("--data", o->data,
-                  "Data set for calibration images: mnist, fashion-mnist or an IDX directory")
-      ->capture_default_str();
+  qaccel::cli::AddDataOption(sub, o->data, "calibration images come from its training split");
   sub->add_option("-o,--output", o->output, "Quantized model to write (.qmodel)")->required();
   sub->add_option("--observer", o->observer,
                   "Activation observer: " + qaccel::quant::ObserverNames())

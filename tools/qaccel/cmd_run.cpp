@@ -173,9 +173,7 @@ void Run(const Opts& o) {
 void Setup(CLI::App* sub) {
   auto o = std::make_shared<Opts>();
   sub->add_option("model", o->model, "Quantized model (.qmodel)")->required();
-  sub->add_option("--data", o->data,
-                  "mnist, fashion-mnist or an IDX directory (its test split is used)")
-      ->capture_default_str();
+  qaccel::cli::AddDataOption(sub, o->data, "its test split is used");
   sub->add_option("--limit", o->limit, "The first N test images (0: all)")
       ->capture_default_str()
       ->check(qaccel::cli::NonNegative());

@@ -40,6 +40,13 @@ inline CLI::Validator NonNegative() {
       "NONNEGATIVE");
 }
 
+// The --data option of the commands that read a data set: `split` says which
+// part of it they use.
+inline CLI::Option* AddDataOption(CLI::App* sub, std::string& data, const std::string& split) {
+  return sub->add_option("--data", data, "mnist, fashion-mnist or an IDX directory (" + split + ")")
+      ->capture_default_str();
+}
+
 // The full command line as typed, recorded in output manifests.
 const std::string& CommandLine();
 

@@ -83,9 +83,12 @@ nlohmann::json ExportRecord(const Graph& g, const Layer& l) {
 }  // namespace
 
 OpDef AddOp() {
+  // An OpDef's hooks read best packed, not one per line.
+  // clang-format off
   return {.name = "add", .num_inputs = 2, .infer_shape = &InferShape,
           .count = &CountElementwise, .prepare = &Prepare, .quant_role = QuantRole::kObserved,
           .quantize = &Quantize, .export_record = &ExportRecord};
+  // clang-format on
 }
 
 }  // namespace qaccel::ops

@@ -85,11 +85,14 @@ nlohmann::json ExportRecord(const Graph&, const Layer& l) {
 }  // namespace
 
 OpDef BatchNormOp() {
+  // An OpDef's hooks read best packed, not one per line.
+  // clang-format off
   return {.name = "batchnorm", .infer_shape = &InferShape, .params = &Params,
           .save_attrs = &SaveAttrs, .load_attrs = &LoadAttrs, .count = &Count,
           .prepare = &Prepare, .quant_role = QuantRole::kFoldsIntoProducer,
           .quantize = &quant::SetSameAsInput, .fold_into_producer = &FoldIntoProducer,
           .export_record = &ExportRecord};
+  // clang-format on
 }
 
 }  // namespace qaccel::ops

@@ -127,12 +127,15 @@ void MapToArray(const Graph& g, const Layer& l, const ArrayMapOptions& o,
 }  // namespace
 
 OpDef Conv2dOp() {
+  // An OpDef's hooks read best packed, not one per line.
+  // clang-format off
   return {.name = "conv2d", .infer_shape = &InferShape, .params = &Params,
           .save_attrs = &SaveAttrs, .load_attrs = &LoadAttrs, .count = &Count,
           .prepare = &Prepare, .quant_role = QuantRole::kObserved,
           .quantize = &quant::QuantizeWeightedLayer, .accepts_fold = true,
           .export_record = &ExportRecord, .array_role = ArrayRole::kArray,
           .map_to_array = &MapToArray};
+  // clang-format on
 }
 
 }  // namespace qaccel::ops

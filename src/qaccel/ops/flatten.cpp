@@ -17,12 +17,15 @@ std::unique_ptr<engine::OpKernel> Prepare(const engine::PrepareContext& c) {
 }  // namespace
 
 OpDef FlattenOp() {
+  // An OpDef's hooks read best packed, not one per line.
+  // clang-format off
   return {.name = "flatten", .infer_shape = &InferShape, .prepare = &Prepare,
           .quantize = &quant::SetSameAsInput,
           .export_record = [](const Graph&, const Layer&) -> nlohmann::json {
             return {{"integer_ops", {"out[c*H*W + y*W + x] = in[c, y, x]  (a copy)"}}};
           },
           .array_role = ArrayRole::kFree};
+  // clang-format on
 }
 
 }  // namespace qaccel::ops

@@ -31,8 +31,11 @@ nlohmann::json ExportRecord(const Graph&, const Layer&) {
 }  // namespace
 
 OpDef GlobalAvgPoolOp() {
+  // An OpDef's hooks read best packed, not one per line.
+  // clang-format off
   return {.name = "global_avgpool", .infer_shape = &InferShape, .count = &Count,
           .prepare = &Prepare, .quantize = &quant::SetSameAsInput, .export_record = &ExportRecord};
+  // clang-format on
 }
 
 }  // namespace qaccel::ops

@@ -40,8 +40,11 @@ nlohmann::json ExportRecord(const Graph& g, const Layer&) {
 }  // namespace
 
 OpDef InputOp() {
+  // An OpDef's hooks read best packed, not one per line.
+  // clang-format off
   return {.name = "input", .num_inputs = 0, .load_attrs = &LoadAttrs, .quantize = &Quantize,
           .export_record = &ExportRecord, .array_role = ArrayRole::kFree};
+  // clang-format on
 }
 
 }  // namespace qaccel::ops

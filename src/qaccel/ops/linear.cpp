@@ -82,11 +82,14 @@ void MapToArray(const Graph&, const Layer& l, const ArrayMapOptions& o,
 }  // namespace
 
 OpDef LinearOp() {
+  // An OpDef's hooks read best packed, not one per line.
+  // clang-format off
   return {.name = "linear", .infer_shape = &InferShape, .params = &Params,
           .save_attrs = &SaveChannelAttrs, .load_attrs = &LoadChannelAttrs, .count = &Count,
           .prepare = &Prepare, .quant_role = QuantRole::kObserved,
           .quantize = &quant::QuantizeWeightedLayer, .export_record = &ExportRecord,
           .array_role = ArrayRole::kArray, .map_to_array = &MapToArray};
+  // clang-format on
 }
 
 }  // namespace qaccel::ops

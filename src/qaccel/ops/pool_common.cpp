@@ -20,9 +20,12 @@ OpCost Count(const Layer& l, const std::vector<const Shape*>&) {
 
 OpDef WindowPoolOp(const char* name, decltype(OpDef::prepare) prepare,
                    decltype(OpDef::export_record) export_record) {
+  // An OpDef's hooks read best packed, not one per line.
+  // clang-format off
   return {.name = name, .infer_shape = &InferShape, .save_attrs = &SaveWindowAttrs,
           .load_attrs = &LoadWindowAttrs, .count = &Count, .prepare = prepare,
           .quantize = &quant::SetSameAsInput, .export_record = export_record};
+  // clang-format on
 }
 
 }  // namespace qaccel::ops

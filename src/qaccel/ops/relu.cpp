@@ -34,9 +34,12 @@ nlohmann::json ExportRecord(const Graph&, const Layer&) {
 }  // namespace
 
 OpDef ReluOp() {
+  // An OpDef's hooks read best packed, not one per line.
+  // clang-format off
   return {.name = "relu", .infer_shape = &InferShape, .count = &CountElementwise,
           .prepare = &Prepare, .quant_role = QuantRole::kFusedActivation, .quantize = &Quantize,
           .export_record = &ExportRecord};
+  // clang-format on
 }
 
 }  // namespace qaccel::ops
