@@ -98,6 +98,7 @@ class MalformedModel : public ::testing::Test {
     } catch (const Error& e) {
       const std::string msg = e.what();
       EXPECT_EQ(msg.rfind(p.string() + ": ", 0), 0u) << "does not start with the path: " << msg;
+      EXPECT_EQ(msg.find(p.string(), 1), std::string::npos) << "path repeated: " << msg;
       EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
       EXPECT_EQ(msg.find("json.exception"), std::string::npos) << msg;
       return msg;
@@ -195,6 +196,12 @@ TEST_F(MalformedModel, ErrorsNameTheFileAndField) {
   parts_ = ok;
   parts_.header["layers"][0]["out_shape"] = {1, -28, 28};
   ExpectError({"out_shape"});
+  parts_ = ok;
+  LayerJson("conv1")["kind"] = 7;
+  ExpectError({"('conv1'): field 'kind' has the wrong type"});
+  parts_ = ok;
+  LayerJson("conv1")["params"]["weight"]["dtype"] = 7;
+  ExpectError({"('conv1').params.weight: field 'dtype' has the wrong type"});
   parts_ = ok;
   LayerJson("conv1")["name"] = 7;
   ExpectError({"layers[1]", "'name'", "wrong type"});

@@ -126,8 +126,8 @@ uint64_t DeclaredBytes(DType dt, const Shape& shape, const std::string& where) {
 // compared to the blob size separately).
 Tensor ReadBlobTensor(const json& ref, const std::vector<uint8_t>& file, size_t blob_start,
                       const std::string& where) {
-  const DType dt =
-      Prefixed(where + ".dtype", [&] { return ParseDType(Field<std::string>(ref, "dtype", where)); });
+  const std::string dtype = Field<std::string>(ref, "dtype", where);
+  const DType dt = Prefixed(where + ".dtype", [&] { return ParseDType(dtype); });
   const Shape shape = Field<Shape>(ref, "shape", where);
   const uint64_t off = Field<uint64_t>(ref, "offset", where);
   const uint64_t nb = Field<uint64_t>(ref, "nbytes", where);
@@ -281,7 +281,8 @@ Layer LoadLayer(const json& lj, const std::vector<uint8_t>& b, size_t blob_start
   Layer l;
   l.name = Field<std::string>(lj, "name", index_where);
   const std::string where = index_where + " ('" + l.name + "')";
-  l.kind = Prefixed(where + ".kind", [&] { return ParseOpKind(Field<std::string>(lj, "kind", where)); });
+  const std::string kind = Field<std::string>(lj, "kind", where);
+  l.kind = Prefixed(where + ".kind", [&] { return ParseOpKind(kind); });
   l.inputs = Field<std::vector<int>>(lj, "inputs", where);
   const OpDef& def = FindOp(l.kind);
   if (def.load_attrs) def.load_attrs(l, lj, where);
