@@ -177,6 +177,19 @@ TEST_F(MalformedModel, QuantParamsOutOfContractAreRejected) {
   ExpectError({"('conv1').quant", "out_scale", "wrong type"});
 }
 
+// An int32 bias beyond the accumulator's headroom would overflow int32 (UB).
+TEST_F(MalformedModel, Int32BiasBeyondTheAccumulatorBoundIsRejected) {
+  AddConv1Quant();
+  json& b = LayerJson("conv1")["params"]["bias"];
+  b["dtype"] = "i32";  // 6 entries: the same 24 bytes as the f32 bias
+  const size_t off = b["offset"].get<size_t>();
+  for (size_t c = 0; c < 6; ++c) {
+    const int32_t v = c == 3 ? INT32_MAX : 1000;
+    std::memcpy(parts_.blob.data() + off + 4 * c, &v, 4);
+  }
+  ExpectError({"('conv1').quant.bias[3]", "2147483647"});
+}
+
 TEST_F(MalformedModel, InputTransformIsRangeChecked) {
   parts_.header["input_transform"]["scale"] = 1e300;
   parts_.header["input_transform"]["std"] = {1e-300};

@@ -65,6 +65,21 @@ void CheckLengths(const Layer& l, const std::string& where) {
               std::to_string(l.out_channels) + ") entries" + sizes);
 }
 
+// An int32 bias must leave the accumulator its headroom: |bias[c]| <=
+// MaxBiasMagnitude(K), K = the accumulation depth (weights per output channel).
+void CheckBias(const Layer& l, const std::string& where) {
+  auto w = l.params.find("weight"), b = l.params.find("bias");
+  if (w == l.params.end() || b == l.params.end() || b->second.dtype() != DType::kI32 ||
+      l.out_channels <= 0)
+    return;
+  const int64_t depth = w->second.numel() / l.out_channels;
+  CheckRange(depth, 0, k::kMaxAccumulationDepth, where + " accumulation depth");
+  const auto bias = b->second.data<int32_t>();
+  for (size_t c = 0; c < bias.size(); ++c)
+    CheckRange(bias[c], -k::MaxBiasMagnitude(depth), k::MaxBiasMagnitude(depth),
+               Element(where, "bias", c));
+}
+
 }  // namespace
 
 void CheckQuantParams(const Layer& l, const std::string& where) {
@@ -86,6 +101,7 @@ void CheckQuantParams(const Layer& l, const std::string& where) {
     CheckRange(q.multiplier[c], k::kMinQ31Multiplier, INT32_MAX, Element(where, "multiplier", c));
     CheckRange(q.shift[c], k::kMinShift, k::kMaxShift, Element(where, "shift", c));
   }
+  CheckBias(l, where);
 }
 
 }  // namespace qaccel

@@ -16,6 +16,8 @@ namespace qaccel {
 //   out_scale, weight_scale[c]   finite and > 0
 //   weight_zero_point[c]         in [-128, 127]
 //   multiplier[c], shift[c]      M in [2^30, 2^31) with shift in [-31, 30], or (0, 0)
+//   an int32 bias[c]             |bias| <= MaxBiasMagnitude(K), K (weights per
+//                                output channel) <= kMaxAccumulationDepth
 //   lengths: as many shifts as multipliers, as many weight zero points as
 //   weight scales; a layer with a "weight" parameter has 0, 1 or out_channels
 //   of each (the engine then requires all four); any other layer has no
