@@ -244,3 +244,19 @@ TEST_F(MalformedModel, DuplicateLayerNamesAreRejected) {
   LayerJson("conv2")["name"] = "conv1";
   ExpectError({"duplicate layer name 'conv1'"});
 }
+
+// Element counts of shapes from a file overflow int64 in NumElements: the
+// error names the layer.
+TEST(ShapeOverflow, ElementCountPast2To63NamesTheLayer) {
+  Graph g;
+  g.name = "huge";
+  const int64_t d = kMaxModelDimension;
+  const int x = g.AddInput("input", {d, d, d});
+  try {
+    g.AddFlatten("flat", x);
+    FAIL() << "no overflow error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("layer 'flat'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("2^63"), std::string::npos) << e.what();
+  }
+}
