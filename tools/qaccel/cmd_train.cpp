@@ -1,6 +1,11 @@
 // `qaccel train --model lenet5 --data mnist -o lenet5.qmodel`: trains a zoo
 // model (or continues from a float .qmodel) with libtorch and writes the
-// model, <out>.history.csv (per-epoch loss/accuracy) and <out>.curves.svg.
+// model, <out>.history.csv (per-epoch loss/accuracy) and <out>.curves.svg:
+// the two side files first, the model last, each atomically, and the side
+// files are removed again if the model cannot be written, so either all
+// three appear or none. After every epoch <out>.ckpt is replaced atomically
+// (train/checkpoint.h); `--resume` continues from it, and it is removed once
+// the outputs are written.
 // Options start from --recipe (default: tuned per data set; source: the
 // source documents' settings) and any flag given explicitly overrides it.
 // Built only with -DQACCEL_BUILD_TRAIN=ON.
@@ -26,7 +31,7 @@ struct Opts {
   std::string model = "lenet5", data = "mnist", out, recipe = "default";
   TrainOptions given;  // values of the flags (applied only when given)
   std::vector<std::function<void(TrainOptions&)>> overrides;
-  bool quiet = false;
+  bool quiet = false, resume = false;
 };
 
 // A flag that overrides one field of the recipe's TrainOptions when given.
@@ -96,12 +101,42 @@ void CheckPaths(const Opts& p) {
             ": no such model file, and not a zoo model (see `qaccel info --list-zoo`)");
 }
 
+// Writes history, curves, then the model (see the file comment).
+void WriteOutputs(const std::string& out, const qaccel::Graph& g, const std::string& csv,
+                  const std::string& svg) {
+  using namespace qaccel;
+  std::vector<std::string> written;
+  try {
+    for (const auto& [path, text] : {std::pair{out + ".history.csv", &csv},
+                                     std::pair{out + ".curves.svg", &svg}}) {
+      AtomicWriteText(path, *text);
+      written.push_back(path);
+    }
+    SaveModel(g, out);
+  } catch (...) {
+    std::error_code ec;
+    for (const std::string& f : written) std::filesystem::remove(f, ec);
+    throw;
+  }
+}
+
+// The command line as recorded in the model: without --resume, which does
+// not change the result (a resumed model is byte-identical to an
+// uninterrupted one).
+std::string RecordedCommandLine() {
+  std::string c = qaccel::cli::CommandLine();
+  for (size_t at; (at = c.find(" --resume")) != std::string::npos;) c.erase(at, 9);
+  return c;
+}
+
 void Run(const Opts& p) {
   using namespace qaccel;
   // Options: the recipe, then explicit flags. Validated before any data is read.
   TrainOptions t = train::RecipeOptions(p.recipe, p.data);
   for (const auto& apply : p.overrides) apply(t);
   t.progress = !p.quiet;
+  t.checkpoint = p.out + ".ckpt";
+  t.resume = p.resume;
   train::ValidateOptions(t);
   CheckPaths(p);
 
@@ -116,16 +151,20 @@ void Run(const Opts& p) {
       static_cast<long long>(split.test.n), t.recipe.c_str(),
       static_cast<unsigned long long>(t.seed), t.threads);
   train::TrainResult r = train::Train(g, split.train, split.test, t, p.data);
+  if (r.resumed_after_epoch > 0)
+    std::fprintf(stderr, "resumed from %s after epoch %d\n", t.checkpoint.c_str(),
+                 r.resumed_after_epoch);
   g.metadata["training"]["data_source"] = split.source;
-  g.metadata["training"]["command_line"] = cli::CommandLine();
+  g.metadata["training"]["command_line"] = RecordedCommandLine();
   g.metadata["training"]["initialized_from"] =
       fresh ? "zoo:" + p.model + " (fresh initialization)" : p.model;
 
   const std::string& out = p.out;
-  SaveModel(g, out);
-  AtomicWriteText(out + ".history.csv", train::HistoryCsv(r, t.seed));
-  AtomicWriteText(out + ".curves.svg", train::HistorySvg(r, g.name + " on " + p.data + " (seed " +
-                                                                std::to_string(t.seed) + ")"));
+  WriteOutputs(out, g, train::HistoryCsv(r, t.seed),
+               train::HistorySvg(r, g.name + " on " + p.data + " (seed " +
+                                        std::to_string(t.seed) + ")"));
+  std::error_code ec;
+  std::filesystem::remove(t.checkpoint, ec);
   const auto& last = r.history.back();
   std::printf("%s: train accuracy %.2f%%, validation accuracy %.2f%% after %d epochs, %.1f s\n",
               out.c_str(), 100 * last.train_accuracy, 100 * last.val_accuracy, last.epoch,
@@ -150,6 +189,9 @@ void Setup(CLI::App* sub) {
       ->capture_default_str();
   AddRecipeFlags(sub, p);
   sub->add_flag("--quiet,-q", p->quiet, "No progress bars");
+  sub->add_flag("--resume", p->resume,
+                "Continue from <out>.ckpt (written after every epoch) if it exists; same seed, "
+                "options and data required");
   sub->callback([p] { Run(*p); });
 }
 

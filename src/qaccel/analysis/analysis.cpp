@@ -4,9 +4,41 @@
 #include <cstdio>
 #include <sstream>
 
+#include "qaccel/core/error.h"
 #include "qaccel/graph/op_registry.h"
 
 namespace qaccel::analysis {
+
+namespace {
+
+// One layer's costs; every count is overflow-checked (CountProduct / CountSum).
+LayerCost AnalyzeLayer(const Graph& g, const Layer& l) {
+  LayerCost lc;
+  lc.name = l.name;
+  lc.kind = std::string(OpKindName(l.kind));
+  lc.out_shape = l.out_shape;
+  if (l.quant.quantized) {
+    lc.act_bits = l.quant.act_bits;
+    lc.weight_bits = l.quant.weight_bits;
+  }
+  const OpDef& def = FindOp(l.kind);
+  if (def.count) {
+    std::vector<const Shape*> in;
+    for (int k : l.inputs) in.push_back(&g.layers[static_cast<size_t>(k)].out_shape);
+    const OpCost oc = def.count(l, in);
+    lc.params = CountSum(oc.weights, oc.params32);
+    lc.macs = oc.macs;
+    lc.other_ops = oc.other_ops;
+    lc.param_bytes = CountSum(CountSum(CountProduct({oc.weights, lc.weight_bits}), 7) / 8,
+                              CountProduct({oc.params32, 4}));
+  }
+  lc.flops = CountProduct({2, lc.macs});
+  lc.activation_bytes =
+      CountSum(CountProduct({NumElements(l.out_shape), lc.act_bits}), 7) / 8;
+  return lc;
+}
+
+}  // namespace
 
 GraphCost Analyze(const Graph& graph) {
   Graph g = graph;
@@ -14,31 +46,20 @@ GraphCost Analyze(const Graph& graph) {
   GraphCost c;
   for (const Layer& l : g.layers) {
     LayerCost lc;
-    lc.name = l.name;
-    lc.kind = std::string(OpKindName(l.kind));
-    lc.out_shape = l.out_shape;
-    const int64_t out_n = NumElements(l.out_shape);
-    if (l.quant.quantized) {
-      lc.act_bits = l.quant.act_bits;
-      lc.weight_bits = l.quant.weight_bits;
+    try {
+      lc = AnalyzeLayer(g, l);
+    } catch (const Error& e) {
+      throw Error("layer '" + l.name + "' (" + std::string(OpKindName(l.kind)) + "): " + e.what());
     }
-    const OpDef& def = FindOp(l.kind);
-    if (def.count) {
-      std::vector<const Shape*> in;
-      for (int k : l.inputs) in.push_back(&g.layers[static_cast<size_t>(k)].out_shape);
-      const OpCost oc = def.count(l, in);
-      lc.params = oc.weights + oc.params32;
-      lc.macs = oc.macs;
-      lc.other_ops = oc.other_ops;
-      lc.param_bytes = (oc.weights * lc.weight_bits + 7) / 8 + oc.params32 * 4;
+    try {
+      c.total_params = CountSum(c.total_params, lc.params);
+      c.total_macs = CountSum(c.total_macs, lc.macs);
+      c.total_flops = CountSum(c.total_flops, lc.flops);
+      c.total_other_ops = CountSum(c.total_other_ops, lc.other_ops);
+      c.total_param_bytes = CountSum(c.total_param_bytes, lc.param_bytes);
+    } catch (const Error& e) {
+      throw Error("model totals up to layer '" + l.name + "': " + e.what());
     }
-    lc.flops = 2 * lc.macs;
-    lc.activation_bytes = (out_n * lc.act_bits + 7) / 8;
-    c.total_params += lc.params;
-    c.total_macs += lc.macs;
-    c.total_flops += lc.flops;
-    c.total_other_ops += lc.other_ops;
-    c.total_param_bytes += lc.param_bytes;
     c.peak_activation_bytes = std::max(c.peak_activation_bytes, lc.activation_bytes);
     c.layers.push_back(lc);
   }

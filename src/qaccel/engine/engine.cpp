@@ -11,6 +11,7 @@
 #include "qaccel/core/error.h"
 #include "qaccel/core/parallel.h"
 #include "qaccel/graph/op_registry.h"
+#include "qaccel/graph/quant_params_check.h"
 #include "qaccel/kernels/reference/numeric_contract.h"
 
 namespace qaccel::engine {
@@ -29,6 +30,9 @@ void CheckQuantized(const Layer& l) {
   Check(l.quant.act_min >= kernels::kInt8Min && l.quant.act_max <= kernels::kInt8Max &&
             l.quant.act_min <= l.quant.act_max,
         Where(l) + ": clamp [act_min, act_max] must lie within int8");
+  // The same range checks as a model file gets on load, for graphs built in
+  // memory: out-of-contract shifts or zero points are UB in the kernels.
+  CheckQuantParams(l, Where(l) + ".quant");
 }
 
 }  // namespace

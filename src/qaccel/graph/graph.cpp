@@ -52,7 +52,15 @@ void Graph::InferLayerShape(size_t i) {
             std::to_string(l.inputs.size()));
   std::vector<const Shape*> in;
   for (int k : l.inputs) in.push_back(&layers[static_cast<size_t>(k)].out_shape);
-  if (def.infer_shape) def.infer_shape(l, in, where);
+  if (def.infer_shape) {
+    try {
+      def.infer_shape(l, in, where);
+    } catch (const Error& e) {  // e.g. NumElements overflowing: say which layer
+      const std::string msg = e.what();
+      if (msg.rfind(where, 0) == 0) throw;
+      throw Error(where + ": " + msg);
+    }
+  }
   for (auto& [pname, t] : l.params) {
     Shape want = ExpectedParamShape(l, pname);
     Check(t.shape() == want, where + ": parameter '" + pname + "' has shape " +

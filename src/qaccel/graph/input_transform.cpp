@@ -72,6 +72,11 @@ void InputTransform::Validate(int64_t channels, const std::string& where) const 
   for (double s : std)
     Check(std::isfinite(s) && s != 0, where + ": input std must be finite and non-zero");
   for (double m : mean) Check(std::isfinite(m), where + ": input mean must be finite");
+  // Finite parameters can still overflow (pixel * 1e308 / 1e-308): every real
+  // input value must be finite for the float engine and the input quantization.
+  const auto [lo, hi] = Range(channels);
+  Check(std::isfinite(lo) && std::isfinite(hi),
+        where + ": input transform gives non-finite real inputs (scale, mean and std too extreme)");
 }
 
 nlohmann::json InputTransformToJson(const InputTransform& t) {
@@ -84,7 +89,12 @@ nlohmann::json InputTransformToJson(const InputTransform& t) {
 
 InputTransform InputTransformFromJson(const nlohmann::json& j, const std::string& where) {
   InputTransform t;
-  t.dtype = ParseDType(Field<std::string>(j, "dtype", where));
+  const std::string dtype = Field<std::string>(j, "dtype", where);
+  try {
+    t.dtype = ParseDType(dtype);
+  } catch (const Error& e) {
+    throw Error(where + ".dtype: " + e.what());
+  }
   t.scale = Field<double>(j, "scale", where);
   t.mean = Field<std::vector<double>>(j, "mean", where);
   t.std = Field<std::vector<double>>(j, "std", where);

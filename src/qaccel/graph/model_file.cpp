@@ -4,11 +4,13 @@
 #include <cstring>
 #include <deque>
 #include <fstream>
+#include <set>
 
 #include "qaccel/core/error.h"
 #include "qaccel/core/file_io.h"
 #include "qaccel/graph/json_field.h"
 #include "qaccel/graph/op_registry.h"
+#include "qaccel/graph/quant_params_check.h"
 #include "qaccel/graph/zoo.h"
 
 namespace qaccel {
@@ -55,8 +57,8 @@ QuantParams QuantFromJson(const json& j, const std::string& where) {
     q.weight_zero_point = Field<std::vector<int32_t>>(j, "weight_zero_point", where);
   if (j.contains("multiplier")) q.multiplier = Field<std::vector<int32_t>>(j, "multiplier", where);
   if (j.contains("shift")) q.shift = Field<std::vector<int32_t>>(j, "shift", where);
-  q.observer = j.value("observer", "");
-  q.folded_into = j.value("folded_into", "");
+  q.observer = OptionalField<std::string>(j, "observer", where, "");
+  q.folded_into = OptionalField<std::string>(j, "folded_into", where, "");
   Check(std::isfinite(q.out_scale) && q.out_scale > 0, where + ": out_scale must be positive");
   return q;
 }
@@ -94,16 +96,50 @@ class BlobWriter {
   std::vector<const Tensor*> tensors_;
 };
 
-// Reads the tensor a blob reference points at; errors name `where`.
+// Runs f(); an Error it throws is rethrown with `where` in front (for
+// helpers such as ParseOpKind whose messages do not know the file).
+template <typename F>
+auto Prefixed(const std::string& where, F f) {
+  try {
+    return f();
+  } catch (const Error& e) {
+    throw Error(where + ": " + e.what());
+  }
+}
+
+// Bytes of a tensor of `dt` and `shape`, or an Error naming `where` for a
+// negative dimension or a size past 2^64 (checked before anything is allocated).
+uint64_t DeclaredBytes(DType dt, const Shape& shape, const std::string& where) {
+  uint64_t n = DTypeSize(dt);
+  for (int64_t d : shape) {
+    if (d < 0) throw Error(where + ".shape: negative dimension in " + ShapeToString(shape));
+    if (__builtin_mul_overflow(n, static_cast<uint64_t>(d), &n))
+      throw Error(where + ".shape: " + ShapeToString(shape) + " has more than 2^64 bytes");
+  }
+  return n;
+}
+
+// Reads the tensor a blob reference points at; errors name `where`. Every
+// declared size is checked against the bytes the file holds before the
+// tensor is allocated, so a tensor is never larger than the file (itself at
+// most kMaxInputBytes); the range check cannot wrap (off and nb are
+// compared to the blob size separately).
 Tensor ReadBlobTensor(const json& ref, const std::vector<uint8_t>& file, size_t blob_start,
                       const std::string& where) {
-  DType dt = ParseDType(Field<std::string>(ref, "dtype", where));
-  Shape shape = Field<Shape>(ref, "shape", where);
-  uint64_t off = Field<uint64_t>(ref, "offset", where), nb = Field<uint64_t>(ref, "nbytes", where);
-  Tensor t(dt, shape);
-  Check(nb == t.nbytes(),
+  const std::string dtype = Field<std::string>(ref, "dtype", where);
+  const DType dt = Prefixed(where + ".dtype", [&] { return ParseDType(dtype); });
+  const Shape shape = Field<Shape>(ref, "shape", where);
+  const uint64_t off = Field<uint64_t>(ref, "offset", where);
+  const uint64_t nb = Field<uint64_t>(ref, "nbytes", where);
+  const uint64_t want = DeclaredBytes(dt, shape, where);
+  Check(nb == want,
         where + ": nbytes " + std::to_string(nb) + " does not match shape " + ShapeToString(shape));
-  Check(blob_start + off + nb <= file.size(), where + ": data beyond end of file (truncated?)");
+  const uint64_t blob_size = file.size() > blob_start ? file.size() - blob_start : 0;
+  Check(off <= blob_size && nb <= blob_size - off,
+        where + ": data [offset " + std::to_string(off) + ", +" + std::to_string(nb) +
+            " bytes) beyond the end of the file's " + std::to_string(blob_size) +
+            "-byte tensor data (truncated or corrupt?)");
+  Tensor t(dt, shape);
   if (nb) std::memcpy(t.raw(), file.data() + blob_start + off, nb);
   return t;
 }
@@ -111,6 +147,10 @@ Tensor ReadBlobTensor(const json& ref, const std::vector<uint8_t>& file, size_t 
 }  // namespace
 
 void SaveModel(const Graph& g, const fs::path& path) {
+  AtomicWriteStream(path, [&](std::ostream& os) { WriteModel(g, os); });
+}
+
+void WriteModel(const Graph& g, std::ostream& os) {
   Graph checked = g;
   checked.InferShapes();
   json layers = json::array();
@@ -147,22 +187,20 @@ void SaveModel(const Graph& g, const fs::path& path) {
               {"input_transform", InputTransformToJson(g.input_transform)},
               {"layers", layers}};
   std::string hs = header.dump();
-  AtomicWriteStream(path, [&](std::ostream& os) {
-    os.write(kMagic, 8);
-    uint32_t v = kModelFormatVersion, r = 0;
-    uint64_t h = hs.size();
-    os.write(reinterpret_cast<const char*>(&v), 4);
-    os.write(reinterpret_cast<const char*>(&r), 4);
-    os.write(reinterpret_cast<const char*>(&h), 8);
-    os.write(hs.data(), static_cast<std::streamsize>(hs.size()));
-    static const char zeros[16] = {};
-    size_t pos = 24 + hs.size();
-    os.write(zeros, static_cast<std::streamsize>((16 - pos % 16) % 16));
-    for (const Tensor* t : blob.tensors()) {
-      os.write(static_cast<const char*>(t->raw()), static_cast<std::streamsize>(t->nbytes()));
-      os.write(zeros, static_cast<std::streamsize>((16 - t->nbytes() % 16) % 16));
-    }
-  });
+  os.write(kMagic, 8);
+  uint32_t v = kModelFormatVersion, r = 0;
+  uint64_t h = hs.size();
+  os.write(reinterpret_cast<const char*>(&v), 4);
+  os.write(reinterpret_cast<const char*>(&r), 4);
+  os.write(reinterpret_cast<const char*>(&h), 8);
+  os.write(hs.data(), static_cast<std::streamsize>(hs.size()));
+  static const char zeros[16] = {};
+  size_t pos = 24 + hs.size();
+  os.write(zeros, static_cast<std::streamsize>((16 - pos % 16) % 16));
+  for (const Tensor* t : blob.tensors()) {
+    os.write(static_cast<const char*>(t->raw()), static_cast<std::streamsize>(t->nbytes()));
+    os.write(zeros, static_cast<std::streamsize>((16 - t->nbytes() % 16) % 16));
+  }
 }
 
 bool IsModelFile(const fs::path& path) {
@@ -173,9 +211,10 @@ bool IsModelFile(const fs::path& path) {
   return in.read(magic, 8) && std::memcmp(magic, kMagic, 8) == 0;
 }
 
-Graph LoadModel(const fs::path& path) {
-  const std::string file = path.string();
-  std::vector<uint8_t> b = ReadBinaryFile(path);
+namespace {
+
+// Checks the fixed 24-byte prefix and parses the JSON header; sets blob_start.
+json ParseHeader(const std::vector<uint8_t>& b, const std::string& file, size_t& blob_start) {
   Check(b.size() >= 24 && std::memcmp(b.data(), kMagic, 8) == 0,
         file +
             ": not a qaccel model file (bad magic; expected a file written by qaccel "
@@ -189,13 +228,85 @@ Graph LoadModel(const fs::path& path) {
                                             "qaccel reads version " +
                                             std::to_string(kModelFormatVersion) + ")");
   Check(hlen <= b.size() - 24, file + ": truncated (header length beyond end of file)");
-  json header;
+  blob_start = (24 + hlen + 15) / 16 * 16;
   try {
-    header = json::parse(b.begin() + 24, b.begin() + 24 + static_cast<int64_t>(hlen));
+    return json::parse(b.begin() + 24, b.begin() + 24 + static_cast<int64_t>(hlen));
   } catch (const json::exception& e) {
     throw Error(file + ": corrupt JSON header: " + e.what());
   }
-  size_t blob_start = (24 + hlen + 15) / 16 * 16;
+}
+
+// Every integer attribute of a layer and every dimension of its declared
+// input shape must lie in [0, kMaxModelDimension] (model_file.h), so shape
+// arithmetic on them (in + 2 * pad - kernel, ...) cannot overflow int64.
+void CheckDimensions(const Layer& l, const std::string& where) {
+  const std::pair<const char*, int64_t> attrs[] = {
+      {"in_channels", l.in_channels}, {"out_channels", l.out_channels}, {"kernel", l.kernel_h},
+      {"kernel", l.kernel_w},         {"stride", l.stride_h},           {"stride", l.stride_w},
+      {"padding", l.pad_h},           {"padding", l.pad_w},             {"groups", l.groups}};
+  for (const auto& [field, v] : attrs)
+    Check(v >= 0 && v <= kMaxModelDimension,
+          where + "." + field + ": " + std::to_string(v) + " is outside [0, " +
+              std::to_string(kMaxModelDimension) + "] (kMaxModelDimension)");
+  for (int64_t d : l.out_shape)
+    Check(d >= 0 && d <= kMaxModelDimension,
+          where + ".out_shape: dimension " + std::to_string(d) + " is outside [0, " +
+              std::to_string(kMaxModelDimension) + "] (kMaxModelDimension)");
+}
+
+// The quant vectors stored in the blob, read back into the JSON lists
+// QuantFromJson expects.
+json ResolveQuantBlobs(json qj, const std::vector<uint8_t>& b, size_t blob_start,
+                       const std::string& where) {
+  for (const char* field : {"weight_scale", "weight_zero_point", "multiplier", "shift"}) {
+    if (!qj.contains(field) || !qj[field].is_object()) continue;
+    const std::string pw = where + ".quant." + field;
+    Tensor t = ReadBlobTensor(qj[field], b, blob_start, pw);
+    Check(t.rank() == 1, pw + ": must be a vector");
+    if (t.dtype() == DType::kF32)
+      qj[field] = std::vector<float>(t.data<float>().begin(), t.data<float>().end());
+    else if (t.dtype() == DType::kI32)
+      qj[field] = std::vector<int32_t>(t.data<int32_t>().begin(), t.data<int32_t>().end());
+    else
+      throw Error(pw + ": dtype must be f32 or i32");
+  }
+  return qj;
+}
+
+// `index_where` is "<file>: layers[i]"; once the name is read, errors say
+// "<file>: layers[i] ('name')".
+Layer LoadLayer(const json& lj, const std::vector<uint8_t>& b, size_t blob_start,
+                const std::string& index_where) {
+  Check(lj.is_object(), index_where + ": must be a JSON object");
+  Layer l;
+  l.name = Field<std::string>(lj, "name", index_where);
+  const std::string where = index_where + " ('" + l.name + "')";
+  const std::string kind = Field<std::string>(lj, "kind", where);
+  l.kind = Prefixed(where + ".kind", [&] { return ParseOpKind(kind); });
+  l.inputs = Field<std::vector<int>>(lj, "inputs", where);
+  const OpDef& def = FindOp(l.kind);
+  if (def.load_attrs) def.load_attrs(l, lj, where);
+  CheckDimensions(l, where);
+  if (lj.contains("quant")) {
+    Check(lj["quant"].is_object(), where + ".quant: must be a JSON object");
+    l.quant = QuantFromJson(ResolveQuantBlobs(lj["quant"], b, blob_start, where), where + ".quant");
+  }
+  if (lj.contains("params")) {
+    Check(lj["params"].is_object(), where + ".params: must be a JSON object");
+    for (auto& [pname, pj] : lj["params"].items())
+      l.params.emplace(pname, ReadBlobTensor(pj, b, blob_start, where + ".params." + pname));
+  }
+  return l;
+}
+
+}  // namespace
+
+Graph LoadModel(const fs::path& path) { return ParseModel(ReadBinaryFile(path), path.string()); }
+
+// Every error starts with the file's name, then the layer and field.
+Graph ParseModel(const std::vector<uint8_t>& b, const std::string& file) {
+  size_t blob_start = 0;
+  const json header = ParseHeader(b, file, blob_start);
   Check(Field<std::string>(header, "format", file) == "qaccel-model",
         file + ": field 'format' is not qaccel-model");
   Graph g;
@@ -207,42 +318,18 @@ Graph LoadModel(const fs::path& path) {
         InputTransformFromJson(header["input_transform"], file + ": input_transform");
   const json& layers = header.contains("layers") ? header["layers"] : json();
   Check(layers.is_array() && !layers.empty(), file + ": field 'layers' missing or empty");
+  std::set<std::string> names;
   for (size_t i = 0; i < layers.size(); ++i) {
-    const json& lj = layers[i];
     const std::string where = file + ": layers[" + std::to_string(i) + "]";
-    Layer l;
-    l.name = Field<std::string>(lj, "name", where);
-    l.kind = ParseOpKind(Field<std::string>(lj, "kind", where));
-    l.inputs = Field<std::vector<int>>(lj, "inputs", where);
-    const OpDef& def = FindOp(l.kind);
-    if (def.load_attrs) def.load_attrs(l, lj, where);
-    if (lj.contains("quant")) {
-      json qj = lj["quant"];
-      for (const char* field : {"weight_scale", "weight_zero_point", "multiplier", "shift"}) {
-        if (!qj.contains(field) || !qj[field].is_object()) continue;
-        const std::string pw = where + ".quant." + field;
-        Tensor t = ReadBlobTensor(qj[field], b, blob_start, pw);
-        Check(t.rank() == 1, pw + ": must be a vector");
-        if (t.dtype() == DType::kF32)
-          qj[field] = std::vector<float>(t.data<float>().begin(), t.data<float>().end());
-        else if (t.dtype() == DType::kI32)
-          qj[field] = std::vector<int32_t>(t.data<int32_t>().begin(), t.data<int32_t>().end());
-        else
-          throw Error(pw + ": dtype must be f32 or i32");
-      }
-      l.quant = QuantFromJson(qj, where + ".quant");
-    }
-    if (lj.contains("params")) {
-      for (auto& [pname, pj] : lj["params"].items())
-        l.params.emplace(pname, ReadBlobTensor(pj, b, blob_start, where + ".params." + pname));
-    }
-    g.layers.push_back(std::move(l));
+    g.layers.push_back(LoadLayer(layers[i], b, blob_start, where));
+    Check(names.insert(g.layers.back().name).second,
+          where + ".name: duplicate layer name '" + g.layers.back().name + "'");
   }
-  try {
-    g.InferShapes();
-  } catch (const Error& e) {
-    throw Error(file + ": " + e.what());
-  }
+  Prefixed(file, [&] { g.InferShapes(); });
+  for (size_t i = 0; i < g.layers.size(); ++i)
+    if (g.layers[i].quant.quantized)
+      CheckQuantParams(g.layers[i], file + ": layers[" + std::to_string(i) + "] ('" +
+                                        g.layers[i].name + "').quant");
   return g;
 }
 

@@ -18,11 +18,26 @@
 // about a quarter of the fp32 one). A quantized layer's per-channel vectors
 // (weight_scale f32, weight_zero_point / multiplier / shift i32) are stored the
 // same way: in "quant" they are a blob reference {"dtype", "shape", "offset",
-// "nbytes"} instead of a JSON list. Every field is checked on load; errors
-// name the file and the field.
+// "nbytes"} instead of a JSON list.
+//
+// Every field is checked on load, and every error starts with the file's path,
+// then the layer and the field ("m.qmodel: layers[3].quant.shift[0]: ..."):
+//   - a tensor's shape, nbytes and offset are checked against the bytes the
+//     file holds before anything is allocated (overflow-safe), so a tensor is
+//     never larger than the file, itself at most kMaxInputBytes (1 GiB,
+//     core/file_io.h);
+//   - integer attributes (channels, kernel, stride, padding, groups) and the
+//     input shape's dimensions lie in [0, kMaxModelDimension];
+//   - integers that do not fit their field's type (a zero point of 2^32) are
+//     errors, not wrapped; a field of the wrong JSON type is an error naming it;
+//   - quant params are range-checked against the numeric contract
+//     (graph/quant_params_check.h), the input transform must give finite
+//     inputs, and layer names are unique.
 #pragma once
 
 #include <filesystem>
+#include <ostream>
+#include <vector>
 #include <nlohmann/json.hpp>
 
 #include "qaccel/graph/graph.h"
@@ -30,9 +45,17 @@
 namespace qaccel {
 
 inline constexpr uint32_t kModelFormatVersion = 1;
+// The largest integer attribute or input dimension a model file may declare
+// (2^31 - 1): shape arithmetic on values this size cannot overflow int64, and
+// element counts beyond int64 are caught by NumElements.
+inline constexpr int64_t kMaxModelDimension = (int64_t{1} << 31) - 1;
 
 void SaveModel(const Graph& g, const std::filesystem::path& path);  // atomic
 Graph LoadModel(const std::filesystem::path& path);
+// The same on bytes in memory (a model embedded in another file, such as the
+// training checkpoint); `file` names the bytes in errors.
+void WriteModel(const Graph& g, std::ostream& os);
+Graph ParseModel(const std::vector<uint8_t>& bytes, const std::string& file);
 bool IsModelFile(const std::filesystem::path& path);  // checks the magic
 
 // A model given on the command line: a .qmodel path or a zoo name.

@@ -61,4 +61,19 @@ std::vector<std::string> RegisteredOpNames() {
   return names;
 }
 
+int64_t CountProduct(std::initializer_list<int64_t> factors) {
+  int64_t n = 1;
+  for (int64_t f : factors)
+    if (__builtin_mul_overflow(n, f, &n))
+      throw Error("operation or parameter count exceeds 2^63 - 1");
+  return n;
+}
+
+int64_t CountSum(int64_t a, int64_t b) {
+  int64_t n;
+  if (__builtin_add_overflow(a, b, &n))
+    throw Error("operation or parameter count exceeds 2^63 - 1");
+  return n;
+}
+
 }  // namespace qaccel

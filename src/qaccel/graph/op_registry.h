@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -47,6 +48,12 @@ struct OpCost {
   int64_t macs = 0;       // multiply-accumulates
   int64_t other_ops = 0;  // pooling / element-wise operations
 };
+
+// The product of non-negative counts, or Error "... exceeds 2^63 - 1" when it
+// overflows int64 (shapes come from model files; analysis/ names the layer).
+int64_t CountProduct(std::initializer_list<int64_t> factors);
+// a + b for counts, with the same overflow check.
+int64_t CountSum(int64_t a, int64_t b);
 
 // How calibration treats an op's output edge (quant/).
 enum class QuantRole {

@@ -32,7 +32,8 @@ void LoadAttrs(Layer& l, const nlohmann::json& j, const std::string& where) {
 }
 
 OpCost Count(const Layer& l, const std::vector<const Shape*>&) {
-  return {.params32 = 4 * l.in_channels, .other_ops = 2 * NumElements(l.out_shape)};
+  return {.params32 = CountProduct({4, l.in_channels}),
+          .other_ops = CountProduct({2, NumElements(l.out_shape)})};
 }
 
 // Float: the normalization; int8: an identity (folded into the conv).

@@ -45,10 +45,10 @@ void LoadAttrs(Layer& l, const nlohmann::json& j, const std::string& where) {
 }
 
 OpCost Count(const Layer& l, const std::vector<const Shape*>&) {
-  const int64_t window = (l.in_channels / l.groups) * l.kernel_h * l.kernel_w;
-  return {.weights = l.out_channels * window,
+  const int64_t window = CountProduct({l.in_channels / l.groups, l.kernel_h, l.kernel_w});
+  return {.weights = CountProduct({l.out_channels, window}),
           .params32 = l.has_bias ? l.out_channels : 0,
-          .macs = NumElements(l.out_shape) * window};
+          .macs = CountProduct({NumElements(l.out_shape), window})};
 }
 
 std::unique_ptr<engine::OpKernel> Prepare(const engine::PrepareContext& c) {

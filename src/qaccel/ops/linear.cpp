@@ -30,7 +30,7 @@ std::vector<ParamSpec> Params(const Layer& l) {
 }
 
 OpCost Count(const Layer& l, const std::vector<const Shape*>&) {
-  const int64_t w = l.out_channels * l.in_channels;
+  const int64_t w = CountProduct({l.out_channels, l.in_channels});
   return {.weights = w, .params32 = l.has_bias ? l.out_channels : 0, .macs = w};
 }
 

@@ -13,7 +13,7 @@ void InferShape(Layer& l, const std::vector<const Shape*>& in, const std::string
 }
 
 OpCost Count(const Layer& l, const std::vector<const Shape*>&) {
-  return {.other_ops = NumElements(l.out_shape) * l.kernel_h * l.kernel_w};
+  return {.other_ops = CountProduct({NumElements(l.out_shape), l.kernel_h, l.kernel_w})};
 }
 
 }  // namespace

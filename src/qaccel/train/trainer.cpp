@@ -6,12 +6,15 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <numeric>
 #include <optional>
 
 #include "qaccel/core/error.h"
 #include "qaccel/core/progress.h"
 #include "qaccel/core/rng.h"
+#include "qaccel/graph/json_field.h"
+#include "qaccel/train/checkpoint.h"
 #include "qaccel/train/graph_module.h"
 
 namespace qaccel::train {
@@ -116,14 +119,21 @@ void CheckTrainData(const Graph& g, const data::Dataset& train, const data::Data
                   " >= number of classes " + std::to_string(train.num_classes));
 }
 
+// The data order and augmentation stream of epoch `epoch` (1-based): a
+// function of the seed and the epoch number only, so that a run resumed from
+// a checkpoint draws exactly what an uninterrupted run draws.
+Rng EpochRng(uint64_t seed, int epoch) {
+  return Rng(seed ^ 0x7261696e64617461ULL ^
+             (static_cast<uint64_t>(epoch - 1) * 0x9e3779b97f4a7c15ULL));
+}
+
 // What the epochs of one run share.
 struct TrainLoop {
   const data::Dataset& train;
   const TrainOptions& o;
   GraphModule& model;
   torch::optim::SGD& opt;
-  Rng& rng;  // data order + augmentation stream
-  std::vector<int64_t>& order;
+  std::vector<int64_t> order;  // the epoch's permutation of the training set
   const std::vector<float>& input_table;  // InputTransform::FloatTable of the model
   int64_t iters = 0;                      // per epoch
   int64_t t = 0;                          // iterations so far
@@ -134,7 +144,9 @@ struct TrainLoop {
 void RunEpoch(TrainLoop& L, int epoch, EpochRecord& rec, std::optional<ProgressBar>& bar) {
   const TrainOptions& o = L.o;
   const data::Dataset& train = L.train;
-  L.rng.Shuffle(L.order);
+  Rng rng = EpochRng(o.seed, epoch);
+  std::iota(L.order.begin(), L.order.end(), int64_t{0});
+  rng.Shuffle(L.order);
   rec.epoch = epoch;
   rec.lr = LearningRate(o, L.t, L.iters);
   double loss_sum = 0;
@@ -146,7 +158,7 @@ void RunEpoch(TrainLoop& L, int epoch, EpochRecord& rec, std::optional<ProgressB
   for (int64_t it = 0; it < L.iters; ++it, ++L.t) {
     int64_t begin = it * o.batch_size, end = std::min(train.n, begin + o.batch_size);
     idx.assign(L.order.begin() + begin, L.order.begin() + end);
-    MakeBatch(train, idx, o, L.input_table, L.rng, batch);
+    MakeBatch(train, idx, o, L.input_table, rng, batch);
     const int64_t b = end - begin;
     auto x = torch::from_blob(batch.data(), {b, train.c, train.h, train.w}, torch::kFloat32);
     std::vector<int64_t> labels(static_cast<size_t>(b));
@@ -218,9 +230,60 @@ nlohmann::json TrainingRecord(const TrainOptions& o, const std::string& data_nam
     j["final_val_loss"] = last.val_loss;
     j["final_val_accuracy"] = last.val_accuracy;
   }
-  j["wall_seconds"] = r.wall_seconds;
   j["versions"] = {{"qaccel", QACCEL_VERSION}, {"libtorch", TorchVersion()}};
   return j;
+}
+
+}  // namespace
+
+namespace {
+
+// What a checkpoint must match to be resumed: the run's seed, options and data.
+nlohmann::json RunIdentity(const Graph& g, const TrainOptions& o, const std::string& data_name,
+                           const data::Dataset& train_full, const data::Dataset& train,
+                           const data::Dataset& val) {
+  TrainResult none;
+  none.history.resize(1);
+  nlohmann::json rec = TrainingRecord(o, data_name, train_full, train, val, none);
+  return {{"model", g.name},       {"seed", o.seed},
+          {"dataset", data_name},  {"train_split", train_full.name},
+          {"train_images", train.n}, {"validation_images", val.n},
+          {"options", rec["options"]}};
+}
+
+// Reads o.checkpoint when resuming (nullopt: none, start fresh) and puts its
+// weights into g; throws Error if it belongs to another run.
+std::optional<Checkpoint> ResumeFrom(const TrainOptions& o, const nlohmann::json& run, Graph& g) {
+  std::error_code ec;
+  if (!o.resume || o.checkpoint.empty() || !std::filesystem::exists(o.checkpoint, ec))
+    return std::nullopt;
+  Checkpoint c = ReadCheckpoint(o.checkpoint);
+  if (c.state.value("run", nlohmann::json()) != run)
+    throw Error(o.checkpoint + ": checkpoint of a different run (seed, options or data differ: " +
+                c.state.value("run", nlohmann::json()).dump() + "); delete it or drop --resume");
+  Check(c.weights.layers.size() == g.layers.size(),
+        o.checkpoint + ": checkpoint weights are for another model");
+  for (size_t i = 0; i < g.layers.size(); ++i) g.layers[i].params = c.weights.layers[i].params;
+  return c;
+}
+
+// Validation columns and the progress line after one epoch's training.
+void FinishEpoch(GraphModule& model, const data::Dataset& val, const TrainOptions& o,
+                 EpochRecord& rec, std::optional<ProgressBar>& bar) {
+  rec.val_loss = rec.val_accuracy = std::nan("");
+  if (val.n > 0) {
+    Evaluation e = Evaluate(model, val, o.test_batch_size);
+    rec.val_loss = e.loss;
+    rec.val_accuracy = e.accuracy;
+  }
+  if (o.progress) {
+    char s[160];
+    std::snprintf(s, sizeof s, "loss %.4f acc %s | val loss %.4f acc %s", rec.train_loss,
+                  Percent(rec.train_accuracy).c_str(), rec.val_loss,
+                  Percent(rec.val_accuracy).c_str());
+    bar->SetSuffix(s);
+    bar->Finish();
+  }
 }
 
 }  // namespace
@@ -232,6 +295,8 @@ TrainResult Train(Graph& g, const data::Dataset& train_full, const data::Dataset
   const data::Dataset train =
       o.limit_train > 0 ? EvenSubset(train_full, o.limit_train) : train_full;
   CheckTrainData(g, train, train_full, val);
+  const nlohmann::json run = RunIdentity(g, o, data_name, train_full, train, val);
+  std::optional<Checkpoint> resumed = ResumeFrom(o, run, g);
 
   torch::set_num_threads(o.threads);
   at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/true);
@@ -242,36 +307,37 @@ TrainResult Train(Graph& g, const data::Dataset& train_full, const data::Dataset
                                                  .momentum(o.momentum)
                                                  .weight_decay(o.weight_decay)
                                                  .nesterov(o.nesterov));
-  Rng rng(o.seed ^ 0x7261696e64617461ULL);
-  std::vector<int64_t> order(static_cast<size_t>(train.n));
-  std::iota(order.begin(), order.end(), int64_t{0});
   const std::vector<float> input_table = g.input_transform.FloatTable(train.c);
-  TrainLoop loop{train, o, model, opt, rng, order, input_table};
+  TrainLoop loop{train, o, model, opt, std::vector<int64_t>(static_cast<size_t>(train.n)),
+                 input_table};
   loop.iters = (train.n + o.batch_size - 1) / o.batch_size;
   TrainResult r;
   r.train_images = train.n;
   r.val_images = val.n;
-  for (int epoch = 1; epoch <= o.epochs; ++epoch) {
+  if (resumed) {
+    opt.load(resumed->optimizer);
+    r.history = HistoryFromJson(resumed->state.value("history", nlohmann::json()), o.checkpoint);
+    r.resumed_after_epoch = Field<int>(resumed->state, "epoch", o.checkpoint);
+    Check(static_cast<size_t>(r.resumed_after_epoch) == r.history.size() &&
+              r.resumed_after_epoch < o.epochs,
+          o.checkpoint + ": checkpoint epoch and history disagree");
+    loop.t = r.resumed_after_epoch * loop.iters;
+  }
+  for (int epoch = r.resumed_after_epoch + 1; epoch <= o.epochs; ++epoch) {
     const auto e_start = std::chrono::steady_clock::now();
     EpochRecord rec;
     std::optional<ProgressBar> bar;
     RunEpoch(loop, epoch, rec, bar);
-    rec.val_loss = rec.val_accuracy = std::nan("");
-    if (val.n > 0) {
-      Evaluation e = Evaluate(model, val, o.test_batch_size);
-      rec.val_loss = e.loss;
-      rec.val_accuracy = e.accuracy;
-    }
-    if (o.progress) {
-      char s[160];
-      std::snprintf(s, sizeof s, "loss %.4f acc %s | val loss %.4f acc %s", rec.train_loss,
-                    Percent(rec.train_accuracy).c_str(), rec.val_loss,
-                    Percent(rec.val_accuracy).c_str());
-      bar->SetSuffix(s);
-      bar->Finish();
-    }
+    FinishEpoch(model, val, o, rec, bar);
     rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - e_start).count();
     r.history.push_back(rec);
+    if (!o.checkpoint.empty() && epoch < o.epochs) {
+      Graph weights = g;
+      model->StoreParameters(weights);
+      WriteCheckpoint(o.checkpoint, weights,
+                      {{"epoch", epoch}, {"run", run}, {"history", HistoryToJson(r.history)}},
+                      opt);
+    }
   }
   model->StoreParameters(g);
   r.wall_seconds =

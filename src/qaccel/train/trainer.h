@@ -4,10 +4,12 @@
 // optional seeded augmentation, per-epoch validation, a progress bar.
 //
 // Determinism: parameters are initialized after torch::manual_seed(seed); the
-// epoch order and the augmentation come from qaccel::Rng(seed) (mt19937_64,
-// the same on every platform); torch runs with exactly `threads` intra-op
-// threads. Two runs with the same seed and thread count give bit-identical
-// weights (checked by tests/train).
+// order and the augmentation of epoch e come from qaccel::Rng(seed, e)
+// (mt19937_64, the same on every platform; derived from the seed and the epoch
+// number alone, so a resumed run replays nothing); torch runs with exactly
+// `threads` intra-op threads. Two runs with the same seed and thread count
+// give bit-identical weights, also when one of them was killed and resumed
+// from its checkpoint (checked by tests/train).
 //
 // Validation: the data set's test split (as the source did), evaluated after
 // every epoch for the curves only. There is no checkpoint selection on it --
@@ -61,6 +63,13 @@ struct TrainOptions {
   // (indices floor(i * n / N)), so that label-sorted sets keep every class.
   int64_t limit_train = 0;
   bool progress = true;  // progress bar per epoch on stderr
+  // Resume (docs/training.md): when non-empty, a checkpoint file written
+  // atomically after every epoch (checkpoint.h). With `resume` and an existing
+  // checkpoint, training continues after its last completed epoch; the run's
+  // seed, options and data must be the ones that wrote it. The caller removes
+  // the checkpoint once the run's outputs are written.
+  std::string checkpoint;
+  bool resume = false;
 };
 
 // Throws Error naming the field for an invalid option (zero epochs, lr <= 0, ...).
@@ -91,7 +100,8 @@ struct EpochRecord {
 
 struct TrainResult {
   std::vector<EpochRecord> history;
-  double wall_seconds = 0;
+  double wall_seconds = 0;  // of this process (a resumed run: since the resume)
+  int resumed_after_epoch = 0;  // 0: a fresh run
   int64_t train_images = 0, val_images = 0;
   nlohmann::json record;  // what was also written to metadata["training"]
 };
@@ -103,8 +113,9 @@ struct TrainResult {
 // On success g holds the final epoch's f32 weights and batchnorm running
 // statistics, metadata["input_transform"] = its input transform described
 // ("pixel/255" for the default) and
-// metadata["training"] = recipe, options, seed, data set, final accuracies,
-// wall time and library versions. `data_name` is recorded as the data set.
+// metadata["training"] = recipe, options, seed, data set, final accuracies
+// and library versions (no timings: the model file is a function of the
+// inputs, the seed and the thread count; timings are in the history). `data_name` is recorded as the data set.
 TrainResult Train(Graph& g, const data::Dataset& train, const data::Dataset& val,
                   const TrainOptions& o, const std::string& data_name);
 

@@ -34,6 +34,14 @@ namespace qaccel::kernels {
 inline constexpr int32_t kInt8Min = -128;
 inline constexpr int32_t kInt8Max = 127;
 
+// The stored requantization pair (M, shift): M in [kMinQ31Multiplier, 2^31)
+// with shift in [kMinShift, kMaxShift], or (0, 0) for a multiplier that
+// rounds to zero. Model files are checked against these on load, since a
+// shift outside them is undefined behaviour in the shift helpers below.
+inline constexpr int32_t kMinQ31Multiplier = int32_t{1} << 30;
+inline constexpr int kMinShift = -31;
+inline constexpr int kMaxShift = 30;
+
 // a * b / 2^31 rounded to nearest, ties toward +infinity (0.5 -> 1, -0.5 -> 0,
 // -1.5 -> -1). Overflow: the only overflowing input, a == b == INT32_MIN
 // (true result 2^31), saturates to INT32_MAX.
