@@ -35,7 +35,7 @@ measure() {
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; $("$q" version)"
 printf '%-46s %12s %10s %6s\n' command cpu_ms_per_run peak_MB runs
-measure "/bin/true (the loop's own cost per process)" "$reps" /bin/true
+measure "true: the loop's own cost per process" "$reps" /bin/true
 measure "qaccel version" "$reps" "$q" version
 measure "qaccel info lenet5" "$reps" "$q" info lenet5
 measure "qaccel sim alexnet-conv os 32x32" "$reps" "$q" sim -c "$cfg" -t "$topo" -p "$work/qa"
