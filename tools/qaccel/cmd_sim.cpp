@@ -38,11 +38,12 @@ void PrintSummary(const qaccel::accel::ArchConfig& c,
               "stall_cycles", "util_%", "map_eff_%", "dram_rd_words", "dram_wr_words");
   for (size_t i = 0; i < ms.size(); ++i) {
     const auto& m = ms[i];
-    std::printf("%-4zu %-16.16s %14lld %12lld %9.2f %9.2f %14lld %14lld\n", i, m.name.c_str(),
-                static_cast<long long>(m.total_cycles), static_cast<long long>(m.stall_cycles),
-                m.overall_util_pct, m.mapping_efficiency_pct,
-                static_cast<long long>(m.ifmap_dram_reads + m.filter_dram_reads),
-                static_cast<long long>(m.ofmap_dram_writes));
+    std::printf(
+        "%-4zu %-16.16s %14lld %12lld %9.2f %9.2f %14lld %14lld\n", i, m.name.c_str(),
+        static_cast<long long>(m.total_cycles), static_cast<long long>(m.stall_cycles),
+        m.overall_util_pct, m.mapping_efficiency_pct,
+        static_cast<long long>(m.ifmap_dram_reads) + static_cast<long long>(m.filter_dram_reads),
+        static_cast<long long>(m.ofmap_dram_writes));
   }
   const auto t = qaccel::accel::SumNetwork(c, ms);
   std::printf("%-4s %-16s %14lld %12lld %9.2f %9s %14lld %14lld\n", "all", "network",

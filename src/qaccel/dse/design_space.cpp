@@ -283,6 +283,7 @@ class Reader {
 
 std::vector<int> ToInts(const std::vector<double>& v) {
   std::vector<int> r;
+  r.reserve(v.size());
   for (double x : v) r.push_back(static_cast<int>(x));
   return r;
 }

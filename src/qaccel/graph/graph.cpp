@@ -63,8 +63,9 @@ void Graph::InferLayerShape(size_t i) {
   }
   for (auto& [pname, t] : l.params) {
     Shape want = ExpectedParamShape(l, pname);
-    Check(t.shape() == want, where + ": parameter '" + pname + "' has shape " +
-                                 ShapeToString(t.shape()) + ", expected " + ShapeToString(want));
+    if (t.shape() != want)  // the message is built only on failure
+      throw Error(where + ": parameter '" + pname + "' has shape " + ShapeToString(t.shape()) +
+                  ", expected " + ShapeToString(want));
   }
 }
 

@@ -60,9 +60,9 @@ void CheckLengths(const Layer& l, const std::string& where) {
   // The engine insists on all four at run time (ops/op_helpers.cpp); a file
   // may hold fewer, but never a length that matches no channel count.
   for (size_t n : {q.weight_scale.size(), q.multiplier.size()})
-    Check(n <= 1 || std::cmp_equal(n, l.out_channels),
-          where + ": per-channel vectors need 1 or out_channels (" +
-              std::to_string(l.out_channels) + ") entries" + sizes);
+    if (n > 1 && !std::cmp_equal(n, l.out_channels))  // the message is built only on failure
+      throw Error(where + ": per-channel vectors need 1 or out_channels (" +
+                  std::to_string(l.out_channels) + ") entries" + sizes);
 }
 
 // An int32 bias must leave the accumulator its headroom: |bias[c]| <=
