@@ -79,3 +79,12 @@ filter_sram_kb = {min = 1, max = 1000}
 }
 
 }  // namespace
+
+// Found by tests/fuzz/fuzz_design_space: toml++ 3.3 reaches undefined
+// behaviour on U+048C between tokens. Non-ASCII input is refused first.
+TEST(DseLimits, NonAsciiCharactersAreRefusedWithTheirLine) {
+  const std::string e = SpaceError(kArray + "[obje\xd2\x8ctive]\nmetric = \"cycles\"\n");
+  EXPECT_TRUE(Has(e, "space.toml:4")) << e;
+  EXPECT_TRUE(Has(e, "non-ASCII")) << e;
+  EXPECT_TRUE(Has(SpaceError("# caf\xc3\xa9\n" + kArray), "space.toml:1")) << "comments too";
+}

@@ -494,8 +494,29 @@ void ParseEnergyAndArea(Reader& r, const toml::table& root, DesignSpace* s) {
 
 }  // namespace
 
+namespace {
+
+// Design-space files are ASCII. Debian's toml++ (3.3) reaches undefined
+// behaviour (an "unreachable" in its Unicode whitespace table) on some
+// non-ASCII characters, e.g. U+048C between tokens, found by
+// tests/fuzz/fuzz_design_space; so such files are refused before it reads them.
+// Returns the 1-based line of the first non-ASCII byte, or 0.
+size_t FirstNonAsciiLine(const std::string& text) {
+  size_t line = 1;
+  for (const char c : text) {
+    if (static_cast<unsigned char>(c) >= 0x80) return line;
+    line += c == '\n';
+  }
+  return 0;
+}
+
+}  // namespace
+
 DesignSpace ParseDesignSpace(const std::string& text, const std::string& source_name) {
   Reader r(source_name);
+  if (const size_t line = FirstNonAsciiLine(text); line != 0)
+    throw Error(source_name + ":" + std::to_string(line) +
+                ": a non-ASCII character; design-space files are ASCII (docs/dse.md)");
   toml::table root;
   try {
     root = toml::parse(text, source_name);
