@@ -83,4 +83,20 @@ TEST(CliRun, GoldenVectorsEqualTheEngine) {
   EXPECT_NE(bad.err.find("quantize it first"), std::string::npos) << bad.err;
   EXPECT_EQ(std::count(bad.err.begin(), bad.err.end(), '\n'), 1) << bad.err;
   EXPECT_FALSE(fs::exists(dir / "x"));
+
+  // A directory qaccel run did not write is never replaced (nor its files deleted).
+  AtomicWriteText(dir / "mine" / "notes.txt", "keep me");
+  CliResult foreign =
+      RunCli("run " + (dir / "int8.qmodel").string() + " --data " + (dir / "data").string() +
+                 " --limit 1 -o " + (dir / "mine").string(),
+             dir);
+  EXPECT_EQ(foreign.exit_code, 1);
+  EXPECT_NE(foreign.err.find("was not written by qaccel"), std::string::npos) << foreign.err;
+  EXPECT_EQ(ReadTextFile(dir / "mine" / "notes.txt"), "keep me");
+  // Writing again over its own vectors is allowed.
+  EXPECT_EQ(RunCli("run " + (dir / "int8.qmodel").string() + " --data " + (dir / "data").string() +
+                       " --limit 1 -o " + out.string(),
+                   dir)
+                .exit_code,
+            0);
 }

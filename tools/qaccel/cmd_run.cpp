@@ -24,6 +24,7 @@
 #include "command.h"
 #include "qaccel/core/error.h"
 #include "qaccel/core/file_io.h"
+#include "qaccel/core/output_dir.h"
 #include "qaccel/core/progress.h"
 #include "qaccel/data/dataset.h"
 #include "qaccel/engine/engine.h"
@@ -137,6 +138,7 @@ void Run(const Opts& o) {
   const int64_t n = o.limit == 0 ? test.n : std::min(o.limit, test.n);
   const size_t last = g.layers.size() - 1;
 
+  CheckReplaceableOutputDir(o.out, "manifest.json", "\"qaccel golden vectors\"", {o.model});
   AtomicWriteDirectory(o.out, [&](const fs::path& dir) {
     std::ostringstream csv;
     csv << "image,label,prediction,correct\n";

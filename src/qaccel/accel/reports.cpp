@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "qaccel/accel/output_dir.h"
+#include "qaccel/core/output_dir.h"
 #include "qaccel/core/error.h"
 #include "qaccel/core/file_io.h"
 

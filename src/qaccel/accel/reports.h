@@ -32,7 +32,7 @@ std::string SummaryJson(const ArchConfig& config, const std::vector<LayerMetrics
 // into place as a whole (AtomicWriteDirectory), so a failure leaves the
 // previous directory (or none) untouched. Refuses, before writing, a
 // directory that is not empty and holds no SUMMARY.json of qaccel sim, or
-// one that holds one of `inputs` (output_dir.h).
+// one that holds one of `inputs` (core/output_dir.h).
 void WriteSimReports(const ArchConfig& config, const std::vector<LayerMetrics>& metrics,
                      const std::filesystem::path& out_dir, const std::string& command_line,
                      const std::vector<std::pair<std::string, std::string>>& extra = {},

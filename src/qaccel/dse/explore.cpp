@@ -10,7 +10,7 @@
 #include <sstream>
 #include <thread>
 
-#include "qaccel/accel/output_dir.h"
+#include "qaccel/core/output_dir.h"
 #include "qaccel/core/error.h"
 #include "qaccel/core/file_io.h"
 #include "qaccel/core/parallel.h"
@@ -279,7 +279,7 @@ void WriteExploreOutputs(const std::filesystem::path& dir, const ExploreResult& 
 
 void CheckExploreOutputDir(const std::filesystem::path& dir,
                            const std::vector<std::filesystem::path>& inputs) {
-  accel::CheckReplaceableOutputDir(dir, "manifest.json", "\"qaccel_version\"", inputs);
+  CheckReplaceableOutputDir(dir, "manifest.json", "\"qaccel_version\"", inputs);
 }
 
 }  // namespace qaccel::dse

@@ -10,6 +10,7 @@
 
 #include "qaccel/core/error.h"
 #include "qaccel/core/file_io.h"
+#include "qaccel/core/output_dir.h"
 #include "qaccel/graph/model_file.h"
 #include "qaccel/graph/op_registry.h"
 #include "qaccel/kernels/reference/numeric_contract.h"
@@ -253,16 +254,10 @@ void ExportModel(const Graph& g, const fs::path& dir, const ExportOptions& opt) 
   for (const Layer& l : g.layers)
     Check(names.insert(l.name).second, "two layers are named '" + l.name +
                                            "'; their parameter files would overwrite each other");
-  if (!opt.source_model.empty()) {
-    // Replacing the output directory must never take the input model with it.
-    std::error_code ec;
-    const fs::path in = fs::weakly_canonical(opt.source_model, ec);
-    const fs::path out = fs::weakly_canonical(fs::absolute(dir), ec);
-    const auto rel = in.lexically_relative(out);
-    Check(rel.empty() || *rel.begin() == "..", dir.string() + " holds the input model " +
-                                                   opt.source_model +
-                                                   "; export into another directory");
-  }
+  // Replacing the output directory must never take the input model, or a
+  // directory qaccel export did not write, with it.
+  CheckReplaceableOutputDir(dir, "manifest.json", "\"model_format_version\"",
+                            {fs::path(opt.source_model)});
   const json manifest = BuildManifest(g, opt);
   AtomicWriteDirectory(dir, [&](const fs::path& tmp) {
     for (const Layer& l : g.layers) {

@@ -1,5 +1,6 @@
 // The guard every command that writes a whole output directory runs first
-// (`qaccel sim`'s OUT/<run_name>/, `qaccel explore`'s OUT/): the directory
+// (`qaccel sim`'s OUT/<run_name>/, `qaccel explore`'s OUT/, `qaccel export`,
+// `qaccel run`): the directory
 // is replaced as a whole (AtomicWriteDirectory, core/file_io.h), so it must
 // be one the tool may replace.
 #pragma once
@@ -8,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace qaccel::accel {
+namespace qaccel {
 
 // Throws Error (one line, naming the directory and what to do) unless `dir`
 // does not exist, is an empty directory, or holds the file `marker` whose
@@ -19,4 +20,4 @@ void CheckReplaceableOutputDir(const std::filesystem::path& dir, const std::stri
                                const std::string& signature,
                                const std::vector<std::filesystem::path>& inputs);
 
-}  // namespace qaccel::accel
+}  // namespace qaccel

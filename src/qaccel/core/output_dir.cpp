@@ -1,12 +1,12 @@
 // CheckReplaceableOutputDir (see output_dir.h).
-#include "qaccel/accel/output_dir.h"
+#include "qaccel/core/output_dir.h"
 
 #include <algorithm>
 
 #include "qaccel/core/error.h"
 #include "qaccel/core/file_io.h"
 
-namespace qaccel::accel {
+namespace qaccel {
 
 namespace fs = std::filesystem;
 
@@ -49,4 +49,4 @@ void CheckReplaceableOutputDir(const fs::path& dir, const std::string& marker,
                   "output directory or empty it");
 }
 
-}  // namespace qaccel::accel
+}  // namespace qaccel
