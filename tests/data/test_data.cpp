@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -47,6 +48,43 @@ TEST(Idx, ReadsPlainAndGzipped) {
   gzwrite(gz, b.data(), static_cast<unsigned>(b.size()));
   gzclose(gz);
   EXPECT_EQ(data::ReadIdx(Dir() / "ok.idx.gz").data, a.data);
+}
+
+namespace {
+// b split into gzip members of `chunk` bytes each, concatenated (as pigz writes).
+std::vector<uint8_t> GzipMembers(const std::vector<uint8_t>& b, size_t chunk) {
+  std::vector<uint8_t> out;
+  for (size_t at = 0; at < b.size(); at += chunk) {
+    const size_t n = std::min(chunk, b.size() - at);
+    z_stream zs{};
+    deflateInit2(&zs, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);  // 15 + 16: gzip wrapper
+    std::vector<uint8_t> m(deflateBound(&zs, n) + 32);
+    zs.next_in = const_cast<Bytef*>(b.data() + at);
+    zs.avail_in = static_cast<uInt>(n);
+    zs.next_out = m.data();
+    zs.avail_out = static_cast<uInt>(m.size());
+    EXPECT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
+    m.resize(zs.total_out);
+    deflateEnd(&zs);
+    out.insert(out.end(), m.begin(), m.end());
+  }
+  return out;
+}
+}  // namespace
+
+TEST(Idx, ReadsConcatenatedGzipMembersAsOneStream) {
+  const auto b = Idx({50, 28, 28}, 50 * 784);
+  EXPECT_EQ(data::ReadIdx(Write("multi.idx.gz", GzipMembers(b, 1000))).data,
+            std::vector<uint8_t>(b.begin() + 16, b.end()));
+}
+
+// A valid header for 50 images followed by 2 GiB of zeros in ~2 MB of gzip:
+// refused after decompressing what the header promises plus one byte, not 2 GiB.
+TEST(Idx, GzipBombStopsAtWhatTheHeaderPromises) {
+  std::vector<uint8_t> file = GzipMembers(Idx({50, 28, 28}, 50 * 784), 1 << 20);
+  const std::vector<uint8_t> zeros = GzipMembers(std::vector<uint8_t>(64 << 20, 0), 64 << 20);
+  for (int i = 0; i < 32; ++i) file.insert(file.end(), zeros.begin(), zeros.end());
+  ExpectError([&] { data::ReadIdx(Write("bomb.idx.gz", file)); }, "or more unexpected trailing bytes");
 }
 
 TEST(Idx, RejectsBadFiles) {

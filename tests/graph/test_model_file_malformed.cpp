@@ -193,7 +193,7 @@ TEST_F(MalformedModel, Int32BiasBeyondTheAccumulatorBoundIsRejected) {
 TEST_F(MalformedModel, InputTransformIsRangeChecked) {
   parts_.header["input_transform"]["scale"] = 1e300;
   parts_.header["input_transform"]["std"] = {1e-300};
-  ExpectError({"input transform", "non-finite"});
+  ExpectError({"input transform", "beyond float range"});
   parts_.header["input_transform"]["dtype"] = "f16";
   ExpectError({"input_transform.dtype", "f16"});
 }

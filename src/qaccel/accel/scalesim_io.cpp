@@ -354,8 +354,9 @@ std::vector<LayerSpec> ParseTopology(const std::string& text, const std::string&
       return x;
     };
     if (format == TopologyFormat::kGemm) {
-      if (f.size() < 4)
-        throw Error(where + "expected 4 fields (Layer, M, N, K), got " + std::to_string(f.size()));
+      if (f.size() != 4)
+        throw Error(where + "expected 4 fields (Layer, M, N, K), got " + std::to_string(f.size()) +
+                    (f.size() > 4 ? " (a conv topology? read it without '-i gemm')" : ""));
       CheckLayerCount(layers.size() + 1, where, nullptr);
       layers.push_back(LayerSpec::Gemm(f[0], num(1, kGemmFields[1]), num(2, kGemmFields[2]),
                                        num(3, kGemmFields[3])));

@@ -12,34 +12,37 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::vector<uint8_t> Gunzip(const std::vector<uint8_t>& in, const std::string& file) {
+// At most `limit` bytes of the decompressed stream: the caller knows from
+// the IDX header how many it needs, so a gzip bomb costs no more memory than
+// the data the header promises (plus one byte, to detect trailing data).
+// Concatenated members (RFC 1952, as pigz or `cat a.gz b.gz` write them) are
+// one stream.
+std::vector<uint8_t> Gunzip(const std::vector<uint8_t>& in, const std::string& file, uint64_t limit) {
   z_stream zs{};
   Check(inflateInit2(&zs, 15 + 32) == Z_OK, file + ": zlib init failed");
-  std::vector<uint8_t> out(in.size() * 4 + 1024);
+  std::vector<uint8_t> out(static_cast<size_t>(std::min<uint64_t>(limit, in.size() * 4 + 1024)));
   zs.next_in = const_cast<Bytef*>(in.data());
   zs.avail_in = static_cast<uInt>(in.size());
-  int rc;
-  do {
-    if (zs.total_out >= out.size()) {
-      if (out.size() >= kMaxInputBytes) {
-        inflateEnd(&zs);
-        throw Error(file + ": decompresses to more than the input limit of 1 GiB (kMaxInputBytes)");
-      }
-      out.resize(std::min<uint64_t>(out.size() * 2, kMaxInputBytes));
+  uint64_t produced = 0;
+  while (produced < limit) {
+    if (produced == out.size())
+      out.resize(static_cast<size_t>(std::min<uint64_t>(out.size() * 2, limit)));
+    zs.next_out = out.data() + produced;
+    zs.avail_out = static_cast<uInt>(out.size() - produced);
+    const uInt before = zs.avail_out;
+    const int rc = inflate(&zs, Z_NO_FLUSH);
+    produced += before - zs.avail_out;
+    if (rc == Z_STREAM_END) {
+      if (zs.avail_in == 0) break;  // the last member
+      Check(inflateReset(&zs) == Z_OK, file + ": zlib reset failed");
+      continue;  // the next member
     }
-    zs.next_out = out.data() + zs.total_out;
-    zs.avail_out = static_cast<uInt>(out.size() - zs.total_out);
-    rc = inflate(&zs, Z_NO_FLUSH);
-    if (rc != Z_OK && rc != Z_STREAM_END) {
+    if (rc != Z_OK || (zs.avail_in == 0 && zs.avail_out != 0)) {
       inflateEnd(&zs);
-      throw Error(file + ": corrupt or truncated gzip data");
+      throw Error(file + (rc == Z_OK ? ": truncated gzip data" : ": corrupt or truncated gzip data"));
     }
-    if (rc == Z_OK && zs.avail_in == 0 && zs.avail_out != 0) {
-      inflateEnd(&zs);
-      throw Error(file + ": truncated gzip data");
-    }
-  } while (rc != Z_STREAM_END);
-  out.resize(zs.total_out);
+  }
+  out.resize(static_cast<size_t>(produced));
   inflateEnd(&zs);
   return out;
 }
@@ -49,7 +52,23 @@ std::vector<uint8_t> Gunzip(const std::vector<uint8_t>& in, const std::string& f
 IdxArray ReadIdx(const fs::path& path) {
   const std::string file = path.string();
   std::vector<uint8_t> b = ReadBinaryFile(path);
-  if (b.size() >= 2 && b[0] == 0x1f && b[1] == 0x8b) b = Gunzip(b, file);
+  const bool gz = b.size() >= 2 && b[0] == 0x1f && b[1] == 0x8b;
+  if (gz) {
+    // The header first (4 + 4 x rank <= 20 bytes), then exactly what it promises + 1.
+    const std::vector<uint8_t> head = Gunzip(b, file, 4 + 4 * 4);
+    uint64_t want = 4 + 4 * 4;
+    if (head.size() >= 4 && head[3] >= 1 && head[3] <= 4 &&
+        head.size() >= 4 + 4 * static_cast<size_t>(head[3])) {
+      want = 4 + 4 * static_cast<uint64_t>(head[3]);
+      uint64_t count = 1;
+      for (int i = 0; i < head[3] && count <= kMaxInputBytes; ++i) {
+        const uint8_t* p = head.data() + 4 + 4 * i;
+        count *= (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
+      }
+      want += std::min<uint64_t>(count, kMaxInputBytes) + 1;
+    }
+    b = Gunzip(b, file, want);  // the checks below report a bad header, truncation or trailing data
+  }
   Check(b.size() >= 4, file + ": too short for an IDX header");
   Check(b[0] == 0 && b[1] == 0,
         file + ": bad IDX magic (first two bytes must be zero; is this an IDX file?)");
@@ -73,6 +92,7 @@ IdxArray ReadIdx(const fs::path& path) {
   Check(b.size() - off >= count, file + ": truncated: header promises " + std::to_string(count) +
                                      " bytes of data, file has " + std::to_string(b.size() - off));
   Check(b.size() - off == count, file + ": " + std::to_string(b.size() - off - count) +
+                                     (gz ? " or more" : "") +
                                      " unexpected trailing bytes after the data");
   a.data.assign(b.begin() + static_cast<int64_t>(off), b.end());
   return a;

@@ -239,6 +239,13 @@ EvalResult Evaluate(const Graph& graph, const data::Dataset& data, const Graph* 
         "evaluate: model '" + graph.name + "' expects input " + ShapeToString(graph.input_shape()) +
             " but data set '" + data.name + "' has images of " + std::to_string(data.c) + "x" +
             std::to_string(data.h) + "x" + std::to_string(data.w));
+  // A label the model cannot output would silently count as wrong.
+  const int64_t classes = NumElements(graph.output_shape());
+  for (int64_t i = 0; i < n; ++i)
+    Check(data.labels[static_cast<size_t>(i)] < classes,
+          "evaluate: data set '" + data.name + "': label " +
+              std::to_string(data.labels[static_cast<size_t>(i)]) + " of image " + std::to_string(i) +
+              " is not one of model '" + graph.name + "''s " + std::to_string(classes) + " classes");
   EvalResult r;
   r.samples = n;
   r.arena_bytes = engine.arena_bytes();

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 
 #include "qaccel/core/error.h"
 #include "qaccel/graph/json_field.h"
@@ -75,8 +76,10 @@ void InputTransform::Validate(int64_t channels, const std::string& where) const 
   // Finite parameters can still overflow (pixel * 1e308 / 1e-308): every real
   // input value must be finite for the float engine and the input quantization.
   const auto [lo, hi] = Range(channels);
-  Check(std::isfinite(lo) && std::isfinite(hi),
-        where + ": input transform gives non-finite real inputs (scale, mean and std too extreme)");
+  // The engines compute in f32: the values must be finite there too.
+  constexpr double kMaxF32 = std::numeric_limits<float>::max();
+  Check(std::isfinite(lo) && std::isfinite(hi) && std::abs(lo) <= kMaxF32 && std::abs(hi) <= kMaxF32,
+        where + ": input transform gives real inputs beyond float range (scale, mean and std too extreme)");
 }
 
 nlohmann::json InputTransformToJson(const InputTransform& t) {

@@ -1,5 +1,6 @@
 #include "qaccel/graph/model_file.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <deque>
@@ -311,7 +312,10 @@ Graph ParseModel(const std::vector<uint8_t>& b, const std::string& file) {
         file + ": field 'format' is not qaccel-model");
   Graph g;
   g.name = Field<std::string>(header, "name", file);
-  if (header.contains("metadata")) g.metadata = header["metadata"];
+  if (header.contains("metadata")) {
+    Check(header["metadata"].is_object(), file + ": field 'metadata' must be a JSON object");
+    g.metadata = header["metadata"];
+  }
   // Files written before the transform was a graph attribute use the default.
   if (header.contains("input_transform"))
     g.input_transform =
@@ -326,6 +330,11 @@ Graph ParseModel(const std::vector<uint8_t>& b, const std::string& file) {
           where + ".name: duplicate layer name '" + g.layers.back().name + "'");
   }
   Prefixed(file, [&] { g.InferShapes(); });
+  // A model carries all of its parameters or none (a topology-only model):
+  // half a set of weights is a damaged file, refused here rather than by
+  // whichever command first needs the missing tensor.
+  if (std::any_of(g.layers.begin(), g.layers.end(), [](const Layer& l) { return !l.params.empty(); }))
+    Prefixed(file, [&] { g.ValidateParameters(); });
   for (size_t i = 0; i < g.layers.size(); ++i)
     if (g.layers[i].quant.quantized)
       CheckQuantParams(g.layers[i], file + ": layers[" + std::to_string(i) + "] ('" +
