@@ -5,7 +5,12 @@
 #include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <new>
 #include <string>
+#include <thread>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "command.h"
 
@@ -32,6 +37,13 @@ int main(int argc, char** argv) {
 #ifndef QACCEL_TRAIN_BUILTIN
   if (argc > 1 && std::string(argv[1]) == "train") return RunTrainExecutable(argc, argv);
 #endif
+#ifdef __GLIBC__
+  // glibc reserves a 64 MB heap arena per thread, up to 8 per core: with
+  // --threads 256 that is gigabytes of address space, and an allocation
+  // failure under a memory limit. One arena per core is enough for qaccel's
+  // workers, which allocate little once running.
+  mallopt(M_ARENA_MAX, static_cast<int>(std::max(2u, std::thread::hardware_concurrency())));
+#endif
   for (int i = 0; i < argc; ++i) g_command_line += (i ? " " : "") + std::string(argv[i]);
   CLI::App app{
       "qaccel " QACCEL_VERSION
@@ -54,6 +66,12 @@ int main(int argc, char** argv) {
     std::string cmd = SubcommandName(app);
     std::fprintf(stderr, "qaccel%s: error: %s (see qaccel%s --help)\n", cmd.c_str(), e.what(),
                  cmd.c_str());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr,
+                 "qaccel%s: error: out of memory (std::bad_alloc): raise the memory limit, or "
+                 "use fewer --threads (each worker has its own stack and buffers)\n",
+                 SubcommandName(app).c_str());
     return 1;
   } catch (const std::exception& e) {  // qaccel::Error and anything unexpected alike
     std::fprintf(stderr, "qaccel%s: error: %s\n", SubcommandName(app).c_str(), e.what());

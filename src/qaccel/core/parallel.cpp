@@ -1,8 +1,11 @@
 // ParallelFor (see parallel.h).
 #include "qaccel/core/parallel.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <exception>
 #include <mutex>
 #include <system_error>
@@ -16,9 +19,24 @@ int MaxParallelWorkers(int64_t n, int threads) {
   return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, n)));
 }
 
+namespace {
+
+// Threads whose stacks fit a quarter of RLIMIT_AS (no limit: no bound).
+int64_t ThreadsWithinAddressLimit() {
+  rlimit as{}, stack{};
+  if (getrlimit(RLIMIT_AS, &as) != 0 || as.rlim_cur == RLIM_INFINITY) return INT64_MAX;
+  uint64_t stack_bytes = uint64_t{8} << 20;  // glibc's default when RLIMIT_STACK is unlimited
+  if (getrlimit(RLIMIT_STACK, &stack) == 0 && stack.rlim_cur != RLIM_INFINITY)
+    stack_bytes = std::max<uint64_t>(stack.rlim_cur, uint64_t{1} << 20);
+  return std::max<int64_t>(1, static_cast<int64_t>(as.rlim_cur / 4 / stack_bytes));
+}
+
+}  // namespace
+
 int ParallelFor(int64_t n, int threads, const std::function<void(int64_t, int)>& fn) {
   if (n <= 0) return 0;
-  const int planned = MaxParallelWorkers(n, threads);
+  const int planned =
+      static_cast<int>(std::min<int64_t>(MaxParallelWorkers(n, threads), ThreadsWithinAddressLimit()));
   std::atomic<int64_t> next{0};
   std::exception_ptr error;
   std::mutex error_mu;

@@ -4,7 +4,11 @@
 //
 // It never aborts for lack of threads: when a std::thread cannot be created
 // (resource limits, a sandbox), the items run on the threads that did start,
-// and in the end on the calling thread alone.
+// and in the end on the calling thread alone. Under an address-space limit
+// (ulimit -v) it starts no more threads than a quarter of that limit holds
+// stacks for, leaving the rest to the heap: `--threads 256` under a 1.2 GB
+// limit then runs on ~37 threads instead of failing to allocate. Results
+// never depend on the number of threads.
 #pragma once
 
 #include <cstdint>
