@@ -333,6 +333,19 @@ AdaptResult RunNetAdapt(const Graph& start, const AdaptOptions& o, const Resourc
                    {"holdout_accuracy_after_long_term", res.final_holdout_accuracy},
                    {"wall_seconds_this_process", seconds},
                    {"identity", identity}};
+  if (ctx.latency) {
+    // How close the per-layer estimate is to the engine running the whole network.
+    json check = json::object();
+    for (const auto& [name, g] : {std::pair<const char*, const Graph*>{"start", &start},
+                                  std::pair<const char*, const Graph*>{"adapted", &res.adapted}}) {
+      const double est = ctx.latency->NetworkMicros(*g);
+      const double measured = LatencyTable::MeasureNetworkMicros(*g);
+      check[name] = {{"estimate_us", est},
+                     {"measured_us", measured},
+                     {"estimate_over_measured", est / measured}};
+    }
+    manifest["latency_check"] = check;
+  }
   manifest.update(manifest_extra);
   const std::string csv = HistoryCsv(res.history);
   AtomicWriteDirectory(out, [&](const fs::path& tmp) {
