@@ -27,7 +27,7 @@ using json = nlohmann::json;
 struct Opts {
   std::string model, data = "mnist", config, out, resume_dir, latency_lut;
   qaccel::adapt::AdaptOptions a;
-  int64_t short_term_iters = 100, holdout = 1000;
+  int64_t short_term_iters = 100, holdout = 1000, limit_train = 0;
   double short_term_lr = 0.01, long_term_lr = 0.01;
   int long_term_epochs = 10, train_threads = 1;
   bool quiet = false;
@@ -90,6 +90,20 @@ void Run(Opts p) {
                               : p.latency_lut);
 
   data::Split split = data::LoadNamedDataset(p.data);
+  if (p.limit_train > 0 && p.limit_train < split.train.n) {
+    // N images spread evenly over the training split (as `qaccel train --limit-train`).
+    data::Dataset& t = split.train;
+    data::Dataset sub = t;
+    sub.n = p.limit_train;
+    sub.pixels.clear();
+    sub.labels.clear();
+    for (int64_t i = 0; i < sub.n; ++i) {
+      const int64_t j = i * t.n / sub.n;
+      sub.pixels.insert(sub.pixels.end(), t.image(j), t.image(j) + t.image_size());
+      sub.labels.push_back(t.labels[static_cast<size_t>(j)]);
+    }
+    t = std::move(sub);
+  }
   train::FineTuneSetup s;
   std::tie(s.rest, s.holdout) = train::CarveHoldout(split.train, p.holdout);
   s.full_train = split.train;
@@ -107,6 +121,7 @@ void Run(Opts p) {
       {"data", p.data},
       {"train_images", split.train.n},
       {"holdout", p.holdout},
+      {"limit_train", p.limit_train},
       {"config", p.config},
       {"config_digest", FileDigest(p.config)},
       {"metric", metric},
@@ -177,6 +192,11 @@ void Setup(CLI::App* sub) {
   sub->add_option("--holdout", p->holdout,
                   "Holdout images carved from the training split (accuracy during the search)")
       ->capture_default_str();
+  sub->add_option("--limit-train", p->limit_train,
+                  "Use only N training images, spread evenly over the split (0 = all): fine-tunes "
+                  "and the holdout")
+      ->capture_default_str()
+      ->check(qaccel::cli::NonNegative());
   sub->add_option("--select", p->a.select, "highest-accuracy or least-drop-per-resource")
       ->capture_default_str();
   sub->add_option("--long-term-epochs", p->long_term_epochs,
