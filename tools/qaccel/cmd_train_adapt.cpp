@@ -112,6 +112,7 @@ void Run(Opts p) {
   s.short_term = train::ShortTermOptions(base, p.short_term_iters, p.short_term_lr, s.rest.n);
   s.long_term = train::LongTermOptions(base, std::max(p.long_term_epochs, 1), p.long_term_lr,
                                        p.train_threads, !p.quiet);
+  s.long_term.seed = adapt::CandidateSeed(p.a.seed, 0, -1);  // data order of the long-term fine-tune
   adapt::FineTuner ft = train::MakeFineTuner(s);
   if (p.long_term_epochs == 0) ft.long_term = [](Graph&, const fs::path&) {};
 
