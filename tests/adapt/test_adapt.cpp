@@ -207,7 +207,8 @@ TEST(AdaptSearch, MeetsTheBudgetReproduciblyAndResumes) {
   EXPECT_EQ(csv.substr(0, csv.find('\n')),
             "iteration,block,holdout_accuracy,macs,params,weight_bytes,cycles,stall_cycles,"
             "dram_bytes,energy,edp,ch_conv1,ch_conv2,ch_fc1,ch_fc2,ch_fc3");
-  for (const char* f : {"adapted.qmodel", "iter_1.qmodel", "manifest.json", "accuracy_vs_cycles.svg"})
+  for (const char* f : {"adapted.qmodel", "iter_1.qmodel", "manifest.json", "accuracy_vs_cycles.svg",
+                        "candidates.csv"})
     EXPECT_TRUE(fs::exists(dir / "a" / f)) << f;
   EXPECT_FALSE(fs::exists(WorkDirFor(dir / "a")));
   const Graph adapted = LoadModel(dir / "a" / "adapted.qmodel");
@@ -226,6 +227,7 @@ TEST(AdaptSearch, MeetsTheBudgetReproduciblyAndResumes) {
   EXPECT_THROW(RunSearch(dir / "c", 1, false), Error);  // an interrupted run needs --resume
   RunSearch(dir / "c", 2, true);
   EXPECT_EQ(ReadTextFile(dir / "c" / "history.csv"), csv);
+  EXPECT_EQ(ReadTextFile(dir / "c" / "candidates.csv"), ReadTextFile(dir / "a" / "candidates.csv"));
   EXPECT_EQ(ReadBinaryFile(dir / "c" / "adapted.qmodel"), ReadBinaryFile(dir / "a" / "adapted.qmodel"));
   fs::remove_all(dir);
 }

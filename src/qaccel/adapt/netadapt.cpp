@@ -269,6 +269,11 @@ AdaptResult RunNetAdapt(const Graph& start, const AdaptOptions& o, const Resourc
           const double a = score(cands[k]), b = score(cands[best]);
           if (a > b || (a == b && cands[k].value < cands[best].value)) best = k;
         }
+        if (!state.contains("candidates")) state["candidates"] = json::array();
+        for (size_t k = 0; k < cands.size(); ++k)
+          state["candidates"].push_back(
+              {it, blocks[static_cast<size_t>(cands[k].block)].name, cands[k].width,
+               cands[k].value, cands[k].accuracy, k == best});
         Candidate& chosen = cands[best];
         current = std::move(chosen.graph);
         const Block& cb = blocks[static_cast<size_t>(chosen.block)];
@@ -348,6 +353,17 @@ AdaptResult RunNetAdapt(const Graph& start, const AdaptOptions& o, const Resourc
   }
   manifest.update(manifest_extra);
   const std::string csv = HistoryCsv(res.history);
+  // Every candidate of every iteration, not only the chosen one.
+  std::string cand_csv = "iteration,block,width," + metric + ",holdout_accuracy,chosen\n";
+  for (const json& c : state.value("candidates", json::array())) {
+    char acc[32];
+    std::snprintf(acc, sizeof acc, "%.6f", c[4].get<double>());
+    cand_csv.append(std::to_string(c[0].get<int>())).append(",");
+    cand_csv.append(c[1].get<std::string>()).append(",");
+    cand_csv.append(std::to_string(c[2].get<int64_t>())).append(",");
+    cand_csv.append(Num(c[3].get<double>())).append(",").append(acc).append(",");
+    cand_csv.append(c[5].get<bool>() ? "1" : "0").append("\n");
+  }
   AtomicWriteDirectory(out, [&](const fs::path& tmp) {
     for (const HistoryRow& r : res.history)
       if (r.iteration > 0) {
@@ -357,6 +373,7 @@ AdaptResult RunNetAdapt(const Graph& start, const AdaptOptions& o, const Resourc
     if (fs::exists(work / "latency_lut.tsv")) fs::copy_file(work / "latency_lut.tsv", tmp / "latency_lut.tsv");
     SaveModel(res.adapted, tmp / "adapted.qmodel");
     AtomicWriteText(tmp / "history.csv", csv);
+    AtomicWriteText(tmp / "candidates.csv", cand_csv);
     WritePlot(tmp / ("accuracy_vs_" + metric + ".svg"), res.history, metric,
               res.final_holdout_accuracy, res.final_value);
     AtomicWriteText(tmp / "manifest.json", manifest.dump(2) + "\n");
