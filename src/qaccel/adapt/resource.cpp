@@ -1,7 +1,8 @@
 #include "qaccel/adapt/resource.h"
 
+#include <time.h>
+
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -17,7 +18,15 @@
 namespace qaccel::adapt {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+// CPU time of the calling thread, microseconds. The engine runs on the calling
+// thread (1 worker), so this is its time without the waits a loaded machine
+// adds when the scheduler preempts it (wall time of a 10 ms network on 2
+// busy cores was 3x its CPU time; short layers were rarely preempted).
+double ThreadMicros() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) * 1e-3;
+}
 
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -90,13 +99,13 @@ double MeasureLayer(const Graph& g, int which, int warmup, int repeats) {
   for (uint8_t& p : pixels) p = static_cast<uint8_t>(rng.Below(256));
   std::vector<double> times;
   for (int r = 0; r < warmup + repeats; ++r) {
-    Clock::time_point start = Clock::now(), before = start, after = start;
+    double before = ThreadMicros(), after = before;
     e.RunTapped(pixels.data(), [&](int layer, const float*, int64_t) {
-      const auto now = Clock::now();
+      const double now = ThreadMicros();
       if (layer == which - 1) before = now;
       if (layer == which) after = now;
     });
-    if (r >= warmup) times.push_back(std::chrono::duration<double, std::micro>(after - before).count());
+    if (r >= warmup) times.push_back(after - before);
   }
   return Median(times);
 }
@@ -209,10 +218,9 @@ double LatencyTable::MeasureNetworkMicros(const Graph& g, int warmup, int repeat
   for (uint8_t& p : pixels) p = static_cast<uint8_t>(rng.Below(256));
   std::vector<double> times;
   for (int r = 0; r < warmup + repeats; ++r) {
-    const auto start = Clock::now();
+    const double start = ThreadMicros();
     std::vector<float> out = e.Run(pixels.data(), 1);
-    if (r >= warmup)
-      times.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
+    if (r >= warmup) times.push_back(ThreadMicros() - start);
   }
   return Median(times);
 }

@@ -24,7 +24,9 @@ namespace qaccel::adapt {
 // layer shape measured alone on the engine: a float graph of the layer fed by
 // an input of its input shape, run on one image after `warmup` runs, the
 // median of `repeats` runs, the layer's time read between the engine's taps
-// before and after it. Layers of the same shape share the entry (the key is
+// before and after it. Times are the calling thread's CPU time
+// (CLOCK_THREAD_CPUTIME_ID; the engine runs on that thread): on an idle
+// machine that is the wall time, on a loaded one it leaves out preemption. Layers of the same shape share the entry (the key is
 // the op, its attributes and its input's spatial size, not its name).
 // Channel counts are measured on a grid (1, 2, 3, 4, 6, 8, 12, 16, 24, ...:
 // powers of two and 1.5x them) and the time of other counts is interpolated
@@ -41,7 +43,7 @@ class LatencyTable {
   void Save() const;
   size_t size() const;
   // Whole-network measurement for comparison: Engine::Run on one image, float,
-  // 1 thread, median of `repeats` after `warmup`, microseconds.
+  // 1 thread, median of `repeats` after `warmup`, thread CPU microseconds.
   static double MeasureNetworkMicros(const Graph& g, int warmup = 20, int repeats = 51);
 
  private:
