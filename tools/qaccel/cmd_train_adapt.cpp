@@ -12,6 +12,7 @@
 #include "qaccel/adapt/netadapt.h"
 #include "qaccel/core/error.h"
 #include "qaccel/core/file_io.h"
+#include "qaccel/core/output_dir.h"
 #include "qaccel/data/dataset.h"
 #include "qaccel/graph/model_file.h"
 #include "qaccel/graph/zoo.h"
@@ -76,6 +77,10 @@ void Run(Opts p) {
   Check(p.short_term_lr > 0 && p.long_term_lr > 0, "--short-term-lr and --long-term-lr must be > 0");
   Check(p.train_threads >= 1 && p.train_threads <= 256, "--train-threads must be in 1..256");
   Graph start = LoadStartModel(p.model);
+  std::vector<fs::path> inputs = {p.model};
+  if (!p.config.empty()) inputs.push_back(p.config);
+  if (!p.latency_lut.empty()) inputs.push_back(p.latency_lut);
+  CheckReplaceableOutputDir(out, "manifest.json", "\"tool\": \"qaccel adapt\"", inputs);
 
   adapt::ResourceContext ctx;
   if (!p.config.empty()) {
