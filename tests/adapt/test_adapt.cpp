@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <sstream>
 
 #include "../common/test_models.h"
 #include "qaccel/accel/scalesim_io.h"
@@ -172,8 +173,10 @@ FineTuner FakeTuner(int* calls_before_crash) {
   return f;
 }
 
-AdaptResult RunSearch(const fs::path& out, int threads, bool resume, int* crash = nullptr) {
+AdaptResult RunSearch(const fs::path& out, int threads, bool resume, int* crash = nullptr,
+                      const std::string& select = "highest-accuracy") {
   AdaptOptions o;
+  o.select = select;
   o.metric = "cycles";
   o.budget = "0.8x";
   o.init_reduction = 0.06;
@@ -229,5 +232,51 @@ TEST(AdaptSearch, MeetsTheBudgetReproduciblyAndResumes) {
   EXPECT_EQ(ReadTextFile(dir / "c" / "history.csv"), csv);
   EXPECT_EQ(ReadTextFile(dir / "c" / "candidates.csv"), ReadTextFile(dir / "a" / "candidates.csv"));
   EXPECT_EQ(ReadBinaryFile(dir / "c" / "adapted.qmodel"), ReadBinaryFile(dir / "a" / "adapted.qmodel"));
+  fs::remove_all(dir);
+}
+
+// Both selection rules, checked against every candidate the search recorded.
+TEST(AdaptSearch, SelectionRulesPickFromTheRecordedCandidates) {
+  const fs::path dir = qaccel::testing::ScratchDir("adapt_select");
+  for (const std::string select : {"highest-accuracy", "least-drop-per-resource"}) {
+    const AdaptResult r = RunSearch(dir / select, 2, false, nullptr, select);
+    EXPECT_EQ(r.stop_reason, "budget met") << select;
+    std::istringstream in(ReadTextFile(dir / select / "candidates.csv"));
+    std::string line;
+    std::getline(in, line);
+    EXPECT_EQ(line, "iteration,block,width,cycles,holdout_accuracy,chosen");
+    struct C {
+      int it;
+      double value, acc;
+      bool chosen;
+    };
+    std::vector<C> cands;
+    while (std::getline(in, line)) {
+      std::vector<std::string> f;
+      std::istringstream ls(line);
+      for (std::string x; std::getline(ls, x, ',');) f.push_back(x);
+      ASSERT_EQ(f.size(), 6u) << line;
+      cands.push_back({std::stoi(f[0]), std::stod(f[3]), std::stod(f[4]), f[5] == "1"});
+    }
+    for (size_t i = 1; i < r.history.size(); ++i) {
+      double prev_value = 0;
+      for (auto& [n, v] : r.history[i - 1].metrics)
+        if (n == "cycles") prev_value = v;
+      auto score = [&](const C& c) {
+        return select == "highest-accuracy"
+                   ? c.acc
+                   : -(r.history[i - 1].holdout_accuracy - c.acc) / (prev_value - c.value);
+      };
+      int chosen = 0;
+      double best = -1e300, chosen_score = 0;
+      for (const C& c : cands)
+        if (c.it == static_cast<int>(i)) {
+          best = std::max(best, score(c));
+          if (c.chosen) ++chosen, chosen_score = score(c);
+        }
+      EXPECT_EQ(chosen, 1) << select << " iteration " << i;
+      EXPECT_NEAR(chosen_score, best, 1e-6) << select << " iteration " << i;
+    }
+  }
   fs::remove_all(dir);
 }
