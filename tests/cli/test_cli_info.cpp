@@ -21,6 +21,13 @@ TEST(CliInfo, BadModelIsOneLineAndNonZero) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("qaccel info: error:"), std::string::npos) << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  // `qaccel adapt` fine-tunes, so it runs in qaccel-train too.
+  r = RunCli("adapt f.qmodel --metric cycles --budget 0.5x -o /tmp/never",
+             "QACCEL_TRAIN_EXE=/nonexistent/qaccel-train ");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("qaccel adapt: error: training is not available"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
 
 TEST(CliInfo, HelpWorksForEverySubcommand) {

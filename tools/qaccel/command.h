@@ -51,10 +51,12 @@ inline CLI::Option* AddDataOption(CLI::App* sub, std::string& data, const std::s
 const std::string& CommandLine();
 
 // The training executable (train_launcher.cpp): its path, or "" when this
-// build has none; and `qaccel train ...` handed over to it (returns only on
+// build has none; and `qaccel train|adapt ...` handed over to it (returns only on
 // failure, with the exit code to use).
 std::string TrainExecutablePath();
 int RunTrainExecutable(int argc, char** argv);
+// The commands that run in qaccel-train: train and adapt (fine-tunes).
+inline bool IsTrainCommand(const std::string& name) { return name == "train" || name == "adapt"; }
 
 }  // namespace qaccel::cli
 

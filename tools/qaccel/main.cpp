@@ -1,7 +1,7 @@
 // qaccel command line: dispatches to the self-registered subcommands
 // (cmd_*.cpp). Turns every error into one line on stderr and exit code 1.
-// Built twice: as `qaccel` (every command; `train` is handed to qaccel-train)
-// and, with QACCEL_TRAIN_BUILTIN, as `qaccel-train` (train and version only).
+// Built twice: as `qaccel` (every command; `train` and `adapt` are handed to qaccel-train)
+// and, with QACCEL_TRAIN_BUILTIN, as `qaccel-train` (train, adapt and version only).
 #include <algorithm>
 #include <cstdio>
 #include <exception>
@@ -35,7 +35,7 @@ static std::string SubcommandName(const CLI::App& app) {
 int main(int argc, char** argv) {
   using namespace qaccel::cli;
 #ifndef QACCEL_TRAIN_BUILTIN
-  if (argc > 1 && std::string(argv[1]) == "train") return RunTrainExecutable(argc, argv);
+  if (argc > 1 && IsTrainCommand(argv[1])) return RunTrainExecutable(argc, argv);
 #endif
 #ifdef __GLIBC__
   // glibc reserves a 64 MB heap arena per thread, up to 8 per core: with

@@ -1,6 +1,7 @@
 // Training lives in a second executable, `qaccel-train`, the only program that
 // links libtorch (ARCHITECTURE.md: libtorch is loaded only by commands that
 // train). `qaccel train ...` replaces itself with `qaccel-train train ...`
+// (and `qaccel adapt ...`, which fine-tunes, with `qaccel-train adapt ...`)
 // (execv, same argv, so stdout, stderr, the exit code and the recorded command
 // line are the user's own); every other command starts without libtorch.
 //
@@ -44,16 +45,17 @@ int RunTrainExecutable(int argc, char** argv) {
   std::string path = TrainExecutablePath();
   if (path.empty()) {
     std::fprintf(stderr,
-                 "qaccel train: error: training is not available in this build (no qaccel-train "
+                 "qaccel %s: error: training is not available in this build (no qaccel-train "
                  "next to qaccel, nor in ../libexec/qaccel, nor in $QACCEL_TRAIN_EXE); install "
-                 "libtorch-dev and rebuild: bash scripts/deps && bash scripts/build\n");
+                 "libtorch-dev and rebuild: bash scripts/deps && bash scripts/build\n",
+                 argv[1]);
     return 1;
   }
   std::vector<char*> args(argv, argv + argc);
   args.push_back(nullptr);
   std::fflush(nullptr);
   ::execv(path.c_str(), args.data());
-  std::perror(("qaccel train: error: cannot run " + path).c_str());
+  std::perror(("qaccel " + std::string(argv[1]) + ": error: cannot run " + path).c_str());
   return 1;
 }
 
@@ -66,12 +68,16 @@ namespace {
 void SetupForward(CLI::App* sub) {
   sub->allow_extras();
   sub->set_help_flag();
-  sub->callback([] { throw std::runtime_error("internal: train must be forwarded by main()"); });
+  sub->callback([] { throw std::runtime_error("internal: must be forwarded by main()"); });
 }
 }  // namespace
 
 QACCEL_COMMAND(train,
                "Train a model with libtorch (runs qaccel-train); writes .qmodel + curves; "
                "`qaccel train --help` for options",
+               SetupForward);
+QACCEL_COMMAND(adapt,
+               "NetAdapt: prune a trained model to a cycles/energy/latency/MACs budget on an "
+               "array (runs qaccel-train); `qaccel adapt --help` for options",
                SetupForward);
 #endif

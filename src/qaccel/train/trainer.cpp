@@ -155,7 +155,8 @@ void RunEpoch(TrainLoop& L, int epoch, EpochRecord& rec, std::optional<ProgressB
     bar.emplace("epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs), L.iters);
   std::vector<float> batch;
   std::vector<int64_t> idx;
-  for (int64_t it = 0; it < L.iters; ++it, ++L.t) {
+  for (int64_t it = 0; it < L.iters && (o.max_iterations <= 0 || L.t < o.max_iterations);
+       ++it, ++L.t) {
     int64_t begin = it * o.batch_size, end = std::min(train.n, begin + o.batch_size);
     idx.assign(L.order.begin() + begin, L.order.begin() + end);
     MakeBatch(train, idx, o, L.input_table, rng, batch);

@@ -70,6 +70,9 @@ struct TrainOptions {
   // the checkpoint once the run's outputs are written.
   std::string checkpoint;
   bool resume = false;
+  // > 0: stop after this many mini-batches in all (NetAdapt's short-term
+  // fine-tune, counted in iterations); `epochs` must cover them.
+  int64_t max_iterations = 0;
 };
 
 // Throws Error naming the field for an invalid option (zero epochs, lr <= 0, ...).
