@@ -317,3 +317,31 @@ TEST(OnnxExport, OnnxRuntimeRunsFloatAndQdqExports) {
     EXPECT_GE(double(dq.argmax_equal), 0.995 * double(n)) << level;
   }
 }
+
+TEST(OnnxImport, CliErrorsAreOneLineAndExitOne) {
+  const fs::path dir = TempDir("cli_errors");
+  std::string s;
+  onnx::ModelProto m = TinyConv();
+  auto* dil = m.mutable_graph()->mutable_node(0)->add_attribute();
+  dil->set_name("dilations");
+  dil->set_type(onnx::AttributeProto::INTS);
+  dil->add_ints(2);
+  m.SerializeToString(&s);
+  AtomicWriteBinary(dir / "dilated.onnx", s.data(), s.size());
+  auto r = qaccel::testing::RunCli("import " + (dir / "dilated.onnx").string() + " -o " +
+                                       (dir / "x.qmodel").string(),
+                                   dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "qaccel import: error: " + (dir / "dilated.onnx").string() +
+                       ": node 'conv_a' (Conv): attribute 'dilations' = 2 is not supported (only "
+                       "1)\n");
+  EXPECT_FALSE(fs::exists(dir / "x.qmodel"));
+  TinyConv().SerializeToString(&s);
+  AtomicWriteBinary(dir / "cut.onnx", s.data(), s.size() - 7);
+  r = qaccel::testing::RunCli("quantize " + (dir / "cut.onnx").string() + " -o " +
+                                  (dir / "q.qmodel").string(),
+                              dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_NE(r.err.find("cut.onnx: "), std::string::npos) << r.err;
+}
