@@ -29,6 +29,7 @@ struct Const {
   Shape dims;
   std::vector<double> values;  // float or int64 data, row-major
   bool is_int = false;
+  std::string error;  // unreadable (a type we do not take): the error if a node uses it
 };
 
 struct Value {
@@ -180,6 +181,7 @@ class Importer {
     const Value& v = In(n, i);
     Check(v.kind == Value::kConst, where_ + ": " + what + " '" + n.input(i) +
                                        "' must be an initializer or a Constant");
+    Check(v.c.error.empty(), where_ + ": " + v.c.error);
     return v.c;
   }
   void FreezePrologue(const Value& v);
@@ -355,6 +357,8 @@ void Importer::ImportNode(const NodeProto& n) {
   } else if (op == "Sub" || op == "Div" || op == "Mul" || op == "Add") {
     const Value& a = In(n, 0);
     const Value& b = In(n, 1);
+    for (const Value* v : {&a, &b})
+      Check(v->kind != Value::kConst || v->c.error.empty(), where_ + ": " + v->c.error);
     if (a.kind == Value::kLayer && a.layer == 0 && b.kind == Value::kConst && op != "Add")
       return PerChannelPrologue(n, a, b.c);
     if (op == "Add" && a.kind == Value::kLayer && b.kind == Value::kLayer) {
@@ -568,7 +572,11 @@ Graph Importer::Run() {
   for (const auto& t : gp.initializer()) {
     Value v;
     v.kind = Value::kConst;
-    v.c = TensorToConst(t, file_ + ": initializer");
+    try {
+      v.c = TensorToConst(t, file_ + ": initializer");
+    } catch (const Error& e) {
+      v.c.error = e.what();  // reported by the node that uses it, if any
+    }
     values_[t.name()] = std::move(v);
     inits.insert(t.name());
   }
