@@ -58,12 +58,13 @@ py::dict Info(const Graph& g) {
 std::vector<uint8_t> Pixels(const Graph& g, const py::array& images, int64_t& n) {
   const int64_t per = NumElements(g.input_shape());
   Check(images.ndim() >= 1 && images.size() > 0, "images: empty array");
-  Check(images.size() % per == 0 && images.shape(0) > 0 && images.size() / images.shape(0) == per,
-        "images: each sample must have " + std::to_string(per) + " values (input " +
-            ShapeToString(g.input_shape()) + "), got an array of shape " + [&] {
-              Shape s(images.shape(), images.shape() + images.ndim());
-              return ShapeToString(s);
-            }());
+  Check(
+      images.size() % per == 0 && images.shape(0) > 0 && images.size() / images.shape(0) == per,
+      "images: each sample must have " + std::to_string(per) + " values (input " +
+          ShapeToString(g.input_shape()) + "), got an array of shape " + [&] {
+            Shape s(images.shape(), images.shape() + images.ndim());
+            return ShapeToString(s);
+          }());
   n = images.shape(0);
   std::vector<uint8_t> px(static_cast<size_t>(images.size()));
   if (py::isinstance<py::array_t<uint8_t>>(images)) {
@@ -144,17 +145,24 @@ Graph Quantize(const Graph& g, const std::string& data, int64_t calibration,
 // An architecture: a SCALE-Sim .cfg path, or a dict of ArchConfig fields.
 accel::ArchConfig Arch(const py::object& arch) {
   if (arch.is_none()) return {};
-  if (py::isinstance<py::str>(arch)) return accel::ReadScaleSimConfig(arch.cast<std::string>()).arch;
+  if (py::isinstance<py::str>(arch))
+    return accel::ReadScaleSimConfig(arch.cast<std::string>()).arch;
   Check(py::isinstance<py::dict>(arch), "arch: a dict or a SCALE-Sim .cfg path");
   accel::ArchConfig c;
   for (auto [k, v] : arch.cast<py::dict>()) {
     const std::string key = py::str(k);
-    if (key == "rows" || key == "array_rows") c.array_rows = v.cast<int>();
-    else if (key == "cols" || key == "array_cols") c.array_cols = v.cast<int>();
-    else if (key == "dataflow") c.dataflow = accel::ParseDataflow(v.cast<std::string>());
-    else if (key == "ifmap_sram_kb") c.ifmap_sram_kb = v.cast<double>();
-    else if (key == "filter_sram_kb") c.filter_sram_kb = v.cast<double>();
-    else if (key == "ofmap_sram_kb") c.ofmap_sram_kb = v.cast<double>();
+    if (key == "rows" || key == "array_rows")
+      c.array_rows = v.cast<int>();
+    else if (key == "cols" || key == "array_cols")
+      c.array_cols = v.cast<int>();
+    else if (key == "dataflow")
+      c.dataflow = accel::ParseDataflow(v.cast<std::string>());
+    else if (key == "ifmap_sram_kb")
+      c.ifmap_sram_kb = v.cast<double>();
+    else if (key == "filter_sram_kb")
+      c.filter_sram_kb = v.cast<double>();
+    else if (key == "ofmap_sram_kb")
+      c.ofmap_sram_kb = v.cast<double>();
     else if (key == "bandwidth" || key == "bandwidth_words_per_cycle") {
       c.bandwidth_words_per_cycle = v.cast<double>();
       c.bw_mode = accel::BandwidthMode::kUser;
@@ -162,10 +170,13 @@ accel::ArchConfig Arch(const py::object& arch) {
       const std::string m = v.cast<std::string>();
       Check(m == "calc" || m == "user", "arch: bandwidth_mode must be 'calc' or 'user'");
       c.bw_mode = m == "user" ? accel::BandwidthMode::kUser : accel::BandwidthMode::kCalc;
-    } else if (key == "word_bytes") c.word_bytes = v.cast<int>();
-    else if (key == "run_name") c.run_name = v.cast<std::string>();
+    } else if (key == "word_bytes")
+      c.word_bytes = v.cast<int>();
+    else if (key == "run_name")
+      c.run_name = v.cast<std::string>();
     else
-      throw Error("arch: unknown key '" + key + "' (rows, cols, dataflow, ifmap_sram_kb, "
+      throw Error("arch: unknown key '" + key +
+                  "' (rows, cols, dataflow, ifmap_sram_kb, "
                   "filter_sram_kb, ofmap_sram_kb, bandwidth, bandwidth_mode, word_bytes)");
   }
   Check(c.array_rows >= 1 && c.array_cols >= 1, "arch: rows and cols must be >= 1");
@@ -197,7 +208,8 @@ accel::Topology Workload(const py::object& w, int64_t batch) {
       auto get = [&](const char* k, int64_t def) {
         return d.contains(k) ? d[k].cast<int64_t>() : def;
       };
-      l.name = d.contains("name") ? d["name"].cast<std::string>() : "layer" + std::to_string(t.layers.size());
+      l.name = d.contains("name") ? d["name"].cast<std::string>()
+                                  : "layer" + std::to_string(t.layers.size());
       l.ifmap_h = get("ifmap_h", 1), l.ifmap_w = get("ifmap_w", 1);
       l.filter_h = get("filter_h", 1), l.filter_w = get("filter_w", 1);
       l.channels = get("channels", 1), l.num_filters = get("num_filters", 1);
@@ -225,10 +237,14 @@ py::object Simulate(const py::object& workload, const py::object& arch, int64_t 
 
 // A Python dict as TOML text (tables of scalars, lists and inline tables).
 void TomlValue(std::ostream& os, const py::handle& v) {
-  if (py::isinstance<py::bool_>(v)) os << (v.cast<bool>() ? "true" : "false");
-  else if (py::isinstance<py::int_>(v)) os << v.cast<long long>();
-  else if (py::isinstance<py::float_>(v)) os << py::repr(v).cast<std::string>();
-  else if (py::isinstance<py::str>(v)) os << py::repr(v).cast<std::string>();  // 'x': a TOML literal
+  if (py::isinstance<py::bool_>(v))
+    os << (v.cast<bool>() ? "true" : "false");
+  else if (py::isinstance<py::int_>(v))
+    os << v.cast<long long>();
+  else if (py::isinstance<py::float_>(v))
+    os << py::repr(v).cast<std::string>();
+  else if (py::isinstance<py::str>(v))
+    os << py::repr(v).cast<std::string>();  // 'x': a TOML literal
   else if (py::isinstance<py::list>(v) || py::isinstance<py::tuple>(v)) {
     os << "[";
     bool first = true;
@@ -254,11 +270,12 @@ void TomlValue(std::ostream& os, const py::handle& v) {
 
 dse::DesignSpace Space(const py::object& space) {
   if (py::isinstance<py::str>(space)) return dse::LoadDesignSpace(space.cast<std::string>());
-  Check(py::isinstance<py::dict>(space), "space: a dict (the TOML tables of docs/dse.md) or a .toml path");
+  Check(py::isinstance<py::dict>(space),
+        "space: a dict (the TOML tables of docs/dse.md) or a .toml path");
   std::ostringstream os;
   for (auto [section, table] : space.cast<py::dict>()) {
-    Check(py::isinstance<py::dict>(table), "space: '" + py::str(section).cast<std::string>() +
-                                               "' must be a dict (a TOML table)");
+    Check(py::isinstance<py::dict>(table),
+          "space: '" + py::str(section).cast<std::string>() + "' must be a dict (a TOML table)");
     os << "[" << py::str(section).cast<std::string>() << "]\n";
     for (auto [k, v] : table.cast<py::dict>()) {
       os << py::str(k).cast<std::string>() << " = ";
@@ -325,8 +342,9 @@ py::dict Explore(const py::object& workload, const py::object& space_obj,
 }  // namespace
 
 PYBIND11_MODULE(qaccel, m) {
-  m.doc() = "qaccel: quantize a CNN to a bit-exact integer model and size the systolic array "
-            "that runs it (docs/interop.md)";
+  m.doc() =
+      "qaccel: quantize a CNN to a bit-exact integer model and size the systolic array "
+      "that runs it (docs/interop.md)";
   m.attr("__version__") = QACCEL_VERSION;
   static py::exception<Error> error(m, "Error", PyExc_ValueError);
   py::register_exception_translator([](std::exception_ptr p) {
@@ -345,17 +363,26 @@ PYBIND11_MODULE(qaccel, m) {
       .def_property_readonly("layers",
                              [](const Model& x) {
                                py::list l;
-                               for (const auto& layer : x.graph.layers) l.append(ToPy(LayerToJson(layer)));
+                               for (const auto& layer : x.graph.layers)
+                                 l.append(ToPy(LayerToJson(layer)));
                                return l;
                              })
-      .def("save", [](const Model& x, const std::string& path) {
-             if (onnxio::IsOnnxPath(path)) onnxio::ExportOnnxFile(x.graph, path);
-             else SaveModel(x.graph, path);
-           }, py::arg("path"), "Write a .qmodel (or, for a .onnx path, ONNX: float or QDQ)")
+      .def(
+          "save",
+          [](const Model& x, const std::string& path) {
+            if (onnxio::IsOnnxPath(path))
+              onnxio::ExportOnnxFile(x.graph, path);
+            else
+              SaveModel(x.graph, path);
+          },
+          py::arg("path"), "Write a .qmodel (or, for a .onnx path, ONNX: float or QDQ)")
       .def("info", [](const Model& x) { return Info(x.graph); })
-      .def("run", [](const Model& x, const py::array& images, int threads) {
-             return Run(x.graph, images, threads);
-           }, py::arg("images"), py::arg("threads") = 1)
+      .def(
+          "run",
+          [](const Model& x, const py::array& images, int threads) {
+            return Run(x.graph, images, threads);
+          },
+          py::arg("images"), py::arg("threads") = 1)
       .def("__repr__", [](const Model& x) {
         return "<qaccel.Model '" + x.graph.name + "' " + ShapeToString(x.graph.input_shape()) +
                (x.graph.quantized() ? " int8" : " float") + ", " +
@@ -363,37 +390,54 @@ PYBIND11_MODULE(qaccel, m) {
       });
 
   m.def("zoo", &ZooModelNames, "The zoo's model names");
-  m.def("load", [](const std::string& spec) { return Model{LoadModelOrZoo(spec)}; },
-        py::arg("model"), "A .qmodel or .onnx file, or a zoo name");
-  m.def("import_onnx", [](const std::string& path) { return Model{onnxio::ImportOnnxFile(path)}; },
-        py::arg("path"));
-  m.def("save", [](const Model& x, const std::string& path) {
-          if (onnxio::IsOnnxPath(path)) onnxio::ExportOnnxFile(x.graph, path);
-          else SaveModel(x.graph, path);
-        }, py::arg("model"), py::arg("path"));
-  m.def("export_onnx", [](const py::object& model, const std::string& path) {
-          onnxio::ExportOnnxFile(GraphOf(model), path);
-        }, py::arg("model"), py::arg("path"), "Float ONNX, or QDQ ONNX for a quantized model");
-  m.def("info", [](const py::object& model) { return Info(GraphOf(model)); }, py::arg("model"),
-        "Per-layer and total parameters, MACs and bytes, as `qaccel info --json`");
-  m.def("quantize",
-        [](const py::object& model, const std::string& data, int64_t calibration,
-           const std::string& observer, const std::string& scheme, uint64_t seed) {
-          return Model{Quantize(GraphOf(model), data, calibration, observer, scheme, seed)};
-        },
-        py::arg("model"), py::arg("data") = "mnist", py::arg("calibration") = 1000,
-        py::arg("observer") = "histogram", py::arg("scheme") = "per-channel-symmetric",
-        py::arg("seed") = 1, "Post-training int8 quantization, as `qaccel quantize`");
-  m.def("run", [](const py::object& model, const py::array& images, int threads) {
-          return Run(GraphOf(model), images, threads);
-        }, py::arg("model"), py::arg("images"), py::arg("threads") = 1,
-        "Logits [N, classes] (float32) of uint8 pixels, or of float pixel/255 values");
-  m.def("eval", [](const py::object& model, const std::string& data, int64_t limit,
-                   const py::object& reference, int threads) {
-          return Eval(GraphOf(model), data, limit, reference, threads);
-        }, py::arg("model"), py::arg("data") = "mnist", py::arg("limit") = 0,
-        py::arg("reference") = py::none(), py::arg("threads") = 0,
-        "Test accuracy (and top-1 agreement with `reference`), as `qaccel eval`");
+  m.def(
+      "load", [](const std::string& spec) { return Model{LoadModelOrZoo(spec)}; }, py::arg("model"),
+      "A .qmodel or .onnx file, or a zoo name");
+  m.def(
+      "import_onnx", [](const std::string& path) { return Model{onnxio::ImportOnnxFile(path)}; },
+      py::arg("path"));
+  m.def(
+      "save",
+      [](const Model& x, const std::string& path) {
+        if (onnxio::IsOnnxPath(path))
+          onnxio::ExportOnnxFile(x.graph, path);
+        else
+          SaveModel(x.graph, path);
+      },
+      py::arg("model"), py::arg("path"));
+  m.def(
+      "export_onnx",
+      [](const py::object& model, const std::string& path) {
+        onnxio::ExportOnnxFile(GraphOf(model), path);
+      },
+      py::arg("model"), py::arg("path"), "Float ONNX, or QDQ ONNX for a quantized model");
+  m.def(
+      "info", [](const py::object& model) { return Info(GraphOf(model)); }, py::arg("model"),
+      "Per-layer and total parameters, MACs and bytes, as `qaccel info --json`");
+  m.def(
+      "quantize",
+      [](const py::object& model, const std::string& data, int64_t calibration,
+         const std::string& observer, const std::string& scheme, uint64_t seed) {
+        return Model{Quantize(GraphOf(model), data, calibration, observer, scheme, seed)};
+      },
+      py::arg("model"), py::arg("data") = "mnist", py::arg("calibration") = 1000,
+      py::arg("observer") = "histogram", py::arg("scheme") = "per-channel-symmetric",
+      py::arg("seed") = 1, "Post-training int8 quantization, as `qaccel quantize`");
+  m.def(
+      "run",
+      [](const py::object& model, const py::array& images, int threads) {
+        return Run(GraphOf(model), images, threads);
+      },
+      py::arg("model"), py::arg("images"), py::arg("threads") = 1,
+      "Logits [N, classes] (float32) of uint8 pixels, or of float pixel/255 values");
+  m.def(
+      "eval",
+      [](const py::object& model, const std::string& data, int64_t limit,
+         const py::object& reference,
+         int threads) { return Eval(GraphOf(model), data, limit, reference, threads); },
+      py::arg("model"), py::arg("data") = "mnist", py::arg("limit") = 0,
+      py::arg("reference") = py::none(), py::arg("threads") = 0,
+      "Test accuracy (and top-1 agreement with `reference`), as `qaccel eval`");
   m.def("simulate", &Simulate, py::arg("workload"), py::arg("arch") = py::none(),
         py::arg("batch") = 1,
         "Simulate a model (or topology CSV / list of layer dicts) on an array given as a dict "

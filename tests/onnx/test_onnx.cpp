@@ -31,7 +31,8 @@ namespace {
 const char* kPython = "/usr/bin/python3";
 
 fs::path TempDir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("qaccel_onnx_" + name + "_" + std::to_string(::getpid()));
+  fs::path d =
+      fs::temp_directory_path() / ("qaccel_onnx_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(d);
   fs::create_directories(d);
   return d;
@@ -158,7 +159,8 @@ TEST(OnnxImport, TorchLenet5MatchesPyTorchLogits) {
     const Diff d = Compare(got, want, 10);
     EXPECT_LE(d.max_abs, 1e-5) << "opset " << opset;
     EXPECT_EQ(d.argmax_equal, 200);
-    std::printf("lenet5 opset %d: max |dlogit| vs PyTorch = %.3g on 200 images\n", opset, d.max_abs);
+    std::printf("lenet5 opset %d: max |dlogit| vs PyTorch = %.3g on 200 images\n", opset,
+                d.max_abs);
   }
 }
 
@@ -196,7 +198,8 @@ TEST(OnnxImport, CliImportWritesAQmodel) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("416520 MACs"), std::string::npos) << r.out;
   EXPECT_EQ(LoadModel(dir / "m.qmodel").layers.size(), 13u);
-  r = qaccel::testing::RunCli("info " + (dir / "model.onnx").string(), dir);  // .onnx taken directly
+  r = qaccel::testing::RunCli("info " + (dir / "model.onnx").string(),
+                              dir);  // .onnx taken directly
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
@@ -220,8 +223,9 @@ TEST(OnnxImport, UnsupportedNodesAreOneLineNamingNodeOpAndAttribute) {
   pads->set_name("pads");
   pads->set_type(onnx::AttributeProto::INTS);
   for (int p : {0, 0, 1, 1}) pads->add_ints(p);
-  EXPECT_NE(ImportError(m).find("node 'conv_a' (Conv): attribute 'pads' = [0, 0, 1, 1] is asymmetric"),
-            std::string::npos);
+  EXPECT_NE(
+      ImportError(m).find("node 'conv_a' (Conv): attribute 'pads' = [0, 0, 1, 1] is asymmetric"),
+      std::string::npos);
 
   m = TinyConv();
   m.mutable_opset_import(0)->set_version(18);
@@ -307,13 +311,13 @@ TEST(OnnxExport, OnnxRuntimeRunsFloatAndQdqExports) {
     const double steps = dq.max_abs / q.layers.back().quant.out_scale;
     int64_t differ = 0;
     for (size_t i = 0; i < ort.size(); ++i) differ += ort[i] != qi[i];
-    std::printf("QDQ in ONNX Runtime (%s): top-1 agreement %lld/%lld = %.2f%%, max |dlogit| = "
-                "%.4g (%.1f output steps), %lld of %zu logits differ; float export max |dlogit| "
-                "%.3g; vs PyTorch %.3g\n",
-                level.c_str(), static_cast<long long>(dq.argmax_equal),
-                static_cast<long long>(n), 100.0 * double(dq.argmax_equal) / double(n),
-                dq.max_abs, steps, static_cast<long long>(differ), ort.size(), df.max_abs,
-                dt.max_abs);
+    std::printf(
+        "QDQ in ONNX Runtime (%s): top-1 agreement %lld/%lld = %.2f%%, max |dlogit| = "
+        "%.4g (%.1f output steps), %lld of %zu logits differ; float export max |dlogit| "
+        "%.3g; vs PyTorch %.3g\n",
+        level.c_str(), static_cast<long long>(dq.argmax_equal), static_cast<long long>(n),
+        100.0 * double(dq.argmax_equal) / double(n), dq.max_abs, steps,
+        static_cast<long long>(differ), ort.size(), df.max_abs, dt.max_abs);
     EXPECT_GE(double(dq.argmax_equal), 0.995 * double(n)) << level;
   }
 }
@@ -328,9 +332,8 @@ TEST(OnnxImport, CliErrorsAreOneLineAndExitOne) {
   dil->add_ints(2);
   m.SerializeToString(&s);
   AtomicWriteBinary(dir / "dilated.onnx", s.data(), s.size());
-  auto r = qaccel::testing::RunCli("import " + (dir / "dilated.onnx").string() + " -o " +
-                                       (dir / "x.qmodel").string(),
-                                   dir);
+  auto r = qaccel::testing::RunCli(
+      "import " + (dir / "dilated.onnx").string() + " -o " + (dir / "x.qmodel").string(), dir);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err, "qaccel import: error: " + (dir / "dilated.onnx").string() +
                        ": node 'conv_a' (Conv): attribute 'dilations' = 2 is not supported (only "
@@ -338,9 +341,8 @@ TEST(OnnxImport, CliErrorsAreOneLineAndExitOne) {
   EXPECT_FALSE(fs::exists(dir / "x.qmodel"));
   TinyConv().SerializeToString(&s);
   AtomicWriteBinary(dir / "cut.onnx", s.data(), s.size() - 7);
-  r = qaccel::testing::RunCli("quantize " + (dir / "cut.onnx").string() + " -o " +
-                                  (dir / "q.qmodel").string(),
-                              dir);
+  r = qaccel::testing::RunCli(
+      "quantize " + (dir / "cut.onnx").string() + " -o " + (dir / "q.qmodel").string(), dir);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   EXPECT_NE(r.err.find("cut.onnx: "), std::string::npos) << r.err;

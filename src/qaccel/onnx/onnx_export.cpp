@@ -37,8 +37,8 @@ class Exporter {
     Init(name, TensorProto::FLOAT, dims, v.data(), v.size() * 4);
     return name;
   }
-  NodeProto* Node(const std::string& op, const std::vector<std::string>& in,
-                  const std::string& out, const std::string& name) {
+  NodeProto* Node(const std::string& op, const std::vector<std::string>& in, const std::string& out,
+                  const std::string& name) {
     NodeProto* n = gp_->add_node();
     n->set_op_type(op);
     n->set_name(name);
@@ -106,8 +106,9 @@ std::string Exporter::Weight(int i) {
   std::vector<int8_t> zp(q.weight_zero_point.begin(), q.weight_zero_point.end());
   if (zp.empty()) zp.assign(q.weight_scale.size(), 0);
   Init(name + "_zero_point", TensorProto::INT8, sdims, zp.data(), zp.size());
-  NodeProto* n = Node("DequantizeLinear", {name + "_quantized", name + "_scale", name + "_zero_point"},
-                      name, name + "_dequantize");
+  NodeProto* n =
+      Node("DequantizeLinear", {name + "_quantized", name + "_scale", name + "_zero_point"}, name,
+           name + "_dequantize");
   if (per_channel) IntAttr(n, "axis", 0);
   return name;
 }
@@ -128,8 +129,9 @@ std::string Exporter::Bias(int i) {
   FloatInit(name + "_scale", sdims, scale);
   std::vector<int32_t> zp(scale.size(), 0);
   Init(name + "_zero_point", TensorProto::INT32, sdims, zp.data(), zp.size() * 4);
-  NodeProto* n = Node("DequantizeLinear", {name + "_quantized", name + "_scale", name + "_zero_point"},
-                      name, name + "_dequantize");
+  NodeProto* n =
+      Node("DequantizeLinear", {name + "_quantized", name + "_scale", name + "_zero_point"}, name,
+           name + "_dequantize");
   if (per_channel) IntAttr(n, "axis", 0);
   return name;
 }

@@ -35,8 +35,8 @@ struct Const {
 struct Value {
   enum Kind { kLayer, kConst } kind = kLayer;
   int layer = -1;
-  int rank = 4;       // ONNX rank, batch included
-  bool flat = false;  // the layer gives [C] for an ONNX [N, C, 1, 1] (GlobalAveragePool)
+  int rank = 4;                  // ONNX rank, batch included
+  bool flat = false;             // the layer gives [C] for an ONNX [N, C, 1, 1] (GlobalAveragePool)
   int64_t pad_h = 0, pad_w = 0;  // a zero Pad not yet applied: the next Conv / AveragePool takes it
   // Layer 0 only: the prologue so far, real = x * s[c] + t[c] (x = pixel * scale).
   std::vector<double> s = {1.0}, t = {0.0};
@@ -116,8 +116,8 @@ Const TensorToConst(const TensorProto& t, const std::string& where) {
       c.values.assign(t.int64_data().begin(), t.int64_data().end());
     }
   } else {
-    throw Error(where + ": tensor '" + t.name() + "': data type " +
-                std::to_string(t.data_type()) + " is not supported (float and int64 only)");
+    throw Error(where + ": tensor '" + t.name() + "': data type " + std::to_string(t.data_type()) +
+                " is not supported (float and int64 only)");
   }
   for (double v : c.values)
     Check(std::isfinite(v), where + ": tensor '" + t.name() + "' holds a NaN or infinity");
@@ -179,8 +179,8 @@ class Importer {
   }
   const Const& ConstIn(const NodeProto& n, int i, const std::string& what) const {
     const Value& v = In(n, i);
-    Check(v.kind == Value::kConst, where_ + ": " + what + " '" + n.input(i) +
-                                       "' must be an initializer or a Constant");
+    Check(v.kind == Value::kConst,
+          where_ + ": " + what + " '" + n.input(i) + "' must be an initializer or a Constant");
     Check(v.c.error.empty(), where_ + ": " + v.c.error);
     return v.c;
   }
@@ -261,8 +261,10 @@ std::vector<double> Importer::ChannelVector(const Const& c, int64_t channels,
   const int64_t n = static_cast<int64_t>(c.values.size());
   int64_t non1 = 0;
   for (int64_t d : c.dims) non1 += d != 1;
-  const bool ok = n == 1 || (n == channels && non1 == 1 &&
-                             (c.dims.size() == 1 || (c.dims.size() >= 3 && c.dims[c.dims.size() - 3] == channels)));
+  const bool ok =
+      n == 1 ||
+      (n == channels && non1 == 1 &&
+       (c.dims.size() == 1 || (c.dims.size() >= 3 && c.dims[c.dims.size() - 3] == channels)));
   Check(ok, where_ + ": " + what + " of shape " + Dims(c.dims) +
                 " is not a scalar or a per-channel constant of " + std::to_string(channels) +
                 " channels");
@@ -270,8 +272,9 @@ std::vector<double> Importer::ChannelVector(const Const& c, int64_t channels,
 }
 
 void Importer::PerChannelPrologue(const NodeProto& n, const Value& x, const Const& c) {
-  Check(!prologue_frozen_, where_ + ": arithmetic on the model input after it is already used "
-                                    "by a layer is not supported");
+  Check(!prologue_frozen_, where_ +
+                               ": arithmetic on the model input after it is already used "
+                               "by a layer is not supported");
   const std::string op = n.op_type();
   const std::vector<double> k = ChannelVector(c, g_.input_channels(), "constant operand");
   Value v = x;
@@ -299,7 +302,8 @@ void Importer::Spatial(const NodeProto& n, Layer& l, bool conv) {
   if (k.size() == 2) l.kernel_h = k[0], l.kernel_w = k[1];
   if (const AttributeProto* a = Attr(n, "auto_pad")) {
     if (a->s() != "NOTSET" && a->s() != "VALID")
-      Unsupported("auto_pad", "= " + a->s() + " is not supported (NOTSET or VALID with explicit pads)");
+      Unsupported("auto_pad",
+                  "= " + a->s() + " is not supported (NOTSET or VALID with explicit pads)");
   }
   const std::vector<int64_t> s = AttrInts(n, "strides", {1, 1});
   if (s.size() != 2 || s[0] < 1 || s[1] < 1) Unsupported("strides", "must be 2 positive values");
@@ -378,8 +382,7 @@ void Importer::ImportNode(const NodeProto& n) {
       Layer& l = g_.layers[x.layer];
       const bool sole_use = uses_[n.input(a.kind == Value::kLayer ? 0 : 1)] == 1;
       if ((l.kind == OpKind::kLinear || l.kind == OpKind::kConv2d) && !l.has_bias && sole_use &&
-          static_cast<int64_t>(c.values.size()) == l.out_channels &&
-          !x.flat) {
+          static_cast<int64_t>(c.values.size()) == l.out_channels && !x.flat) {
         ChannelVector(c, l.out_channels, "bias");
         l.has_bias = true;
         l.params["bias"] = ToF32(c, {l.out_channels});
@@ -388,9 +391,10 @@ void Importer::ImportNode(const NodeProto& n) {
       throw Error(where_ + ": adding a constant of shape " + Dims(c.dims) +
                   " is supported only as the bias of a bias-less MatMul or Conv it alone follows");
     }
-    throw Error(where_ + ": only the input prologue (Sub/Div or Mul/Add by per-channel "
-                         "constants on the model input), Add of two activations and MatMul + Add "
-                         "are supported");
+    throw Error(where_ +
+                ": only the input prologue (Sub/Div or Mul/Add by per-channel "
+                "constants on the model input), Add of two activations and MatMul + Add "
+                "are supported");
   } else if (op == "Pad") {
     // Zero padding of H and W alone, symmetric: taken by the Conv / AveragePool after it.
     CheckAttrs(n, {"mode", "pads", "value"});
@@ -407,7 +411,8 @@ void Importer::ImportNode(const NodeProto& n) {
       Check(c.values.size() == 1, where_ + ": constant_value must be a scalar");
       value = c.values[0];
     }
-    if (value != 0) Unsupported("value", "= " + std::to_string(value) + " is not supported (only 0)");
+    if (value != 0)
+      Unsupported("value", "= " + std::to_string(value) + " is not supported (only 0)");
     Value x = LayerIn(n, 0, true);
     const bool ok = x.rank == 4 && !x.flat && p.size() == 8 && p[0] == 0 && p[1] == 0 &&
                     p[4] == 0 && p[5] == 0 && p[2] == p[6] && p[3] == p[7] && p[2] >= 0 &&
@@ -437,16 +442,18 @@ void Importer::ImportNode(const NodeProto& n) {
     l.params["weight"] = ToF32(w, w.dims);
     if (n.input_size() >= 3 && !n.input(2).empty()) {
       const Const& b = ConstIn(n, 2, "bias");
-      Check(b.dims == Shape{l.out_channels},
-            where_ + ": bias of shape " + Dims(b.dims) + ", expected [" +
-                std::to_string(l.out_channels) + "]");
+      Check(b.dims == Shape{l.out_channels}, where_ + ": bias of shape " + Dims(b.dims) +
+                                                 ", expected [" + std::to_string(l.out_channels) +
+                                                 "]");
       l.has_bias = true;
       l.params["bias"] = ToF32(b, b.dims);
     }
     SetOutput(n, LayerValue(PushLayer(std::move(l), n), 4));
   } else if (op == "Gemm" || op == "MatMul") {
-    if (op == "Gemm") CheckAttrs(n, {"alpha", "beta", "transA", "transB"});
-    else CheckAttrs(n, {});
+    if (op == "Gemm")
+      CheckAttrs(n, {"alpha", "beta", "transA", "transB"});
+    else
+      CheckAttrs(n, {});
     const Value& x = LayerIn(n, 0);
     Check(x.rank == 2, where_ + ": input must be 2-D [N, features] (Flatten first)");
     const Const& w = ConstIn(n, 1, "B");
@@ -470,8 +477,8 @@ void Importer::ImportNode(const NodeProto& n) {
     l.params["weight"] = Tensor::From<float>({out, in}, wt);
     if (op == "Gemm" && n.input_size() >= 3 && !n.input(2).empty()) {
       const Const& b = ConstIn(n, 2, "C");
-      Check(b.values.size() == 1 || (static_cast<int64_t>(b.values.size()) == out &&
-                                     b.dims.back() == out),
+      Check(b.values.size() == 1 ||
+                (static_cast<int64_t>(b.values.size()) == out && b.dims.back() == out),
             where_ + ": C of shape " + Dims(b.dims) + " is not a bias of " + std::to_string(out));
       std::vector<float> bias(static_cast<size_t>(out));
       for (int64_t o = 0; o < out; ++o)
@@ -499,8 +506,9 @@ void Importer::ImportNode(const NodeProto& n) {
     l.pad_h += x.pad_h, l.pad_w += x.pad_w;  // explicit zeros: counted like qaccel's padding
     if (op == "AveragePool" && (l.pad_h || l.pad_w) && AttrInt(n, "count_include_pad", 0) == 0 &&
         (l.pad_h != x.pad_h || l.pad_w != x.pad_w))
-      Unsupported("count_include_pad", "= 0 with padding is not supported (qaccel's average "
-                                       "counts the padding)");
+      Unsupported("count_include_pad",
+                  "= 0 with padding is not supported (qaccel's average "
+                  "counts the padding)");
     SetOutput(n, LayerValue(PushLayer(std::move(l), n), 4), 1);
   } else if (op == "GlobalAveragePool") {
     CheckAttrs(n, {});
@@ -551,10 +559,12 @@ void Importer::ImportNode(const NodeProto& n) {
     }
     SetOutput(n, LayerValue(PushLayer(std::move(l), n), 4), 1);
   } else {
-    throw Error(where_ + ": op type not supported (supported: Conv, Gemm, MatMul + Add, Relu, "
-                         "AveragePool, MaxPool, GlobalAveragePool, Flatten, Reshape, Add, "
-                         "BatchNormalization, Pad (zeros before a Conv or AveragePool), Dropout, Identity, Constant, and a Sub/Div or "
-                         "Mul/Add input prologue)");
+    throw Error(where_ +
+                ": op type not supported (supported: Conv, Gemm, MatMul + Add, Relu, "
+                "AveragePool, MaxPool, GlobalAveragePool, Flatten, Reshape, Add, "
+                "BatchNormalization, Pad (zeros before a Conv or AveragePool), Dropout, Identity, "
+                "Constant, and a Sub/Div or "
+                "Mul/Add input prologue)");
   }
 }
 
