@@ -61,14 +61,29 @@ std::vector<float> ReadF32(const fs::path& p) {
   return v;
 }
 
-// Runs tests/onnx/torch_to_onnx.py; returns its output directory.
+// Runs tests/onnx/torch_to_onnx.py once per argument set; returns its output
+// directory, kept under the build directory's onnx_models/ (generated, never
+// committed) and reused while newer than the script. Written to a temporary
+// sibling and renamed, so tests running in parallel never see half of it.
 fs::path TorchExport(const std::string& model, int opset, int epochs, int limit) {
-  const fs::path dir = TempDir(model + std::to_string(opset) + "_" + std::to_string(epochs));
-  const std::string cmd = std::string(kPython) + " " + QACCEL_SOURCE_DIR +
-                          "/tests/onnx/torch_to_onnx.py --model " + model + " --opset " +
-                          std::to_string(opset) + " --epochs " + std::to_string(epochs) +
-                          " --limit " + std::to_string(limit) + " --out " + dir.string();
+  const fs::path script = fs::path(QACCEL_SOURCE_DIR) / "tests/onnx/torch_to_onnx.py";
+  const fs::path dir =
+      fs::absolute("onnx_models") / (model + "_opset" + std::to_string(opset) + "_epochs" +
+                                     std::to_string(epochs) + "_limit" + std::to_string(limit));
+  std::error_code ec;
+  if (fs::exists(dir / "info.json") &&
+      fs::last_write_time(dir / "info.json") > fs::last_write_time(script))
+    return dir;
+  const fs::path tmp = dir.string() + ".tmp" + std::to_string(::getpid());
+  fs::remove_all(tmp);
+  const std::string cmd = std::string(kPython) + " " + script.string() + " --model " + model +
+                          " --opset " + std::to_string(opset) + " --epochs " +
+                          std::to_string(epochs) + " --limit " + std::to_string(limit) + " --out " +
+                          tmp.string();
   EXPECT_EQ(Shell(cmd), 0) << cmd;
+  fs::remove_all(dir, ec);
+  fs::rename(tmp, dir, ec);
+  if (ec) fs::remove_all(tmp);  // another test renamed the same export into place first
   return dir;
 }
 
@@ -96,7 +111,7 @@ Diff Compare(const std::vector<float>& a, const std::vector<float>& b, int64_t c
 // Logits of ONNX Runtime on the first n test images.
 std::vector<float> RunOrt(const fs::path& model, const data::Dataset& ds, int64_t n,
                           const std::string& level = "all") {
-  const fs::path dir = model.parent_path();
+  const fs::path dir = model.parent_path();  // a test's own directory
   AtomicWriteBinary(dir / "pixels.u8", ds.pixels.data(), static_cast<size_t>(n * ds.image_size()));
   const std::string cmd = "QACCEL_ORT_MODULE=" + OrtModule().string() + " node " +
                           QACCEL_SOURCE_DIR + "/tests/onnx/ort_run.js " + model.string() + " " +
@@ -192,12 +207,12 @@ TEST(OnnxImport, TorchBatchNormResidualMatMulNet) {
 
 TEST(OnnxImport, CliImportWritesAQmodel) {
   if (!HaveTorch()) GTEST_SKIP() << "no torch in /usr/bin/python3 (apt-get install python3-torch)";
-  const fs::path dir = TorchExport("lenet5", 13, 0, 10);
+  const fs::path dir = TorchExport("lenet5", 9, 0, 200), work = TempDir("cli");
   auto r = qaccel::testing::RunCli(
-      "import " + (dir / "model.onnx").string() + " -o " + (dir / "m.qmodel").string(), dir);
+      "import " + (dir / "model.onnx").string() + " -o " + (work / "m.qmodel").string(), work);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("416520 MACs"), std::string::npos) << r.out;
-  EXPECT_EQ(LoadModel(dir / "m.qmodel").layers.size(), 13u);
+  EXPECT_EQ(LoadModel(work / "m.qmodel").layers.size(), 13u);
   r = qaccel::testing::RunCli("info " + (dir / "model.onnx").string(),
                               dir);  // .onnx taken directly
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -277,12 +292,12 @@ TEST(OnnxExport, RoundTripKeepsTheFloatGraph) {
   EXPECT_EQ(a.Run(ds.pixels.data(), 50), b.Run(ds.pixels.data(), 50));  // bit-identical
 }
 
-// A trained LeNet-5 (one epoch in PyTorch), imported, quantized by qaccel,
+// A trained LeNet-5 (3 epochs in PyTorch, seed 1), imported, quantized by qaccel,
 // exported as float and QDQ ONNX and run by ONNX Runtime on every test image.
 TEST(OnnxExport, OnnxRuntimeRunsFloatAndQdqExports) {
   if (!HaveTorch()) GTEST_SKIP() << "no torch in /usr/bin/python3 (apt-get install python3-torch)";
   if (!HaveOrt()) GTEST_SKIP() << "no onnxruntime-node in third_party/npm (bash scripts/deps)";
-  const fs::path dir = TorchExport("lenet5", 13, 1, 0);
+  const fs::path dir = TorchExport("lenet5", 13, 3, 0), work = TempDir("ort");
   const Graph g = LoadModel(dir / "model.onnx");
   const auto& test = Mnist().test;
   const int64_t n = test.n;
@@ -293,19 +308,19 @@ TEST(OnnxExport, OnnxRuntimeRunsFloatAndQdqExports) {
   EXPECT_LE(dt.max_abs, 1e-5);
   EXPECT_EQ(dt.argmax_equal, n);
 
-  onnxio::ExportOnnxFile(g, dir / "float.onnx");
-  const Diff df = Compare(RunOrt(dir / "float.onnx", test, n), qf, 10);
+  onnxio::ExportOnnxFile(g, work / "float.onnx");
+  const Diff df = Compare(RunOrt(work / "float.onnx", test, n), qf, 10);
   EXPECT_LE(df.max_abs, 1e-5);
   EXPECT_EQ(df.argmax_equal, n);
 
   quant::QuantizeOptions qo;
-  qo.calibration = 500;
+  qo.calibration = 1000;  // qaccel quantize's defaults: histogram, per-channel
   const Graph q = quant::QuantizeGraph(g, Mnist().train, qo);
-  onnxio::ExportOnnxFile(q, dir / "qdq.onnx");
+  onnxio::ExportOnnxFile(q, work / "qdq.onnx");
   engine::Engine qe(q, {1, false});
   const std::vector<float> qi = qe.Run(test.pixels.data(), n);
   for (const std::string level : {"all", "disabled"}) {
-    const std::vector<float> ort = RunOrt(dir / "qdq.onnx", test, n, level);
+    const std::vector<float> ort = RunOrt(work / "qdq.onnx", test, n, level);
     const Diff dq = Compare(ort, qi, 10);
     // Logit differences in units of the output scale (one int8 step).
     const double steps = dq.max_abs / q.layers.back().quant.out_scale;
