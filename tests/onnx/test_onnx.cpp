@@ -87,9 +87,16 @@ fs::path TorchExport(const std::string& model, int opset, int epochs, int limit)
   return dir;
 }
 
-const data::Split& Mnist() {
-  static const data::Split s = data::LoadNamedDataset("mnist");
-  return s;
+// The mnist images torch_to_onnx.py used (qaccel's split, as raw bytes).
+data::Dataset Images(const fs::path& dir, const std::string& split) {
+  data::Dataset d;
+  d.name = "mnist/" + split;
+  d.c = 1, d.h = 28, d.w = 28;
+  d.pixels = ReadBinaryFile(dir / (split + "_images.u8"));
+  d.labels = ReadBinaryFile(dir / (split + "_labels.u8"));
+  d.n = static_cast<int64_t>(d.labels.size());
+  EXPECT_EQ(d.pixels.size(), d.labels.size() * 784);
+  return d;
 }
 
 int Argmax(const float* p, int64_t n) { return static_cast<int>(std::max_element(p, p + n) - p); }
@@ -170,7 +177,7 @@ TEST(OnnxImport, TorchLenet5MatchesPyTorchLogits) {
     EXPECT_TRUE(g.input_transform.IsDefault());
     const std::vector<float> want = ReadF32(dir / "logits.f32");
     engine::Engine e(g, {1, false});
-    const std::vector<float> got = e.Run(Mnist().test.pixels.data(), 200);
+    const std::vector<float> got = e.Run(Images(dir, "test").pixels.data(), 200);
     const Diff d = Compare(got, want, 10);
     EXPECT_LE(d.max_abs, 1e-5) << "opset " << opset;
     EXPECT_EQ(d.argmax_equal, 200);
@@ -199,7 +206,8 @@ TEST(OnnxImport, TorchBatchNormResidualMatMulNet) {
     EXPECT_EQ(gap, 1);
     EXPECT_TRUE(g.layers.back().has_bias);  // MatMul + Add -> one linear layer
     engine::Engine e(g, {1, false});
-    const Diff d = Compare(e.Run(Mnist().test.pixels.data(), 200), ReadF32(dir / "logits.f32"), 10);
+    const Diff d =
+        Compare(e.Run(Images(dir, "test").pixels.data(), 200), ReadF32(dir / "logits.f32"), 10);
     EXPECT_LE(d.max_abs, 1e-5) << "opset " << opset;
     EXPECT_EQ(d.argmax_equal, 200);
   }
@@ -284,12 +292,14 @@ TEST(OnnxExport, RoundTripKeepsTheFloatGraph) {
   ASSERT_EQ(back.layers.size(), g.layers.size());
   EXPECT_NEAR(back.input_transform.mean[0], 0.5, 1e-6);
   EXPECT_NEAR(back.input_transform.std[0], 0.25, 1e-6);
-  const auto& ds = Mnist().test;
+  std::vector<uint8_t> pixels(50 * 784);
+  Rng rng(5);
+  for (uint8_t& p : pixels) p = static_cast<uint8_t>(rng.Uniform01() * 255.0);
   Graph g28 = qaccel::testing::RandomModel("lenet5", 4);
   onnxio::ExportOnnxFile(g28, dir / "l.onnx");
   Graph l28 = LoadModel(dir / "l.onnx");
   engine::Engine a(g28, {1, false}), b(l28, {1, false});
-  EXPECT_EQ(a.Run(ds.pixels.data(), 50), b.Run(ds.pixels.data(), 50));  // bit-identical
+  EXPECT_EQ(a.Run(pixels.data(), 50), b.Run(pixels.data(), 50));  // bit-identical
 }
 
 // A trained LeNet-5 (3 epochs in PyTorch, seed 1), imported, quantized by qaccel,
@@ -299,7 +309,7 @@ TEST(OnnxExport, OnnxRuntimeRunsFloatAndQdqExports) {
   if (!HaveOrt()) GTEST_SKIP() << "no onnxruntime-node in third_party/npm (bash scripts/deps)";
   const fs::path dir = TorchExport("lenet5", 13, 3, 0), work = TempDir("ort");
   const Graph g = LoadModel(dir / "model.onnx");
-  const auto& test = Mnist().test;
+  const data::Dataset test = Images(dir, "test"), train = Images(dir, "train");
   const int64_t n = test.n;
   // qaccel's float engine vs PyTorch on every test image, and the accuracy.
   engine::Engine fe(g, {1, false});
@@ -315,7 +325,7 @@ TEST(OnnxExport, OnnxRuntimeRunsFloatAndQdqExports) {
 
   quant::QuantizeOptions qo;
   qo.calibration = 1000;  // qaccel quantize's defaults: histogram, per-channel
-  const Graph q = quant::QuantizeGraph(g, Mnist().train, qo);
+  const Graph q = quant::QuantizeGraph(g, train, qo);
   onnxio::ExportOnnxFile(q, work / "qdq.onnx");
   engine::Engine qe(q, {1, false});
   const std::vector<float> qi = qe.Run(test.pixels.data(), n);

@@ -5,7 +5,10 @@ logits on the mnist test images, for tests/onnx (run with Debian's
 
   torch_to_onnx.py --model lenet5 --opset 13 --limit 200 --out DIR
 writes DIR/model.onnx, DIR/logits.f32 (raw float32 [limit, 10], the first
-`limit` test images in qaccel's split order) and DIR/info.json (accuracy).
+`limit` test images in qaccel's split order), DIR/info.json (accuracy) and
+the images it used as raw uint8 (test_images.u8 / test_labels.u8, and with
+--epochs also train_images.u8 / train_labels.u8), so the C++ tests need not
+parse the JSON digits again (slow in the sanitizer build).
 
 Models: lenet5 (bench/pytorch_peer.py's LeNet-5: Conv, Relu, AveragePool,
 Flatten, Gemm), bnnet (Conv, BatchNormalization, MaxPool with padding,
@@ -92,6 +95,10 @@ def main():
         logits = model(to_input(te_x[:n])).numpy().astype(np.float32)
         full = model(to_input(te_x)).argmax(1).numpy()
     logits.tofile(os.path.join(a.out, "logits.f32"))
+    splits = [("test", te_x, te_y)] + ([("train", tr_x, tr_y)] if a.epochs else [])
+    for name, xs, ys in splits:
+        xs.astype(np.uint8).tofile(os.path.join(a.out, name + "_images.u8"))
+        ys.astype(np.uint8).tofile(os.path.join(a.out, name + "_labels.u8"))
     info = {"model": a.model, "opset": a.opset, "images": int(n),
             "test_images": int(len(te_x)), "accuracy": float((full == te_y).mean()),
             "torch": torch.__version__}

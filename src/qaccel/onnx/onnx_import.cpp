@@ -617,7 +617,11 @@ Graph Importer::Run() {
     for (const auto& in : n.input()) ++uses_[in];
   for (const auto& o : gp.output()) ++uses_[o.name()];
 
-  g_.name = SanitizeName(gp.name().empty() ? "onnx" : gp.name());
+  // The graph's name, unless it is an exporter's placeholder: then the file's.
+  const std::string gname = gp.name();
+  const bool placeholder = gname.empty() || gname == "torch_jit" || gname == "torch-jit-export" ||
+                           gname == "main_graph" || gname == "tf2onnx";
+  g_.name = SanitizeName(placeholder ? fs::path(file_).stem().string() : gname);
   if (g_.name.empty()) g_.name = "onnx";
   Layer in;
   in.kind = OpKind::kInput;
