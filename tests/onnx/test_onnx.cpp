@@ -62,14 +62,14 @@ std::vector<float> ReadF32(const fs::path& p) {
 }
 
 // Runs tests/onnx/torch_to_onnx.py once per argument set; returns its output
-// directory, kept under the build directory's onnx_models/ (generated, never
+// directory, kept in onnx_models/ beside the test binary (generated, never
 // committed) and reused while newer than the script. Written to a temporary
 // sibling and renamed, so tests running in parallel never see half of it.
 fs::path TorchExport(const std::string& model, int opset, int epochs, int limit) {
   const fs::path script = fs::path(QACCEL_SOURCE_DIR) / "tests/onnx/torch_to_onnx.py";
-  const fs::path dir =
-      fs::absolute("onnx_models") / (model + "_opset" + std::to_string(opset) + "_epochs" +
-                                     std::to_string(epochs) + "_limit" + std::to_string(limit));
+  const fs::path dir = fs::read_symlink("/proc/self/exe").parent_path() / "onnx_models" /
+                       (model + "_opset" + std::to_string(opset) + "_epochs" +
+                        std::to_string(epochs) + "_limit" + std::to_string(limit));
   std::error_code ec;
   if (fs::exists(dir / "info.json") &&
       fs::last_write_time(dir / "info.json") > fs::last_write_time(script))
@@ -183,6 +183,21 @@ TEST(OnnxImport, TorchLenet5MatchesPyTorchLogits) {
     EXPECT_EQ(d.argmax_equal, 200);
     std::printf("lenet5 opset %d: max |dlogit| vs PyTorch = %.3g on 200 images\n", opset,
                 d.max_abs);
+  }
+}
+
+// x.view(x.size(0), -1): Shape -> Gather -> Unsqueeze -> Concat -> Reshape.
+TEST(OnnxImport, TorchViewBySizeIsAFlatten) {
+  if (!HaveTorch()) GTEST_SKIP() << "no torch in /usr/bin/python3 (apt-get install python3-torch)";
+  for (int opset : {11, 13}) {  // Unsqueeze's axes: an attribute, then an input
+    const fs::path dir = TorchExport("lenet5view", opset, 0, 50);
+    Graph g = LoadModel(dir / "model.onnx");
+    ASSERT_EQ(g.layers.size(), 13u) << "opset " << opset;
+    EXPECT_EQ(g.layers[7].kind, OpKind::kFlatten);
+    engine::Engine e(g, {1, false});
+    const Diff d =
+        Compare(e.Run(Images(dir, "test").pixels.data(), 50), ReadF32(dir / "logits.f32"), 10);
+    EXPECT_LE(d.max_abs, 1e-5) << "opset " << opset;
   }
 }
 

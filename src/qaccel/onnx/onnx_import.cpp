@@ -350,6 +350,85 @@ void Importer::ImportNode(const NodeProto& n) {
       Unsupported(a.name(), "is not supported");
     }
     SetOutput(n, v);
+  } else if (op == "Shape" || op == "Gather" || op == "Unsqueeze" || op == "Squeeze" ||
+             op == "Concat" || op == "Cast") {
+    // Shape arithmetic on constants (x.view(x.size(0), -1) in PyTorch):
+    // Shape of an activation is [1, C, H, W] (batch 1, which Reshape takes as N).
+    Value v;
+    v.kind = Value::kConst;
+    v.c.is_int = true;
+    if (op == "Shape") {
+      CheckAttrs(n, {"start", "end"});
+      const Value& x = In(n, 0);
+      Check(x.kind == Value::kLayer, where_ + ": Shape of a constant is not supported");
+      std::vector<double> dims = {1};
+      const Shape& s = g_.layers[x.layer].out_shape;
+      if (x.rank == 2 || x.flat)
+        dims.push_back(static_cast<double>(NumElements(s)));
+      else
+        dims.insert(dims.end(), s.begin(), s.end());
+      if (x.flat) dims.insert(dims.end(), {1, 1});
+      const auto r = static_cast<int64_t>(dims.size());
+      auto clampi = [&](int64_t i) { return std::clamp(i < 0 ? i + r : i, int64_t{0}, r); };
+      const int64_t b = clampi(AttrInt(n, "start", 0)), e = clampi(AttrInt(n, "end", r));
+      v.c.values.assign(dims.begin() + b, dims.begin() + std::max(b, e));
+      v.c.dims = {static_cast<int64_t>(v.c.values.size())};
+    } else if (op == "Gather") {
+      CheckAttrs(n, {"axis"});
+      const Const& d = ConstIn(n, 0, "data");
+      const Const& idx = ConstIn(n, 1, "indices");
+      Check(d.dims.size() == 1 && AttrInt(n, "axis", 0) == 0,
+            where_ + ": only Gather from a 1-D constant is supported");
+      for (double i : idx.values) {
+        const auto k = static_cast<int64_t>(i < 0 ? i + static_cast<double>(d.values.size()) : i);
+        Check(k >= 0 && k < static_cast<int64_t>(d.values.size()), where_ + ": index out of range");
+        v.c.values.push_back(d.values[static_cast<size_t>(k)]);
+      }
+      v.c.dims = idx.dims;
+      v.c.is_int = d.is_int;
+    } else if (op == "Concat") {
+      CheckAttrs(n, {"axis"});
+      for (int i = 0; i < n.input_size(); ++i) {
+        const Const& c = ConstIn(n, i, "input");
+        Check(c.dims.size() <= 1, where_ + ": only Concat of 1-D constants is supported");
+        v.c.values.insert(v.c.values.end(), c.values.begin(), c.values.end());
+      }
+      v.c.dims = {static_cast<int64_t>(v.c.values.size())};
+    } else {  // Unsqueeze, Squeeze, Cast of a constant: the values stay, the shape follows
+      CheckAttrs(n, {"axes", "to"});
+      const Const& c = ConstIn(n, 0, "input");
+      v.c = c;
+      if (op == "Cast") {
+        v.c.is_int = AttrInt(n, "to", TensorProto::INT64) != TensorProto::FLOAT;
+      } else {
+        std::vector<int64_t> axes = AttrInts(n, "axes", {});
+        if (n.input_size() >= 2 && !n.input(1).empty()) {
+          const Const& a = ConstIn(n, 1, "axes");
+          axes.assign(a.values.begin(), a.values.end());
+        }
+        if (op == "Unsqueeze") {
+          v.c.dims.resize(c.dims.size() + axes.size(), 1);
+          const auto r = static_cast<int64_t>(v.c.dims.size());
+          std::vector<bool> inserted(static_cast<size_t>(r), false);
+          for (int64_t a : axes) {
+            const int64_t k = a < 0 ? a + r : a;
+            Check(k >= 0 && k < r, where_ + ": axis out of range");
+            inserted[static_cast<size_t>(k)] = true;
+          }
+          Check(std::count(inserted.begin(), inserted.end(), true) ==
+                    static_cast<std::ptrdiff_t>(axes.size()),
+                where_ + ": repeated axis");
+          size_t j = 0;
+          for (int64_t k = 0; k < r; ++k)
+            v.c.dims[static_cast<size_t>(k)] = inserted[static_cast<size_t>(k)] ? 1 : c.dims[j++];
+        } else {
+          v.c.dims.clear();
+          for (int64_t d : c.dims)
+            if (d != 1) v.c.dims.push_back(d);
+        }
+      }
+    }
+    SetOutput(n, v);
   } else if (op == "Identity" || op == "Dropout") {
     CheckAttrs(n, {"ratio", "seed", "is_test"});
     if (op == "Dropout" && n.input_size() >= 3 && !n.input(2).empty()) {
@@ -562,7 +641,8 @@ void Importer::ImportNode(const NodeProto& n) {
     throw Error(where_ +
                 ": op type not supported (supported: Conv, Gemm, MatMul + Add, Relu, "
                 "AveragePool, MaxPool, GlobalAveragePool, Flatten, Reshape, Add, "
-                "BatchNormalization, Pad (zeros before a Conv or AveragePool), Dropout, Identity, "
+                "BatchNormalization, Pad (zeros before a Conv or AveragePool), "
+                "Shape/Gather/Unsqueeze/Squeeze/Concat/Cast on constants, Dropout, Identity, "
                 "Constant, and a Sub/Div or "
                 "Mul/Add input prologue)");
   }
