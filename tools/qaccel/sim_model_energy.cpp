@@ -7,13 +7,15 @@
 #include "qaccel/core/file_io.h"
 #include "qaccel/graph/model_file.h"
 #include "qaccel/graph/zoo.h"
+#include "qaccel/onnx/onnx_io.h"
 
 namespace qaccel::cli {
 
 bool IsModelSpec(const std::string& spec) {
   if (IsZooModel(spec)) return true;
   std::error_code ec;
-  return std::filesystem::is_regular_file(spec, ec) && IsModelFile(spec);
+  return std::filesystem::is_regular_file(spec, ec) &&
+         (IsModelFile(spec) || onnxio::IsOnnxPath(spec));  // docs/interop.md
 }
 
 accel::Topology SimTopologyFromModel(const std::string& spec, int64_t batch) {

@@ -13,6 +13,7 @@
 #include "qaccel/graph/op_registry.h"
 #include "qaccel/graph/quant_params_check.h"
 #include "qaccel/graph/zoo.h"
+#include "qaccel/onnx/onnx_io.h"
 
 namespace qaccel {
 namespace fs = std::filesystem;
@@ -302,7 +303,10 @@ Layer LoadLayer(const json& lj, const std::vector<uint8_t>& b, size_t blob_start
 
 }  // namespace
 
-Graph LoadModel(const fs::path& path) { return ParseModel(ReadBinaryFile(path), path.string()); }
+Graph LoadModel(const fs::path& path) {
+  if (onnxio::IsOnnxPath(path)) return onnxio::ImportOnnxFile(path);  // docs/interop.md
+  return ParseModel(ReadBinaryFile(path), path.string());
+}
 
 // Every error starts with the file's name, then the layer and field.
 Graph ParseModel(const std::vector<uint8_t>& b, const std::string& file) {
