@@ -17,6 +17,7 @@
 // not leak into the model.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -24,6 +25,7 @@
 
 #include "qaccel/data/dataset.h"
 #include "qaccel/graph/graph.h"
+#include "qaccel/train/qat.h"
 
 namespace qaccel::train {
 
@@ -62,6 +64,9 @@ struct TrainOptions {
   // > 0: use only N training images, spread evenly over the training set
   // (indices floor(i * n / N)), so that label-sorted sets keep every class.
   int64_t limit_train = 0;
+  // Quantization-aware training (qat.h): when enabled, Train returns the
+  // quantized graph (integer engine) instead of the float one.
+  QatOptions qat;
   bool progress = true;  // progress bar per epoch on stderr
   // Resume (docs/training.md): when non-empty, a checkpoint file written
   // atomically after every epoch (checkpoint.h). With `resume` and an existing
@@ -96,6 +101,7 @@ struct EpochRecord {
   double val_loss = 0;        // after the epoch, eval mode
   double val_accuracy = 0;
   double seconds = 0;  // wall time of the epoch: training + validation
+  double flip_ratio = std::nan("");  // QAT, binary layers: sign changes / binary weights
 };
 
 struct TrainResult {
