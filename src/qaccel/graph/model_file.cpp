@@ -140,8 +140,9 @@ Tensor ReadBlobTensor(const json& ref, const std::vector<uint8_t>& file, size_t 
   }
   const uint64_t want = packed_bits ? PackedBytes(DeclaredBytes(dt, shape, where), packed_bits)
                                     : DeclaredBytes(dt, shape, where);
-  Check(nb == want,
-        where + ": nbytes " + std::to_string(nb) + " does not match shape " + ShapeToString(shape));
+  Check(nb == want, where + ": nbytes " + std::to_string(nb) + " does not match shape " +
+                        ShapeToString(shape) +
+                        (packed_bits ? " at packed_bits " + std::to_string(packed_bits) : ""));
   const uint64_t blob_size = file.size() > blob_start ? file.size() - blob_start : 0;
   Check(off <= blob_size && nb <= blob_size - off,
         where + ": data [offset " + std::to_string(off) + ", +" + std::to_string(nb) +

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 
 #include "qaccel/core/error.h"
 #include "qaccel/graph/op_registry.h"
@@ -165,6 +166,12 @@ torch::Tensor QatModel::Forward(const torch::Tensor& x, bool training) {
   const Graph& g = m_->structure();
   std::vector<torch::Tensor> out(g.layers.size());
   out[0] = x;
+  // The quantization grid (scale, zero point) of each output where known:
+  // set at the activation points, passed through by ops that keep their
+  // input's grid. Average pools then round their mean onto the grid as the
+  // engine does (RoundingDivide of the sum of q, half away from zero),
+  // which matters at a few activation bits.
+  std::vector<std::optional<quant::AffineQuant>> grid(g.layers.size());
   std::vector<torch::Tensor> in;
   for (size_t i = 1; i < g.layers.size(); ++i) {
     const Layer& l = g.layers[i];
@@ -183,7 +190,25 @@ torch::Tensor QatModel::Forward(const torch::Tensor& x, bool training) {
     } else {
       y = m_->ForwardLayer(i, in);
     }
-    if (act_at_[i] >= 0) y = ActFq(static_cast<size_t>(act_at_[i]), y, training);
+    const auto& g_in = grid[static_cast<size_t>(l.inputs.at(0))];
+    if (g_in && (l.kind == OpKind::kAvgPool2d || l.kind == OpKind::kGlobalAvgPool)) {
+      const double count = l.kind == OpKind::kAvgPool2d
+                               ? static_cast<double>(l.kernel_h * l.kernel_w)
+                               : static_cast<double>(in[0].size(2) * in[0].size(3));
+      const float s = g_in->scale, zp = static_cast<float>(g_in->zero_point);
+      auto sum = torch::round((y.detach() / s + zp) * count);  // the integer sum of q
+      auto r = torch::sign(sum) * torch::floor((sum.abs() + std::floor(count / 2)) / count);
+      y = y + ((r - zp) * s - y).detach();
+    }
+    if (act_at_[i] >= 0) {
+      const Act& a = act_[static_cast<size_t>(act_at_[i])];
+      y = ActFq(static_cast<size_t>(act_at_[i]), y, training);
+      grid[i] = quant::ChooseActivationQuant(a.relu ? 0.0f : a.lo, a.hi, a.bits);
+    } else if (l.kind == OpKind::kRelu || l.kind == OpKind::kMaxPool2d ||
+               l.kind == OpKind::kAvgPool2d || l.kind == OpKind::kGlobalAvgPool ||
+               l.kind == OpKind::kFlatten || folded_[i]) {
+      grid[i] = g_in;
+    }
     out[i] = y;
   }
   return out.back();
