@@ -5,7 +5,11 @@
 // ratio is recorded; a same-seed rerun is bit-identical; bad specs are refused.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
+#include <sstream>
 
 #include "qaccel/core/error.h"
 #include "qaccel/data/dataset.h"
@@ -131,4 +135,27 @@ TEST(Qat, BadSpecsAreRefusedNamingTheFlag) {
   o.qat = train::ParseQatSpec("w1a8");
   o.qat.flip_threshold = 1.5;
   EXPECT_THROW(train::ValidateOptions(o), Error);
+}
+
+// The checkpoint after epoch 1 carries the QAT state (observer ranges, sign
+// states): resuming from it gives the uninterrupted run's model byte for byte.
+TEST(Qat, ResumedRunIsByteIdentical) {
+  const auto ckpt = std::filesystem::temp_directory_path() /
+                    ("qaccel_test_qat_resume_" + std::to_string(::getpid()) + ".ckpt");
+  std::filesystem::remove(ckpt);
+  train::TrainOptions o = Small(2, 600);
+  o.qat = train::ParseQatSpec("w1a8");
+  o.checkpoint = ckpt.string();
+  Graph full = BuildZooModel("lenet5");
+  train::Train(full, Mnist().train, Spread(Mnist().test, 200), o, "mnist");
+  ASSERT_TRUE(std::filesystem::exists(ckpt));  // written after epoch 1, left for the caller
+  o.resume = true;
+  Graph resumed = BuildZooModel("lenet5");
+  const train::TrainResult r = train::Train(resumed, Mnist().train, Spread(Mnist().test, 200), o, "mnist");
+  EXPECT_EQ(r.resumed_after_epoch, 1);
+  std::ostringstream a, b;
+  WriteModel(full, a);
+  WriteModel(resumed, b);
+  EXPECT_EQ(a.str(), b.str());
+  std::filesystem::remove(ckpt);
 }

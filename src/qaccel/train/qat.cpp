@@ -356,6 +356,13 @@ Graph QatModel::Convert(const Graph& trained, const data::Dataset& calibration) 
   Graph q = quant::QuantizeGraph(fg, calibration, qo);
   q.metadata["quantization"]["method"] = "quantization-aware training (--qat " + o_.spec + ")";
   q.metadata["quantization"]["observer"] = "qat moving-average min/max (frozen)";
+  q.metadata["quantization"]["weight_scheme"] =
+      o_.weight_bits == 1 ? "binary (per layer: qat.layers)" : "per-channel-symmetric";
+  q.metadata["quantization"]["weight_bits"] = o_.weight_bits;
+  q.metadata["quantization"]["act_bits"] = o_.act_bits;
+  q.metadata["quantization"]["first_last_layers"] = o_.binary_all ? "at the --qat widths" : "8-bit weights";
+  q.metadata["quantization"].erase("percentile");
+  q.metadata["quantization"].erase("calibration_batch");
   return q;
 }
 

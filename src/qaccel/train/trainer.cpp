@@ -226,12 +226,12 @@ nlohmann::json TrainingRecord(const TrainOptions& o, const std::string& data_nam
                   {"threads", o.threads},
                   {"init", o.init},
                   {"limit_train", o.limit_train},
-                  {"qat", o.qat.enabled() ? nlohmann::json{{"spec", o.qat.spec},
-                                                           {"flip_threshold", o.qat.flip_threshold},
-                                                           {"binary_all", o.qat.binary_all}}
-                                          : nlohmann::json()},
                   {"optimizer", "SGD"},
                   {"loss", "cross-entropy"}};
+  if (o.qat.enabled())  // only then, so float runs record (and resume) exactly as before
+    j["options"]["qat"] = {{"spec", o.qat.spec},
+                           {"flip_threshold", o.qat.flip_threshold},
+                           {"binary_all", o.qat.binary_all}};
   j["final_train_loss"] = last.train_loss;
   j["final_train_accuracy"] = last.train_accuracy;
   if (val.n > 0) {
@@ -321,7 +321,6 @@ void FinishQat(Graph& g, QatModel& qat, const data::Dataset& train, const data::
   }
   q.metadata["qat"] = rec;
   r.record["qat"] = rec;
-  q.metadata["training"]["qat"] = rec;
   g = std::move(q);
 }
 
