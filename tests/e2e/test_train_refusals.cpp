@@ -37,6 +37,7 @@ TEST(TrainRefusals, OneLineAndNothingWritten) {
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   }
   EXPECT_EQ(fs::last_write_time(m), before);
-  for (const char* f : {"r.qmodel", "s.qmodel", "t.qmodel", "q.qmodel"}) EXPECT_FALSE(fs::exists(dir / f));
+  for (const char* f : {"r.qmodel", "s.qmodel", "t.qmodel", "q.qmodel"})
+    EXPECT_FALSE(fs::exists(dir / f));
   fs::remove_all(dir);
 }

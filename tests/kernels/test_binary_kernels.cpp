@@ -91,7 +91,8 @@ TEST(BinaryKernels, ConvIdenticalToReference) {
 TEST(BinaryKernels, LinearIdenticalToReference) {
   Rng rng(31);
   for (int trial = 0; trial < 300; ++trial) {
-    LinearShape s{1 + static_cast<int64_t>(rng.Below(500)), 1 + static_cast<int64_t>(rng.Below(40))};
+    LinearShape s{1 + static_cast<int64_t>(rng.Below(500)),
+                  1 + static_cast<int64_t>(rng.Below(40))};
     const int act_bits = 2 + static_cast<int>(rng.Below(7));
     Requant rq(rng, static_cast<size_t>(s.out_features), act_bits);
     auto in = Activations(rng, static_cast<size_t>(s.in_features), act_bits);

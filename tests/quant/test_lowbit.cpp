@@ -60,7 +60,8 @@ TEST(LowBitSchemes, NBitPerChannelUsesTheSymmetricRange) {
   const auto& pc = quant::FindWeightScheme("per-channel");
   EXPECT_NO_THROW(quant::CheckWeightBits(pc, 2, "--weight-bits"));
   EXPECT_THROW(quant::CheckWeightBits(pc, 1, "--weight-bits"), Error);
-  EXPECT_THROW(quant::CheckWeightBits(quant::FindWeightScheme("binary"), 4, "--weight-bits"), Error);
+  EXPECT_THROW(quant::CheckWeightBits(quant::FindWeightScheme("binary"), 4, "--weight-bits"),
+               Error);
 }
 
 TEST(LowBitSchemes, ActivationBitsNarrowTheClamp) {
@@ -128,7 +129,8 @@ TEST(LowBitModelFile, BadPackedDataIsOneLineNamingTheFile) {
 
 TEST(LowBitEngine, BinaryFastKernelsMatchReferenceOnRealImages) {
   data::Split real = RealDataOrEmpty();
-  const data::Dataset cal = real.train.n ? real.train.Head(100) : SyntheticImages(100, 1, 28, 28, 7);
+  const data::Dataset cal =
+      real.train.n ? real.train.Head(100) : SyntheticImages(100, 1, 28, 28, 7);
   const data::Dataset test = real.test.n ? real.test : SyntheticImages(300, 1, 28, 28, 8);
   Graph fg = RandomModel("lenet5", 9);
   for (int abits : {8, 4}) {

@@ -4,7 +4,6 @@
 // pass (measured by Train) on >= 99% of the validation images; the flip
 // ratio is recorded; a same-seed rerun is bit-identical; bad specs are refused.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <cmath>
@@ -151,7 +150,8 @@ TEST(Qat, ResumedRunIsByteIdentical) {
   ASSERT_TRUE(std::filesystem::exists(ckpt));  // written after epoch 1, left for the caller
   o.resume = true;
   Graph resumed = BuildZooModel("lenet5");
-  const train::TrainResult r = train::Train(resumed, Mnist().train, Spread(Mnist().test, 200), o, "mnist");
+  const train::TrainResult r =
+      train::Train(resumed, Mnist().train, Spread(Mnist().test, 200), o, "mnist");
   EXPECT_EQ(r.resumed_after_epoch, 1);
   std::ostringstream a, b;
   WriteModel(full, a);

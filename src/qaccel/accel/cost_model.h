@@ -121,8 +121,8 @@ struct LayerMetrics {
   int64_t ofmap_dram_stop_cycle = 0;    // "DRAM OFMAP Stop Cycle"
   int64_t ofmap_dram_writes = 0;        // "DRAM OFMAP Writes" (words)
   // ---- qaccel additions ----
-  int64_t macs = 0;    // useful multiply-accumulates of the layer
-  int word_bytes = 1;  // copied from ArchConfig
+  int64_t macs = 0;                   // useful multiply-accumulates of the layer
+  int word_bytes = 1;                 // copied from ArchConfig
   int weight_bits = 0, act_bits = 0;  // effective operand widths (0: word_bytes * 8)
   // Bytes of `words` elements of `bits` (0: word_bytes each), rounded up.
   int64_t Bytes(int64_t words, int bits) const {

@@ -95,8 +95,8 @@ LayerEnergy ComputeLayerEnergy(const ArchConfig& config, const LayerMetrics& m,
     e.dram_write_bytes = m.ofmap_dram_write_bytes();
     e.sram_read_bytes = m.ifmap_sram_read_bytes() + m.filter_sram_read_bytes() +
                         m.Bytes(m.ofmap_dram_writes, m.act_bits);
-    e.sram_write_bytes = m.ofmap_sram_write_bytes() + m.ifmap_dram_read_bytes() +
-                         m.filter_dram_read_bytes();
+    e.sram_write_bytes =
+        m.ofmap_sram_write_bytes() + m.ifmap_dram_read_bytes() + m.filter_dram_read_bytes();
     const double wbits = m.weight_bits > 0 ? m.weight_bits : 8.0 * static_cast<double>(wb);
     const double abits = m.act_bits > 0 ? m.act_bits : 8.0 * static_cast<double>(wb);
     e.mac_pj = t.mac_pj * static_cast<double>(m.macs) * wbits * abits / 64.0;

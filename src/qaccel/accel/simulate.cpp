@@ -93,7 +93,8 @@ LayerBuffers LayerBuffers::Of(const ArchConfig& c) {
   // An operand width other than word_bytes * 8 changes how many elements the
   // buffer holds: 1024 * kB * 8 / bits (1-bit weights: 8x as many).
   auto size = [&](double kb, int bits) {
-    if (bits <= 0 || bits == 8 * c.word_bytes) return BufferSize::FromBytes(1024.0 * kb, c.word_bytes);
+    if (bits <= 0 || bits == 8 * c.word_bytes)
+      return BufferSize::FromBytes(1024.0 * kb, c.word_bytes);
     return BufferSize::FromBytes(1024.0 * kb * 8.0 / bits, 1);
   };
   return {size(c.ifmap_sram_kb, c.act_bits), size(c.filter_sram_kb, c.weight_bits),

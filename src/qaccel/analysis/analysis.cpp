@@ -33,8 +33,7 @@ LayerCost AnalyzeLayer(const Graph& g, const Layer& l) {
                               CountProduct({oc.params32, 4}));
   }
   lc.flops = CountProduct({2, lc.macs});
-  lc.activation_bytes =
-      CountSum(CountProduct({NumElements(l.out_shape), lc.act_bits}), 7) / 8;
+  lc.activation_bytes = CountSum(CountProduct({NumElements(l.out_shape), lc.act_bits}), 7) / 8;
   return lc;
 }
 
@@ -130,14 +129,14 @@ std::string ToTable(const GraphCost& c) {
                 static_cast<long long>(c.total_other_ops), "",
                 static_cast<long long>(c.total_param_bytes));
   os << buf;
-  if (!c.macs_by_precision.empty() && !(c.macs_by_precision.size() == 1 &&
-                                        c.macs_by_precision[0].first == "float")) {
+  if (!c.macs_by_precision.empty() &&
+      !(c.macs_by_precision.size() == 1 && c.macs_by_precision[0].first == "float")) {
     os << "MACs by precision (weights/activations):";
     for (const auto& [k, v] : c.macs_by_precision) {
       std::snprintf(buf, sizeof buf, " %s %lld (%.1f%%)", k.c_str(), static_cast<long long>(v),
-                    c.total_macs > 0 ? 100.0 * static_cast<double>(v) /
-                                           static_cast<double>(c.total_macs)
-                                     : 0.0);
+                    c.total_macs > 0
+                        ? 100.0 * static_cast<double>(v) / static_cast<double>(c.total_macs)
+                        : 0.0);
       os << buf;
     }
     os << "\n";

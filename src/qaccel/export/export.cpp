@@ -82,8 +82,9 @@ json NumericContract() {
         {"w4a4", kernels::MaxProductMagnitudeFor(4, 4)},
         {"w2a8", kernels::MaxProductMagnitudeFor(2, 8)},
         {"w1a8", kernels::MaxProductMagnitudeFor(1, 8)},
-        {"rule", "|product| <= (2^a - 1) * (n == 1 ? 1 : 2^(n-1) - 1) for a-bit activations "
-                 "and n-bit symmetric / binary weights"}}},
+        {"rule",
+         "|product| <= (2^a - 1) * (n == 1 ? 1 : 2^(n-1) - 1) for a-bit activations "
+         "and n-bit symmetric / binary weights"}}},
       {"packed_weights",
        "weights of fewer than 8 bits (layer weight.dtype 'packed'): element i (row-major) occupies "
        "bits [i*n, i*n + n) of the file's byte stream, byte (i*n) / 8 from bit (i*n) % 8 upward, "
@@ -94,7 +95,8 @@ json NumericContract() {
       {"binary_accumulation",
        "weight_bits 1 (weights in {-1, +1}, zero point 0): acc = bias + 2 * sum_{k: w[k] = +1} "
        "(a[k] - zp_in) - sum_k (a[k] - zp_in), equal to sum_k w[k] * (a[k] - zp_in); the "
-       "multiplier folds alpha[o] * s_in / s_out (weight_scale[o] is alpha[o] = mean |w_float[o]|)"},
+       "multiplier folds alpha[o] * s_in / s_out (weight_scale[o] is alpha[o] = mean "
+       "|w_float[o]|)"},
       {"activation_bits",
        "an edge of act_bits a < 8 holds q in [-128, -128 + 2^a - 1] (act_max), stored as int8"},
       {"add_left_shift", kernels::kAddLeftShift},

@@ -200,7 +200,8 @@ void WriteModel(const Graph& g, std::ostream& os) {
         std::vector<uint8_t> packed =
             PackWeights(t.data<int8_t>().data(), static_cast<uint64_t>(t.numel()), bits,
                         "layer '" + l.name + "' weight");
-        quant_tensors.push_back(Tensor::From<uint8_t>({static_cast<int64_t>(packed.size())}, packed));
+        quant_tensors.push_back(
+            Tensor::From<uint8_t>({static_cast<int64_t>(packed.size())}, packed));
         json ref = blob.Add(quant_tensors.back());
         ref["dtype"] = "i8";
         ref["shape"] = t.shape();

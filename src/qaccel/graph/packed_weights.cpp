@@ -7,8 +7,8 @@ namespace qaccel {
 
 std::vector<uint8_t> PackWeights(const int8_t* values, uint64_t numel, int bits,
                                  const std::string& where) {
-  Check(bits >= 1 && bits <= 7, where + ": packed width must be 1..7 bits (got " +
-                                    std::to_string(bits) + ")");
+  Check(bits >= 1 && bits <= 7,
+        where + ": packed width must be 1..7 bits (got " + std::to_string(bits) + ")");
   const int32_t qmax = bits == 1 ? 1 : (1 << (bits - 1)) - 1;
   const uint32_t mask = (1u << bits) - 1;
   std::vector<uint8_t> out(PackedBytes(numel, bits), 0);
@@ -36,8 +36,8 @@ std::vector<uint8_t> PackWeights(const int8_t* values, uint64_t numel, int bits,
 
 std::vector<int8_t> UnpackWeights(const uint8_t* packed, uint64_t numel, int bits,
                                   const std::string& where) {
-  Check(bits >= 1 && bits <= 7, where + ": packed width must be 1..7 bits (got " +
-                                    std::to_string(bits) + ")");
+  Check(bits >= 1 && bits <= 7,
+        where + ": packed width must be 1..7 bits (got " + std::to_string(bits) + ")");
   const uint32_t mask = (1u << bits) - 1;
   const uint64_t nbytes = PackedBytes(numel, bits);
   std::vector<int8_t> out(numel);

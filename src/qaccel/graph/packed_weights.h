@@ -17,7 +17,9 @@
 
 namespace qaccel {
 
-inline uint64_t PackedBytes(uint64_t numel, int bits) { return (numel * static_cast<uint64_t>(bits) + 7) / 8; }
+inline uint64_t PackedBytes(uint64_t numel, int bits) {
+  return (numel * static_cast<uint64_t>(bits) + 7) / 8;
+}
 
 // values: int8 in the range of `bits` (1..7); throws Error naming `where` for
 // a value outside it (binary: not -1 or +1).

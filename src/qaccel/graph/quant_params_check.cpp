@@ -93,8 +93,7 @@ void CheckQuantParams(const Layer& l, const std::string& where) {
   if (q.weight_bits < 8) {
     Check(q.weight_scheme == (q.weight_bits == 1 ? "binary" : "per-channel-symmetric"),
           where + ".weight_scheme: '" + q.weight_scheme + "' with weight_bits " +
-              std::to_string(q.weight_bits) +
-              " (1 bit: binary; 2..7 bits: per-channel-symmetric)");
+              std::to_string(q.weight_bits) + " (1 bit: binary; 2..7 bits: per-channel-symmetric)");
     for (size_t c = 0; c < q.weight_zero_point.size(); ++c)
       CheckRange(q.weight_zero_point[c], 0, 0, Element(where, "weight_zero_point", c));
     auto w = l.params.find("weight");
@@ -103,7 +102,8 @@ void CheckQuantParams(const Layer& l, const std::string& where) {
       const auto v = w->second.data<int8_t>();
       for (size_t i = 0; i < v.size(); ++i) {
         CheckRange(v[i], -qmax, qmax, Element(where, "weight", i));
-        Check(q.weight_bits != 1 || v[i] != 0, Element(where, "weight", i) + " is 0 (binary weights are -1 or +1)");
+        Check(q.weight_bits != 1 || v[i] != 0,
+              Element(where, "weight", i) + " is 0 (binary weights are -1 or +1)");
       }
     }
   }

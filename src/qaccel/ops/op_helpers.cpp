@@ -210,9 +210,10 @@ void WeightedRecord(const Layer& l, const char* weight_layout, json& j) {
   }
   if (l.quant.weight_bits == 1)
     j["binary"] = {{"alpha", "weight_scale[o] = mean |w_float[o, ...]|"},
-                   {"accumulation", "acc = bias[o] + 2 * sum_{k: w[o,k] = +1} (in[k] - "
-                                    "input_zero_point) - sum_k (in[k] - input_zero_point)  "
-                                    "(equals the multiply-accumulate in integer_ops)"}};
+                   {"accumulation",
+                    "acc = bias[o] + 2 * sum_{k: w[o,k] = +1} (in[k] - "
+                    "input_zero_point) - sum_k (in[k] - input_zero_point)  "
+                    "(equals the multiply-accumulate in integer_ops)"}};
   if (l.params.count("bias"))
     j["bias"] = {{"dtype", "i32"},
                  {"shape", l.params.at("bias").shape()},

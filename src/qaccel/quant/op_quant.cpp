@@ -56,8 +56,8 @@ void QuantizeWeightedLayer(OpQuantContext& ctx) {
   const QuantParams& in_q = ctx.input();
   Check(ctx.weight_scheme != nullptr, Where(l) + ": no weight scheme given");
   CheckWeightBits(*ctx.weight_scheme, ctx.weight_bits, Where(l) + ": weight bits");
-  WeightQuant wq = ctx.weight_scheme->quantize(l.params.at("weight"), l.out_channels,
-                                               ctx.weight_bits);
+  WeightQuant wq =
+      ctx.weight_scheme->quantize(l.params.at("weight"), l.out_channels, ctx.weight_bits);
   q.weight_bits = ctx.weight_bits;
   q.weight_scheme = ctx.weight_scheme->name;
   q.weight_scale = wq.scale;

@@ -28,7 +28,7 @@ struct WeightSchemeInfo {
   std::string name;   // recorded in QuantParams::weight_scheme, e.g. "per-channel-symmetric"
   std::string alias;  // the short CLI name, e.g. "per-channel"
   std::string description;
-  int bits = 8;  // default QuantParams::weight_bits
+  int bits = 8;                    // default QuantParams::weight_bits
   int min_bits = 8, max_bits = 8;  // the widths the scheme accepts
   // Weights with out_channels rows (dimension 0) -> their integer form at
   // `bits` (within [min_bits, max_bits]).

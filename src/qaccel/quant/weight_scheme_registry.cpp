@@ -14,8 +14,9 @@ const std::vector<WeightSchemeInfo>& WeightSchemeRegistry() {
        "n-bit (2..8, default 8) [-(2^(n-1)-1), 2^(n-1)-1], zero point 0, one scale per output "
        "channel (TFLite's at 8 bits)",
        8, 2, 8, &QuantizePerChannelSymmetric},
-      {"binary", "binary", "1-bit {-1, +1} (sign, 0 -> +1), scale alpha = mean |w| per output channel",
-       1, 1, 1, &QuantizeBinary},
+      {"binary", "binary",
+       "1-bit {-1, +1} (sign, 0 -> +1), scale alpha = mean |w| per output channel", 1, 1, 1,
+       &QuantizeBinary},
   };
   return r;
 }
@@ -27,9 +28,9 @@ std::string WeightSchemeNames() {
 void CheckWeightBits(const WeightSchemeInfo& s, int bits, const std::string& flag) {
   Check(bits >= s.min_bits && bits <= s.max_bits,
         flag + " " + std::to_string(bits) + ": weight scheme '" + s.alias + "' takes " +
-            (s.min_bits == s.max_bits ? std::to_string(s.min_bits)
-                                      : std::to_string(s.min_bits) + ".." +
-                                            std::to_string(s.max_bits)) +
+            (s.min_bits == s.max_bits
+                 ? std::to_string(s.min_bits)
+                 : std::to_string(s.min_bits) + ".." + std::to_string(s.max_bits)) +
             " bits");
 }
 

@@ -49,7 +49,8 @@ std::vector<EpochRecord> HistoryFromJson(const nlohmann::json& j, const std::str
     e.val_loss = NumberOrNan(r, "val_loss", where);
     e.val_accuracy = NumberOrNan(r, "val_accuracy", where);
     e.seconds = NumberOrNan(r, "seconds", where);
-    if (r.is_object() && r.contains("flip_ratio")) e.flip_ratio = NumberOrNan(r, "flip_ratio", where);
+    if (r.is_object() && r.contains("flip_ratio"))
+      e.flip_ratio = NumberOrNan(r, "flip_ratio", where);
     h.push_back(e);
   }
   return h;

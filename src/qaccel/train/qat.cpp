@@ -36,7 +36,8 @@ std::string SignsToHex(const torch::Tensor& s) {
 
 void HexToSigns(const std::string& hex, torch::Tensor& s, const std::string& where) {
   const int64_t n = s.numel();
-  Check(static_cast<int64_t>(hex.size()) == (n + 3) / 4, where + ": sign state has the wrong length");
+  Check(static_cast<int64_t>(hex.size()) == (n + 3) / 4,
+        where + ": sign state has the wrong length");
   auto flat = s.view({-1});
   float* v = flat.data_ptr<float>();
   for (int64_t i = 0; i < n; ++i) {
@@ -61,7 +62,8 @@ QatModel::QatModel(GraphModule& m, const QatOptions& o, int epochs) : m_(m), o_(
   sign_.resize(n);
   std::vector<std::vector<int>> consumers(n);
   for (size_t i = 0; i < n; ++i)
-    for (int in : g.layers[i].inputs) consumers[static_cast<size_t>(in)].push_back(static_cast<int>(i));
+    for (int in : g.layers[i].inputs)
+      consumers[static_cast<size_t>(in)].push_back(static_cast<int>(i));
   std::vector<size_t> weighted;
   for (size_t i = 1; i < n; ++i)
     if (IsWeighted(g.layers[i])) weighted.push_back(i);
@@ -142,7 +144,8 @@ torch::Tensor QatModel::ActFq(size_t i, const torch::Tensor& x, bool training) {
   const float qmax = static_cast<float>(quant::ActivationQMax(a.bits));
   const float zp = static_cast<float>(q.zero_point), s = q.scale;
   auto y = (torch::clamp(torch::round(x.detach() / s) + zp, qmin, qmax) - zp) * s;
-  auto mask = ((x.detach() >= (qmin - zp) * s) & (x.detach() <= (qmax - zp) * s)).to(torch::kFloat32);
+  auto mask =
+      ((x.detach() >= (qmin - zp) * s) & (x.detach() <= (qmax - zp) * s)).to(torch::kFloat32);
   return y + x * mask - (x * mask).detach();
 }
 
@@ -360,7 +363,8 @@ Graph QatModel::Convert(const Graph& trained, const data::Dataset& calibration) 
       o_.weight_bits == 1 ? "binary (per layer: qat.layers)" : "per-channel-symmetric";
   q.metadata["quantization"]["weight_bits"] = o_.weight_bits;
   q.metadata["quantization"]["act_bits"] = o_.act_bits;
-  q.metadata["quantization"]["first_last_layers"] = o_.binary_all ? "at the --qat widths" : "8-bit weights";
+  q.metadata["quantization"]["first_last_layers"] =
+      o_.binary_all ? "at the --qat widths" : "8-bit weights";
   q.metadata["quantization"].erase("percentile");
   q.metadata["quantization"].erase("calibration_batch");
   return q;

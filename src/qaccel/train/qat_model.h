@@ -53,11 +53,11 @@ class QatModel {
   QatOptions o_;
   int freeze_epoch_ = 1;
   bool frozen_ = false;
-  std::vector<int> wbits_;        // per layer: weight bits (0: not a weighted layer)
-  std::vector<int> bn_of_;        // per conv: the batchnorm folded into it, or -1
-  std::vector<bool> folded_;      // per batchnorm: folded (identity in the forward)
-  std::vector<int> act_at_;       // per layer: the observed layer whose range applies here, or -1
-  std::vector<Act> act_;          // per observed layer
+  std::vector<int> wbits_;    // per layer: weight bits (0: not a weighted layer)
+  std::vector<int> bn_of_;    // per conv: the batchnorm folded into it, or -1
+  std::vector<bool> folded_;  // per batchnorm: folded (identity in the forward)
+  std::vector<int> act_at_;   // per layer: the observed layer whose range applies here, or -1
+  std::vector<Act> act_;      // per observed layer
   std::vector<torch::Tensor> sign_;  // per binary layer: {-1, +1} floats
   int64_t flips_ = 0, binary_weights_ = 0;
 };

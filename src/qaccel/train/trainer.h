@@ -116,7 +116,10 @@ struct TrainResult {
 // (PyTorch default init after torch::manual_seed(o.seed)); existing float
 // parameters are the starting point (fine-tuning). `val` may be empty
 // (n == 0): then no validation columns are computed (recorded as NaN).
-// On success g holds the final epoch's f32 weights and batchnorm running
+// With o.qat enabled (qat.h), g is instead the quantized graph of the
+// fake-quantized model, with metadata["qat"] (widths per layer, fake-quant
+// and integer-engine accuracy and their top-1 agreement on `val`).
+// Otherwise, on success g holds the final epoch's f32 weights and batchnorm running
 // statistics, metadata["input_transform"] = its input transform described
 // ("pixel/255" for the default) and
 // metadata["training"] = recipe, options, seed, data set, final accuracies

@@ -198,10 +198,10 @@ void ConvBinary(const ConvShape& s, const reference::RequantParams& rp, const in
       const int32_t b = bias ? bias[o] : 0;
       int8_t* dst = out + o * P;
       for (int64_t p = 0; p < P; ++p)
-        dst[p] = AddZeroPointAndClamp(
-            MultiplyByQuantizedMultiplier(b + 2 * acc[p] - colsum[p], rp.multiplier[ch],
-                                          rp.shift[ch]),
-            rp.output_zero_point, rp.act_min, rp.act_max);
+        dst[p] =
+            AddZeroPointAndClamp(MultiplyByQuantizedMultiplier(b + 2 * acc[p] - colsum[p],
+                                                               rp.multiplier[ch], rp.shift[ch]),
+                                 rp.output_zero_point, rp.act_min, rp.act_max);
     }
   }
 }

@@ -1,8 +1,9 @@
 // Fast fully connected kernels (see linear_fast.h).
 #include "qaccel/kernels/fast/linear_fast.h"
-#include "qaccel/kernels/fast/binary_fast.h"
 
 #include <string>
+
+#include "qaccel/kernels/fast/binary_fast.h"
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -111,10 +112,10 @@ void LinearBinary(const LinearShape& s, const reference::RequantParams& p, const
          j < w.plus_begin[static_cast<size_t>(o) + 1]; ++j)
       plus += x[w.plus[static_cast<size_t>(j)]];
     const int64_t c = p.per_channel ? o : 0;
-    out[o] = AddZeroPointAndClamp(
-        MultiplyByQuantizedMultiplier((bias ? bias[o] : 0) + 2 * plus - total, p.multiplier[c],
-                                      p.shift[c]),
-        p.output_zero_point, p.act_min, p.act_max);
+    out[o] =
+        AddZeroPointAndClamp(MultiplyByQuantizedMultiplier((bias ? bias[o] : 0) + 2 * plus - total,
+                                                           p.multiplier[c], p.shift[c]),
+                             p.output_zero_point, p.act_min, p.act_max);
   }
 }
 
