@@ -1,6 +1,6 @@
 // `qaccel train` refuses, in one line and before any work, what would silently
 // go wrong: an ImageNet topology on 28x28 digits, writing over its own input,
-// negative seeds and thread counts.
+// negative seeds and thread counts, bad --qat widths and flip thresholds.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -24,6 +24,11 @@ TEST(TrainRefusals, OneLineAndNothingWritten) {
       {"--model " + m + " --data mnist -o " + m, "is the input model"},
       {"--data mnist --seed -1 -o " + (dir / "s.qmodel").string(), "--seed: must be >= 0"},
       {"--data mnist --threads 100000 -o " + (dir / "t.qmodel").string(), "--threads"},
+      {"--data mnist --qat w9a8 -o " + (dir / "q.qmodel").string(), "--qat w9a8"},
+      {"--data mnist --qat w4a1 -o " + (dir / "q.qmodel").string(), "2..8"},
+      {"--data mnist --qat w1a8 --flip-threshold 2 -o " + (dir / "q.qmodel").string(),
+       "--flip-threshold"},
+      {"--data mnist --binary-all -o " + (dir / "q.qmodel").string(), "need --qat"},
   };
   for (const auto& [args, word] : bad) {
     auto r = RunCli("train " + args + " --limit-train 60 -q");
@@ -32,6 +37,7 @@ TEST(TrainRefusals, OneLineAndNothingWritten) {
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   }
   EXPECT_EQ(fs::last_write_time(m), before);
-  for (const char* f : {"r.qmodel", "s.qmodel", "t.qmodel"}) EXPECT_FALSE(fs::exists(dir / f));
+  for (const char* f : {"r.qmodel", "s.qmodel", "t.qmodel", "q.qmodel"})
+    EXPECT_FALSE(fs::exists(dir / f));
   fs::remove_all(dir);
 }

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "../common/test_models.h"
@@ -94,6 +95,7 @@ struct Model {
   fs::path dir;
   std::string format;
   std::map<std::string, std::vector<int64_t>> weights, biases, mults, shifts;
+  std::set<std::string> binary;  // layers accumulated with adds and subtracts only
 
   Model(const fs::path& d, const std::string& fmt) : dir(d), format(fmt) {
     std::ifstream f(d / "manifest.json");
@@ -104,6 +106,24 @@ struct Model {
       weights[n] = ReadValues(d, l["weight"]["files"][fmt], fmt, 1);
       int64_t numel = 1;
       for (int64_t s : J(l["weight"]["shape"])) numel *= s;
+      if (l["weight"]["dtype"] == "packed") {  // unpack bit by bit, as the manifest says
+        const int bits = l["weight"]["bits"];
+        std::vector<int64_t> bytes = weights[n], v;
+        EXPECT_EQ(static_cast<int64_t>(bytes.size()), l["weight"]["packed_bytes"].get<int64_t>());
+        for (int64_t i = 0; i < numel; ++i) {
+          int64_t field = 0;
+          for (int b = 0; b < bits; ++b) {
+            const int64_t pos = i * bits + b;
+            field |= ((bytes[static_cast<size_t>(pos / 8)] & 0xff) >> (pos % 8) & 1) << b;
+          }
+          if (bits == 1)
+            v.push_back(field ? 1 : -1);
+          else
+            v.push_back(field >= (int64_t{1} << (bits - 1)) ? field - (int64_t{1} << bits) : field);
+        }
+        weights[n] = v;
+        if (bits == 1) binary.insert(n);
+      }
       EXPECT_EQ(static_cast<int64_t>(weights[n].size()), numel) << n;
       if (!l["bias"].is_null()) biases[n] = ReadValues(d, l["bias"]["files"][fmt], fmt, 4);
       if (fmt ==
@@ -165,7 +185,10 @@ struct Model {
                         izp;
                     const int64_t b =
                         w[static_cast<size_t>(((o * ipg + i) * k[0] + ky) * k[1] + kx)] - wzp[c];
-                    acc += a * b;
+                    if (binary.count(name))  // 2 * (the +1 taps) - (all taps)
+                      acc += (b > 0 ? 2 * a : 0) - a;
+                    else
+                      acc += a * b;
                   }
               EXPECT_LE(std::llabs(acc), INT32_MAX);
               out[static_cast<size_t>((o * os[1] + y) * os[2] + x)] =
@@ -180,9 +203,19 @@ struct Model {
         for (int64_t o = 0; o < O; ++o) {
           const size_t c = mu.size() == 1 ? 0 : static_cast<size_t>(o);
           int64_t acc = biases.count(name) ? biases.at(name)[static_cast<size_t>(o)] : 0;
-          for (int64_t i = 0; i < I; ++i)
-            acc += ((*in)[static_cast<size_t>(i)] - izp) *
-                   (w[static_cast<size_t>(o * I + i)] - wzp[c]);
+          if (binary.count(name)) {  // 2 * sum over +1 weights - sum of all
+            int64_t plus = 0, all = 0;
+            for (int64_t i = 0; i < I; ++i) {
+              const int64_t a = (*in)[static_cast<size_t>(i)] - izp;
+              all += a;
+              if (w[static_cast<size_t>(o * I + i)] > 0) plus += a;
+            }
+            acc += 2 * plus - all;
+          } else {
+            for (int64_t i = 0; i < I; ++i)
+              acc += ((*in)[static_cast<size_t>(i)] - izp) *
+                     (w[static_cast<size_t>(o * I + i)] - wzp[c]);
+          }
           out[static_cast<size_t>(o)] =
               Clamp(Requant(acc, mu[c], static_cast<int>(sh[c])) + ozp, lo, hi);
         }
@@ -294,6 +327,31 @@ TEST(ExportRoundTrip, Lenet5OnRealImagesBothSchemes) {
     o.weight_scheme = scheme;
     o.calibration = 200;
     CheckRoundTrip(quant::QuantizeGraph(fg, cal, o), test, 100, std::string("lenet5-") + scheme);
+  }
+}
+
+// Sub-8-bit models: binary (w1a8, w1a4) and 4-bit / 2-bit weights with
+// narrow activations; weights go out packed.
+TEST(ExportRoundTrip, Lenet5LowBitPacked) {
+  data::Split real = RealDataOrEmpty();
+  const bool have_real = real.train.n > 0;
+  data::Dataset cal = have_real ? real.train.Head(200) : SyntheticImages(200, 1, 28, 28, 1);
+  data::Dataset test = have_real ? real.test.Head(40) : SyntheticImages(40, 1, 28, 28, 2);
+  Graph fg = RandomModel("lenet5", 12);
+  const struct {
+    const char* scheme;
+    int wbits, abits;
+  } cases[] = {{"binary", 1, 8}, {"binary", 1, 4}, {"per-channel", 4, 4}, {"per-channel", 2, 8}};
+  for (const auto& c : cases) {
+    quant::QuantizeOptions o;
+    o.weight_scheme = c.scheme;
+    o.weight_bits = c.wbits;
+    o.act_bits = c.abits;
+    o.calibration = 200;
+    Graph qg = quant::QuantizeGraph(fg, cal, o);
+    EXPECT_EQ(qg.layers[static_cast<size_t>(qg.Find("conv2"))].quant.weight_bits, c.wbits);
+    CheckRoundTrip(qg, test, 40,
+                   "lenet5-w" + std::to_string(c.wbits) + "a" + std::to_string(c.abits));
   }
 }
 

@@ -8,6 +8,7 @@
 #include "qaccel/data/dataset.h"
 #include "qaccel/graph/model_file.h"
 #include "qaccel/quant/quantize.h"
+#include "qaccel/quant/weight_scheme.h"
 
 namespace {
 
@@ -16,6 +17,7 @@ struct Opts {
   int64_t calibration = 1000;
   uint64_t seed = 1;
   double percentile = 99.99;
+  int weight_bits = 0, act_bits = 8;
 };
 
 void Setup(CLI::App* sub) {
@@ -28,7 +30,13 @@ void Setup(CLI::App* sub) {
       ->capture_default_str();
   sub->add_option(
          "--weight-scheme", o->scheme,
-         "Weights: per-tensor (asymmetric, the source's) or per-channel (symmetric, TFLite's)")
+         "Weights: per-tensor (asymmetric, the source's), per-channel (symmetric, TFLite's; "
+         "--weight-bits 2..8) or binary (1 bit, alpha = mean |w| per channel)")
+      ->capture_default_str();
+  sub->add_option("--weight-bits", o->weight_bits,
+                  "Weight width for the scheme (default: its own, 8; per-channel takes 2..8)");
+  sub->add_option("--act-bits", o->act_bits,
+                  "Activation width of conv/linear/add outputs, 2..8 (the input stays 8-bit)")
       ->capture_default_str();
   sub->add_option("--calibration", o->calibration, "Number of training images for calibration")
       ->capture_default_str();
@@ -43,6 +51,13 @@ void Setup(CLI::App* sub) {
     quant::QuantizeOptions q;
     q.observer = o->observer;
     q.weight_scheme = quant::ParseWeightScheme(o->scheme);
+    q.weight_bits = o->weight_bits;
+    q.act_bits = o->act_bits;
+    if (q.weight_bits != 0)
+      quant::CheckWeightBits(quant::FindWeightScheme(q.weight_scheme), q.weight_bits,
+                             "--weight-bits");
+    Check(q.act_bits >= 2 && q.act_bits <= 8,
+          "--act-bits must be 2..8 (got " + std::to_string(q.act_bits) + ")");
     q.calibration = o->calibration;
     q.seed = o->seed;
     q.observer_options.percentile = o->percentile;

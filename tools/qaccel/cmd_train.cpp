@@ -32,6 +32,10 @@ struct Opts {
   TrainOptions given;  // values of the flags (applied only when given)
   std::vector<std::function<void(TrainOptions&)>> overrides;
   bool quiet = false, resume = false;
+  std::string qat;  // --qat wNaM
+  double flip_threshold = 0.1;
+  bool binary_all = false;
+  CLI::Option* flip_opt = nullptr;
 };
 
 // A flag that overrides one field of the recipe's TrainOptions when given.
@@ -134,6 +138,14 @@ void Run(const Opts& p) {
   // Options: the recipe, then explicit flags. Validated before any data is read.
   TrainOptions t = train::RecipeOptions(p.recipe, p.data);
   for (const auto& apply : p.overrides) apply(t);
+  if (!p.qat.empty()) {
+    t.qat = train::ParseQatSpec(p.qat);
+    t.qat.flip_threshold = p.flip_threshold;
+    t.qat.binary_all = p.binary_all;
+  } else {
+    Check(!p.binary_all && p.flip_opt->count() == 0,
+          "--binary-all and --flip-threshold need --qat (e.g. --qat w1a8)");
+  }
   t.progress = !p.quiet;
   t.checkpoint = p.out + ".ckpt";
   t.resume = p.resume;
@@ -169,6 +181,13 @@ void Run(const Opts& p) {
   std::printf("%s: train accuracy %.2f%%, validation accuracy %.2f%% after %d epochs, %.1f s\n",
               out.c_str(), 100 * last.train_accuracy, 100 * last.val_accuracy, last.epoch,
               r.wall_seconds);
+  if (r.record.contains("qat") && r.record["qat"].contains("engine_agreement"))
+    std::printf("%s: --qat %s: integer engine accuracy %.2f%%, top-1 agreement with the "
+                "fake-quantized forward pass %.2f%% (%lld images)\n",
+                out.c_str(), t.qat.spec.c_str(),
+                100 * r.record["qat"]["integer_engine_accuracy"].get<double>(),
+                100 * r.record["qat"]["engine_agreement"].get<double>(),
+                static_cast<long long>(r.record["qat"]["validation_images"].get<int64_t>()));
   std::printf("wrote %s, %s.history.csv, %s.curves.svg\n", out.c_str(), out.c_str(), out.c_str());
 }
 
@@ -188,6 +207,16 @@ void Setup(CLI::App* sub) {
                   "momentum 0.9)")
       ->capture_default_str();
   AddRecipeFlags(sub, p);
+  sub->add_option("--qat", p->qat,
+                  "Quantization-aware training to wNaM (weights N = 1..8 bits, 1 = binary; "
+                  "activations M = 2..8), e.g. w8a8, w4a4, w2a8, w1a8; writes the quantized model");
+  p->flip_opt = sub->add_option("--flip-threshold", p->flip_threshold,
+                                "QAT binary weights: a sign flips only when the latent weight "
+                                "crosses this value on the other side (0 = plain sign)")
+                    ->capture_default_str();
+  sub->add_flag("--binary-all", p->binary_all,
+                "QAT: quantize the first and last conv/linear layers to the --qat weight width "
+                "too (default: they keep 8-bit weights)");
   sub->add_flag("--quiet,-q", p->quiet, "No progress bars");
   sub->add_flag("--resume", p->resume,
                 "Continue from <out>.ckpt (written after every epoch) if it exists; same seed, "

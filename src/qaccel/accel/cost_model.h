@@ -51,6 +51,12 @@ struct ArchConfig {
   // Bytes per element (from the model's bit widths). SCALE-Sim assumes 1:
   // SRAM capacities in words are 1024 * kB / word_bytes. Default 1 = SCALE-Sim.
   int word_bytes = 1;
+  // Per-operand widths in bits (0: word_bytes * 8, one width for everything,
+  // as SCALE-Sim). With weight_bits < 8 the filter SRAM holds 1024 * kB * 8 /
+  // weight_bits weights and filter bytes shrink to ceil(words * weight_bits /
+  // 8); act_bits does the same for IFMAP and OFMAP. Set per layer from a
+  // quantized model's widths (LayerSpec, below) by sim -m.
+  int weight_bits = 0, act_bits = 0;
 };
 
 // One layer as SCALE-Sim sees it. IFMAP dims include any padding.
@@ -65,6 +71,10 @@ struct LayerSpec {
   // ifmap M x K, filter 1 x K, 1 channel, N filters, stride 1. An M x N
   // output with K-long dot products.
   static LayerSpec Gemm(std::string name, int64_t m, int64_t n, int64_t k);
+
+  // Operand widths of this layer from the model (0: the ArchConfig's); set by
+  // TopologyFromGraph only for layers below 8 bits.
+  int weight_bits = 0, act_bits = 0;
 
   int64_t ofmap_h() const;  // ceil((ifmap_h - filter_h + stride_h) / stride_h)
   int64_t ofmap_w() const;
@@ -111,14 +121,19 @@ struct LayerMetrics {
   int64_t ofmap_dram_stop_cycle = 0;    // "DRAM OFMAP Stop Cycle"
   int64_t ofmap_dram_writes = 0;        // "DRAM OFMAP Writes" (words)
   // ---- qaccel additions ----
-  int64_t macs = 0;    // useful multiply-accumulates of the layer
-  int word_bytes = 1;  // copied from ArchConfig
-  int64_t ifmap_sram_read_bytes() const { return ifmap_sram_reads * word_bytes; }
-  int64_t filter_sram_read_bytes() const { return filter_sram_reads * word_bytes; }
-  int64_t ofmap_sram_write_bytes() const { return ofmap_sram_writes * word_bytes; }
-  int64_t ifmap_dram_read_bytes() const { return ifmap_dram_reads * word_bytes; }
-  int64_t filter_dram_read_bytes() const { return filter_dram_reads * word_bytes; }
-  int64_t ofmap_dram_write_bytes() const { return ofmap_dram_writes * word_bytes; }
+  int64_t macs = 0;                   // useful multiply-accumulates of the layer
+  int word_bytes = 1;                 // copied from ArchConfig
+  int weight_bits = 0, act_bits = 0;  // effective operand widths (0: word_bytes * 8)
+  // Bytes of `words` elements of `bits` (0: word_bytes each), rounded up.
+  int64_t Bytes(int64_t words, int bits) const {
+    return bits > 0 ? (words * bits + 7) / 8 : words * word_bytes;
+  }
+  int64_t ifmap_sram_read_bytes() const { return Bytes(ifmap_sram_reads, act_bits); }
+  int64_t filter_sram_read_bytes() const { return Bytes(filter_sram_reads, weight_bits); }
+  int64_t ofmap_sram_write_bytes() const { return Bytes(ofmap_sram_writes, act_bits); }
+  int64_t ifmap_dram_read_bytes() const { return Bytes(ifmap_dram_reads, act_bits); }
+  int64_t filter_dram_read_bytes() const { return Bytes(filter_dram_reads, weight_bits); }
+  int64_t ofmap_dram_write_bytes() const { return Bytes(ofmap_dram_writes, act_bits); }
   int64_t dram_read_bytes() const { return ifmap_dram_read_bytes() + filter_dram_read_bytes(); }
   int64_t dram_write_bytes() const { return ofmap_dram_write_bytes(); }
 };

@@ -86,11 +86,27 @@ LayerEnergy ComputeLayerEnergy(const ArchConfig& config, const LayerMetrics& m,
   const PerMacTraffic per_mac = GetDataflow(config.dataflow).per_mac(wb, pb);
   e.rf_bytes = per_mac.rf_bytes * m.macs;
   e.inter_pe_bytes = per_mac.link_bytes * m.macs;
-  e.dram_read_bytes = (m.ifmap_dram_reads + m.filter_dram_reads) * wb;
-  e.dram_write_bytes = m.ofmap_dram_writes * wb;
-  e.sram_read_bytes = (m.ifmap_sram_reads + m.filter_sram_reads + m.ofmap_dram_writes) * wb;
-  e.sram_write_bytes = (m.ofmap_sram_writes + m.ifmap_dram_reads + m.filter_dram_reads) * wb;
-  e.mac_pj = t.mac_pj * static_cast<double>(m.macs) * static_cast<double>(wb);
+  // Operand widths (LayerMetrics::weight_bits / act_bits): every access moves
+  // the operand's bytes, so its energy scales with the width; a MAC's energy
+  // with weight_bits * act_bits / 64 of an 8x8-bit MAC (a 1-bit weight turns the
+  // multiplier into an add/subtract). One width (0 / 8 * word_bytes): as before.
+  if (m.weight_bits > 0 || m.act_bits > 0) {
+    e.dram_read_bytes = m.ifmap_dram_read_bytes() + m.filter_dram_read_bytes();
+    e.dram_write_bytes = m.ofmap_dram_write_bytes();
+    e.sram_read_bytes = m.ifmap_sram_read_bytes() + m.filter_sram_read_bytes() +
+                        m.Bytes(m.ofmap_dram_writes, m.act_bits);
+    e.sram_write_bytes =
+        m.ofmap_sram_write_bytes() + m.ifmap_dram_read_bytes() + m.filter_dram_read_bytes();
+    const double wbits = m.weight_bits > 0 ? m.weight_bits : 8.0 * static_cast<double>(wb);
+    const double abits = m.act_bits > 0 ? m.act_bits : 8.0 * static_cast<double>(wb);
+    e.mac_pj = t.mac_pj * static_cast<double>(m.macs) * wbits * abits / 64.0;
+  } else {
+    e.dram_read_bytes = (m.ifmap_dram_reads + m.filter_dram_reads) * wb;
+    e.dram_write_bytes = m.ofmap_dram_writes * wb;
+    e.sram_read_bytes = (m.ifmap_sram_reads + m.filter_sram_reads + m.ofmap_dram_writes) * wb;
+    e.sram_write_bytes = (m.ofmap_sram_writes + m.ifmap_dram_reads + m.filter_dram_reads) * wb;
+    e.mac_pj = t.mac_pj * static_cast<double>(m.macs) * static_cast<double>(wb);
+  }
   e.rf_pj = t.rf_pj * static_cast<double>(e.rf_bytes);
   e.inter_pe_pj = t.inter_pe_pj * static_cast<double>(e.inter_pe_bytes);
   e.sram_read_pj = t.sram_read_pj * static_cast<double>(e.sram_read_bytes);

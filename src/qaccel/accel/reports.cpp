@@ -166,6 +166,10 @@ std::string SummaryJson(const ArchConfig& c, const std::vector<LayerMetrics>& la
                    {"dram_ofmap_write_words", m.ofmap_dram_writes},
                    {"dram_read_bytes", m.dram_read_bytes()},
                    {"dram_write_bytes", m.dram_write_bytes()}});
+    if (m.weight_bits > 0 || m.act_bits > 0) {  // a layer below 8 bits (sim -m)
+      arr.back()["weight_bits"] = m.weight_bits;
+      arr.back()["act_bits"] = m.act_bits;
+    }
   }
   j["layers"] = arr;
   const NetworkTotals t = SumNetwork(c, layers);

@@ -90,9 +90,15 @@ SimCacheKey MemoKey(MemoKind kind, const ArchConfig& c, const LayerSpec& l, int6
 }
 
 LayerBuffers LayerBuffers::Of(const ArchConfig& c) {
-  return {BufferSize::FromBytes(1024.0 * c.ifmap_sram_kb, c.word_bytes),
-          BufferSize::FromBytes(1024.0 * c.filter_sram_kb, c.word_bytes),
-          BufferSize::FromBytes(1024.0 * c.ofmap_sram_kb, c.word_bytes)};
+  // An operand width other than word_bytes * 8 changes how many elements the
+  // buffer holds: 1024 * kB * 8 / bits (1-bit weights: 8x as many).
+  auto size = [&](double kb, int bits) {
+    if (bits <= 0 || bits == 8 * c.word_bytes)
+      return BufferSize::FromBytes(1024.0 * kb, c.word_bytes);
+    return BufferSize::FromBytes(1024.0 * kb * 8.0 / bits, 1);
+  };
+  return {size(c.ifmap_sram_kb, c.act_bits), size(c.filter_sram_kb, c.weight_bits),
+          size(c.ofmap_sram_kb, c.act_bits)};
 }
 
 // A window takes one new address per position until it closes at `window`
@@ -254,6 +260,13 @@ void CheckSimulationLimits(const ArchConfig& config, const LayerSpec& layer) {
 }
 
 LayerMetrics SimulateLayer(const ArchConfig& config, const LayerSpec& layer) {
+  if (layer.weight_bits > 0 || layer.act_bits > 0) {  // the layer's own operand widths
+    ArchConfig c = config;
+    if (layer.weight_bits > 0) c.weight_bits = layer.weight_bits;
+    if (layer.act_bits > 0) c.act_bits = layer.act_bits;
+    const auto op = ValidatedOperands(c, layer);
+    return GetDataflow(c.dataflow).simulate(c, layer, *op);
+  }
   const auto op = ValidatedOperands(config, layer);
   return GetDataflow(config.dataflow).simulate(config, layer, *op);
 }

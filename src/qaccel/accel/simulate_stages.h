@@ -576,6 +576,8 @@ LayerMetrics CheckedComputeSide(const ArchConfig& cfg, const LayerSpec& layer,
   m.name = layer.name;
   m.macs = layer.macs();
   m.word_bytes = cfg.word_bytes;
+  m.weight_bits = cfg.weight_bits;
+  m.act_bits = cfg.act_bits;
   ComputeSide(g, map, &m);
   CheckSimulatedWork(cfg, layer, op, g, map, size, m);
   return m;

@@ -43,7 +43,20 @@ Topology TopologyFromGraph(const Graph& graph, const TopologyOptions& opt) {
       } else {
         max_bits = std::max(max_bits, 32);
       }
+      const size_t first = t.layers.size();
       def.map_to_array(g, l, {opt.batch, opt.gemm}, t.layers);
+      // Per-operand widths below 8 bits go to the simulator per layer (the
+      // weights, and the activations this layer reads); 8-bit layers keep 0
+      // so that their reports stay SCALE-Sim's.
+      if (l.quant.quantized && !l.inputs.empty()) {
+        const int wb = l.quant.weight_bits;
+        const int ab = g.layers[static_cast<size_t>(l.inputs[0])].quant.act_bits;
+        if (wb < 8 || ab < 8)
+          for (size_t k = first; k < t.layers.size(); ++k) {
+            t.layers[k].weight_bits = wb;
+            t.layers[k].act_bits = ab;
+          }
+      }
     } else if (def.array_role == ArrayRole::kUnmapped) {
       t.unmapped.push_back({l.name, def.name, cost.layers[i].other_ops * opt.batch});
     }

@@ -27,6 +27,10 @@
 // Element size: the array moves one element per word. Float models: 4 bytes.
 // Quantized models: ceil(max(act_bits, weight_bits) / 8) over the mapped
 // layers (int8 -> 1 byte; 1-bit weights with 8-bit activations -> 1 byte).
+// Layers below 8 bits also carry their operand widths (LayerSpec::weight_bits
+// = the layer's, act_bits = its input's): the simulator then sizes the filter
+// / IFMAP / OFMAP SRAMs in elements of that width and counts bytes at it
+// (cost_model.h, ArchConfig::weight_bits).
 #pragma once
 
 #include <cstdint>

@@ -33,8 +33,7 @@ LayerCost AnalyzeLayer(const Graph& g, const Layer& l) {
                               CountProduct({oc.params32, 4}));
   }
   lc.flops = CountProduct({2, lc.macs});
-  lc.activation_bytes =
-      CountSum(CountProduct({NumElements(l.out_shape), lc.act_bits}), 7) / 8;
+  lc.activation_bytes = CountSum(CountProduct({NumElements(l.out_shape), lc.act_bits}), 7) / 8;
   return lc;
 }
 
@@ -61,6 +60,22 @@ GraphCost Analyze(const Graph& graph) {
       throw Error("model totals up to layer '" + l.name + "': " + e.what());
     }
     c.peak_activation_bytes = std::max(c.peak_activation_bytes, lc.activation_bytes);
+    if (lc.macs > 0) {
+      // The operands of a MAC: this layer's weights and its input's activations.
+      std::string key = "float";
+      if (l.quant.quantized && !l.inputs.empty()) {
+        key = "w";
+        key += std::to_string(l.quant.weight_bits);
+        key += "a";
+        key += std::to_string(g.layers[static_cast<size_t>(l.inputs[0])].quant.act_bits);
+      }
+      auto it = std::find_if(c.macs_by_precision.begin(), c.macs_by_precision.end(),
+                             [&](const auto& e) { return e.first == key; });
+      if (it == c.macs_by_precision.end())
+        c.macs_by_precision.emplace_back(key, lc.macs);
+      else
+        it->second = CountSum(it->second, lc.macs);
+    }
     c.layers.push_back(lc);
   }
   return c;
@@ -80,7 +95,10 @@ nlohmann::json ToJson(const GraphCost& c) {
                       {"act_bits", l.act_bits},
                       {"param_bytes", l.param_bytes},
                       {"activation_bytes", l.activation_bytes}});
+  nlohmann::json by = nlohmann::json::object();
+  for (const auto& [k, v] : c.macs_by_precision) by[k] = v;
   return {{"layers", layers},
+          {"macs_by_precision", by},
           {"total_params", c.total_params},
           {"total_macs", c.total_macs},
           {"total_flops", c.total_flops},
@@ -111,6 +129,18 @@ std::string ToTable(const GraphCost& c) {
                 static_cast<long long>(c.total_other_ops), "",
                 static_cast<long long>(c.total_param_bytes));
   os << buf;
+  if (!c.macs_by_precision.empty() &&
+      !(c.macs_by_precision.size() == 1 && c.macs_by_precision[0].first == "float")) {
+    os << "MACs by precision (weights/activations):";
+    for (const auto& [k, v] : c.macs_by_precision) {
+      std::snprintf(buf, sizeof buf, " %s %lld (%.1f%%)", k.c_str(), static_cast<long long>(v),
+                    c.total_macs > 0
+                        ? 100.0 * static_cast<double>(v) / static_cast<double>(c.total_macs)
+                        : 0.0);
+      os << buf;
+    }
+    os << "\n";
+  }
   return os.str();
 }
 

@@ -30,6 +30,10 @@ struct GraphCost {
   std::vector<LayerCost> layers;
   int64_t total_params = 0, total_macs = 0, total_flops = 0, total_other_ops = 0;
   int64_t total_param_bytes = 0, peak_activation_bytes = 0;
+  // MACs by operand precision, "w<weight bits>a<input activation bits>"
+  // (e.g. w1a8: binary weights x 8-bit activations), or "float"; in layer order
+  // of first appearance.
+  std::vector<std::pair<std::string, int64_t>> macs_by_precision;
 };
 
 GraphCost Analyze(const Graph& g);

@@ -13,6 +13,7 @@
 #include "qaccel/core/output_dir.h"
 #include "qaccel/graph/model_file.h"
 #include "qaccel/graph/op_registry.h"
+#include "qaccel/graph/packed_weights.h"
 #include "qaccel/kernels/reference/numeric_contract.h"
 
 namespace qaccel::exporter {
@@ -76,6 +77,28 @@ json NumericContract() {
       {"accumulator", "int32; |(q_in - zp_in) * (q_w - zp_w)| <= 65025; K <= " +
                           std::to_string(kernels::kMaxAccumulationDepth) +
                           " and |bias| checked, so no overflow"},
+      {"accumulator_bound_per_width",
+       {{"w8a8", kernels::MaxProductMagnitudeFor(8, 8)},
+        {"w4a4", kernels::MaxProductMagnitudeFor(4, 4)},
+        {"w2a8", kernels::MaxProductMagnitudeFor(2, 8)},
+        {"w1a8", kernels::MaxProductMagnitudeFor(1, 8)},
+        {"rule",
+         "|product| <= (2^a - 1) * (n == 1 ? 1 : 2^(n-1) - 1) for a-bit activations "
+         "and n-bit symmetric / binary weights"}}},
+      {"packed_weights",
+       "weights of fewer than 8 bits (layer weight.dtype 'packed'): element i (row-major) occupies "
+       "bits [i*n, i*n + n) of the file's byte stream, byte (i*n) / 8 from bit (i*n) % 8 upward, "
+       "least significant bit first (a field may straddle two bytes; unused high bits of the last "
+       "byte are 0). n = 1: bit 1 = +1, bit 0 = -1. n = 2..7: the value's n-bit two's complement. "
+       "The files hold the packed bytes (txt: one byte per line as an unsigned decimal 0..255; "
+       "hex: two digits per line; bin: raw)."},
+      {"binary_accumulation",
+       "weight_bits 1 (weights in {-1, +1}, zero point 0): acc = bias + 2 * sum_{k: w[k] = +1} "
+       "(a[k] - zp_in) - sum_k (a[k] - zp_in), equal to sum_k w[k] * (a[k] - zp_in); the "
+       "multiplier folds alpha[o] * s_in / s_out (weight_scale[o] is alpha[o] = mean "
+       "|w_float[o]|)"},
+      {"activation_bits",
+       "an edge of act_bits a < 8 holds q in [-128, -128 + 2^a - 1] (act_max), stored as int8"},
       {"add_left_shift", kernels::kAddLeftShift},
   };
 }
@@ -217,10 +240,20 @@ void WriteParameterFiles(const Layer& l, const std::string& format, const fs::pa
     }
     WriteFile(dir / (l.name + "." + stem + "." + format), s);
   };
+  // Sub-8-bit weights go out packed (the manifest's numeric_contract.packed_weights);
+  // the bytes are written like int8 values, as unsigned decimals in txt.
+  const auto wv = l.params.at("weight").data<int8_t>();
+  std::vector<int8_t> bytes(wv.begin(), wv.end());
+  const bool packed = q.weight_bits < 8;
+  if (packed) {
+    const std::vector<uint8_t> p =
+        PackWeights(wv.data(), wv.size(), q.weight_bits, "layer '" + l.name + "'");
+    bytes.assign(p.begin(), p.end());
+  }
   std::string ws;
-  for (int8_t v : l.params.at("weight").data<int8_t>()) {
+  for (int8_t v : bytes) {
     if (format == "txt")
-      ws += std::to_string(v) + "\n";
+      ws += std::to_string(packed ? static_cast<int>(static_cast<uint8_t>(v)) : v) + "\n";
     else if (format == "hex")
       ws += HexInt8(v) + "\n";
     else

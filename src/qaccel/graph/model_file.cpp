@@ -11,6 +11,7 @@
 #include "qaccel/core/file_io.h"
 #include "qaccel/graph/json_field.h"
 #include "qaccel/graph/op_registry.h"
+#include "qaccel/graph/packed_weights.h"
 #include "qaccel/graph/quant_params_check.h"
 #include "qaccel/graph/zoo.h"
 #include "qaccel/onnx/onnx_io.h"
@@ -133,15 +134,29 @@ Tensor ReadBlobTensor(const json& ref, const std::vector<uint8_t>& file, size_t 
   const Shape shape = Field<Shape>(ref, "shape", where);
   const uint64_t off = Field<uint64_t>(ref, "offset", where);
   const uint64_t nb = Field<uint64_t>(ref, "nbytes", where);
-  const uint64_t want = DeclaredBytes(dt, shape, where);
-  Check(nb == want,
-        where + ": nbytes " + std::to_string(nb) + " does not match shape " + ShapeToString(shape));
+  const int packed_bits = ref.contains("packed_bits") ? Field<int>(ref, "packed_bits", where) : 0;
+  if (ref.contains("packed_bits")) {
+    Check(packed_bits >= 1 && packed_bits <= 7 && dt == DType::kI8,
+          where + ".packed_bits: " + std::to_string(packed_bits) +
+              " is not a packed int8 width (1..7 bits, dtype i8)");
+  }
+  const uint64_t want = packed_bits ? PackedBytes(DeclaredBytes(dt, shape, where), packed_bits)
+                                    : DeclaredBytes(dt, shape, where);
+  Check(nb == want, where + ": nbytes " + std::to_string(nb) + " does not match shape " +
+                        ShapeToString(shape) +
+                        (packed_bits ? " at packed_bits " + std::to_string(packed_bits) : ""));
   const uint64_t blob_size = file.size() > blob_start ? file.size() - blob_start : 0;
   Check(off <= blob_size && nb <= blob_size - off,
         where + ": data [offset " + std::to_string(off) + ", +" + std::to_string(nb) +
             " bytes) beyond the end of the file's " + std::to_string(blob_size) +
             "-byte tensor data (truncated or corrupt?)");
   Tensor t(dt, shape);
+  if (packed_bits) {
+    std::vector<int8_t> v = UnpackWeights(file.data() + blob_start + off,
+                                          static_cast<uint64_t>(t.numel()), packed_bits, where);
+    if (!v.empty()) std::memcpy(t.raw(), v.data(), v.size());
+    return t;
+  }
   if (nb) std::memcpy(t.raw(), file.data() + blob_start + off, nb);
   return t;
 }
@@ -178,7 +193,26 @@ void WriteModel(const Graph& g, std::ostream& os) {
       to_blob("shift", Tensor::From<int32_t>(n(q.shift), q.shift));
     }
     json params = json::object();
-    for (auto& [pname, t] : l.params) params[pname] = blob.Add(t);
+    for (auto& [pname, t] : l.params) {
+      // Sub-8-bit weights are stored packed (packed_weights.h): the reference
+      // keeps dtype i8 and the shape, nbytes is the packed size, packed_bits n.
+      if (pname == "weight" && l.quant.quantized && l.quant.weight_bits < 8 &&
+          t.dtype() == DType::kI8) {
+        const int bits = l.quant.weight_bits;
+        std::vector<uint8_t> packed =
+            PackWeights(t.data<int8_t>().data(), static_cast<uint64_t>(t.numel()), bits,
+                        "layer '" + l.name + "' weight");
+        quant_tensors.push_back(
+            Tensor::From<uint8_t>({static_cast<int64_t>(packed.size())}, packed));
+        json ref = blob.Add(quant_tensors.back());
+        ref["dtype"] = "i8";
+        ref["shape"] = t.shape();
+        ref["packed_bits"] = bits;
+        params[pname] = ref;
+        continue;
+      }
+      params[pname] = blob.Add(t);
+    }
     if (!params.empty()) lj["params"] = params;
     layers.push_back(lj);
   }
@@ -295,8 +329,13 @@ Layer LoadLayer(const json& lj, const std::vector<uint8_t>& b, size_t blob_start
   }
   if (lj.contains("params")) {
     Check(lj["params"].is_object(), where + ".params: must be a JSON object");
-    for (auto& [pname, pj] : lj["params"].items())
+    for (auto& [pname, pj] : lj["params"].items()) {
       l.params.emplace(pname, ReadBlobTensor(pj, b, blob_start, where + ".params." + pname));
+      if (pj.is_object() && pj.contains("packed_bits"))
+        Check(l.quant.quantized && pj["packed_bits"] == l.quant.weight_bits,
+              where + ".params." + pname + ".packed_bits " + pj["packed_bits"].dump() +
+                  " differs from the layer's weight_bits " + std::to_string(l.quant.weight_bits));
+    }
   }
   return l;
 }

@@ -84,11 +84,29 @@ void CheckBias(const Layer& l, const std::string& where) {
 
 void CheckQuantParams(const Layer& l, const std::string& where) {
   const QuantParams& q = l.quant;
-  CheckRange(q.act_bits, 1, 8, where + ".act_bits");
+  CheckRange(q.act_bits, 2, 8, where + ".act_bits");
   CheckRange(q.weight_bits, 1, 8, where + ".weight_bits");
-  CheckRange(q.out_zero_point, k::kInt8Min, k::kInt8Max, where + ".out_zero_point");
-  CheckRange(q.act_min, k::kInt8Min, k::kInt8Max, where + ".act_min");
-  CheckRange(q.act_max, q.act_min, k::kInt8Max, where + ".act_max");
+  const int64_t act_top = k::kInt8Min + (int64_t{1} << q.act_bits) - 1;
+  CheckRange(q.out_zero_point, k::kInt8Min, act_top, where + ".out_zero_point");
+  CheckRange(q.act_min, k::kInt8Min, act_top, where + ".act_min");
+  CheckRange(q.act_max, q.act_min, act_top, where + ".act_max");
+  if (q.weight_bits < 8) {
+    Check(q.weight_scheme == (q.weight_bits == 1 ? "binary" : "per-channel-symmetric"),
+          where + ".weight_scheme: '" + q.weight_scheme + "' with weight_bits " +
+              std::to_string(q.weight_bits) + " (1 bit: binary; 2..7 bits: per-channel-symmetric)");
+    for (size_t c = 0; c < q.weight_zero_point.size(); ++c)
+      CheckRange(q.weight_zero_point[c], 0, 0, Element(where, "weight_zero_point", c));
+    auto w = l.params.find("weight");
+    if (w != l.params.end() && w->second.dtype() == DType::kI8) {
+      const int64_t qmax = q.weight_bits == 1 ? 1 : (int64_t{1} << (q.weight_bits - 1)) - 1;
+      const auto v = w->second.data<int8_t>();
+      for (size_t i = 0; i < v.size(); ++i) {
+        CheckRange(v[i], -qmax, qmax, Element(where, "weight", i));
+        Check(q.weight_bits != 1 || v[i] != 0,
+              Element(where, "weight", i) + " is 0 (binary weights are -1 or +1)");
+      }
+    }
+  }
   CheckScale(q.out_scale, where + ".out_scale");
   CheckLengths(l, where);
   for (size_t c = 0; c < q.weight_scale.size(); ++c) {

@@ -6,6 +6,7 @@
 //   the GEMM form (M = B * OH * OW, N = O / groups, K = KH * KW * I / groups)
 //   at batch > 1 or with --gemm.
 #include "qaccel/accel/cost_model.h"
+#include "qaccel/kernels/fast/binary_fast.h"
 #include "qaccel/kernels/fast/conv_fast.h"
 #include "qaccel/kernels/reference/float_kernels.h"
 #include "qaccel/ops/op_helpers.h"
@@ -70,6 +71,12 @@ std::unique_ptr<engine::OpKernel> Prepare(const engine::PrepareContext& c) {
     return MakeInt8Kernel([=](const KernelIO<int8_t>& io) {
       kr::ConvInt8(s, k.requant, io.in[0], k.weight, k.bias, io.out);
     });
+  if (c.layer().quant.weight_bits == 1)  // binary weights: adds and subtracts only
+    return MakeInt8Kernel(
+        [=](const KernelIO<int8_t>& io) {
+          kf::ConvBinary(s, k.requant, io.in[0], k.weight, k.bias, io.out, io.scratch);
+        },
+        kf::ConvScratchBytesBinary(s));
   return MakeInt8Kernel(
       [=](const KernelIO<int8_t>& io) {
         kf::ConvInt8(s, k.requant, io.in[0], k.weight, k.bias, io.out, io.scratch);

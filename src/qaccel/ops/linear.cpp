@@ -4,6 +4,7 @@
 //   int8 as w - zero_point in int16).
 //   array: GEMM M = B, N = O, K = I.
 #include "qaccel/accel/cost_model.h"
+#include "qaccel/kernels/fast/binary_fast.h"
 #include "qaccel/kernels/fast/linear_fast.h"
 #include "qaccel/kernels/reference/float_kernels.h"
 #include "qaccel/ops/op_helpers.h"
@@ -55,6 +56,12 @@ std::unique_ptr<engine::OpKernel> Prepare(const engine::PrepareContext& c) {
     return MakeInt8Kernel([=](const KernelIO<int8_t>& io) {
       kr::LinearInt8(s, k.requant, io.in[0], k.weight, k.bias, io.out);
     });
+  if (c.layer().quant.weight_bits == 1)  // binary weights: adds and subtracts only
+    return MakeInt8Kernel(
+        [=, bw = kf::PrepareBinaryLinear(s, k.weight)](const KernelIO<int8_t>& io) {
+          kf::LinearBinary(s, k.requant, io.in[0], bw, k.bias, io.out, io.scratch);
+        },
+        s.in_features * 4);
   return MakeInt8Kernel(
       [=, wt = kf::TransposeLinearWeightInt8(s, k.weight, k.requant)](const KernelIO<int8_t>& io) {
         kf::LinearInt8(s, k.requant, io.in[0], wt.data(), k.bias, io.out, io.scratch);

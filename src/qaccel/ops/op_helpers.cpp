@@ -193,10 +193,27 @@ void WeightedRecord(const Layer& l, const char* weight_layout, json& j) {
                 {"hex", l.name + "." + stem + ".hex"},
                 {"bin", l.name + "." + stem + ".bin"}};
   };
+  j["weight_bits"] = l.quant.weight_bits;
   j["weight"] = {{"dtype", "i8"},
                  {"shape", l.params.at("weight").shape()},
                  {"layout", weight_layout},
                  {"files", files("weight")}};
+  if (l.quant.weight_bits < 8) {
+    const int64_t n = l.params.at("weight").numel();
+    j["weight"]["dtype"] = "packed";
+    j["weight"]["bits"] = l.quant.weight_bits;
+    j["weight"]["packed_bytes"] = (n * l.quant.weight_bits + 7) / 8;
+    j["weight"]["encoding"] =
+        l.quant.weight_bits == 1
+            ? "binary: bit 1 = +1, bit 0 = -1; numeric_contract.packed_weights for the bit order"
+            : "n-bit two's complement; numeric_contract.packed_weights for the bit order";
+  }
+  if (l.quant.weight_bits == 1)
+    j["binary"] = {{"alpha", "weight_scale[o] = mean |w_float[o, ...]|"},
+                   {"accumulation",
+                    "acc = bias[o] + 2 * sum_{k: w[o,k] = +1} (in[k] - "
+                    "input_zero_point) - sum_k (in[k] - input_zero_point)  "
+                    "(equals the multiply-accumulate in integer_ops)"}};
   if (l.params.count("bias"))
     j["bias"] = {{"dtype", "i32"},
                  {"shape", l.params.at("bias").shape()},

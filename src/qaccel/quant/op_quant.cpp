@@ -28,12 +28,13 @@ void SetObservedOutput(OpQuantContext& ctx) {
       std::isfinite(lo) && std::isfinite(hi),
       Where(l) + ": observed activation range is not finite (NaN/Inf activations in calibration)");
   if (ctx.relu_fused) lo = 0.0f;
-  const AffineQuant a = ChooseActivationQuant(lo, hi);
+  const AffineQuant a = ChooseActivationQuant(lo, hi, ctx.act_bits);
   QuantParams& q = ctx.layer().quant;
+  q.act_bits = ctx.act_bits;
   q.out_scale = a.scale;
   q.out_zero_point = a.zero_point;
   q.act_min = ctx.relu_fused ? std::max(kInt8Min, a.zero_point) : kInt8Min;
-  q.act_max = kInt8Max;
+  q.act_max = ActivationQMax(ctx.act_bits);
   q.observer = ctx.observer;
 }
 
@@ -44,6 +45,7 @@ void SetSameAsInput(OpQuantContext& ctx) {
   q.out_zero_point = in.out_zero_point;
   q.act_min = in.act_min;
   q.act_max = in.act_max;
+  q.act_bits = in.act_bits;
   q.observer = "same as input";
 }
 
@@ -53,8 +55,10 @@ void QuantizeWeightedLayer(OpQuantContext& ctx) {
   QuantParams& q = l.quant;
   const QuantParams& in_q = ctx.input();
   Check(ctx.weight_scheme != nullptr, Where(l) + ": no weight scheme given");
-  WeightQuant wq = ctx.weight_scheme->quantize(l.params.at("weight"), l.out_channels);
-  q.weight_bits = ctx.weight_scheme->bits;
+  CheckWeightBits(*ctx.weight_scheme, ctx.weight_bits, Where(l) + ": weight bits");
+  WeightQuant wq =
+      ctx.weight_scheme->quantize(l.params.at("weight"), l.out_channels, ctx.weight_bits);
+  q.weight_bits = ctx.weight_bits;
   q.weight_scheme = ctx.weight_scheme->name;
   q.weight_scale = wq.scale;
   q.weight_zero_point = wq.zero_point;

@@ -21,6 +21,8 @@ struct OpQuantContext {
   bool relu_fused = false;
   std::string observer;                             // the observer's name, recorded in QuantParams
   const WeightSchemeInfo* weight_scheme = nullptr;  // conv / linear weights (weight_scheme.h)
+  int weight_bits = 8;                              // within the scheme's range
+  int act_bits = 8;                                 // of the observed output (2..8)
 
   Layer& layer() const { return graph.layers[index]; }
   const QuantParams& input(size_t k = 0) const {

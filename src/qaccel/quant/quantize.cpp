@@ -133,7 +133,18 @@ void CheckQuantizable(const Graph& fg, const data::Dataset& source, const Quanti
                                  std::to_string(opt.calibration) +
                                  "): activation ranges come from calibration images");
   Check(source.n > 0, "calibration data set '" + source.name + "' is empty");
-  ParseWeightScheme(opt.weight_scheme);
+  const WeightSchemeInfo& scheme = FindWeightScheme(opt.weight_scheme);
+  if (opt.weight_bits != 0) CheckWeightBits(scheme, opt.weight_bits, "--weight-bits");
+  Check(opt.act_bits >= 2 && opt.act_bits <= 8,
+        "--act-bits must be 2..8 (got " + std::to_string(opt.act_bits) + ")");
+  for (const auto& [name, o] : opt.layers) {
+    Check(fg.Find(name) >= 0, "quantization override for unknown layer '" + name + "'");
+    const WeightSchemeInfo& s =
+        FindWeightScheme(o.weight_scheme.empty() ? opt.weight_scheme : o.weight_scheme);
+    if (o.weight_bits != 0) CheckWeightBits(s, o.weight_bits, "layer '" + name + "' weight bits");
+    Check(o.act_bits == 0 || (o.act_bits >= 2 && o.act_bits <= 8),
+          "layer '" + name + "': activation bits must be 2..8");
+  }
   MakeObserver(opt.observer, opt.observer_options);  // validates the name and options early
   fg.ValidateParameters();
   for (const Layer& l : fg.layers)
@@ -152,20 +163,23 @@ void CheckQuantizable(const Graph& fg, const data::Dataset& source, const Quanti
 
 std::string ParseWeightScheme(const std::string& s) { return FindWeightScheme(s).name; }
 
-AffineQuant ChooseActivationQuant(float lo, float hi) {
+AffineQuant ChooseActivationQuant(float lo, float hi, int bits) {
+  Check(bits >= 2 && bits <= 8, "activation bits must be 2..8 (got " + std::to_string(bits) + ")");
+  const int32_t qmax = ActivationQMax(bits);
+  const float levels = static_cast<float>((1 << bits) - 1);
   lo = std::min(lo, 0.0f);
   hi = std::max(hi, 0.0f);
   AffineQuant a;
   if (!(hi - lo > 1e-12f)) {  // all zeros: any scale represents it; zp at the bottom
-    a.scale = 1.0f / 255.0f;
+    a.scale = 1.0f / levels;
     a.zero_point = kInt8Min;
     return a;
   }
-  a.scale = (hi - lo) / 255.0f;
+  a.scale = (hi - lo) / levels;
   // zp = round(-128 - lo / scale): the integer that represents real 0 exactly.
   a.zero_point =
       std::clamp(kInt8Min - static_cast<int32_t>(std::round(static_cast<double>(lo) / a.scale)),
-                 kInt8Min, kInt8Max);
+                 kInt8Min, qmax);
   return a;
 }
 
@@ -203,6 +217,22 @@ Graph QuantizeGraph(const Graph& float_graph, const data::Dataset& source,
     ctx.relu_fused = plan.relu_fused[i];
     ctx.observer = opt.observer;
     ctx.weight_scheme = &scheme;
+    ctx.weight_bits = opt.weight_bits != 0 ? opt.weight_bits : scheme.bits;
+    ctx.act_bits = opt.act_bits;
+    if (auto it = opt.layers.find(g.layers[i].name); it != opt.layers.end()) {
+      const QuantizeOptions::LayerOverride& o = it->second;
+      if (!o.weight_scheme.empty()) {
+        ctx.weight_scheme = &FindWeightScheme(o.weight_scheme);
+        ctx.weight_bits = ctx.weight_scheme->bits;
+      }
+      if (o.weight_bits != 0) ctx.weight_bits = o.weight_bits;
+      if (o.act_bits != 0) ctx.act_bits = o.act_bits;
+      if (o.has_range) {
+        ctx.lo = o.lo;
+        ctx.hi = o.hi;
+        ctx.observer = "qat (moving-average min/max, frozen)";
+      }
+    }
     const OpDef& def = FindOp(g.layers[i].kind);
     Check(def.quantize != nullptr, Where(g.layers[i]) + ": this op has no quantization rule");
     def.quantize(ctx);
@@ -210,6 +240,8 @@ Graph QuantizeGraph(const Graph& float_graph, const data::Dataset& source,
   g.metadata["quantization"] = {
       {"observer", opt.observer},
       {"weight_scheme", scheme.name},
+      {"weight_bits", opt.weight_bits != 0 ? opt.weight_bits : scheme.bits},
+      {"act_bits", opt.act_bits},
       {"calibration_images", n_cal},
       {"calibration_source", source.name},
       {"calibration_batch", opt.batch},

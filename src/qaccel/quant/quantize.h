@@ -6,6 +6,8 @@
 //                  point -128 (q = pixel - 128, exact)
 //   activations    int8 asymmetric: the observer's range, widened to contain 0,
 //                  scale = (hi - lo) / 255, zp = clamp(round(-128 - lo / scale));
+//                  a-bit (act_bits < 8): scale = (hi - lo) / (2^a - 1), q and zp in
+//                  [-128, -128 + 2^a - 1] (held in int8).
 //                  one range per conv/linear/add output, observed at the end of
 //                  its chain of folded batchnorm / fused ReLU (post-ReLU values).
 //   ReLU           folded into the producer's clamp: act_min = max(-128, zp);
@@ -22,6 +24,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include "qaccel/data/dataset.h"
@@ -40,6 +43,19 @@ struct QuantizeOptions {
   uint64_t seed = 1;   // which images: the first `calibration` of a seeded shuffle
   int64_t batch = 32;  // calibration batch (moving-average observer)
   ObserverOptions observer_options;
+  int weight_bits = 0;  // 0: the scheme's default; else within its [min_bits, max_bits]
+  int act_bits = 8;     // conv / linear / add outputs (2..8); the input stays 8-bit
+  // Per-layer overrides by layer name (quantization-aware training sets these:
+  // each weighted layer's scheme and widths and the frozen activation range
+  // its fake quantization used, which then replaces the observer's).
+  struct LayerOverride {
+    std::string weight_scheme;  // empty: options' scheme
+    int weight_bits = 0;        // 0: as above
+    int act_bits = 0;           // 0: options' act_bits
+    bool has_range = false;
+    float lo = 0, hi = 0;
+  };
+  std::map<std::string, LayerOverride> layers;
 };
 
 // A registered weight scheme's name or alias ("per-tensor",
@@ -54,12 +70,15 @@ std::string ParseWeightScheme(const std::string& s);
 Graph QuantizeGraph(const Graph& float_graph, const data::Dataset& calibration_source,
                     const QuantizeOptions& options);
 
-// Scale and zero point of an int8 asymmetric edge covering [lo, hi] (widened to contain 0).
+// Scale and zero point of an asymmetric edge of `bits` (2..8) covering [lo, hi]
+// (widened to contain 0): q in [-128, -128 + 2^bits - 1], stored in int8.
 struct AffineQuant {
   float scale = 1.0f;
   int32_t zero_point = 0;
 };
-AffineQuant ChooseActivationQuant(float lo, float hi);
+AffineQuant ChooseActivationQuant(float lo, float hi, int bits = 8);
+// The largest q of a `bits`-wide activation: -128 + 2^bits - 1.
+inline int32_t ActivationQMax(int bits) { return -128 + (int32_t{1} << bits) - 1; }
 
 // Checks every float parameter of the graph is finite; throws naming the layer.
 void CheckFiniteParameters(const Graph& g);

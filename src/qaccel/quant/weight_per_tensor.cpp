@@ -9,7 +9,7 @@
 
 namespace qaccel::quant {
 
-WeightQuant QuantizePerTensorAsymmetric(const Tensor& w, int64_t) {
+WeightQuant QuantizePerTensorAsymmetric(const Tensor& w, int64_t, int) {
   const auto v = w.data<float>();
   WeightQuant r;
   r.q = Tensor(DType::kI8, w.shape());

@@ -32,7 +32,8 @@ nlohmann::json HistoryToJson(const std::vector<EpochRecord>& h) {
                  {"train_accuracy", Number(e.train_accuracy)},
                  {"val_loss", Number(e.val_loss)},
                  {"val_accuracy", Number(e.val_accuracy)},
-                 {"seconds", Number(e.seconds)}});
+                 {"seconds", Number(e.seconds)},
+                 {"flip_ratio", Number(e.flip_ratio)}});
   return a;
 }
 
@@ -48,6 +49,8 @@ std::vector<EpochRecord> HistoryFromJson(const nlohmann::json& j, const std::str
     e.val_loss = NumberOrNan(r, "val_loss", where);
     e.val_accuracy = NumberOrNan(r, "val_accuracy", where);
     e.seconds = NumberOrNan(r, "seconds", where);
+    if (r.is_object() && r.contains("flip_ratio"))
+      e.flip_ratio = NumberOrNan(r, "flip_ratio", where);
     h.push_back(e);
   }
   return h;

@@ -43,6 +43,13 @@ class GraphModuleImpl : public torch::nn::Module {
   // shapes ExpectedParamShape gives (replacing any existing ones).
   void StoreParameters(Graph& g) const;
   const InputTransform& input_transform() const { return structure_.input_transform; }
+  // For quantization-aware training (qat.cpp), which runs the layers itself:
+  // the structure, layer i's torch forward and its module (null if none).
+  const Graph& structure() const { return structure_; }
+  torch::Tensor ForwardLayer(size_t i, const std::vector<torch::Tensor>& in) {
+    return nodes_[i].forward(in);
+  }
+  std::shared_ptr<torch::nn::Module> LayerModule(size_t i) const { return nodes_[i].module; }
 
  private:
   Graph structure_;  // a copy without tensors: the attributes the forward pass reads

@@ -34,6 +34,36 @@ void ValidateOptions(const TrainOptions& o) {
   Check(o.threads >= 1 && o.threads <= 256,
         "--threads must be in 1..256 (got " + std::to_string(o.threads) + ")");
   Check(o.limit_train >= 0, "--limit-train must be >= 0 (0 = all images)");
+  ValidateQat(o.qat);
+}
+
+QatOptions ParseQatSpec(const std::string& spec) {
+  QatOptions q;
+  int w = 0, a = 0;
+  char tail = 0;
+  // The canonical spelling, appended piecewise (GCC 12 warns, wrongly, on "w" + s).
+  const bool parsed = std::sscanf(spec.c_str(), "w%da%d%c", &w, &a, &tail) == 2;
+  std::string canon = "w";
+  canon += std::to_string(w);
+  canon += 'a';
+  canon += std::to_string(a);
+  const bool ok = parsed && spec == canon;
+  Check(ok && w >= 1 && w <= 8 && a >= 2 && a <= 8,
+        "--qat " + spec +
+            ": expected wNaM with weight bits N in 1..8 (1 = binary) and activation bits M in "
+            "2..8, e.g. w8a8, w4a4, w2a8, w1a8");
+  q.spec = spec;
+  q.weight_bits = w;
+  q.act_bits = a;
+  return q;
+}
+
+void ValidateQat(const QatOptions& q) {
+  if (!q.enabled()) return;
+  Check(q.weight_bits >= 1 && q.weight_bits <= 8 && q.act_bits >= 2 && q.act_bits <= 8,
+        "--qat: weight bits must be 1..8 and activation bits 2..8");
+  Check(std::isfinite(q.flip_threshold) && q.flip_threshold >= 0 && q.flip_threshold < 1,
+        "--flip-threshold must be in [0, 1) (got " + std::to_string(q.flip_threshold) + ")");
 }
 
 std::vector<std::string> RecipeNames() { return {"default", "source"}; }
@@ -88,13 +118,22 @@ TrainOptions RecipeOptions(const std::string& recipe, const std::string& dataset
 }
 
 std::string HistoryCsv(const TrainResult& r, uint64_t seed) {
-  std::string s = "epoch,lr,train_loss,train_accuracy,val_loss,val_accuracy,seconds,seed\n";
+  // QAT with binary layers adds a flip_ratio column (sign changes / binary weights).
+  bool flips = false;
+  for (const EpochRecord& e : r.history) flips = flips || std::isfinite(e.flip_ratio);
+  std::string s = "epoch,lr,train_loss,train_accuracy,val_loss,val_accuracy,seconds,seed";
+  s += flips ? ",flip_ratio\n" : "\n";
   char line[256];
   for (const EpochRecord& e : r.history) {
-    std::snprintf(line, sizeof line, "%d,%.8g,%.6f,%.6f,%.6f,%.6f,%.3f,%llu\n", e.epoch, e.lr,
+    std::snprintf(line, sizeof line, "%d,%.8g,%.6f,%.6f,%.6f,%.6f,%.3f,%llu", e.epoch, e.lr,
                   e.train_loss, e.train_accuracy, e.val_loss, e.val_accuracy, e.seconds,
                   static_cast<unsigned long long>(seed));
     s += line;
+    if (flips) {
+      std::snprintf(line, sizeof line, ",%.6f", e.flip_ratio);
+      s += line;
+    }
+    s += "\n";
   }
   return s;
 }

@@ -15,7 +15,9 @@
 #include "qaccel/core/rng.h"
 #include "qaccel/graph/json_field.h"
 #include "qaccel/train/checkpoint.h"
+#include "qaccel/engine/engine.h"
 #include "qaccel/train/graph_module.h"
+#include "qaccel/train/qat_model.h"
 
 namespace qaccel::train {
 namespace {
@@ -137,6 +139,7 @@ struct TrainLoop {
   const std::vector<float>& input_table;  // InputTransform::FloatTable of the model
   int64_t iters = 0;                      // per epoch
   int64_t t = 0;                          // iterations so far
+  QatModel* qat = nullptr;                // quantization-aware training, when enabled
 };
 
 // One epoch of SGD over the shuffled training set: fills rec's train columns
@@ -171,10 +174,11 @@ void RunEpoch(TrainLoop& L, int epoch, EpochRecord& rec, std::optional<ProgressB
     for (auto& group : L.opt.param_groups())
       static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
     L.opt.zero_grad();
-    auto logits = L.model->forward(x);
+    auto logits = L.qat ? L.qat->Forward(x, true) : L.model->forward(x);
     auto loss = torch::nn::functional::cross_entropy(logits, y);
     loss.backward();
     L.opt.step();
+    if (L.qat) L.qat->AfterStep();
     const double l = loss.item<double>();
     if (!std::isfinite(l))
       throw Error("training diverged at epoch " + std::to_string(epoch) + " iteration " +
@@ -225,6 +229,10 @@ nlohmann::json TrainingRecord(const TrainOptions& o, const std::string& data_nam
                   {"limit_train", o.limit_train},
                   {"optimizer", "SGD"},
                   {"loss", "cross-entropy"}};
+  if (o.qat.enabled())  // only then, so float runs record (and resume) exactly as before
+    j["options"]["qat"] = {{"spec", o.qat.spec},
+                           {"flip_threshold", o.qat.flip_threshold},
+                           {"binary_all", o.qat.binary_all}};
   j["final_train_loss"] = last.train_loss;
   j["final_train_accuracy"] = last.train_accuracy;
   if (val.n > 0) {
@@ -269,11 +277,12 @@ std::optional<Checkpoint> ResumeFrom(const TrainOptions& o, const nlohmann::json
 }
 
 // Validation columns and the progress line after one epoch's training.
-void FinishEpoch(GraphModule& model, const data::Dataset& val, const TrainOptions& o,
-                 EpochRecord& rec, std::optional<ProgressBar>& bar) {
+void FinishEpoch(GraphModule& model, QatModel* qat, const data::Dataset& val,
+                 const TrainOptions& o, EpochRecord& rec, std::optional<ProgressBar>& bar) {
   rec.val_loss = rec.val_accuracy = std::nan("");
   if (val.n > 0) {
-    Evaluation e = Evaluate(model, val, o.test_batch_size);
+    Evaluation e = qat ? qat->Evaluate(val, o.test_batch_size)
+                       : Evaluate(model, val, o.test_batch_size);
     rec.val_loss = e.loss;
     rec.val_accuracy = e.accuracy;
   }
@@ -285,6 +294,35 @@ void FinishEpoch(GraphModule& model, const data::Dataset& val, const TrainOption
     bar->SetSuffix(s);
     bar->Finish();
   }
+}
+
+// QAT: replaces g by its integer form and records the agreement between the
+// fake-quantized forward pass and the integer engine on the validation set.
+void FinishQat(Graph& g, QatModel& qat, const data::Dataset& train, const data::Dataset& val,
+               const TrainOptions& o, TrainResult& r) {
+  Graph q = qat.Convert(g, train);
+  q.metadata["training"] = g.metadata["training"];
+  nlohmann::json rec = qat.Record();
+  if (val.n > 0) {
+    const std::vector<int64_t> fake = qat.Predict(val, o.test_batch_size);
+    engine::Engine e(q, {.threads = o.threads});
+    const std::vector<float> logits = e.Run(val.pixels.data(), val.n);
+    const int64_t k = e.num_outputs();
+    int64_t agree = 0, correct = 0;
+    for (int64_t i = 0; i < val.n; ++i) {
+      const float* row = logits.data() + i * k;
+      const int64_t p = std::max_element(row, row + k) - row;
+      agree += p == fake[static_cast<size_t>(i)];
+      correct += p == val.labels[static_cast<size_t>(i)];
+    }
+    rec["validation_images"] = val.n;
+    rec["fake_quant_accuracy"] = r.history.back().val_accuracy;
+    rec["integer_engine_accuracy"] = static_cast<double>(correct) / static_cast<double>(val.n);
+    rec["engine_agreement"] = static_cast<double>(agree) / static_cast<double>(val.n);
+  }
+  q.metadata["qat"] = rec;
+  r.record["qat"] = rec;
+  g = std::move(q);
 }
 
 }  // namespace
@@ -309,8 +347,11 @@ TrainResult Train(Graph& g, const data::Dataset& train_full, const data::Dataset
                                                  .weight_decay(o.weight_decay)
                                                  .nesterov(o.nesterov));
   const std::vector<float> input_table = g.input_transform.FloatTable(train.c);
+  std::optional<QatModel> qat;
+  if (o.qat.enabled()) qat.emplace(model, o.qat, o.epochs);
   TrainLoop loop{train, o, model, opt, std::vector<int64_t>(static_cast<size_t>(train.n)),
                  input_table};
+  loop.qat = qat ? &*qat : nullptr;
   loop.iters = (train.n + o.batch_size - 1) / o.batch_size;
   TrainResult r;
   r.train_images = train.n;
@@ -323,21 +364,25 @@ TrainResult Train(Graph& g, const data::Dataset& train_full, const data::Dataset
               r.resumed_after_epoch < o.epochs,
           o.checkpoint + ": checkpoint epoch and history disagree");
     loop.t = r.resumed_after_epoch * loop.iters;
+    if (qat) qat->LoadState(resumed->state.value("qat", nlohmann::json()), o.checkpoint);
   }
   for (int epoch = r.resumed_after_epoch + 1; epoch <= o.epochs; ++epoch) {
     const auto e_start = std::chrono::steady_clock::now();
     EpochRecord rec;
     std::optional<ProgressBar> bar;
+    if (qat) qat->BeginEpoch(epoch);
     RunEpoch(loop, epoch, rec, bar);
-    FinishEpoch(model, val, o, rec, bar);
+    if (qat) rec.flip_ratio = qat->TakeFlipRatio();
+    FinishEpoch(model, loop.qat, val, o, rec, bar);
     rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - e_start).count();
     r.history.push_back(rec);
     if (!o.checkpoint.empty() && epoch < o.epochs) {
       Graph weights = g;
       model->StoreParameters(weights);
-      WriteCheckpoint(o.checkpoint, weights,
-                      {{"epoch", epoch}, {"run", run}, {"history", HistoryToJson(r.history)}},
-                      opt);
+      nlohmann::json state = {
+          {"epoch", epoch}, {"run", run}, {"history", HistoryToJson(r.history)}};
+      if (qat) state["qat"] = qat->State();
+      WriteCheckpoint(o.checkpoint, weights, state, opt);
     }
   }
   model->StoreParameters(g);
@@ -346,6 +391,7 @@ TrainResult Train(Graph& g, const data::Dataset& train_full, const data::Dataset
   r.record = TrainingRecord(o, data_name, train_full, train, val, r);
   g.metadata["input_transform"] = g.input_transform.Describe();
   g.metadata["training"] = r.record;
+  if (qat) FinishQat(g, *qat, train, val, o, r);
   return r;
 }
 

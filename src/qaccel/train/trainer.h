@@ -17,6 +17,7 @@
 // not leak into the model.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -24,6 +25,7 @@
 
 #include "qaccel/data/dataset.h"
 #include "qaccel/graph/graph.h"
+#include "qaccel/train/qat.h"
 
 namespace qaccel::train {
 
@@ -62,6 +64,9 @@ struct TrainOptions {
   // > 0: use only N training images, spread evenly over the training set
   // (indices floor(i * n / N)), so that label-sorted sets keep every class.
   int64_t limit_train = 0;
+  // Quantization-aware training (qat.h): when enabled, Train returns the
+  // quantized graph (integer engine) instead of the float one.
+  QatOptions qat;
   bool progress = true;  // progress bar per epoch on stderr
   // Resume (docs/training.md): when non-empty, a checkpoint file written
   // atomically after every epoch (checkpoint.h). With `resume` and an existing
@@ -99,6 +104,7 @@ struct EpochRecord {
   double val_loss = 0;        // after the epoch, eval mode
   double val_accuracy = 0;
   double seconds = 0;  // wall time of the epoch: training + validation
+  double flip_ratio = std::nan("");  // QAT, binary layers: sign changes / binary weights
 };
 
 struct TrainResult {
@@ -113,7 +119,10 @@ struct TrainResult {
 // (PyTorch default init after torch::manual_seed(o.seed)); existing float
 // parameters are the starting point (fine-tuning). `val` may be empty
 // (n == 0): then no validation columns are computed (recorded as NaN).
-// On success g holds the final epoch's f32 weights and batchnorm running
+// With o.qat enabled (qat.h), g is instead the quantized graph of the
+// fake-quantized model, with metadata["qat"] (widths per layer, fake-quant
+// and integer-engine accuracy and their top-1 agreement on `val`).
+// Otherwise, on success g holds the final epoch's f32 weights and batchnorm running
 // statistics, metadata["input_transform"] = its input transform described
 // ("pixel/255" for the default) and
 // metadata["training"] = recipe, options, seed, data set, final accuracies

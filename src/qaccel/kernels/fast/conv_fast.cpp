@@ -9,6 +9,7 @@
 #endif
 
 #include "qaccel/core/error.h"
+#include "qaccel/kernels/fast/binary_fast.h"
 
 namespace qaccel::kernels::fast {
 namespace {
@@ -156,6 +157,51 @@ void ConvInt8(const ConvShape& s, const reference::RequantParams& rp, const int8
         dst[p] = AddZeroPointAndClamp(
             MultiplyByQuantizedMultiplier(acc[p], rp.multiplier[c], rp.shift[c]),
             rp.output_zero_point, rp.act_min, rp.act_max);
+    }
+  }
+}
+
+// ---- binary weights (binary_fast.h): im2col as above, then adds only ----
+
+int64_t ConvScratchBytesBinary(const ConvShape& s) {
+  const int64_t P = s.out_h * s.out_w, K = s.depth();
+  // int16 columns, then two int32 rows: the accumulator and the column sums.
+  return (K * P * 2 + 3) / 4 * 4 + 2 * P * 4;
+}
+
+void ConvBinary(const ConvShape& s, const reference::RequantParams& rp, const int8_t* in,
+                const int8_t* weight, const int32_t* bias, int8_t* out, void* scratch) {
+  Check(s.depth() <= kMaxAccumulationDepth, "fast::ConvBinary: accumulation depth " +
+                                                std::to_string(s.depth()) +
+                                                " exceeds the int32 bound");
+  const int64_t P = s.out_h * s.out_w, K = s.depth(), opg = s.out_c / s.groups;
+  auto* base = static_cast<uint8_t*>(scratch);
+  int16_t* col = reinterpret_cast<int16_t*>(base);
+  int32_t* acc = reinterpret_cast<int32_t*>(base + (K * P * 2 + 3) / 4 * 4);
+  int32_t* colsum = acc + P;
+  for (int64_t g = 0; g < s.groups; ++g) {
+    Im2Col(s, g, in, int16_t{0}, col, Int8MinusZeroPoint{rp.input_zero_point});
+    for (int64_t p = 0; p < P; ++p) colsum[p] = 0;
+    for (int64_t k = 0; k < K; ++k) {
+      const int16_t* c = col + k * P;
+      for (int64_t p = 0; p < P; ++p) colsum[p] += c[p];
+    }
+    for (int64_t o = g * opg; o < (g + 1) * opg; ++o) {
+      const int64_t ch = rp.per_channel ? o : 0;
+      for (int64_t p = 0; p < P; ++p) acc[p] = 0;
+      const int8_t* w = weight + o * K;
+      for (int64_t k = 0; k < K; ++k) {
+        if (w[k] <= 0) continue;  // only the +1 rows are summed
+        const int16_t* c = col + k * P;
+        for (int64_t p = 0; p < P; ++p) acc[p] += c[p];
+      }
+      const int32_t b = bias ? bias[o] : 0;
+      int8_t* dst = out + o * P;
+      for (int64_t p = 0; p < P; ++p)
+        dst[p] =
+            AddZeroPointAndClamp(MultiplyByQuantizedMultiplier(b + 2 * acc[p] - colsum[p],
+                                                               rp.multiplier[ch], rp.shift[ch]),
+                                 rp.output_zero_point, rp.act_min, rp.act_max);
     }
   }
 }

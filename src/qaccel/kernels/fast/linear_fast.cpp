@@ -3,6 +3,8 @@
 
 #include <string>
 
+#include "qaccel/kernels/fast/binary_fast.h"
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -76,6 +78,43 @@ void LinearInt8(const LinearShape& s, const reference::RequantParams& p, const i
     const int64_t c = p.per_channel ? o : 0;
     out[o] =
         AddZeroPointAndClamp(MultiplyByQuantizedMultiplier(acc[o], p.multiplier[c], p.shift[c]),
+                             p.output_zero_point, p.act_min, p.act_max);
+  }
+}
+
+// ---- binary weights (binary_fast.h) ----
+
+BinaryLinearWeights PrepareBinaryLinear(const LinearShape& s, const int8_t* weight) {
+  BinaryLinearWeights w;
+  w.plus_begin.push_back(0);
+  for (int64_t o = 0; o < s.out_features; ++o) {
+    for (int64_t i = 0; i < s.in_features; ++i)
+      if (weight[o * s.in_features + i] > 0) w.plus.push_back(static_cast<int32_t>(i));
+    w.plus_begin.push_back(static_cast<int32_t>(w.plus.size()));
+  }
+  return w;
+}
+
+void LinearBinary(const LinearShape& s, const reference::RequantParams& p, const int8_t* in,
+                  const BinaryLinearWeights& w, const int32_t* bias, int8_t* out, void* scratch) {
+  Check(s.in_features <= kMaxAccumulationDepth, "fast::LinearBinary: accumulation depth " +
+                                                    std::to_string(s.in_features) +
+                                                    " exceeds the int32 bound");
+  int32_t* x = static_cast<int32_t*>(scratch);
+  int32_t total = 0;
+  for (int64_t i = 0; i < s.in_features; ++i) {
+    x[i] = in[i] - p.input_zero_point;
+    total += x[i];
+  }
+  for (int64_t o = 0; o < s.out_features; ++o) {
+    int32_t plus = 0;
+    for (int32_t j = w.plus_begin[static_cast<size_t>(o)];
+         j < w.plus_begin[static_cast<size_t>(o) + 1]; ++j)
+      plus += x[w.plus[static_cast<size_t>(j)]];
+    const int64_t c = p.per_channel ? o : 0;
+    out[o] =
+        AddZeroPointAndClamp(MultiplyByQuantizedMultiplier((bias ? bias[o] : 0) + 2 * plus - total,
+                                                           p.multiplier[c], p.shift[c]),
                              p.output_zero_point, p.act_min, p.act_max);
   }
 }

@@ -3,9 +3,16 @@
 // export manifest. Anything that must be bit-exact with hardware is here.
 //
 // Affine quantization:       real = scale * (q - zero_point)
-//   activations: int8 asymmetric, q in [-128, 127], zero_point in [-128, 127]
+//   activations: int8 asymmetric, q in [-128, 127], zero_point in [-128, 127];
+//                a-bit (a = act_bits, 2..8): q in [-128, -128 + 2^a - 1] (act_max),
+//                zero_point in the same range, still held in int8
 //   weights:     int8, per-tensor asymmetric (zero_point in [-128, 127]) or
-//                per-channel symmetric (zero_point 0, q in [-127, 127])
+//                per-channel symmetric (zero_point 0, q in [-127, 127]);
+//                n-bit per-channel symmetric (n = weight_bits, 2..8): zero_point 0,
+//                q in [-(2^(n-1) - 1), 2^(n-1) - 1];
+//                binary (weight_bits 1): q in {-1, +1}, zero_point 0,
+//                scale[c] = alpha[c] = mean |w[c, ...]|
+//                (all held in int8 tensors in memory; packed in the model file)
 //   bias:        int32 at scale s_in * s_w[c], zero_point 0
 //   input:       the graph's input transform; the default pixel / 255 -> scale 1/255,
 //                zero_point -128, q = pixel - 128 (exact)
@@ -123,7 +130,25 @@ QuantizedMultiplier QuantizeMultiplier(double real_multiplier);
 // kMaxAccumulationDepth keeps 16.7 M of headroom for the bias; kernels assert
 // K <= kMaxAccumulationDepth and the quantizer checks the bias against
 // MaxBiasMagnitude(K). (LeNet-5: K <= 400; ResNet-20: K <= 576.)
+// Narrower operands tighten the bound: with a-bit activations |q_in - zp_in|
+// <= 2^a - 1, with n-bit symmetric weights |q_w| <= 2^(n-1) - 1, with binary
+// weights |q_w| = 1, so |product| <= MaxProductMagnitudeFor(n, a):
+//   w8a8 65,025 (asymmetric weights) | w4a4 105 | w2a8 255 | w1a8 255 | w1a4 15
+// The int32 accumulator is then safe up to (2^31 - 1 - |bias|) / that depth
+// (w1a8: 8.4 M taps). The kernels keep the 8-bit depth limit for every width.
+//
+// Binary weights (w in {-1, +1}, zp_w = 0): the sum needs no multiplies,
+//   sum_k w[k] * (a[k] - zp_in) = 2 * sum_{k: w[k] = +1} (a[k] - zp_in) - sum_k (a[k] - zp_in)
+// (exact in int32 under the bound above); alpha[c] * s_in / s_out is the
+// requantization multiplier of channel c, so the output pipeline is unchanged.
 inline constexpr int64_t kMaxProductMagnitude = 255 * 255;
+inline constexpr int64_t MaxProductMagnitudeFor(int weight_bits, int act_bits) {
+  const int64_t a = (int64_t{1} << act_bits) - 1;
+  const int64_t w = weight_bits == 1   ? 1
+                    : weight_bits == 8 ? 255  // per-tensor asymmetric: q - zp in [-255, 255]
+                                       : (int64_t{1} << (weight_bits - 1)) - 1;
+  return a * w;
+}
 inline constexpr int64_t kMaxAccumulationDepth = 32767;
 inline constexpr int64_t MaxBiasMagnitude(int64_t depth) {
   return std::numeric_limits<int32_t>::max() - depth * kMaxProductMagnitude;
