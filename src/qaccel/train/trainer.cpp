@@ -15,6 +15,7 @@
 #include "qaccel/core/rng.h"
 #include "qaccel/graph/json_field.h"
 #include "qaccel/train/checkpoint.h"
+#include "qaccel/train/exits_loss.h"
 #include "qaccel/train/graph_module.h"
 
 namespace qaccel::train {
@@ -137,6 +138,7 @@ struct TrainLoop {
   const std::vector<float>& input_table;  // InputTransform::FloatTable of the model
   int64_t iters = 0;                      // per epoch
   int64_t t = 0;                          // iterations so far
+  ExitLoss exits;                         // the loss's exits and weights (exits_loss.h)
 };
 
 // One epoch of SGD over the shuffled training set: fills rec's train columns
@@ -170,8 +172,8 @@ void RunEpoch(TrainLoop& L, int epoch, EpochRecord& rec, std::optional<ProgressB
     for (auto& group : L.opt.param_groups())
       static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
     L.opt.zero_grad();
-    auto logits = L.model->forward(x);
-    auto loss = torch::nn::functional::cross_entropy(logits, y);
+    torch::Tensor logits;
+    auto loss = JointExitLoss(L.model, L.exits, x, y, logits);
     loss.backward();
     L.opt.step();
     const double l = loss.item<double>();
@@ -224,6 +226,7 @@ nlohmann::json TrainingRecord(const TrainOptions& o, const std::string& data_nam
                   {"limit_train", o.limit_train},
                   {"optimizer", "SGD"},
                   {"loss", "cross-entropy"}};
+  if (!o.exit_weights.empty()) j["options"]["exit_weights"] = o.exit_weights;
   j["final_train_loss"] = last.train_loss;
   j["final_train_accuracy"] = last.train_accuracy;
   if (val.n > 0) {
@@ -311,6 +314,7 @@ TrainResult Train(Graph& g, const data::Dataset& train_full, const data::Dataset
   TrainLoop loop{train, o, model, opt, std::vector<int64_t>(static_cast<size_t>(train.n)),
                  input_table};
   loop.iters = (train.n + o.batch_size - 1) / o.batch_size;
+  loop.exits = MakeExitLoss(g, o.exit_weights);
   TrainResult r;
   r.train_images = train.n;
   r.val_images = val.n;
@@ -345,6 +349,7 @@ TrainResult Train(Graph& g, const data::Dataset& train_full, const data::Dataset
   r.record = TrainingRecord(o, data_name, train_full, train, val, r);
   g.metadata["input_transform"] = g.input_transform.Describe();
   g.metadata["training"] = r.record;
+  if (loop.exits.layers.size() > 1) g.metadata["training"]["exit_weights"] = loop.exits.weights;
   return r;
 }
 
