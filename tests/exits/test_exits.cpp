@@ -7,6 +7,7 @@
 #include "../common/error_of.h"
 #include "../common/test_models.h"
 #include "qaccel/accel/cost_model.h"
+#include "qaccel/core/file_io.h"
 #include "qaccel/core/rng.h"
 #include "qaccel/engine/exit_runner.h"
 #include "qaccel/graph/exits.h"
@@ -148,6 +149,68 @@ TEST(Exits, ExpectedCyclesFromTheCostModel) {
   EXPECT_GT(c.head_cycles[0], 0);
   EXPECT_LT(c.cycles[0], c.full_cycles / 2);
   EXPECT_EQ(c.cycles[1], c.full_cycles + c.head_cycles[0]);
+}
+
+}  // namespace
+}  // namespace qaccel
+
+namespace qaccel {
+namespace {
+
+// The commands of the issue on a small quantized model and synthetic digits:
+// qaccel exits writes the front and the chosen model, qaccel eval reads its
+// thresholds back with the expected and full cycles, export carries the rule.
+TEST(ExitsCli, SweepPickEvalAndExport) {
+  const auto dir = testing::ScratchDir("exits_cli");
+  data::Dataset train = testing::SyntheticImages(64, 1, 28, 28, 3);
+  data::Dataset test = testing::SyntheticImages(48, 1, 28, 28, 4);
+  testing::WriteIdxDir(dir / "data", train, test);
+  quant::QuantizeOptions qo;
+  qo.calibration = 32;
+  Graph q = quant::QuantizeGraph(testing::RandomModel("lenet5-branchy", 5), train, qo);
+  SaveModel(q, dir / "q.qmodel");
+  const std::string cfg = std::string(QACCEL_SOURCE_DIR) + "/examples/os_16x16.cfg";
+  const std::string data = (dir / "data").string();
+  // A loss of 100 points allows everything: the cheapest point, every image at exit 1.
+  auto r = testing::RunCli("exits " + (dir / "q.qmodel").string() + " --data " + data + " -c " +
+                               cfg + " --max-loss 100 -o " + (dir / "out").string(),
+                           dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* f : {"front.csv", "front.svg", "chosen.qmodel", "summary.json"})
+    EXPECT_TRUE(std::filesystem::exists(dir / "out" / f)) << f;
+  const std::string csv = ReadTextFile(dir / "out" / "front.csv");
+  EXPECT_EQ(csv.substr(0, csv.find('\n')),
+            "threshold_exit1,accuracy,loss_points,fraction_exit1,fraction_final,expected_macs,"
+            "expected_cycles,cycle_speedup,mac_reduction,rule_agreement,on_front,chosen");
+  Graph chosen = LoadModel(dir / "out" / "chosen.qmodel");
+  EXPECT_DOUBLE_EQ(ParseExits(chosen)[0].threshold, 2.5);  // above ln 10: everyone leaves
+  r = testing::RunCli("eval " + (dir / "out" / "chosen.qmodel").string() + " --data " + data +
+                          " -c " + cfg + " --json",
+                      dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["samples"], 48);
+  EXPECT_EQ(j["exit_fractions"], nlohmann::json({1.0, 0.0}));
+  EXPECT_EQ(j["full_cycles"], 8404.0);  // LeNet-5 on the 16x16 OS array (the issue's figure)
+  EXPECT_EQ(j["expected_cycles"], j["exit_cycles"][0]);
+  EXPECT_LT(j["expected_cycles"].get<double>(), 8404.0 / 2);
+  // Export: the exit's placement and integer rule with its tables.
+  r = testing::RunCli("export " + (dir / "out" / "chosen.qmodel").string() + " -o " +
+                          (dir / "exp").string(),
+                      dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto m = nlohmann::json::parse(ReadTextFile(dir / "exp" / "manifest.json"));
+  ASSERT_TRUE(m.contains("exits"));
+  EXPECT_EQ(m["exits"]["side_exits"][0]["attach"], "pool1");
+  EXPECT_EQ(m["exits"]["side_exits"][0]["threshold_q16"], 163840);
+  EXPECT_EQ(m["exits"]["side_exits"][0]["rule"]["LN"].size(), 257u);
+  // A model without side exits: one clear line.
+  SaveModel(testing::RandomModel("lenet5", 1), dir / "plain.qmodel");
+  r = testing::RunCli("exits " + (dir / "plain.qmodel").string() + " --data " + data + " -o " +
+                          (dir / "out2").string(),
+                      dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("has no side exits"), std::string::npos) << r.err;
 }
 
 }  // namespace

@@ -80,17 +80,18 @@ void Setup(CLI::App* sub) {
         std::printf(", top-1 agreement with %s %.2f%% (%lld/%lld)", ref_path.c_str(),
                     r.agreement * 100, static_cast<long long>(r.agree),
                     static_cast<long long>(r.samples));
-      if (exits && exits->contains("exit_fractions"))
-        std::printf("\nwith early exits: accuracy %.2f%%, exit fractions %s, expected MACs %.0f "
-                    "of %.0f%s",
-                    100 * (*exits)["accuracy"].get<double>(),
-                    (*exits)["exit_fractions"].dump().c_str(),
-                    (*exits)["expected_macs"].get<double>(), (*exits)["full_macs"].get<double>(),
-                    exits->contains("expected_cycles")
-                        ? (", expected cycles " + (*exits)["expected_cycles"].dump() + " of " +
-                           (*exits)["full_cycles"].dump())
-                              .c_str()
-                        : "");
+      if (exits && exits->contains("exit_fractions")) {
+        std::printf("\nwith early exits: accuracy %.2f%%, exit fractions",
+                    100 * (*exits)["accuracy"].get<double>());
+        for (const auto& f : (*exits)["exit_fractions"]) std::printf(" %.4f", f.get<double>());
+        std::printf(", expected MACs %.0f of %.0f", (*exits)["expected_macs"].get<double>(),
+                    (*exits)["full_macs"].get<double>());
+        if (exits->contains("expected_cycles"))
+          std::printf(", expected cycles %.0f of %.0f", (*exits)["expected_cycles"].get<double>(),
+                      (*exits)["full_cycles"].get<double>());
+        std::printf(", engine %.2fx faster than the trunk",
+                    (*exits)["engine_speedup"].get<double>());
+      }
       std::printf("\n%s engine: %.0f images/s on %d thread(s), arena %lld bytes per thread\n",
                   g.quantized() ? "int8" : "float", r.images_per_second, r.threads,
                   static_cast<long long>(r.arena_bytes));

@@ -363,4 +363,26 @@ ExitRunResult RunWithExits(const Graph& g, const data::Dataset& d, int64_t limit
   return r;
 }
 
+nlohmann::json ExitsManifest(const Graph& g) {
+  if (!HasExits(g) || !g.quantized()) return nullptr;
+  nlohmann::json side = nlohmann::json::array();
+  for (const ExitSpec& e : ParseExits(g)) {
+    nlohmann::json layers = nlohmann::json::array();
+    for (int k : e.layers) layers.push_back(g.layers[static_cast<size_t>(k)].name);
+    const Layer& out = g.layers[static_cast<size_t>(e.output())];
+    side.push_back({{"name", e.name},
+                    {"attach", g.layers[static_cast<size_t>(e.attach)].name},
+                    {"head_layers", layers},
+                    {"logits_layer", out.name},
+                    {"threshold_nats", e.threshold},
+                    {"threshold_q16", IntEntropyRule::ThresholdQ(e.threshold)},
+                    {"rule", IntEntropyRule(out.quant.out_scale).ToJson()}});
+  }
+  return {{"order",
+           "run the layers in order; after an exit's logits layer apply its rule and stop if it "
+           "exits; otherwise continue (head layers of skipped exits are still computed)"},
+          {"side_exits", side},
+          {"final", g.layers.back().name}};
+}
+
 }  // namespace qaccel::engine

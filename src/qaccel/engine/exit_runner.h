@@ -124,4 +124,10 @@ struct ExitRunResult {
 };
 ExitRunResult RunWithExits(const Graph& g, const data::Dataset& d, int64_t limit, int threads);
 
+// For export manifests (quantized graphs with side exits; null otherwise):
+// per side exit its placement (attach layer, head layers, logits layer), the
+// threshold in nats and as T (Q16), and the integer rule with its tables;
+// then the final exit.
+nlohmann::json ExitsManifest(const Graph& g);
+
 }  // namespace qaccel::engine
