@@ -145,6 +145,8 @@ void Run(const Opts& p) {
   train::ValidateOptions(t);
   CheckPaths(p);
 
+  if (!t.exit_weights.empty())  // a count mismatch is reported before any data is read
+    CheckExitWeights(LoadModelOrZoo(p.model), t.exit_weights);
   data::Split split = data::LoadNamedDataset(p.data);
   const bool fresh = IsZooModel(p.model) && !std::filesystem::exists(p.model);
   // Fine-tuning starts from the model file's float weights.

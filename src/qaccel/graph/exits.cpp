@@ -125,6 +125,22 @@ Graph StripExits(const Graph& g) {
   return t;
 }
 
+std::vector<double> CheckExitWeights(const Graph& g, const std::vector<double>& weights) {
+  const size_t n = ParseExits(g).size() + 1;
+  if (weights.empty()) return std::vector<double>(n, 1.0);
+  Check(weights.size() == n,
+        "--exit-weights: " + std::to_string(weights.size()) + " weight(s) given, model '" +
+            g.name + "' has " + std::to_string(n) + " exit(s) (" + std::to_string(n - 1) +
+            " side exit(s), then the final output)");
+  double sum = 0;
+  for (double w : weights) {
+    Check(std::isfinite(w) && w >= 0, "--exit-weights: each weight must be finite and >= 0");
+    sum += w;
+  }
+  Check(sum > 0, "--exit-weights: at least one weight must be > 0");
+  return weights;
+}
+
 int CopyTrunkParameters(Graph& g, const Graph& from) {
   Check(!from.quantized(), "--trunk: model '" + from.name + "' is quantized; give its float model");
   int copied = 0;

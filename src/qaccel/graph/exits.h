@@ -51,6 +51,12 @@ std::vector<int> ExitHeadLayers(const Graph& g);
 // (the same network with no early exit; parameters and quantization kept).
 Graph StripExits(const Graph& g);
 
+// The joint-loss weights of `qaccel train --exit-weights` (one per exit: side
+// exits in order, then the final output; empty = all 1): throws a one-line
+// Error for a count mismatch, a negative or non-finite weight, or all zero.
+// Returns the weights to use.
+std::vector<double> CheckExitWeights(const Graph& g, const std::vector<double>& weights);
+
 // Training from a trained trunk: copies the float parameters of every layer
 // of `from` whose name, kind and parameter shapes match a layer of g (the
 // trunk of a branchy zoo model has the plain model's layer names). Returns the

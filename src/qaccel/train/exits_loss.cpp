@@ -1,7 +1,6 @@
 // Joint early-exit loss (exits_loss.h).
 #include "qaccel/train/exits_loss.h"
 
-#include <cmath>
 #include <string>
 
 #include "qaccel/core/error.h"
@@ -13,22 +12,7 @@ ExitLoss MakeExitLoss(const Graph& g, const std::vector<double>& weights) {
   ExitLoss e;
   for (const ExitSpec& s : ParseExits(g)) e.layers.push_back(s.output());
   e.layers.push_back(static_cast<int>(g.layers.size()) - 1);
-  const size_t n = e.layers.size();
-  if (weights.empty()) {
-    e.weights.assign(n, 1.0);
-    return e;
-  }
-  Check(weights.size() == n,
-        "--exit-weights: " + std::to_string(weights.size()) + " weight(s) given, model '" +
-            g.name + "' has " + std::to_string(n) + " exit(s) (" + std::to_string(n - 1) +
-            " side exit(s), then the final output)");
-  double sum = 0;
-  for (double w : weights) {
-    Check(std::isfinite(w) && w >= 0, "--exit-weights: each weight must be finite and >= 0");
-    sum += w;
-  }
-  Check(sum > 0, "--exit-weights: at least one weight must be > 0");
-  e.weights = weights;
+  e.weights = CheckExitWeights(g, weights);
   return e;
 }
 
