@@ -8,14 +8,16 @@
 #include <nlohmann/json.hpp>
 
 #include "command.h"
+#include "eval_exits.h"
 #include "qaccel/data/dataset.h"
 #include "qaccel/engine/engine.h"
+#include "qaccel/graph/exits.h"
 #include "qaccel/graph/model_file.h"
 
 namespace {
 
 struct Opts {
-  std::string model, data = "mnist", reference;
+  std::string model, data = "mnist", reference, config;
   bool json = false;
   int64_t limit = 0;
   int threads = 0;
@@ -31,6 +33,9 @@ void Setup(CLI::App* sub) {
   sub->add_option("--reference", o->reference, "Float model to measure top-1 agreement against");
   sub->add_option("--threads", o->threads, "Worker threads (0: all cores)")
       ->check(qaccel::cli::ThreadsRange());
+  sub->add_option("-c,--config", o->config,
+                  "SCALE-Sim .cfg: cycles per image on that array (early-exit models: expected "
+                  "and full cycles, docs/exits.md)");
   sub->callback([o] {
     using namespace qaccel;
     namespace fs = std::filesystem;
@@ -49,6 +54,9 @@ void Setup(CLI::App* sub) {
     data::Split split = data::LoadNamedDataset(o->data);
     engine::EvalResult r = engine::Evaluate(g, split.test, ref ? &*ref : nullptr, o->limit,
                                             engine::EngineOptions{o->threads});
+    std::optional<nlohmann::json> exits;
+    if (HasExits(g) || !o->config.empty())
+      exits = cli::EvalExits(g, split.test, o->config, o->limit, o->threads);
     if (o->json) {
       nlohmann::json j{{"model", o->model},          {"name", g.name},
                        {"quantized", g.quantized()}, {"data", o->data},
@@ -62,6 +70,7 @@ void Setup(CLI::App* sub) {
         j["reference"] = ref_path;
       }
       if (g.metadata.contains("quantization")) j["quantization"] = g.metadata["quantization"];
+      if (exits) j.update(*exits);  // with side exits: accuracy with early exits
       std::printf("%s\n", j.dump().c_str());
     } else {
       std::printf("%s on %s: accuracy %.2f%% (%lld/%lld)", o->model.c_str(),
@@ -71,6 +80,18 @@ void Setup(CLI::App* sub) {
         std::printf(", top-1 agreement with %s %.2f%% (%lld/%lld)", ref_path.c_str(),
                     r.agreement * 100, static_cast<long long>(r.agree),
                     static_cast<long long>(r.samples));
+      if (exits && exits->contains("exit_fractions")) {
+        std::printf("\nwith early exits: accuracy %.2f%%, exit fractions",
+                    100 * (*exits)["accuracy"].get<double>());
+        for (const auto& f : (*exits)["exit_fractions"]) std::printf(" %.4f", f.get<double>());
+        std::printf(", expected MACs %.0f of %.0f", (*exits)["expected_macs"].get<double>(),
+                    (*exits)["full_macs"].get<double>());
+        if (exits->contains("expected_cycles"))
+          std::printf(", expected cycles %.0f of %.0f", (*exits)["expected_cycles"].get<double>(),
+                      (*exits)["full_cycles"].get<double>());
+        std::printf(", engine %.2fx faster than the trunk",
+                    (*exits)["engine_speedup"].get<double>());
+      }
       std::printf("\n%s engine: %.0f images/s on %d thread(s), arena %lld bytes per thread\n",
                   g.quantized() ? "int8" : "float", r.images_per_second, r.threads,
                   static_cast<long long>(r.arena_bytes));

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "command.h"
+#include "eval_exits.h"
 #include "qaccel/analysis/analysis.h"
 #include "qaccel/graph/model_file.h"
 #include "qaccel/graph/zoo.h"
@@ -35,12 +36,15 @@ void Setup(CLI::App* sub) {
       j["quantized"] = g.quantized();
       j["input_shape"] = g.input_shape();
       j["metadata"] = g.metadata;
+      if (auto ex = cli::ExitsInfo(g, cost); !ex.is_null()) j["exits"] = ex;
       std::printf("%s\n", j.dump(2).c_str());
     } else {
       std::printf("model %s  input %s  %s\n", g.name.c_str(),
                   ShapeToString(g.input_shape()).c_str(), g.quantized() ? "quantized" : "float");
       std::printf("%s", analysis::ToTable(cost).c_str());
       std::printf("FLOPs = 2 x MACs = %lld\n", static_cast<long long>(cost.total_flops));
+      if (auto ex = cli::ExitsInfo(g, cost); !ex.is_null())
+        std::printf("\nearly exits (docs/exits.md):\n%s", cli::ExitsInfoTable(ex).c_str());
     }
   });
 }

@@ -19,6 +19,7 @@
 #include "qaccel/core/error.h"
 #include "qaccel/core/file_io.h"
 #include "qaccel/data/dataset.h"
+#include "qaccel/graph/exits.h"
 #include "qaccel/graph/model_file.h"
 #include "qaccel/graph/zoo.h"
 #include "qaccel/train/trainer.h"
@@ -36,6 +37,7 @@ struct Opts {
   double flip_threshold = 0.1;
   bool binary_all = false;
   CLI::Option* flip_opt = nullptr;
+  std::string trunk;  // early exits: start the trunk from this trained model's weights
 };
 
 // A flag that overrides one field of the recipe's TrainOptions when given.
@@ -71,6 +73,9 @@ void AddRecipeFlags(CLI::App* sub, const std::shared_ptr<Opts>& p) {
   Override(sub, p, "--threads", &TrainOptions::threads,
            "Torch threads (results reproducible per thread count)")
       ->check(qaccel::cli::ThreadsRange());
+  Override(sub, p, "--exit-weights", &TrainOptions::exit_weights,
+           "Early-exit models: joint loss weights, side exits then the final one (e.g. 1,0.3)")
+      ->delimiter(',');
   Override(sub, p, "--limit-train", &TrainOptions::limit_train,
            "Use only N training images, spread evenly over the set (0 = all)")
       ->check(qaccel::cli::NonNegative());
@@ -152,10 +157,16 @@ void Run(const Opts& p) {
   train::ValidateOptions(t);
   CheckPaths(p);
 
+  if (!t.exit_weights.empty())  // a count mismatch is reported before any data is read
+    CheckExitWeights(LoadModelOrZoo(p.model), t.exit_weights);
   data::Split split = data::LoadNamedDataset(p.data);
   const bool fresh = IsZooModel(p.model) && !std::filesystem::exists(p.model);
   // Fine-tuning starts from the model file's float weights.
   Graph g = fresh ? ZooModelForData(p, split.train) : LoadModelOrZoo(p.model);
+  if (!p.trunk.empty()) {
+    const int n = CopyTrunkParameters(g, LoadModel(p.trunk));
+    std::fprintf(stderr, "%d layers initialized from the trunk %s\n", n, p.trunk.c_str());
+  }
   std::fprintf(
       stderr,
       "train %s on %s (%lld train / %lld validation images), recipe %s, seed %llu, %d threads\n",
@@ -170,6 +181,7 @@ void Run(const Opts& p) {
   g.metadata["training"]["command_line"] = RecordedCommandLine();
   g.metadata["training"]["initialized_from"] =
       fresh ? "zoo:" + p.model + " (fresh initialization)" : p.model;
+  if (!p.trunk.empty()) g.metadata["training"]["trunk_from"] = p.trunk;
 
   const std::string& out = p.out;
   WriteOutputs(out, g, train::HistoryCsv(r, t.seed),
@@ -217,6 +229,9 @@ void Setup(CLI::App* sub) {
   sub->add_flag("--binary-all", p->binary_all,
                 "QAT: quantize the first and last conv/linear layers to the --qat weight width "
                 "too (default: they keep 8-bit weights)");
+  sub->add_option("--trunk", p->trunk,
+                  "Early-exit models: initialize the layers named as in this trained float model "
+                  "(e.g. a lenet5 .qmodel for lenet5-branchy)");
   sub->add_flag("--quiet,-q", p->quiet, "No progress bars");
   sub->add_flag("--resume", p->resume,
                 "Continue from <out>.ckpt (written after every epoch) if it exists; same seed, "

@@ -201,6 +201,39 @@ void Engine::RunLayers(uint8_t* arena, T* logits,
   std::memcpy(logits, buf(graph_.layers.size() - 1), static_cast<size_t>(out_numel_) * sizeof(T));
 }
 
+template <typename T>
+int Engine::RunLayersUntil(uint8_t* arena,
+                           const std::function<bool(int, const T*, int64_t)>& stop) const {
+  auto buf = [&](size_t i) { return reinterpret_cast<T*>(arena + offset_[i]); };
+  for (size_t i = 1; i < graph_.layers.size(); ++i) {
+    const Layer& l = graph_.layers[i];
+    KernelIO<T> io;
+    for (size_t k = 0; k < l.inputs.size(); ++k) io.in[k] = buf(static_cast<size_t>(l.inputs[k]));
+    io.out = buf(i);
+    io.scratch = arena + scratch_offset_;
+    if constexpr (std::is_same_v<T, float>)
+      kernels_[i]->EvalFloat(io);
+    else
+      kernels_[i]->EvalInt8(io);
+    if (stop(static_cast<int>(i), io.out, numel_[i])) return static_cast<int>(i);
+  }
+  return static_cast<int>(graph_.layers.size()) - 1;
+}
+
+int Engine::RunInt8Until(const uint8_t* pixels, uint8_t* arena,
+                         const std::function<bool(int, const int8_t*, int64_t)>& stop) const {
+  Check(quantized_, "RunInt8Until: graph '" + graph_.name + "' is not quantized");
+  FillInput(pixels, input_int8_table_, reinterpret_cast<int8_t*>(arena + offset_[0]));
+  return RunLayersUntil(arena, stop);
+}
+
+int Engine::RunFloatUntil(const uint8_t* pixels, uint8_t* arena,
+                          const std::function<bool(int, const float*, int64_t)>& stop) const {
+  Check(!quantized_, "RunFloatUntil: graph '" + graph_.name + "' is quantized");
+  FillInput(pixels, input_float_table_, reinterpret_cast<float*>(arena + offset_[0]));
+  return RunLayersUntil(arena, stop);
+}
+
 // layer 0 = table[c][pixel] for each channel c (tables from PrepareInputTables).
 template <typename T>
 void Engine::FillInput(const uint8_t* pixels, const std::vector<T>& table, T* in) const {

@@ -67,6 +67,15 @@ class Engine {
   // Quantized graph, one image: same, with every layer's int8 output.
   void RunTappedInt8(const uint8_t* pixels,
                      const std::function<void(int, const int8_t*, int64_t)>& tap) const;
+  // One image, layer by layer, that can stop early (early exits,
+  // engine/exit_runner.h): after layer i, stop(i, output, numel) is called and
+  // a true return ends the run there, so no later layer is computed. `arena`
+  // holds arena_bytes(). Returns the index of the last layer run. The output
+  // passed to stop is valid only during the call.
+  int RunInt8Until(const uint8_t* pixels, uint8_t* arena,
+                   const std::function<bool(int, const int8_t*, int64_t)>& stop) const;
+  int RunFloatUntil(const uint8_t* pixels, uint8_t* arena,
+                    const std::function<bool(int, const float*, int64_t)>& stop) const;
 
  private:
   void PrepareKernels(bool reference_kernels);
@@ -81,6 +90,8 @@ class Engine {
                    const std::function<void(int, const float*, int64_t)>* tap) const;
   void RunOneInt8(const uint8_t* pixels, uint8_t* arena, int8_t* logits,
                   const std::function<void(int, const int8_t*, int64_t)>* tap) const;
+  template <typename T>
+  int RunLayersUntil(uint8_t* arena, const std::function<bool(int, const T*, int64_t)>& stop) const;
   template <typename Fn>
   void ParallelOverBatch(int64_t n, Fn&& fn) const;
 

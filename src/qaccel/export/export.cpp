@@ -11,6 +11,7 @@
 #include "qaccel/core/error.h"
 #include "qaccel/core/file_io.h"
 #include "qaccel/core/output_dir.h"
+#include "qaccel/engine/exit_runner.h"
 #include "qaccel/graph/model_file.h"
 #include "qaccel/graph/op_registry.h"
 #include "qaccel/graph/packed_weights.h"
@@ -291,7 +292,8 @@ void ExportModel(const Graph& g, const fs::path& dir, const ExportOptions& opt) 
   // directory qaccel export did not write, with it.
   CheckReplaceableOutputDir(dir, "manifest.json", "\"model_format_version\"",
                             {fs::path(opt.source_model)});
-  const json manifest = BuildManifest(g, opt);
+  json manifest = BuildManifest(g, opt);
+  if (json ex = engine::ExitsManifest(g); !ex.is_null()) manifest["exits"] = ex;  // docs/exits.md
   AtomicWriteDirectory(dir, [&](const fs::path& tmp) {
     for (const Layer& l : g.layers) {
       WriteFile(tmp / (l.name + "_scale_zero.txt"), ScaleZeroText(g, l));

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "qaccel/core/error.h"
+#include "qaccel/graph/exits.h"
 
 namespace qaccel {
 namespace {
@@ -16,6 +17,10 @@ struct Entry {
 std::map<std::string, Entry>& Registry() {
   static std::map<std::string, Entry> r = {
       {"lenet5", {&BuildLenet5, "LeNet-5 (28x28x1, conv5x5 pad 2, avgpool; 416,520 MACs)"}},
+      {"lenet5-branchy",
+       {&BuildLenet5Branchy, "LeNet-5 with a side exit after conv stage 1 (B-LeNet placement)"}},
+      {"resnet20-branchy",
+       {&BuildResnet20Branchy, "ResNet-20 with side exits after stages 1 and 2"}},
       {"resnet20",
        {&BuildResnet20, "CIFAR-style ResNet-20 (BasicBlocks 16/32/64), ~0.27 M params"}},
       {"alexnet",

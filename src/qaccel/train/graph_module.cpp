@@ -4,6 +4,7 @@
 
 #include <torch/version.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "qaccel/core/error.h"
@@ -65,6 +66,27 @@ torch::Tensor GraphModuleImpl::forward(const torch::Tensor& x) {
     out[i] = nodes_[i].forward(in);
   }
   return out.back();
+}
+
+std::vector<torch::Tensor> GraphModuleImpl::forward_outputs(const torch::Tensor& x,
+                                                            const std::vector<int>& want) {
+  const auto& layers = structure_.layers;
+  size_t last = 0;
+  for (int k : want) {
+    Check(k > 0 && static_cast<size_t>(k) < layers.size(), "forward_outputs: no layer " + std::to_string(k));
+    last = std::max(last, static_cast<size_t>(k));
+  }
+  std::vector<torch::Tensor> out(last + 1);
+  out[0] = x;
+  std::vector<torch::Tensor> in;
+  for (size_t i = 1; i <= last; ++i) {
+    in.clear();
+    for (int k : layers[i].inputs) in.push_back(out[static_cast<size_t>(k)]);
+    out[i] = nodes_[i].forward(in);
+  }
+  std::vector<torch::Tensor> r;
+  for (int k : want) r.push_back(out[static_cast<size_t>(k)]);
+  return r;
 }
 
 void GraphModuleImpl::LoadParameters(const Graph& g) {

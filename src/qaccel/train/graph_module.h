@@ -35,6 +35,9 @@ class GraphModuleImpl : public torch::nn::Module {
   // x: [N, C, H, W] (or [N, F] for a vector input), float. Returns the last
   // layer's output [N, ...].
   torch::Tensor forward(const torch::Tensor& x);
+  // The outputs of the given layers (early exits: each exit's logits), in the
+  // order given; the DAG runs once, up to the last of them.
+  std::vector<torch::Tensor> forward_outputs(const torch::Tensor& x, const std::vector<int>& layers);
 
   // Copies every float parameter present in g into the module (a layer's
   // parameters are all-or-nothing); checks dtype and shape, naming the layer.

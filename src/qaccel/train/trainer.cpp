@@ -16,6 +16,7 @@
 #include "qaccel/graph/json_field.h"
 #include "qaccel/train/checkpoint.h"
 #include "qaccel/engine/engine.h"
+#include "qaccel/train/exits_loss.h"
 #include "qaccel/train/graph_module.h"
 #include "qaccel/train/qat_model.h"
 
@@ -140,6 +141,7 @@ struct TrainLoop {
   int64_t iters = 0;                      // per epoch
   int64_t t = 0;                          // iterations so far
   QatModel* qat = nullptr;                // quantization-aware training, when enabled
+  ExitLoss exits;                         // the loss's exits and weights (exits_loss.h)
 };
 
 // One epoch of SGD over the shuffled training set: fills rec's train columns
@@ -174,8 +176,13 @@ void RunEpoch(TrainLoop& L, int epoch, EpochRecord& rec, std::optional<ProgressB
     for (auto& group : L.opt.param_groups())
       static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
     L.opt.zero_grad();
-    auto logits = L.qat ? L.qat->Forward(x, true) : L.model->forward(x);
-    auto loss = torch::nn::functional::cross_entropy(logits, y);
+    torch::Tensor logits, loss;
+    if (L.qat) {  // QAT graphs have no exits (refused in Train)
+      logits = L.qat->Forward(x, true);
+      loss = torch::nn::functional::cross_entropy(logits, y);
+    } else {
+      loss = JointExitLoss(L.model, L.exits, x, y, logits);
+    }
     loss.backward();
     L.opt.step();
     if (L.qat) L.qat->AfterStep();
@@ -233,6 +240,7 @@ nlohmann::json TrainingRecord(const TrainOptions& o, const std::string& data_nam
     j["options"]["qat"] = {{"spec", o.qat.spec},
                            {"flip_threshold", o.qat.flip_threshold},
                            {"binary_all", o.qat.binary_all}};
+  if (!o.exit_weights.empty()) j["options"]["exit_weights"] = o.exit_weights;
   j["final_train_loss"] = last.train_loss;
   j["final_train_accuracy"] = last.train_accuracy;
   if (val.n > 0) {
@@ -353,6 +361,12 @@ TrainResult Train(Graph& g, const data::Dataset& train_full, const data::Dataset
                  input_table};
   loop.qat = qat ? &*qat : nullptr;
   loop.iters = (train.n + o.batch_size - 1) / o.batch_size;
+  loop.exits = MakeExitLoss(g, o.exit_weights);
+  // Decided for now: QAT trains single-exit graphs. An early-exit model is
+  // trained in float and quantized with `qaccel quantize` (docs/exits.md).
+  Check(!(qat && loop.exits.layers.size() > 1),
+        "--qat: early-exit models are not supported by quantization-aware training yet; train "
+        "the float model, then use qaccel quantize");
   TrainResult r;
   r.train_images = train.n;
   r.val_images = val.n;
@@ -392,6 +406,7 @@ TrainResult Train(Graph& g, const data::Dataset& train_full, const data::Dataset
   g.metadata["input_transform"] = g.input_transform.Describe();
   g.metadata["training"] = r.record;
   if (qat) FinishQat(g, *qat, train, val, o, r);
+  if (loop.exits.layers.size() > 1) g.metadata["training"]["exit_weights"] = loop.exits.weights;
   return r;
 }
 

@@ -67,6 +67,10 @@ struct TrainOptions {
   // Quantization-aware training (qat.h): when enabled, Train returns the
   // quantized graph (integer engine) instead of the float one.
   QatOptions qat;
+  // Early-exit graphs (graph/exits.h): the joint loss sum_i w_i * CE_i with
+  // one weight per exit, side exits in order then the final output (empty:
+  // 1 for every exit). Must be empty or match the graph's exit count.
+  std::vector<double> exit_weights;
   bool progress = true;  // progress bar per epoch on stderr
   // Resume (docs/training.md): when non-empty, a checkpoint file written
   // atomically after every epoch (checkpoint.h). With `resume` and an existing
