@@ -20,6 +20,7 @@ namespace {
 
 struct Opts {
   std::string space, model, topology, strategy, out, input_type = "conv";
+  std::string energy_table;  // an energy-reference table file (energy.h)
   int64_t batch = 1;
   int64_t seed = -1;
   int threads = 0;
@@ -31,7 +32,9 @@ struct Opts {
 // file, the workload's layers, the word size, strategy, seed and version.
 std::string RunFingerprint(const Opts& o, const qaccel::accel::Topology& topo,
                            const qaccel::dse::ExploreOptions& eo) {
-  std::string text = qaccel::ReadTextFile(o.space) + "\n" + eo.strategy + " " +
+  std::string text = qaccel::ReadTextFile(o.space) + "\n" +
+                     (o.energy_table.empty() ? "" : qaccel::ReadTextFile(o.energy_table)) + "\n" +
+                     eo.strategy + " " +
                      std::to_string(eo.seed) + " " + std::to_string(eo.base.word_bytes) + " " +
                      QACCEL_VERSION + "\n";
   for (const auto& l : topo.layers)
@@ -142,6 +145,8 @@ void Setup(CLI::App* sub) {
   sub->add_option("--threads", o->threads, "Evaluation threads (default: hardware concurrency)")
       ->check(qaccel::cli::ThreadsRange());
   sub->add_option("-o,--output", o->out, "Output directory")->required();
+  sub->add_option("--energy-table", o->energy_table,
+                  "Energy-reference table file (docs/energy.md); overrides the space's [energy]");
   sub->add_flag("-q,--quiet", o->quiet, "No progress bar");
   sub->add_flag("--resume", o->resume,
                 "Continue an interrupted run from OUT.partial/ (same space, workload, strategy "
@@ -149,6 +154,8 @@ void Setup(CLI::App* sub) {
   sub->callback([o] {
     using namespace qaccel;
     dse::DesignSpace space = dse::LoadDesignSpace(o->space);
+    if (!o->energy_table.empty())
+      accel::ReadEnergyReferenceTable(o->energy_table, &space.energy, &space.area);
     const std::string strategy = o->strategy.empty() ? space.strategy : o->strategy;
     if (!dse::IsStrategy(strategy))
       dse::MakeStrategy(strategy, space, 0);  // throws the naming error
@@ -159,7 +166,7 @@ void Setup(CLI::App* sub) {
     Check(o->input_type == "conv" || o->input_type == "gemm",
           "-i must be conv or gemm, got '" + o->input_type + "'");
     // Before the search: the output set replaces -o as a whole.
-    dse::CheckExploreOutputDir(o->out, {o->space, o->topology, o->model});
+    dse::CheckExploreOutputDir(o->out, {o->space, o->topology, o->model, o->energy_table});
 
     const accel::Topology topo = LoadWorkload(*o);
 
@@ -179,6 +186,7 @@ void Setup(CLI::App* sub) {
     nlohmann::json manifest = {{"command_line", cli::CommandLine()},
                                {"qaccel_version", QACCEL_VERSION},
                                {"space_file", o->space},
+                               {"energy_table", o->energy_table},
                                {"model", topo.model},
                                {"workload", o->model.empty() ? o->topology : o->model},
                                {"batch", topo.batch},

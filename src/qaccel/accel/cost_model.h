@@ -23,7 +23,7 @@ namespace qaccel::accel {
 
 // The dataflows of the registry (dataflow_registry.h: names, mappings,
 // energy); one enumerator per registered dataflow.
-enum class Dataflow { kOutputStationary, kWeightStationary, kInputStationary };
+enum class Dataflow { kOutputStationary, kWeightStationary, kInputStationary, kRowStationary };
 enum class BandwidthMode { kCalc, kUser };
 
 // Registered name ("os" / "ws" / "is", SCALE-Sim's spelling) <-> Dataflow.
@@ -45,7 +45,7 @@ struct ArchConfig {
   // Bandwidth (words/cycle between SRAM and DRAM); used in USER mode only.
   // SCALE-Sim accepts a comma list and uses its first entry.
   double bandwidth_words_per_cycle = 10;
-  Dataflow dataflow = Dataflow::kOutputStationary;  // Dataflow = os | ws | is
+  Dataflow dataflow = Dataflow::kOutputStationary;  // Dataflow = os | ws | is (| rs: qaccel's)
   int memory_banks = 1;                             // MemoryBanks (read, not used by v2's model)
   BandwidthMode bw_mode = BandwidthMode::kCalc;     // [run_presets] InterfaceBandwidth
   // Bytes per element (from the model's bit widths). SCALE-Sim assumes 1:
@@ -113,6 +113,15 @@ struct LayerMetrics {
   // ---- qaccel additions ----
   int64_t macs = 0;    // useful multiply-accumulates of the layer
   int word_bytes = 1;  // copied from ArchConfig
+  // Traffic a dataflow counts itself (the analytical rs model): RF accesses
+  // and array-network deliveries of words and of psums, and psum re-reads
+  // from the global buffer (words). When array_traffic_counted is false
+  // (os/ws/is), the energy model derives the in-array traffic from the
+  // registry's per-MAC figures instead (energy.h).
+  bool array_traffic_counted = false;
+  int64_t rf_word_accesses = 0, rf_psum_accesses = 0;
+  int64_t noc_word_hops = 0, noc_psum_hops = 0;
+  int64_t psum_sram_reads = 0;
   int64_t ifmap_sram_read_bytes() const { return ifmap_sram_reads * word_bytes; }
   int64_t filter_sram_read_bytes() const { return filter_sram_reads * word_bytes; }
   int64_t ofmap_sram_write_bytes() const { return ofmap_sram_writes * word_bytes; }

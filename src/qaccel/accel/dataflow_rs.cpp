@@ -1,0 +1,133 @@
+// Row stationary: the analytical model of dataflow_rs.h.
+#include "qaccel/accel/dataflow_rs.h"
+
+#include <algorithm>
+
+namespace qaccel::accel {
+namespace {
+
+int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+}  // namespace
+
+RowStationaryPlan RowStationaryPlan::Of(int64_t rows, int64_t cols, const LayerSpec& l) {
+  RowStationaryPlan s;
+  s.R = l.filter_h;
+  s.S = l.filter_w;
+  s.E = l.ofmap_h();
+  s.F = l.ofmap_w();
+  s.C = l.channels;
+  s.M = l.num_filters;
+  s.H = l.ifmap_h;
+  s.W = l.ifmap_w;
+  s.U = l.stride_h;
+  s.row_folds = CeilDiv(s.R, rows);
+  s.Rp = CeilDiv(s.R, s.row_folds);
+  s.strips = CeilDiv(s.E, cols);
+  s.e = CeilDiv(s.E, s.strips);
+  s.slots_v = std::max<int64_t>(1, rows / s.Rp);
+  s.slots_h = std::max<int64_t>(1, cols / s.e);
+  s.q = std::clamp<int64_t>(kRsIfmapSpad / s.S, 1, s.C);
+  s.p = std::clamp<int64_t>(std::min(kRsPsumSpad, kRsFilterSpad / (s.q * s.S)), 1, s.M);
+  // Work units: one (row fold, strip, channel, filter) primitive set; a
+  // piece of the array runs p * q of them per pass.
+  const int64_t units = s.row_folds * s.strips * s.C * s.M;
+  const int64_t slots = s.slots_v * s.slots_h;
+  const int64_t groups = CeilDiv(units, s.p * s.q);
+  s.passes = CeilDiv(groups, slots);
+  s.pass_cycles = s.p * s.q * s.S * s.F + s.p * s.q * s.S + 2 * s.p * s.F + (s.Rp - 1);
+  s.compute_cycles = s.passes * s.pass_cycles;
+  s.used_pes = std::min(slots, groups) * s.Rp * s.e;
+  return s;
+}
+
+LayerMetrics RowStationaryModel::Simulate(const ArchConfig& cfg, const LayerSpec& layer,
+                                          const OperandMatrices&) {
+  const RowStationaryPlan s = RowStationaryPlan::Of(cfg.array_rows, cfg.array_cols, layer);
+  LayerMetrics m;
+  m.name = layer.name;
+  m.macs = layer.macs();
+  m.word_bytes = cfg.word_bytes;
+  const int64_t pes = static_cast<int64_t>(cfg.array_rows) * cfg.array_cols;
+
+  // Global buffer (the three SRAMs). Filters: each strip's set reads its
+  // filter rows once (multicast along the row). Ifmap: each strip reads the
+  // ifmap rows under it once per filter group of p (reused from the RF
+  // across the p filters). Psums: written after every channel group of q,
+  // read back before the next.
+  const int64_t filter_words = s.M * s.C * s.R * s.S;
+  const int64_t strip_rows = std::min(s.H, (s.e - 1) * s.U + s.Rp);
+  m.filter_sram_reads = filter_words * s.strips;
+  m.ifmap_sram_reads = s.row_folds * s.strips * strip_rows * s.W * s.C * CeilDiv(s.M, s.p);
+  const int64_t ofmap_words = s.E * s.F * s.M;
+  const int64_t psum_rounds = CeilDiv(s.C, s.q) * s.row_folds;
+  m.ofmap_sram_writes = ofmap_words * psum_rounds;
+  m.psum_sram_reads = ofmap_words * (psum_rounds - 1);
+
+  // DRAM, the cheaper of two loop orders: filters outermost (every filter
+  // once; the ifmap once if it fits its SRAM, else once per group of filters
+  // that fits the filter SRAM), or the ifmap outermost in chunks of its SRAM
+  // (the ifmap once, every filter once per chunk). The ofmap once.
+  const double wb = cfg.word_bytes;
+  const int64_t ifmap_words = s.H * s.W * s.C;
+  const auto sram_words = [&](double kb) {
+    return std::max<int64_t>(1, static_cast<int64_t>(kb * 1024 / wb));
+  };
+  const int64_t filters_per_group =
+      std::max<int64_t>(1, sram_words(cfg.filter_sram_kb) / (s.C * s.R * s.S));
+  const int64_t ifmap_chunks = CeilDiv(ifmap_words, sram_words(cfg.ifmap_sram_kb));
+  const int64_t filter_outer = ifmap_words * (ifmap_chunks == 1 ? 1 : CeilDiv(s.M, filters_per_group));
+  const int64_t ifmap_outer = filter_words * ifmap_chunks;
+  if (filter_outer + filter_words <= ifmap_words + ifmap_outer) {
+    m.ifmap_dram_reads = filter_outer;
+    m.filter_dram_reads = filter_words;
+  } else {
+    m.ifmap_dram_reads = ifmap_words;
+    m.filter_dram_reads = ifmap_outer;
+  }
+  m.ofmap_dram_writes = ofmap_words;
+
+  // Array network: each filter word read is multicast to the e PEs of its
+  // row, each ifmap word to the PEs of its diagonal (up to min(Rp, e));
+  // psums hop Rp - 1 PEs up the column per channel group. RF: every MAC
+  // reads an ifmap and a filter word and reads + writes a psum; every
+  // delivered word is written into a spad once.
+  const int64_t filter_deliveries = m.filter_sram_reads * s.e;
+  const int64_t ifmap_deliveries = m.ifmap_sram_reads * std::min(s.Rp, s.e);
+  m.array_traffic_counted = true;
+  m.noc_word_hops = filter_deliveries + ifmap_deliveries;
+  m.noc_psum_hops = ofmap_words * psum_rounds * (s.Rp - 1);
+  m.rf_word_accesses = 2 * m.macs + filter_deliveries + ifmap_deliveries;
+  m.rf_psum_accesses = 2 * m.macs;
+
+  // Cycles: the passes; in USER mode the DRAM interface can stall them.
+  int64_t stall = 0;
+  if (cfg.bw_mode == BandwidthMode::kUser) {
+    const double dram = static_cast<double>(m.ifmap_dram_reads + m.filter_dram_reads +
+                                            m.ofmap_dram_writes);
+    const auto transfer = static_cast<int64_t>(dram / cfg.bandwidth_words_per_cycle + 0.999999);
+    stall = std::max<int64_t>(0, transfer - s.compute_cycles);
+  }
+  m.stall_cycles = stall;
+  m.total_cycles = s.compute_cycles + stall;
+  const int64_t last = std::max<int64_t>(0, m.total_cycles - 1);
+  m.ifmap_sram_stop_cycle = m.filter_sram_stop_cycle = m.ofmap_sram_stop_cycle = last;
+  m.ifmap_dram_stop_cycle = m.filter_dram_stop_cycle = m.ofmap_dram_stop_cycle = last;
+  const double tc = static_cast<double>(m.total_cycles);
+  m.mapping_efficiency_pct = 100.0 * static_cast<double>(s.used_pes) / static_cast<double>(pes);
+  if (s.compute_cycles > 0)
+    m.compute_util_pct = 100.0 * static_cast<double>(m.macs) /
+                         (static_cast<double>(s.compute_cycles) * static_cast<double>(s.used_pes));
+  if (m.total_cycles > 0) {
+    m.overall_util_pct = 100.0 * static_cast<double>(m.macs) / (tc * static_cast<double>(pes));
+    m.avg_ifmap_sram_bw = static_cast<double>(m.ifmap_sram_reads) / tc;
+    m.avg_filter_sram_bw = static_cast<double>(m.filter_sram_reads) / tc;
+    m.avg_ofmap_sram_bw = static_cast<double>(m.ofmap_sram_writes) / tc;
+    m.avg_ifmap_dram_bw = static_cast<double>(m.ifmap_dram_reads) / tc;
+    m.avg_filter_dram_bw = static_cast<double>(m.filter_dram_reads) / tc;
+    m.avg_ofmap_dram_bw = static_cast<double>(m.ofmap_dram_writes) / tc;
+  }
+  return m;
+}
+
+}  // namespace qaccel::accel
