@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "command.h"
+#include "mpi_distributor.h"
 #include "qaccel/accel/scalesim_io.h"
 #include "qaccel/accel/topology_from_graph.h"
 #include "qaccel/core/error.h"
@@ -178,7 +179,25 @@ void Setup(CLI::App* sub) {
     eo.base.word_bytes = space.word_bytes > 0 ? space.word_bytes : topo.word_bytes;
     eo.base.run_name = "explore";
     const std::filesystem::path partial = PartialDir(o->out);
-    const dse::ExploreResult r = ExploreWithCheckpoint(*o, space, topo, eo, partial);
+    // Under mpirun: every rank runs the same search and evaluates its share
+    // of each batch (docs/dse.md, Scale-out); rank 0 writes the outputs.
+    WorkDistributor& procs = cli::ProcessDistributor();
+    dse::ExploreResult r;
+    if (procs.size() > 1) {
+      Check(!o->resume, "--resume is not supported under mpirun (checkpoints are per process)");
+      eo.distributor = &procs;
+      eo.progress = eo.progress && procs.rank() == 0;
+      try {
+        r = dse::Explore(space, topo.layers, eo);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "qaccel: error: rank %d: %s\n", procs.rank(), e.what());
+        cli::AbortOtherProcesses(1);
+        throw;
+      }
+      if (procs.rank() != 0) return;
+    } else {
+      r = ExploreWithCheckpoint(*o, space, topo, eo, partial);
+    }
 
     nlohmann::json unmapped = nlohmann::json::array();
     for (auto& u : topo.unmapped)
@@ -197,6 +216,7 @@ void Setup(CLI::App* sub) {
                                {"seed", r.seed},
                                {"objective", space.objective.Name()},
                                {"threads", r.threads},
+                               {"processes", procs.size()},
                                {"space_size", r.space_size},
                                {"evaluated", r.points.size()},
                                {"skipped_infeasible", r.skipped_infeasible},
