@@ -16,7 +16,7 @@
 //   dram_read   = ifmap + filter DRAM reads        dram_write = ofmap DRAM writes
 //   sram_read   = ifmap + filter SRAM reads + ofmap DRAM writes (drained from SRAM)
 //   sram_write  = ofmap SRAM writes + ifmap + filter DRAM reads (filled into SRAM)
-//   mac         = useful MACs (idle PEs are assumed clock-gated: no energy)
+//   mac         = useful MACs (idle PEs: no dynamic energy, static only)
 //   PE register file and inter-PE links, per useful MAC, by dataflow (the
 //   stationary operand is read from the PE's register every MAC; the moving
 //   ones hop one PE per MAC; partial sums are psum_bytes wide; each
@@ -26,6 +26,9 @@
 //     is: rf = word_bytes (the ifmap element),             link = word_bytes + psum_bytes
 //   Loading the stationary operand into the PE is not counted separately
 //   (it is one SRAM read already counted, amortized over the fold).
+//   rs counts its own RF / array / psum traffic (ApplyCountedArrayTraffic).
+// Plus static energy per cycle (StaticEnergyPj) and SRAM access energy
+// scaled with each buffer's size (SramAccessEnergy).
 #pragma once
 
 #include <cstdint>
