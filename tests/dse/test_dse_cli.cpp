@@ -213,10 +213,11 @@ TEST(DseCli, EnergyTableOverridesAndBadKeysNameFileLine) {
   const auto pes = CsvColumn(qaccel::ReadTextFile(TestDir() / "zero" / "points.csv"), "pes");
   const auto cyc =
       CsvColumn(qaccel::ReadTextFile(TestDir() / "zero" / "points.csv"), "total_cycles");
+  const auto wb = CsvColumn(qaccel::ReadTextFile(TestDir() / "zero" / "points.csv"), "word_bytes");
   ASSERT_EQ(e0.size(), e1.size());
-  for (size_t i = 0; i < e0.size(); ++i)  // + 1 pJ per PE per cycle
-    EXPECT_NEAR(std::stod(e1[i]) - std::stod(e0[i]), std::stod(pes[i]) * std::stod(cyc[i]),
-                1e-5 * std::stod(e1[i]));
+  for (size_t i = 0; i < e0.size(); ++i)  // + 1 pJ per PE per cycle per word byte
+    EXPECT_NEAR(std::stod(e1[i]) - std::stod(e0[i]),
+                std::stod(pes[i]) * std::stod(cyc[i]) * std::stod(wb[i]), 1e-5 * std::stod(e1[i]));
   fs::path bad = WriteSpace("bad.ert", "mac.compute: 1\nsram.red: 3\n");
   const auto run = RunCli("explore " + space.string() + " -m lenet5 -q --energy-table " +
                           bad.string() + " -o " + (TestDir() / "bad").string());

@@ -119,25 +119,33 @@ LayerMetrics RowStationaryModel::Simulate(const ArchConfig& cfg, const LayerSpec
   m.rf_word_accesses = Add(Mul(2, m.macs), m.noc_word_hops);
   m.rf_psum_accesses = Mul(2, m.macs);
 
-  // Cycles: the passes; in USER mode the DRAM interface can stall them.
+  // Cycles: the passes, unless the global buffer cannot keep up: it reaches
+  // the array through its edges, reading and writing at most rows + cols
+  // words per cycle each (the port width of the systolic dataflows' SRAMs).
+  // In USER mode the DRAM interface can stall them further.
+  const int64_t edge = static_cast<int64_t>(cfg.array_rows) + cfg.array_cols;
+  const int64_t glb_reads =
+      Add(Add(m.filter_sram_reads, m.ifmap_sram_reads), m.psum_sram_reads);
+  const int64_t busy = std::max({s.compute_cycles, CeilDiv(glb_reads, edge),
+                                 CeilDiv(m.ofmap_sram_writes, edge)});
   int64_t stall = 0;
   if (cfg.bw_mode == BandwidthMode::kUser) {
     const double dram = static_cast<double>(m.ifmap_dram_reads + m.filter_dram_reads +
                                             m.ofmap_dram_writes);
     const double t = std::ceil(dram / cfg.bandwidth_words_per_cycle);
     const int64_t transfer = t >= 9.2e18 ? INT64_MAX : static_cast<int64_t>(t);
-    stall = std::max<int64_t>(0, transfer - s.compute_cycles);
+    stall = std::max<int64_t>(0, transfer - busy);
   }
   m.stall_cycles = stall;
-  m.total_cycles = Add(s.compute_cycles, stall);
+  m.total_cycles = Add(busy, stall);
   const int64_t last = std::max<int64_t>(0, m.total_cycles - 1);
   m.ifmap_sram_stop_cycle = m.filter_sram_stop_cycle = m.ofmap_sram_stop_cycle = last;
   m.ifmap_dram_stop_cycle = m.filter_dram_stop_cycle = m.ofmap_dram_stop_cycle = last;
   const double tc = static_cast<double>(m.total_cycles);
   m.mapping_efficiency_pct = 100.0 * static_cast<double>(s.used_pes) / static_cast<double>(pes);
-  if (s.compute_cycles > 0)
+  if (busy > 0)
     m.compute_util_pct = 100.0 * static_cast<double>(m.macs) /
-                         (static_cast<double>(s.compute_cycles) * static_cast<double>(s.used_pes));
+                         (static_cast<double>(busy) * static_cast<double>(s.used_pes));
   if (m.total_cycles > 0) {
     m.overall_util_pct = 100.0 * static_cast<double>(m.macs) / (tc * static_cast<double>(pes));
     m.avg_ifmap_sram_bw = static_cast<double>(m.ifmap_sram_reads) / tc;

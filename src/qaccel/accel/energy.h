@@ -51,7 +51,7 @@ struct EnergyTable {
   int psum_bytes = 4;  // partial-sum width in the array (int32 / fp32 accumulators)
   // Static (leakage) energy, paid every cycle the layer runs, busy or idle
   // (energy_static.cpp; defaults and sources in docs/energy.md):
-  double pe_static_pj = 0.2;            // per PE per cycle
+  double pe_static_pj = 0.2;            // per PE per cycle at 1-byte words (x word_bytes)
   double sram_static_pj_per_kb = 0.01;  // per kB of SRAM (ifmap + filter + ofmap) per cycle
   // SRAM access energy grows with the buffer's size: sram_*_pj is the cost
   // at sram_ref_kb, and a buffer of S kB costs (S / sram_ref_kb)^sram_size_exp
@@ -111,7 +111,7 @@ AreaEstimate EstimateArea(const ArchConfig& config, const AreaModel& a);
 // Static (leakage) energy of `cycles` cycles of the design point: every PE
 // and every kB of SRAM leaks whether it is busy or not (energy_static.cpp),
 // so a larger array pays for its area while it runs.
-//   static_pj = cycles * (PEs * pe_static_pj + SRAM kB * sram_static_pj_per_kb)
+//   static_pj = cycles * (PEs * pe_static_pj * word_bytes + SRAM kB * sram_static_pj_per_kb)
 double StaticEnergyPj(const ArchConfig& config, int64_t cycles, const EnergyTable& t);
 
 // A dataflow that counts its own in-array traffic (LayerMetrics::

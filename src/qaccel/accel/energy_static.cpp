@@ -12,9 +12,11 @@
 namespace qaccel::accel {
 
 double StaticEnergyPj(const ArchConfig& c, int64_t cycles, const EnergyTable& t) {
+  // A PE's registers and datapath grow with the word, as its MAC energy does.
   const double pes = static_cast<double>(c.array_rows) * static_cast<double>(c.array_cols);
+  const double pe_pj = t.pe_static_pj * static_cast<double>(c.word_bytes);
   const double sram_kb = c.ifmap_sram_kb + c.filter_sram_kb + c.ofmap_sram_kb;
-  return static_cast<double>(cycles) * (pes * t.pe_static_pj + sram_kb * t.sram_static_pj_per_kb);
+  return static_cast<double>(cycles) * (pes * pe_pj + sram_kb * t.sram_static_pj_per_kb);
 }
 
 namespace {
