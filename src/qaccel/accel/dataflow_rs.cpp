@@ -130,8 +130,9 @@ LayerMetrics RowStationaryModel::Simulate(const ArchConfig& cfg, const LayerSpec
                                  CeilDiv(m.ofmap_sram_writes, edge)});
   int64_t stall = 0;
   if (cfg.bw_mode == BandwidthMode::kUser) {
-    const double dram = static_cast<double>(m.ifmap_dram_reads + m.filter_dram_reads +
-                                            m.ofmap_dram_writes);
+    const double dram = static_cast<double>(m.ifmap_dram_reads) +
+                        static_cast<double>(m.filter_dram_reads) +
+                        static_cast<double>(m.ofmap_dram_writes);
     const double t = std::ceil(dram / cfg.bandwidth_words_per_cycle);
     const int64_t transfer = t >= 9.2e18 ? INT64_MAX : static_cast<int64_t>(t);
     stall = std::max<int64_t>(0, transfer - busy);
