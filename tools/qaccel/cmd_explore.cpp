@@ -104,6 +104,39 @@ qaccel::dse::ExploreResult ExploreWithCheckpoint(const Opts& o,
   }
 }
 
+// The space file, its energies overridden by --energy-table.
+qaccel::dse::DesignSpace LoadSpace(const Opts& o) {
+  qaccel::dse::DesignSpace space = qaccel::dse::LoadDesignSpace(o.space);
+  if (!o.energy_table.empty())
+    qaccel::accel::ReadEnergyReferenceTable(o.energy_table, &space.energy, &space.area);
+  return space;
+}
+
+// Under mpirun every rank runs the same search and evaluates its share of
+// each batch (docs/dse.md, Scale-out); only rank 0 goes on to write the
+// outputs (returns false elsewhere). A single process keeps a checkpoint.
+bool RunSearch(const Opts& o, const qaccel::dse::DesignSpace& space,
+               const qaccel::accel::Topology& topo, qaccel::dse::ExploreOptions eo,
+               const std::filesystem::path& partial, qaccel::WorkDistributor& procs,
+               qaccel::dse::ExploreResult* r) {
+  using namespace qaccel;
+  if (procs.size() == 1) {
+    *r = ExploreWithCheckpoint(o, space, topo, eo, partial);
+    return true;
+  }
+  Check(!o.resume, "--resume is not supported under mpirun (checkpoints are per process)");
+  eo.distributor = &procs;
+  eo.progress = eo.progress && procs.rank() == 0;
+  try {
+    *r = dse::Explore(space, topo.layers, eo);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "qaccel: error: rank %d: %s\n", procs.rank(), e.what());
+    cli::AbortOtherProcesses(1);
+    throw;
+  }
+  return procs.rank() == 0;
+}
+
 void PrintResult(const Opts& o, const qaccel::dse::DesignSpace& space,
                  const qaccel::accel::Topology& topo, const qaccel::dse::ExploreResult& r) {
   const auto& b = r.points[r.best];
@@ -154,9 +187,7 @@ void Setup(CLI::App* sub) {
                 "and seed; any thread count): byte-identical outputs");
   sub->callback([o] {
     using namespace qaccel;
-    dse::DesignSpace space = dse::LoadDesignSpace(o->space);
-    if (!o->energy_table.empty())
-      accel::ReadEnergyReferenceTable(o->energy_table, &space.energy, &space.area);
+    const dse::DesignSpace space = LoadSpace(*o);
     const std::string strategy = o->strategy.empty() ? space.strategy : o->strategy;
     if (!dse::IsStrategy(strategy))
       dse::MakeStrategy(strategy, space, 0);  // throws the naming error
@@ -179,25 +210,9 @@ void Setup(CLI::App* sub) {
     eo.base.word_bytes = space.word_bytes > 0 ? space.word_bytes : topo.word_bytes;
     eo.base.run_name = "explore";
     const std::filesystem::path partial = PartialDir(o->out);
-    // Under mpirun: every rank runs the same search and evaluates its share
-    // of each batch (docs/dse.md, Scale-out); rank 0 writes the outputs.
     WorkDistributor& procs = cli::ProcessDistributor();
     dse::ExploreResult r;
-    if (procs.size() > 1) {
-      Check(!o->resume, "--resume is not supported under mpirun (checkpoints are per process)");
-      eo.distributor = &procs;
-      eo.progress = eo.progress && procs.rank() == 0;
-      try {
-        r = dse::Explore(space, topo.layers, eo);
-      } catch (const std::exception& e) {
-        std::fprintf(stderr, "qaccel: error: rank %d: %s\n", procs.rank(), e.what());
-        cli::AbortOtherProcesses(1);
-        throw;
-      }
-      if (procs.rank() != 0) return;
-    } else {
-      r = ExploreWithCheckpoint(*o, space, topo, eo, partial);
-    }
+    if (!RunSearch(*o, space, topo, eo, partial, procs, &r)) return;  // not rank 0
 
     nlohmann::json unmapped = nlohmann::json::array();
     for (auto& u : topo.unmapped)

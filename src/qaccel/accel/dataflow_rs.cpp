@@ -52,12 +52,43 @@ RowStationaryPlan RowStationaryPlan::Of(int64_t rows, int64_t cols, const LayerS
   const int64_t slots = s.slots_v * s.slots_h;
   const int64_t groups = CeilDiv(units, s.p * s.q);
   s.passes = CeilDiv(groups, slots);
-  s.pass_cycles = Add(Add(Mul(s.p, s.q, s.S, s.F), Mul(s.p, s.q, s.S)),
-                      Add(Mul(2, s.p, s.F), s.Rp - 1));
+  s.pass_cycles =
+      Add(Add(Mul(s.p, s.q, s.S, s.F), Mul(s.p, s.q, s.S)), Add(Mul(2, s.p, s.F), s.Rp - 1));
   s.compute_cycles = Mul(s.passes, s.pass_cycles);
   s.used_pes = Mul(std::min(slots, groups), s.Rp, s.e);
   return s;
 }
+
+namespace {
+
+// DRAM, the cheaper of two loop orders: filters outermost (every filter
+// once; the ifmap once if it fits its SRAM, else once per group of filters
+// that fits the filter SRAM), or the ifmap outermost in chunks of its SRAM
+// (the ifmap once, every filter once per chunk). The ofmap once.
+void RowStationaryDram(const ArchConfig& cfg, const RowStationaryPlan& s, int64_t filter_words,
+                       int64_t ofmap_words, LayerMetrics* m) {
+  const double wb = cfg.word_bytes;
+  const int64_t ifmap_words = Mul(s.H, s.W, s.C);
+  const auto sram_words = [&](double kb) {
+    return std::max<int64_t>(1, static_cast<int64_t>(kb * 1024 / wb));
+  };
+  const int64_t filters_per_group =
+      std::max<int64_t>(1, sram_words(cfg.filter_sram_kb) / Mul(s.C, s.R, s.S));
+  const int64_t ifmap_chunks = CeilDiv(ifmap_words, sram_words(cfg.ifmap_sram_kb));
+  const int64_t filter_outer =
+      Mul(ifmap_words, ifmap_chunks == 1 ? 1 : CeilDiv(s.M, filters_per_group));
+  const int64_t ifmap_outer = Mul(filter_words, ifmap_chunks);
+  if (Add(filter_outer, filter_words) <= Add(ifmap_words, ifmap_outer)) {
+    m->ifmap_dram_reads = filter_outer;
+    m->filter_dram_reads = filter_words;
+  } else {
+    m->ifmap_dram_reads = ifmap_words;
+    m->filter_dram_reads = ifmap_outer;
+  }
+  m->ofmap_dram_writes = ofmap_words;
+}
+
+}  // namespace
 
 LayerMetrics RowStationaryModel::Simulate(const ArchConfig& cfg, const LayerSpec& layer,
                                           const OperandMatrices&) {
@@ -82,29 +113,7 @@ LayerMetrics RowStationaryModel::Simulate(const ArchConfig& cfg, const LayerSpec
   m.ofmap_sram_writes = Mul(ofmap_words, psum_rounds);
   m.psum_sram_reads = Mul(ofmap_words, psum_rounds - 1);
 
-  // DRAM, the cheaper of two loop orders: filters outermost (every filter
-  // once; the ifmap once if it fits its SRAM, else once per group of filters
-  // that fits the filter SRAM), or the ifmap outermost in chunks of its SRAM
-  // (the ifmap once, every filter once per chunk). The ofmap once.
-  const double wb = cfg.word_bytes;
-  const int64_t ifmap_words = Mul(s.H, s.W, s.C);
-  const auto sram_words = [&](double kb) {
-    return std::max<int64_t>(1, static_cast<int64_t>(kb * 1024 / wb));
-  };
-  const int64_t filters_per_group =
-      std::max<int64_t>(1, sram_words(cfg.filter_sram_kb) / Mul(s.C, s.R, s.S));
-  const int64_t ifmap_chunks = CeilDiv(ifmap_words, sram_words(cfg.ifmap_sram_kb));
-  const int64_t filter_outer =
-      Mul(ifmap_words, ifmap_chunks == 1 ? 1 : CeilDiv(s.M, filters_per_group));
-  const int64_t ifmap_outer = Mul(filter_words, ifmap_chunks);
-  if (Add(filter_outer, filter_words) <= Add(ifmap_words, ifmap_outer)) {
-    m.ifmap_dram_reads = filter_outer;
-    m.filter_dram_reads = filter_words;
-  } else {
-    m.ifmap_dram_reads = ifmap_words;
-    m.filter_dram_reads = ifmap_outer;
-  }
-  m.ofmap_dram_writes = ofmap_words;
+  RowStationaryDram(cfg, s, filter_words, ofmap_words, &m);
 
   // Array network: each filter word read is multicast to the e PEs of its
   // row, each ifmap word to the PEs of its diagonal (up to min(Rp, e));
@@ -124,10 +133,9 @@ LayerMetrics RowStationaryModel::Simulate(const ArchConfig& cfg, const LayerSpec
   // words per cycle each (the port width of the systolic dataflows' SRAMs).
   // In USER mode the DRAM interface can stall them further.
   const int64_t edge = static_cast<int64_t>(cfg.array_rows) + cfg.array_cols;
-  const int64_t glb_reads =
-      Add(Add(m.filter_sram_reads, m.ifmap_sram_reads), m.psum_sram_reads);
-  const int64_t busy = std::max({s.compute_cycles, CeilDiv(glb_reads, edge),
-                                 CeilDiv(m.ofmap_sram_writes, edge)});
+  const int64_t glb_reads = Add(Add(m.filter_sram_reads, m.ifmap_sram_reads), m.psum_sram_reads);
+  const int64_t busy =
+      std::max({s.compute_cycles, CeilDiv(glb_reads, edge), CeilDiv(m.ofmap_sram_writes, edge)});
   int64_t stall = 0;
   if (cfg.bw_mode == BandwidthMode::kUser) {
     const double dram = static_cast<double>(m.ifmap_dram_reads) +

@@ -20,8 +20,8 @@
 //    ifmap words) and p filters (p <= 24 psums, p * q * S <= 224 weights);
 //    one pass runs p * q primitives per PE.
 //  * Pass order: filters or ifmap chunks outermost (whichever moves fewer
-//    DRAM words given the SRAM sizes), then ifmap strips, channel groups of q (psums go to the global buffer
-//    between them), filter groups of p.
+//    DRAM words given the SRAM sizes), then ifmap strips, channel groups of q (psums go to the
+//    global buffer between them), filter groups of p.
 // Cycles per pass: p*q*S*F MACs + p*q*S filter-spad fill + 2*p*F psum in and
 // out of the column + Rp-1 (column accumulation), none overlapped.
 #pragma once

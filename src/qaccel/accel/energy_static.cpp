@@ -28,12 +28,18 @@ struct ErtAlias {
   const char* knob;
 };
 constexpr ErtAlias kErtAliases[] = {
-    {"mac.compute", "mac_pj"},         {"rf.access", "rf_pj"},
-    {"noc.hop", "inter_pe_pj"},        {"sram.read", "sram_read_pj"},
-    {"sram.write", "sram_write_pj"},   {"dram.read", "dram_read_pj"},
-    {"dram.write", "dram_write_pj"},   {"pe.leak", "pe_static_pj"},
-    {"sram.leak", "sram_static_pj_per_kb"}, {"psum.bytes", "psum_bytes"},
-    {"pe.area", "pe_mm2"},             {"sram.area", "sram_mm2_per_kb"},
+    {"mac.compute", "mac_pj"},
+    {"rf.access", "rf_pj"},
+    {"noc.hop", "inter_pe_pj"},
+    {"sram.read", "sram_read_pj"},
+    {"sram.write", "sram_write_pj"},
+    {"dram.read", "dram_read_pj"},
+    {"dram.write", "dram_write_pj"},
+    {"pe.leak", "pe_static_pj"},
+    {"sram.leak", "sram_static_pj_per_kb"},
+    {"psum.bytes", "psum_bytes"},
+    {"pe.area", "pe_mm2"},
+    {"sram.area", "sram_mm2_per_kb"},
 };
 
 std::string Trim(const std::string& s) {
@@ -44,8 +50,8 @@ std::string Trim(const std::string& s) {
 
 }  // namespace
 
-void ParseEnergyReferenceTable(const std::string& text, const std::string& file,
-                               EnergyTable* table, AreaModel* area) {
+void ParseEnergyReferenceTable(const std::string& text, const std::string& file, EnergyTable* table,
+                               AreaModel* area) {
   size_t pos = 0;
   int line_no = 0;
   while (pos <= text.size()) {
@@ -77,7 +83,8 @@ void ParseEnergyReferenceTable(const std::string& text, const std::string& file,
     }
     if (!known) {
       std::string names;
-      for (const ErtAlias& a : kErtAliases) names += (names.empty() ? "" : ", ") + std::string(a.alias);
+      for (const ErtAlias& a : kErtAliases)
+        names += (names.empty() ? "" : ", ") + std::string(a.alias);
       for (auto& n : EnergyKnobNames()) names += ", " + n;
       for (auto& n : AreaKnobNames()) names += ", " + n;
       throw Error(where + "unknown key '" + key + "' (known: " + names + ")");

@@ -82,7 +82,9 @@ std::vector<PointResult> EvaluateDistributed(const DesignSpace& space,
   Check(opt.checkpoint == nullptr, "explore: a checkpoint cannot be shared by processes");
   WorkDistributor& d = *opt.distributor;
   const size_t n = batch.size();
-  const auto [begin, end] = d.Share(n);
+  // Not a structured binding: clang before 16 cannot capture one in a lambda.
+  const std::pair<size_t, size_t> share = d.Share(n);
+  const size_t begin = share.first, end = share.second;
   std::vector<std::string> records(n);
   ParallelFor(static_cast<int64_t>(end - begin), threads, [&](int64_t k, int) {
     const size_t i = begin + static_cast<size_t>(k);
