@@ -112,6 +112,6 @@ TEST(EnergyModel, ReportCsvHasUnitsInColumnNames) {
       "LayerID, Layer name, macs, rf_bytes, inter_pe_bytes, sram_read_bytes, sram_write_bytes, "
       "dram_read_bytes, dram_write_bytes, mac_energy_pj, rf_energy_pj, inter_pe_energy_pj, "
       "sram_read_energy_pj, sram_write_energy_pj, dram_read_energy_pj, dram_write_energy_pj, "
-      "energy_pj,");
+      "static_energy_pj, energy_pj,");
   EXPECT_NE(csv.find("\n0, L, 1000, 8000, 2000, 510, 110, 60, 10, "), std::string::npos) << csv;
 }

@@ -220,8 +220,8 @@ TEST(ConfigReader, ErrorsNameFileAndLine) {
   auto err = [](const std::string& text) {
     return ErrorOf([&] { ParseScaleSimConfig(text, "a.cfg"); });
   };
-  EXPECT_EQ(err(Replace(kGoodCfg, "Dataflow : os", "Dataflow : rs")),
-            "a.cfg:14: unknown dataflow 'rs' (use os, ws or is)");
+  EXPECT_EQ(err(Replace(kGoodCfg, "Dataflow : os", "Dataflow : xs")),
+            "a.cfg:14: unknown dataflow 'xs' (use os, ws, is or rs)");
   EXPECT_EQ(err(Replace(kGoodCfg, "ArrayHeight:    8", "ArrayHeight: eight")),
             "a.cfg:5: ArrayHeight must be an integer, got 'eight'");
   EXPECT_EQ(err(Replace(kGoodCfg, "IfmapSramSzkB:  4", "IfmapSramSzkB:  0")),

@@ -192,3 +192,36 @@ TEST(DseCli, SimAcceptsAModelAndWritesTheEnergyReport) {
   EXPECT_NE(err.find("dram_pj"), std::string::npos) << err;
   EXPECT_FALSE(fs::exists(TestDir() / "sim3"));
 }
+
+// --energy-table overrides the space's energies (here: static energy, which
+// must show up in every point's energy), and a bad table is refused before the
+// search with file:line and nothing written.
+TEST(DseCli, EnergyTableOverridesAndBadKeysNameFileLine) {
+  fs::path space = WriteSpace("small.toml", kSmallSpace);
+  fs::path zero = WriteSpace("zero.ert", "pe.leak: 0\nsram.leak = 0  # no static energy\n");
+  fs::path more = WriteSpace("more.ert", "# leaky PEs\npe.leak: 1.0\nsram.leak: 0\n");
+  ASSERT_EQ(RunCli("explore " + space.string() + " -m lenet5 -q --energy-table " + zero.string() +
+                   " -o " + (TestDir() / "zero").string())
+                .exit_code,
+            0);
+  ASSERT_EQ(RunCli("explore " + space.string() + " -m lenet5 -q --energy-table " + more.string() +
+                   " -o " + (TestDir() / "more").string())
+                .exit_code,
+            0);
+  const auto e0 = CsvColumn(qaccel::ReadTextFile(TestDir() / "zero" / "points.csv"), "energy_pj");
+  const auto e1 = CsvColumn(qaccel::ReadTextFile(TestDir() / "more" / "points.csv"), "energy_pj");
+  const auto pes = CsvColumn(qaccel::ReadTextFile(TestDir() / "zero" / "points.csv"), "pes");
+  const auto cyc =
+      CsvColumn(qaccel::ReadTextFile(TestDir() / "zero" / "points.csv"), "total_cycles");
+  const auto wb = CsvColumn(qaccel::ReadTextFile(TestDir() / "zero" / "points.csv"), "word_bytes");
+  ASSERT_EQ(e0.size(), e1.size());
+  for (size_t i = 0; i < e0.size(); ++i)  // + 1 pJ per PE per cycle per word byte
+    EXPECT_NEAR(std::stod(e1[i]) - std::stod(e0[i]),
+                std::stod(pes[i]) * std::stod(cyc[i]) * std::stod(wb[i]), 1e-5 * std::stod(e1[i]));
+  fs::path bad = WriteSpace("bad.ert", "mac.compute: 1\nsram.red: 3\n");
+  const auto run = RunCli("explore " + space.string() + " -m lenet5 -q --energy-table " +
+                          bad.string() + " -o " + (TestDir() / "bad").string());
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_NE(run.err.find("bad.ert:2: unknown key 'sram.red'"), std::string::npos) << run.err;
+  EXPECT_FALSE(fs::exists(TestDir() / "bad"));
+}

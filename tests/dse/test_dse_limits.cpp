@@ -63,9 +63,9 @@ ifmap_sram_kb = {min = 1, max = 1000}
 filter_sram_kb = {min = 1, max = 1000}
 )";
   const DesignSpace s = ParseDesignSpace(big, "big.toml");
-  EXPECT_EQ(s.Size(), 3000000000000ull);  // x 3 dataflows
+  EXPECT_EQ(s.Size(), 4000000000000ull);  // x 4 dataflows (os, ws, is, rs)
   EXPECT_EQ(ErrorOf([&] { CheckSearchSize(s, "exhaustive"); }),
-            "big.toml: strategy 'exhaustive' would evaluate 3000000000000 design points, above "
+            "big.toml: strategy 'exhaustive' would evaluate 4000000000000 design points, above "
             "the limit 1048576 per run (docs/dse.md, Limits); use fewer values per dimension or "
             "the genetic strategy with a smaller population x generations");
   EXPECT_EQ(ErrorOf([&] { CheckSearchSize(s, "genetic"); }), "");  // 24 x 20

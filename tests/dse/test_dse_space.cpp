@@ -94,9 +94,9 @@ TEST(DseSpace, BadTypeNamesFileLineAndKey) {
       << e;
   e = ErrorOf("[array]\nrows = [8, 2.5]\ncols = [8]\n");
   EXPECT_NE(e.find("key 'array.rows[1]': must be an integer, got a float"), std::string::npos) << e;
-  e = ErrorOf("[array]\nrows = [8]\ncols = [8]\ndataflows = [\"rs\"]\n");
+  e = ErrorOf("[array]\nrows = [8]\ncols = [8]\ndataflows = [\"xs\"]\n");
   EXPECT_NE(e.find("key 'array.dataflows'"), std::string::npos) << e;
-  EXPECT_NE(e.find("'rs'"), std::string::npos) << e;
+  EXPECT_NE(e.find("'xs'"), std::string::npos) << e;
 }
 
 TEST(DseSpace, EmptyRangeNamesKey) {

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "command.h"
+#include "mpi_distributor.h"
 #include "qaccel/accel/scalesim_io.h"
 #include "qaccel/accel/topology_from_graph.h"
 #include "qaccel/core/error.h"
@@ -20,6 +21,7 @@ namespace {
 
 struct Opts {
   std::string space, model, topology, strategy, out, input_type = "conv";
+  std::string energy_table;  // an energy-reference table file (energy.h)
   int64_t batch = 1;
   int64_t seed = -1;
   int threads = 0;
@@ -31,7 +33,9 @@ struct Opts {
 // file, the workload's layers, the word size, strategy, seed and version.
 std::string RunFingerprint(const Opts& o, const qaccel::accel::Topology& topo,
                            const qaccel::dse::ExploreOptions& eo) {
-  std::string text = qaccel::ReadTextFile(o.space) + "\n" + eo.strategy + " " +
+  std::string text = qaccel::ReadTextFile(o.space) + "\n" +
+                     (o.energy_table.empty() ? "" : qaccel::ReadTextFile(o.energy_table)) + "\n" +
+                     eo.strategy + " " +
                      std::to_string(eo.seed) + " " + std::to_string(eo.base.word_bytes) + " " +
                      QACCEL_VERSION + "\n";
   for (const auto& l : topo.layers)
@@ -100,6 +104,39 @@ qaccel::dse::ExploreResult ExploreWithCheckpoint(const Opts& o,
   }
 }
 
+// The space file, its energies overridden by --energy-table.
+qaccel::dse::DesignSpace LoadSpace(const Opts& o) {
+  qaccel::dse::DesignSpace space = qaccel::dse::LoadDesignSpace(o.space);
+  if (!o.energy_table.empty())
+    qaccel::accel::ReadEnergyReferenceTable(o.energy_table, &space.energy, &space.area);
+  return space;
+}
+
+// Under mpirun every rank runs the same search and evaluates its share of
+// each batch (docs/dse.md, Scale-out); only rank 0 goes on to write the
+// outputs (returns false elsewhere). A single process keeps a checkpoint.
+bool RunSearch(const Opts& o, const qaccel::dse::DesignSpace& space,
+               const qaccel::accel::Topology& topo, qaccel::dse::ExploreOptions eo,
+               const std::filesystem::path& partial, qaccel::WorkDistributor& procs,
+               qaccel::dse::ExploreResult* r) {
+  using namespace qaccel;
+  if (procs.size() == 1) {
+    *r = ExploreWithCheckpoint(o, space, topo, eo, partial);
+    return true;
+  }
+  Check(!o.resume, "--resume is not supported under mpirun (checkpoints are per process)");
+  eo.distributor = &procs;
+  eo.progress = eo.progress && procs.rank() == 0;
+  try {
+    *r = dse::Explore(space, topo.layers, eo);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "qaccel: error: rank %d: %s\n", procs.rank(), e.what());
+    cli::AbortOtherProcesses(1);
+    throw;
+  }
+  return procs.rank() == 0;
+}
+
 void PrintResult(const Opts& o, const qaccel::dse::DesignSpace& space,
                  const qaccel::accel::Topology& topo, const qaccel::dse::ExploreResult& r) {
   const auto& b = r.points[r.best];
@@ -142,13 +179,15 @@ void Setup(CLI::App* sub) {
   sub->add_option("--threads", o->threads, "Evaluation threads (default: hardware concurrency)")
       ->check(qaccel::cli::ThreadsRange());
   sub->add_option("-o,--output", o->out, "Output directory")->required();
+  sub->add_option("--energy-table", o->energy_table,
+                  "Energy-reference table file (docs/energy.md); overrides the space's [energy]");
   sub->add_flag("-q,--quiet", o->quiet, "No progress bar");
   sub->add_flag("--resume", o->resume,
                 "Continue an interrupted run from OUT.partial/ (same space, workload, strategy "
                 "and seed; any thread count): byte-identical outputs");
   sub->callback([o] {
     using namespace qaccel;
-    dse::DesignSpace space = dse::LoadDesignSpace(o->space);
+    const dse::DesignSpace space = LoadSpace(*o);
     const std::string strategy = o->strategy.empty() ? space.strategy : o->strategy;
     if (!dse::IsStrategy(strategy))
       dse::MakeStrategy(strategy, space, 0);  // throws the naming error
@@ -159,7 +198,7 @@ void Setup(CLI::App* sub) {
     Check(o->input_type == "conv" || o->input_type == "gemm",
           "-i must be conv or gemm, got '" + o->input_type + "'");
     // Before the search: the output set replaces -o as a whole.
-    dse::CheckExploreOutputDir(o->out, {o->space, o->topology, o->model});
+    dse::CheckExploreOutputDir(o->out, {o->space, o->topology, o->model, o->energy_table});
 
     const accel::Topology topo = LoadWorkload(*o);
 
@@ -171,7 +210,9 @@ void Setup(CLI::App* sub) {
     eo.base.word_bytes = space.word_bytes > 0 ? space.word_bytes : topo.word_bytes;
     eo.base.run_name = "explore";
     const std::filesystem::path partial = PartialDir(o->out);
-    const dse::ExploreResult r = ExploreWithCheckpoint(*o, space, topo, eo, partial);
+    WorkDistributor& procs = cli::ProcessDistributor();
+    dse::ExploreResult r;
+    if (!RunSearch(*o, space, topo, eo, partial, procs, &r)) return;  // not rank 0
 
     nlohmann::json unmapped = nlohmann::json::array();
     for (auto& u : topo.unmapped)
@@ -179,6 +220,7 @@ void Setup(CLI::App* sub) {
     nlohmann::json manifest = {{"command_line", cli::CommandLine()},
                                {"qaccel_version", QACCEL_VERSION},
                                {"space_file", o->space},
+                               {"energy_table", o->energy_table},
                                {"model", topo.model},
                                {"workload", o->model.empty() ? o->topology : o->model},
                                {"batch", topo.batch},
@@ -189,6 +231,7 @@ void Setup(CLI::App* sub) {
                                {"seed", r.seed},
                                {"objective", space.objective.Name()},
                                {"threads", r.threads},
+                               {"processes", procs.size()},
                                {"space_size", r.space_size},
                                {"evaluated", r.points.size()},
                                {"skipped_infeasible", r.skipped_infeasible},

@@ -26,6 +26,7 @@ struct SimOptions {
   int rows = 0, cols = 0, word_bytes = 0;
   std::string model;  // a model / zoo name instead of a topology CSV
   int64_t batch = 1;
+  std::string energy_table;  // an energy-reference table file (energy.h)
 };
 
 void PrintSummary(const qaccel::accel::ArchConfig& c,
@@ -73,6 +74,8 @@ void Setup(CLI::App* sub) {
   sub->add_option("-m,--model", opt->model,
                   "model (.qmodel or zoo name) instead of a topology CSV");
   sub->add_option("--batch", opt->batch, "batch size for -m (conv -> GEMM when > 1)");
+  sub->add_option("--energy-table", opt->energy_table,
+                  "energy-reference table file (docs/energy.md); overrides the .cfg's [energy]");
   sub->callback([opt] {
     using namespace qaccel::accel;
     if (opt->input_type != "conv" && opt->input_type != "gemm")
@@ -90,6 +93,8 @@ void Setup(CLI::App* sub) {
       cfg.arch.array_cols = opt->cols;
     }
     if (!opt->dataflow.empty()) cfg.arch.dataflow = ParseDataflow(opt->dataflow);
+    if (!opt->energy_table.empty())
+      ReadEnergyReferenceTable(opt->energy_table, &cfg.energy, &cfg.area);
     if (opt->word_bytes != 0) {
       if (opt->word_bytes < 1) throw qaccel::Error("--word-bytes must be >= 1");
       cfg.arch.word_bytes = opt->word_bytes;

@@ -38,10 +38,10 @@ void PrintEnergy(const accel::EnergyTable& table, const accel::AreaModel& area,
   const accel::LayerEnergy t = accel::SumEnergy(energy);
   const accel::AreaEstimate a = accel::EstimateArea(arch, area);
   std::printf(
-      "energy %.6g pJ (MAC %.3g, PE RF %.3g, inter-PE %.3g, SRAM %.3g, DRAM %.3g); "
+      "energy %.6g pJ (MAC %.3g, PE RF %.3g, inter-PE %.3g, SRAM %.3g, DRAM %.3g, static %.3g); "
       "DRAM read %lld B, write %lld B; word %d B\n",
       t.total_pj(), t.mac_pj, t.rf_pj, t.inter_pe_pj, t.sram_read_pj + t.sram_write_pj,
-      t.dram_read_pj + t.dram_write_pj, static_cast<long long>(t.dram_read_bytes),
+      t.dram_read_pj + t.dram_write_pj, t.static_pj, static_cast<long long>(t.dram_read_bytes),
       static_cast<long long>(t.dram_write_bytes), arch.word_bytes);
   std::printf("area proxy: %lld PEs, %.6g kB SRAM, %.4g mm^2 (docs/energy.md)\n",
               static_cast<long long>(a.pes), a.sram_kb, a.area_mm2);

@@ -23,7 +23,7 @@ namespace qaccel::accel {
 
 // The dataflows of the registry (dataflow_registry.h: names, mappings,
 // energy); one enumerator per registered dataflow.
-enum class Dataflow { kOutputStationary, kWeightStationary, kInputStationary };
+enum class Dataflow { kOutputStationary, kWeightStationary, kInputStationary, kRowStationary };
 enum class BandwidthMode { kCalc, kUser };
 
 // Registered name ("os" / "ws" / "is", SCALE-Sim's spelling) <-> Dataflow.
@@ -45,7 +45,7 @@ struct ArchConfig {
   // Bandwidth (words/cycle between SRAM and DRAM); used in USER mode only.
   // SCALE-Sim accepts a comma list and uses its first entry.
   double bandwidth_words_per_cycle = 10;
-  Dataflow dataflow = Dataflow::kOutputStationary;  // Dataflow = os | ws | is
+  Dataflow dataflow = Dataflow::kOutputStationary;  // Dataflow = os | ws | is (| rs: qaccel's)
   int memory_banks = 1;                             // MemoryBanks (read, not used by v2's model)
   BandwidthMode bw_mode = BandwidthMode::kCalc;     // [run_presets] InterfaceBandwidth
   // Bytes per element (from the model's bit widths). SCALE-Sim assumes 1:
@@ -134,6 +134,15 @@ struct LayerMetrics {
   int64_t ifmap_dram_read_bytes() const { return Bytes(ifmap_dram_reads, act_bits); }
   int64_t filter_dram_read_bytes() const { return Bytes(filter_dram_reads, weight_bits); }
   int64_t ofmap_dram_write_bytes() const { return Bytes(ofmap_dram_writes, act_bits); }
+  // Traffic a dataflow counts itself (the analytical rs model): RF accesses
+  // and array-network deliveries of words and of psums, and psum re-reads
+  // from the global buffer (words). When array_traffic_counted is false
+  // (os/ws/is), the energy model derives the in-array traffic from the
+  // registry's per-MAC figures instead (energy.h).
+  bool array_traffic_counted = false;
+  int64_t rf_word_accesses = 0, rf_psum_accesses = 0;
+  int64_t noc_word_hops = 0, noc_psum_hops = 0;
+  int64_t psum_sram_reads = 0;
   int64_t dram_read_bytes() const { return ifmap_dram_read_bytes() + filter_dram_read_bytes(); }
   int64_t dram_write_bytes() const { return ofmap_dram_write_bytes(); }
 };

@@ -176,6 +176,17 @@ concept DataflowMapping = requires(const M& m, const Fold& f, int64_t tau, int64
   { m.FilterPrefetch(n, n) } -> std::same_as<PrefetchLayout>;
 };
 
+// A dataflow modelled in closed form instead of a demand-matrix replay
+// (dataflow_rs.h): its per-MAC fallback traffic, the whole layer's metrics
+// (filling LayerMetrics' counted array traffic), and its limits check.
+template <class M>
+concept AnalyticalDataflow = requires(const ArchConfig& c, const LayerSpec& l,
+                                      const OperandMatrices& op, int64_t wb) {
+  { M::PerMac(wb, wb) } -> std::same_as<PerMacTraffic>;
+  { M::Simulate(c, l, op) } -> std::same_as<LayerMetrics>;
+  M::CheckLimits(c, l, op);
+};
+
 // Geometry every mapping carries: the operand tables, the array, and the
 // mapped matrix Sr x Sc with temporal length T.
 class MappingGeometry {

@@ -4,6 +4,7 @@
 
 #include "qaccel/accel/dataflow_is.h"
 #include "qaccel/accel/dataflow_os.h"
+#include "qaccel/accel/dataflow_rs.h"
 #include "qaccel/accel/dataflow_ws.h"
 #include "qaccel/accel/simulate_stages.h"
 #include "qaccel/core/error.h"
@@ -21,6 +22,12 @@ DataflowInfo Entry(Dataflow id, const char* name, const char* description) {
           &detail::CheckLimitsWithMapping<Map>};
 }
 
+// A dataflow modelled in closed form (dataflow.h: AnalyticalDataflow).
+template <AnalyticalDataflow Model>
+DataflowInfo AnalyticalEntry(Dataflow id, const char* name, const char* description) {
+  return {id, name, description, &Model::PerMac, &Model::Simulate, &Model::CheckLimits};
+}
+
 }  // namespace
 
 const std::vector<DataflowInfo>& Dataflows() {
@@ -28,6 +35,8 @@ const std::vector<DataflowInfo>& Dataflows() {
       Entry<OutputStationaryMapping>(Dataflow::kOutputStationary, "os", "output stationary"),
       Entry<WeightStationaryMapping>(Dataflow::kWeightStationary, "ws", "weight stationary"),
       Entry<InputStationaryMapping>(Dataflow::kInputStationary, "is", "input stationary"),
+      AnalyticalEntry<RowStationaryModel>(Dataflow::kRowStationary, "rs",
+                                          "row stationary (Eyeriss; analytical, qaccel's extension)"),
   };
   return kDataflows;
 }

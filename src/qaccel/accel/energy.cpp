@@ -22,11 +22,19 @@ constexpr EnergyKnob kEnergyKnobs[] = {
     {"sram_write_pj", &EnergyTable::sram_write_pj},
     {"dram_read_pj", &EnergyTable::dram_read_pj},
     {"dram_write_pj", &EnergyTable::dram_write_pj},
+    {"pe_static_pj", &EnergyTable::pe_static_pj},
+    {"sram_static_pj_per_kb", &EnergyTable::sram_static_pj_per_kb},
+    {"sram_size_exp", &EnergyTable::sram_size_exp},
 };
 
 }  // namespace
 
 bool SetEnergyKnob(EnergyTable& t, const std::string& key, double value) {
+  if (key == "sram_ref_kb") {
+    Check(value > 0, "energy knob sram_ref_kb must be > 0, got " + std::to_string(value));
+    t.sram_ref_kb = value;
+    return true;
+  }
   if (key == "psum_bytes") {
     Check(value >= 1 && value <= 16 && value == static_cast<int>(value),
           "energy knob psum_bytes must be an integer in [1, 16], got " + std::to_string(value));
@@ -54,6 +62,7 @@ bool SetAreaKnob(AreaModel& a, const std::string& key, double value) {
 std::vector<std::string> EnergyKnobNames() {
   std::vector<std::string> n;
   for (auto& k : kEnergyKnobs) n.push_back(k.name);
+  n.push_back("sram_ref_kb");
   n.push_back("psum_bytes");
   return n;
 }
@@ -74,6 +83,7 @@ void LayerEnergy::Add(const LayerEnergy& o) {
   sram_write_pj += o.sram_write_pj;
   dram_read_pj += o.dram_read_pj;
   dram_write_pj += o.dram_write_pj;
+  static_pj += o.static_pj;
 }
 
 LayerEnergy ComputeLayerEnergy(const ArchConfig& config, const LayerMetrics& m,
@@ -107,12 +117,13 @@ LayerEnergy ComputeLayerEnergy(const ArchConfig& config, const LayerMetrics& m,
     e.sram_write_bytes = (m.ofmap_sram_writes + m.ifmap_dram_reads + m.filter_dram_reads) * wb;
     e.mac_pj = t.mac_pj * static_cast<double>(m.macs) * static_cast<double>(wb);
   }
+  ApplyCountedArrayTraffic(m, wb, pb, &e);
   e.rf_pj = t.rf_pj * static_cast<double>(e.rf_bytes);
   e.inter_pe_pj = t.inter_pe_pj * static_cast<double>(e.inter_pe_bytes);
-  e.sram_read_pj = t.sram_read_pj * static_cast<double>(e.sram_read_bytes);
-  e.sram_write_pj = t.sram_write_pj * static_cast<double>(e.sram_write_bytes);
+  SramAccessEnergy(config, m, wb, t, &e);
   e.dram_read_pj = t.dram_read_pj * static_cast<double>(e.dram_read_bytes);
   e.dram_write_pj = t.dram_write_pj * static_cast<double>(e.dram_write_bytes);
+  e.static_pj = StaticEnergyPj(config, m.total_cycles, t);
   return e;
 }
 
@@ -145,19 +156,20 @@ std::string EnergyReportCsv(const std::vector<LayerEnergy>& layers) {
   o << "LayerID, Layer name, macs, rf_bytes, inter_pe_bytes, sram_read_bytes, sram_write_bytes, "
        "dram_read_bytes, dram_write_bytes, mac_energy_pj, rf_energy_pj, inter_pe_energy_pj, "
        "sram_read_energy_pj, sram_write_energy_pj, dram_read_energy_pj, dram_write_energy_pj, "
-       "energy_pj,\n";
+       "static_energy_pj, energy_pj,\n";
   char buf[512];
   for (size_t i = 0; i < layers.size(); ++i) {
     const LayerEnergy& e = layers[i];
     std::snprintf(
         buf, sizeof buf,
         "%lld, %lld, %lld, %lld, %lld, %lld, %lld, %.6g, %.6g, %.6g, %.6g, %.6g, "
-        "%.6g, %.6g, %.6g,\n",
+        "%.6g, %.6g, %.6g, %.6g,\n",
         static_cast<long long>(e.macs), static_cast<long long>(e.rf_bytes),
         static_cast<long long>(e.inter_pe_bytes), static_cast<long long>(e.sram_read_bytes),
         static_cast<long long>(e.sram_write_bytes), static_cast<long long>(e.dram_read_bytes),
         static_cast<long long>(e.dram_write_bytes), e.mac_pj, e.rf_pj, e.inter_pe_pj,
-        e.sram_read_pj, e.sram_write_pj, e.dram_read_pj, e.dram_write_pj, e.total_pj());
+        e.sram_read_pj, e.sram_write_pj, e.dram_read_pj, e.dram_write_pj, e.static_pj,
+        e.total_pj());
     o << i << ", " << e.name << ", " << buf;
   }
   return o.str();

@@ -16,7 +16,7 @@
 //   dram_read   = ifmap + filter DRAM reads        dram_write = ofmap DRAM writes
 //   sram_read   = ifmap + filter SRAM reads + ofmap DRAM writes (drained from SRAM)
 //   sram_write  = ofmap SRAM writes + ifmap + filter DRAM reads (filled into SRAM)
-//   mac         = useful MACs (idle PEs are assumed clock-gated: no energy)
+//   mac         = useful MACs (idle PEs: no dynamic energy, static only)
 //   PE register file and inter-PE links, per useful MAC, by dataflow (the
 //   stationary operand is read from the PE's register every MAC; the moving
 //   ones hop one PE per MAC; partial sums are psum_bytes wide; each
@@ -26,6 +26,9 @@
 //     is: rf = word_bytes (the ifmap element),             link = word_bytes + psum_bytes
 //   Loading the stationary operand into the PE is not counted separately
 //   (it is one SRAM read already counted, amortized over the fold).
+//   rs counts its own RF / array / psum traffic (ApplyCountedArrayTraffic).
+// Plus static energy per cycle (StaticEnergyPj) and SRAM access energy
+// scaled with each buffer's size (SramAccessEnergy).
 #pragma once
 
 #include <cstdint>
@@ -46,6 +49,15 @@ struct EnergyTable {
   double dram_read_pj = 200.0;  // off-chip, per byte
   double dram_write_pj = 200.0;
   int psum_bytes = 4;  // partial-sum width in the array (int32 / fp32 accumulators)
+  // Static (leakage) energy, paid every cycle the layer runs, busy or idle
+  // (energy_static.cpp; defaults and sources in docs/energy.md):
+  double pe_static_pj = 0.2;            // per PE per cycle at 1-byte words (x word_bytes)
+  double sram_static_pj_per_kb = 0.01;  // per kB of SRAM (ifmap + filter + ofmap) per cycle
+  // SRAM access energy grows with the buffer's size: sram_*_pj is the cost
+  // at sram_ref_kb, and a buffer of S kB costs (S / sram_ref_kb)^sram_size_exp
+  // times it (0 = size-independent, the pre-0.x model).
+  double sram_ref_kb = 64;  // SCALE-Sim's default buffer: unchanged cost there
+  double sram_size_exp = 0.5;
 };
 
 struct AreaModel {
@@ -55,7 +67,8 @@ struct AreaModel {
 
 // Sets one knob by its documented name (the keys of the [energy] / [area]
 // sections: mac_pj, rf_pj, inter_pe_pj, sram_read_pj, sram_write_pj,
-// dram_read_pj, dram_write_pj, psum_bytes; pe_mm2, sram_mm2_per_kb).
+// dram_read_pj, dram_write_pj, pe_static_pj, sram_static_pj_per_kb,
+// sram_ref_kb, sram_size_exp, psum_bytes; pe_mm2, sram_mm2_per_kb).
 // Returns false for an unknown key; throws Error for a negative value.
 bool SetEnergyKnob(EnergyTable& t, const std::string& key, double value);
 bool SetAreaKnob(AreaModel& a, const std::string& key, double value);
@@ -73,9 +86,10 @@ struct LayerEnergy {
   int64_t dram_read_bytes = 0, dram_write_bytes = 0;
   double mac_pj = 0, rf_pj = 0, inter_pe_pj = 0;
   double sram_read_pj = 0, sram_write_pj = 0, dram_read_pj = 0, dram_write_pj = 0;
+  double static_pj = 0;  // leakage of the PEs and SRAMs over the layer's cycles
   double total_pj() const {
     return mac_pj + rf_pj + inter_pe_pj + sram_read_pj + sram_write_pj + dram_read_pj +
-           dram_write_pj;
+           dram_write_pj + static_pj;
   }
   void Add(const LayerEnergy& o);  // sums every count and energy (name unchanged)
 };
@@ -93,6 +107,37 @@ struct AreaEstimate {
   double area_mm2 = 0;  // pes * pe_mm2 + sram_kb * sram_mm2_per_kb
 };
 AreaEstimate EstimateArea(const ArchConfig& config, const AreaModel& a);
+
+// Static (leakage) energy of `cycles` cycles of the design point: every PE
+// and every kB of SRAM leaks whether it is busy or not (energy_static.cpp),
+// so a larger array pays for its area while it runs.
+//   static_pj = cycles * (PEs * pe_static_pj * word_bytes + SRAM kB * sram_static_pj_per_kb)
+double StaticEnergyPj(const ArchConfig& config, int64_t cycles, const EnergyTable& t);
+
+// A dataflow that counts its own in-array traffic (LayerMetrics::
+// array_traffic_counted, the rs model): its RF and array-network bytes
+// replace the per-MAC estimate, and its psum re-reads from the global
+// buffer add to sram_read_bytes. No-op otherwise (energy_static.cpp).
+void ApplyCountedArrayTraffic(const LayerMetrics& m, int64_t word_bytes, int64_t psum_bytes,
+                              LayerEnergy* e);
+
+// SRAM read and write energy of a layer, each buffer's accesses at its
+// size's per-byte cost (sram_ref_kb, sram_size_exp): ifmap / filter reads
+// and DRAM fills at the ifmap / filter buffer, ofmap writes, drains and psum
+// re-reads at the ofmap buffer (energy_static.cpp).
+void SramAccessEnergy(const ArchConfig& config, const LayerMetrics& m, int64_t word_bytes,
+                      const EnergyTable& t, LayerEnergy* e);
+
+// An energy-reference table file (Accelergy-style ERT, docs/energy.md): one
+// `component.action: value` (or `key = value`) per line, '#' comments.
+// Keys: the knob names above, or the component.action aliases (mac.compute,
+// rf.access, noc.hop, sram.read, sram.write, dram.read, dram.write,
+// pe.leak, sram.leak, psum.bytes, pe.area, sram.area). Overrides the given
+// tables in place; errors name file:line and the key.
+void ReadEnergyReferenceTable(const std::filesystem::path& file, EnergyTable* table,
+                              AreaModel* area);
+void ParseEnergyReferenceTable(const std::string& text, const std::string& file,
+                               EnergyTable* table, AreaModel* area);
 
 // ENERGY_REPORT.csv: one row per layer, units in the column names
 // (LayerID, Layer name, macs, rf_bytes, ..., dram_write_energy_pj, energy_pj).

@@ -49,6 +49,20 @@ bool ParseRecord(const std::string& line, ExploreCheckpoint::Record* r) {
 
 }  // namespace
 
+std::string FormatPointRecord(uint64_t index, const PointResult& p) {
+  std::string s = FormatRecord(index, p);
+  s.pop_back();  // the newline
+  return s;
+}
+
+bool ParsePointRecord(const std::string& line, uint64_t* index, PointResult* p) {
+  ExploreCheckpoint::Record r;
+  if (!ParseRecord(line, &r)) return false;
+  *index = r.index;
+  *p = r.result;
+  return true;
+}
+
 ExploreCheckpoint::ExploreCheckpoint(const fs::path& file, const std::string& fingerprint,
                                      bool resume)
     : file_(file) {

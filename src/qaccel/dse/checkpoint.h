@@ -23,6 +23,12 @@
 
 namespace qaccel::dse {
 
+// One point as a text line without its newline (the checkpoint's record
+// format: every number exact), and back; Parse returns false on a malformed
+// line. The distributed explore ships points between processes this way.
+std::string FormatPointRecord(uint64_t index, const PointResult& p);
+bool ParsePointRecord(const std::string& line, uint64_t* index, PointResult* p);
+
 class ExploreCheckpoint {
  public:
   struct Record {

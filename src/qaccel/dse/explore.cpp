@@ -71,6 +71,44 @@ std::vector<PointResult> EvaluateBatch(const DesignSpace& space,
   return results;
 }
 
+// One batch split over the processes of opt.distributor: each evaluates its
+// share (on its threads), the points travel as exact text records, and every
+// process returns the whole batch in hand-out order.
+std::vector<PointResult> EvaluateDistributed(const DesignSpace& space,
+                                             const std::vector<Candidate>& batch,
+                                             const std::vector<accel::ArchConfig>& configs,
+                                             const EvaluateFn& evaluate, const ExploreOptions& opt,
+                                             int threads, ProgressBar* bar) {
+  Check(opt.checkpoint == nullptr, "explore: a checkpoint cannot be shared by processes");
+  WorkDistributor& d = *opt.distributor;
+  const size_t n = batch.size();
+  // Not a structured binding: clang before 16 cannot capture one in a lambda.
+  const std::pair<size_t, size_t> share = d.Share(n);
+  const size_t begin = share.first, end = share.second;
+  std::vector<std::string> records(n);
+  ParallelFor(static_cast<int64_t>(end - begin), threads, [&](int64_t k, int) {
+    const size_t i = begin + static_cast<size_t>(k);
+    PointResult p;
+    try {
+      p = evaluate(configs[i]);
+    } catch (const Error& e) {
+      throw Error("design point " + DescribePoint(PointResult{configs[i]}) + ": " + e.what());
+    }
+    records[i] = FormatPointRecord(space.Flatten(batch[i]), p);
+    if (bar) bar->Tick();
+  });
+  d.AllGather(&records);
+  std::vector<PointResult> results(n);
+  for (size_t i = 0; i < n; ++i) {
+    uint64_t index = 0;
+    Check(ParsePointRecord(records[i], &index, &results[i]) && index == space.Flatten(batch[i]),
+          "explore: point " + std::to_string(i) + " of a batch came back damaged from process " +
+              "gathering");
+    results[i].config = configs[i];
+  }
+  return results;
+}
+
 }  // namespace
 
 void CheckSearchSize(const DesignSpace& space, const std::string& strategy) {
@@ -143,7 +181,10 @@ ExploreResult Explore(const DesignSpace& space, const EvaluateFn& evaluate,
       continue;
     }
     std::vector<PointResult> results =
-        EvaluateBatch(space, batch, configs, evaluate, r.points.size(), opt, r.threads, bar.get());
+        opt.distributor && opt.distributor->size() > 1
+            ? EvaluateDistributed(space, batch, configs, evaluate, opt, r.threads, bar.get())
+            : EvaluateBatch(space, batch, configs, evaluate, r.points.size(), opt, r.threads,
+                            bar.get());
     for (size_t i = 0; i < batch.size(); ++i) {
       strategy->Report(batch[i], results[i].objective);
       if (results[i].objective < best_so_far) best_so_far = results[i].objective;

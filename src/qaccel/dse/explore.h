@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "qaccel/core/distribute.h"
 #include "qaccel/dse/checkpoint.h"
 #include "qaccel/dse/design_space.h"
 #include "qaccel/dse/evaluator.h"
@@ -46,6 +47,11 @@ struct ExploreOptions {
   // When set: points it holds are replayed instead of evaluated, new ones
   // are appended as they complete (checkpoint.h). Not owned.
   ExploreCheckpoint* checkpoint = nullptr;
+  // When set with size() > 1: each batch is split over its processes
+  // (core/distribute.h) and gathered, so every process sees every result in
+  // the same order and the outputs equal a single process's. Not owned; the
+  // checkpoint must then be null (one writer per file).
+  WorkDistributor* distributor = nullptr;
 };
 
 struct ExploreResult {
