@@ -16,7 +16,6 @@
 namespace qaccel::engine {
 namespace {
 
-constexpr int64_t kOne = int64_t{1} << IntEntropyRule::kFracBits;
 
 const std::array<int32_t, 257>& LnTable() {
   static const std::array<int32_t, 257> t = [] {
