@@ -16,7 +16,6 @@
 namespace qaccel::engine {
 namespace {
 
-
 const std::array<int32_t, 257>& LnTable() {
   static const std::array<int32_t, 257> t = [] {
     std::array<int32_t, 257> a{};
