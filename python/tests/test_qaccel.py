@@ -114,24 +114,32 @@ def test_simulate_per_layer_metrics():
 
 
 def test_explore_returns_the_points_and_releases_the_gil():
-    space = {"array": {"rows": [4, 8, 16], "cols": [4, 8], "dataflows": ["os", "ws"]},
+    sizes = [4, 8, 16, 32, 64, 128, 256]
+    space = {"array": {"rows": sizes, "cols": sizes, "dataflows": ["os", "ws", "is"]},
              "memory": {"ifmap_sram_kb": 64, "filter_sram_kb": 64, "ofmap_sram_kb": 64,
                         "bandwidth_mode": "calc"},
              "objective": {"metric": "total_cycles"}}
+    # The ticker counts only while explore is running. If explore held the GIL,
+    # the ticker could run only in the few bytecodes around the call (<= 2
+    # ticks); released, it ticks every millisecond of the ~0.1-1 s sweep.
     ticks = []
+    running = threading.Event()
     stop = threading.Event()
 
     def ticker():
         while not stop.is_set():
-            ticks.append(1)
+            if running.is_set():
+                ticks.append(1)
             time.sleep(0.001)
     t = threading.Thread(target=ticker)
     t.start()
+    running.set()
     r = qaccel.explore("resnet20", space, threads=1)
+    running.clear()
     stop.set()
     t.join()
-    assert len(r["points"]) == r["space_size"] == 12
+    assert len(r["points"]) == r["space_size"] == 147
     best = r["points"][r["best"]]
     assert best["total_cycles"] == min(p["total_cycles"] for p in r["points"])
     assert r["pareto_cycles_pes"]
-    assert len(ticks) > 5  # the other thread ran while explore worked
+    assert len(ticks) > 5, len(ticks)  # the other thread ran while explore worked
