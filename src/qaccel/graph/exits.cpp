@@ -211,21 +211,8 @@ Graph BuildResnet20Branchy(const ZooOptions& opt) {
   const int64_t widths[3] = {16, 32, 64};
   for (int s = 0; s < 3; ++s) {
     for (int b = 0; b < 3; ++b) {
-      std::string p = "layer" + std::to_string(s + 1) + "." + std::to_string(b) + ".";
-      int64_t stride = (s > 0 && b == 0) ? 2 : 1;
-      int in = x;
-      int y = g.AddConv(p + "conv1", in, widths[s], 3, stride, 1, false);
-      y = g.AddBatchNorm(p + "bn1", y);
-      y = g.AddRelu(p + "relu1", y);
-      y = g.AddConv(p + "conv2", y, widths[s], 3, 1, 1, false);
-      y = g.AddBatchNorm(p + "bn2", y);
-      int shortcut = in;
-      if (stride != 1 || g.layers[static_cast<size_t>(in)].out_shape[0] != widths[s]) {
-        shortcut = g.AddConv(p + "shortcut.conv", in, widths[s], 1, stride, 0, false);
-        shortcut = g.AddBatchNorm(p + "shortcut.bn", shortcut);
-      }
-      x = g.AddAdd(p + "add", y, shortcut);
-      x = g.AddRelu(p + "relu2", x);
+      x = AddResnetBasicBlock(g, "layer" + std::to_string(s + 1) + "." + std::to_string(b) + ".", x,
+                              widths[s], (s > 0 && b == 0) ? 2 : 1);
     }
     if (s < 2) {
       const std::string e = "exit" + std::to_string(s + 1);

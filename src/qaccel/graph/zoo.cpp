@@ -88,6 +88,21 @@ Graph BuildLenet5(const ZooOptions& opt) {
   return g;
 }
 
+int AddResnetBasicBlock(Graph& g, const std::string& p, int in, int64_t width, int64_t stride) {
+  int y = g.AddConv(p + "conv1", in, width, 3, stride, 1, false);
+  y = g.AddBatchNorm(p + "bn1", y);
+  y = g.AddRelu(p + "relu1", y);
+  y = g.AddConv(p + "conv2", y, width, 3, 1, 1, false);
+  y = g.AddBatchNorm(p + "bn2", y);
+  int shortcut = in;
+  if (stride != 1 || g.layers[static_cast<size_t>(in)].out_shape[0] != width) {
+    shortcut = g.AddConv(p + "shortcut.conv", in, width, 1, stride, 0, false);
+    shortcut = g.AddBatchNorm(p + "shortcut.bn", shortcut);
+  }
+  const int x = g.AddAdd(p + "add", y, shortcut);
+  return g.AddRelu(p + "relu2", x);
+}
+
 // ResNet-20 for CIFAR (He et al. 2016, sec. 4.2): conv3x3 16, then 3 stages of
 // 3 BasicBlocks (16, 32, 64 channels; stride 2 at the start of stages 2 and 3,
 // with a 1x1 projection shortcut), global average pool, fc. Convolutions have
@@ -102,21 +117,8 @@ Graph BuildResnet20(const ZooOptions& opt) {
   const int64_t widths[3] = {16, 32, 64};
   for (int s = 0; s < 3; ++s) {
     for (int b = 0; b < 3; ++b) {
-      std::string p = "layer" + std::to_string(s + 1) + "." + std::to_string(b) + ".";
-      int64_t stride = (s > 0 && b == 0) ? 2 : 1;
-      int in = x;
-      int y = g.AddConv(p + "conv1", in, widths[s], 3, stride, 1, false);
-      y = g.AddBatchNorm(p + "bn1", y);
-      y = g.AddRelu(p + "relu1", y);
-      y = g.AddConv(p + "conv2", y, widths[s], 3, 1, 1, false);
-      y = g.AddBatchNorm(p + "bn2", y);
-      int shortcut = in;
-      if (stride != 1 || g.layers[in].out_shape[0] != widths[s]) {
-        shortcut = g.AddConv(p + "shortcut.conv", in, widths[s], 1, stride, 0, false);
-        shortcut = g.AddBatchNorm(p + "shortcut.bn", shortcut);
-      }
-      x = g.AddAdd(p + "add", y, shortcut);
-      x = g.AddRelu(p + "relu2", x);
+      x = AddResnetBasicBlock(g, "layer" + std::to_string(s + 1) + "." + std::to_string(b) + ".", x,
+                              widths[s], (s > 0 && b == 0) ? 2 : 1);
     }
   }
   x = g.AddGlobalAvgPool("avgpool", x);

@@ -24,6 +24,11 @@ Graph BuildZooModel(const std::string& name, const ZooOptions& opt = {});
 // Individual builders (also reachable through BuildZooModel).
 Graph BuildLenet5(const ZooOptions& opt);
 Graph BuildResnet20(const ZooOptions& opt);
+// One CIFAR-style BasicBlock of ResNet-20 (conv3x3-bn-relu-conv3x3-bn, a 1x1
+// projection shortcut when the stride or width changes, add, relu), layers
+// named <prefix>conv1 ... <prefix>relu2; returns the block's output layer.
+// Shared by resnet20 and resnet20-branchy (graph/exits.cpp).
+int AddResnetBasicBlock(Graph& g, const std::string& prefix, int in, int64_t width, int64_t stride);
 // ImageNet topologies (zoo_imagenet.cpp).
 Graph BuildAlexnet(const ZooOptions& opt);
 Graph BuildAlexnetTv(const ZooOptions& opt);
