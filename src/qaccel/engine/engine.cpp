@@ -182,41 +182,37 @@ void Engine::RunTappedInt8(const uint8_t* pixels,
 }
 
 template <typename T>
+T* Engine::EvalLayer(uint8_t* arena, size_t i) const {
+  auto buf = [&](size_t j) { return reinterpret_cast<T*>(arena + offset_[j]); };
+  const Layer& l = graph_.layers[i];
+  KernelIO<T> io;
+  for (size_t k = 0; k < l.inputs.size(); ++k) io.in[k] = buf(static_cast<size_t>(l.inputs[k]));
+  io.out = buf(i);
+  io.scratch = arena + scratch_offset_;
+  if constexpr (std::is_same_v<T, float>)
+    kernels_[i]->EvalFloat(io);
+  else
+    kernels_[i]->EvalInt8(io);
+  return io.out;
+}
+
+template <typename T>
 void Engine::RunLayers(uint8_t* arena, T* logits,
                        const std::function<void(int, const T*, int64_t)>* tap) const {
-  auto buf = [&](size_t i) { return reinterpret_cast<T*>(arena + offset_[i]); };
-  if (tap) (*tap)(0, buf(0), numel_[0]);
+  if (tap) (*tap)(0, reinterpret_cast<const T*>(arena + offset_[0]), numel_[0]);
   for (size_t i = 1; i < graph_.layers.size(); ++i) {
-    const Layer& l = graph_.layers[i];
-    KernelIO<T> io;
-    for (size_t k = 0; k < l.inputs.size(); ++k) io.in[k] = buf(static_cast<size_t>(l.inputs[k]));
-    io.out = buf(i);
-    io.scratch = arena + scratch_offset_;
-    if constexpr (std::is_same_v<T, float>)
-      kernels_[i]->EvalFloat(io);
-    else
-      kernels_[i]->EvalInt8(io);
-    if (tap) (*tap)(static_cast<int>(i), io.out, numel_[i]);
+    const T* out = EvalLayer<T>(arena, i);
+    if (tap) (*tap)(static_cast<int>(i), out, numel_[i]);
   }
-  std::memcpy(logits, buf(graph_.layers.size() - 1), static_cast<size_t>(out_numel_) * sizeof(T));
+  std::memcpy(logits, arena + offset_[graph_.layers.size() - 1],
+              static_cast<size_t>(out_numel_) * sizeof(T));
 }
 
 template <typename T>
 int Engine::RunLayersUntil(uint8_t* arena,
                            const std::function<bool(int, const T*, int64_t)>& stop) const {
-  auto buf = [&](size_t i) { return reinterpret_cast<T*>(arena + offset_[i]); };
-  for (size_t i = 1; i < graph_.layers.size(); ++i) {
-    const Layer& l = graph_.layers[i];
-    KernelIO<T> io;
-    for (size_t k = 0; k < l.inputs.size(); ++k) io.in[k] = buf(static_cast<size_t>(l.inputs[k]));
-    io.out = buf(i);
-    io.scratch = arena + scratch_offset_;
-    if constexpr (std::is_same_v<T, float>)
-      kernels_[i]->EvalFloat(io);
-    else
-      kernels_[i]->EvalInt8(io);
-    if (stop(static_cast<int>(i), io.out, numel_[i])) return static_cast<int>(i);
-  }
+  for (size_t i = 1; i < graph_.layers.size(); ++i)
+    if (stop(static_cast<int>(i), EvalLayer<T>(arena, i), numel_[i])) return static_cast<int>(i);
   return static_cast<int>(graph_.layers.size()) - 1;
 }
 

@@ -92,6 +92,9 @@ class Engine {
                   const std::function<void(int, const int8_t*, int64_t)>* tap) const;
   template <typename T>
   int RunLayersUntil(uint8_t* arena, const std::function<bool(int, const T*, int64_t)>& stop) const;
+  // Runs layer i (>= 1) on its inputs in the arena; returns its output.
+  template <typename T>
+  T* EvalLayer(uint8_t* arena, size_t i) const;
   template <typename Fn>
   void ParallelOverBatch(int64_t n, Fn&& fn) const;
 

@@ -204,27 +204,18 @@ Graph BuildResnet20Branchy(const ZooOptions& opt) {
   const int64_t classes = Or(opt.num_classes, 10);
   Graph g;
   g.name = "resnet20-branchy";
-  int x = g.AddInput("input", {Or(opt.in_channels, 1), Or(opt.height, 28), Or(opt.width, 28)});
-  x = g.AddConv("conv1", x, 16, 3, 1, 1, false);
-  x = g.AddBatchNorm("bn1", x);
-  x = g.AddRelu("relu1", x);
-  const int64_t widths[3] = {16, 32, 64};
-  for (int s = 0; s < 3; ++s) {
-    for (int b = 0; b < 3; ++b) {
-      x = AddResnetBasicBlock(g, "layer" + std::to_string(s + 1) + "." + std::to_string(b) + ".", x,
-                              widths[s], (s > 0 && b == 0) ? 2 : 1);
-    }
-    if (s < 2) {
-      const std::string e = "exit" + std::to_string(s + 1);
-      AddExitHead(g, e, x, [&](Graph& gg, int a) {
-        int y = gg.AddConv(e + ".conv", a, widths[s], 2, 2, 0, false);
-        y = gg.AddBatchNorm(e + ".bn", y);
-        y = gg.AddRelu(e + ".relu", y);
-        y = gg.AddGlobalAvgPool(e + ".avgpool", y);
-        return gg.AddLinear(e + ".fc", y, classes);
-      });
-    }
-  }
+  int x = AddResnet20Body(g, opt, [&](int s, int out) {
+    if (s == 2) return;  // the final exit is the trunk's own
+    const std::string e = "exit" + std::to_string(s + 1);
+    const int64_t width = g.layers[static_cast<size_t>(out)].out_shape[0];
+    AddExitHead(g, e, out, [&](Graph& gg, int a) {
+      int y = gg.AddConv(e + ".conv", a, width, 2, 2, 0, false);
+      y = gg.AddBatchNorm(e + ".bn", y);
+      y = gg.AddRelu(e + ".relu", y);
+      y = gg.AddGlobalAvgPool(e + ".avgpool", y);
+      return gg.AddLinear(e + ".fc", y, classes);
+    });
+  });
   x = g.AddGlobalAvgPool("avgpool", x);
   g.AddLinear("fc", x, classes);
   return g;

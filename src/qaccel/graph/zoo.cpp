@@ -103,6 +103,22 @@ int AddResnetBasicBlock(Graph& g, const std::string& p, int in, int64_t width, i
   return g.AddRelu(p + "relu2", x);
 }
 
+int AddResnet20Body(Graph& g, const ZooOptions& opt,
+                    const std::function<void(int, int)>& after_stage) {
+  int x = g.AddInput("input", {Or(opt.in_channels, 1), Or(opt.height, 28), Or(opt.width, 28)});
+  x = g.AddConv("conv1", x, 16, 3, 1, 1, false);
+  x = g.AddBatchNorm("bn1", x);
+  x = g.AddRelu("relu1", x);
+  const int64_t widths[3] = {16, 32, 64};
+  for (int s = 0; s < 3; ++s) {
+    for (int b = 0; b < 3; ++b)
+      x = AddResnetBasicBlock(g, "layer" + std::to_string(s + 1) + "." + std::to_string(b) + ".", x,
+                              widths[s], (s > 0 && b == 0) ? 2 : 1);
+    if (after_stage) after_stage(s, x);
+  }
+  return x;
+}
+
 // ResNet-20 for CIFAR (He et al. 2016, sec. 4.2): conv3x3 16, then 3 stages of
 // 3 BasicBlocks (16, 32, 64 channels; stride 2 at the start of stages 2 and 3,
 // with a 1x1 projection shortcut), global average pool, fc. Convolutions have
@@ -110,17 +126,7 @@ int AddResnetBasicBlock(Graph& g, const std::string& p, int in, int64_t width, i
 Graph BuildResnet20(const ZooOptions& opt) {
   Graph g;
   g.name = "resnet20";
-  int x = g.AddInput("input", {Or(opt.in_channels, 1), Or(opt.height, 28), Or(opt.width, 28)});
-  x = g.AddConv("conv1", x, 16, 3, 1, 1, false);
-  x = g.AddBatchNorm("bn1", x);
-  x = g.AddRelu("relu1", x);
-  const int64_t widths[3] = {16, 32, 64};
-  for (int s = 0; s < 3; ++s) {
-    for (int b = 0; b < 3; ++b) {
-      x = AddResnetBasicBlock(g, "layer" + std::to_string(s + 1) + "." + std::to_string(b) + ".", x,
-                              widths[s], (s > 0 && b == 0) ? 2 : 1);
-    }
-  }
+  int x = AddResnet20Body(g, opt);
   x = g.AddGlobalAvgPool("avgpool", x);
   g.AddLinear("fc", x, Or(opt.num_classes, 10));
   return g;

@@ -4,6 +4,7 @@
 // line in the registry in zoo.cpp.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,11 @@ Graph BuildResnet20(const ZooOptions& opt);
 // named <prefix>conv1 ... <prefix>relu2; returns the block's output layer.
 // Shared by resnet20 and resnet20-branchy (graph/exits.cpp).
 int AddResnetBasicBlock(Graph& g, const std::string& prefix, int in, int64_t width, int64_t stride);
+// ResNet-20's input, stem and three stages of 3 BasicBlocks (16, 32, 64
+// channels); after_stage(s, out) is called after stage s = 0, 1, 2 (exits
+// attach there). Returns the last stage's output.
+int AddResnet20Body(Graph& g, const ZooOptions& opt,
+                    const std::function<void(int stage, int out)>& after_stage = {});
 // ImageNet topologies (zoo_imagenet.cpp).
 Graph BuildAlexnet(const ZooOptions& opt);
 Graph BuildAlexnetTv(const ZooOptions& opt);
