@@ -8,8 +8,10 @@
 
 #include <atomic>
 #include <cmath>
+#include <mutex>
 
 #include "qaccel/core/distribute.h"
+#include "qaccel/core/parallel.h"
 #include "qaccel/dse/checkpoint.h"
 #include "qaccel/dse/explore.h"
 
@@ -55,11 +57,22 @@ class FakeRankZero final : public WorkDistributor {
       : space_(s), oracle_(oracle) {}
   int rank() const override { return 0; }
   int size() const override { return 2; }
-  void AllGather(std::vector<std::string>* items) override {
-    const auto [b, e] = Share(items->size());
+  // Rank 0 takes the even tasks; rank 1 (the oracle) the odd ones.
+  void BeginTasks(size_t n) override {
+    tasks_ = n;
+    next_task_ = 0;
+  }
+  bool NextTask(size_t* task) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (next_task_ >= tasks_) return false;
+    *task = next_task_;
+    next_task_ += 2;
+    return true;
+  }
+  void AllGather(std::vector<std::string>* items, const std::vector<char>& mine) override {
     for (size_t i = 0; i < items->size(); ++i) {
       const PointResult& p = oracle_.at(next_ + i);
-      if (i < b || i >= e)
+      if (!mine.at(i))
         (*items)[i] = FormatPointRecord(IndexOf(p.config), p);
       else
         EXPECT_FALSE((*items)[i].empty());
@@ -82,6 +95,8 @@ class FakeRankZero final : public WorkDistributor {
   const DesignSpace& space_;
   const std::vector<PointResult>& oracle_;
   size_t next_ = 0;
+  size_t tasks_ = 0, next_task_ = 0;
+  std::mutex mu_;
 };
 
 ExploreOptions Opts(const std::string& strategy) {
@@ -113,5 +128,26 @@ TEST(ExploreDistributed, RankZeroEvaluatesItsShareAndGathersTheSameResult) {
     EXPECT_EQ(PointsCsv(one), PointsCsv(two)) << strategy;
     EXPECT_EQ(one.best, two.best);
     EXPECT_EQ(one.front_energy, two.front_energy);
+  }
+}
+
+TEST(ExploreDistributed, TasksAreRunsOfEqualKeysCutToTheCap) {
+  const std::vector<uint64_t> keys = {3, 3, 3, 3, 3, 1, 1, 3, 9};
+  using Tasks = std::vector<std::pair<size_t, size_t>>;
+  EXPECT_EQ(CutIntoTasks(keys, 100), (Tasks{{0, 5}, {5, 7}, {7, 8}, {8, 9}}));
+  EXPECT_EQ(CutIntoTasks(keys, 2), (Tasks{{0, 2}, {2, 4}, {4, 5}, {5, 7}, {7, 8}, {8, 9}}));
+  EXPECT_EQ(CutIntoTasks(keys, 0), CutIntoTasks(keys, 1));  // a cap of 0 means 1
+  EXPECT_TRUE(CutIntoTasks({}, 4).empty());
+}
+
+TEST(ExploreDistributed, SingleProcessDealsEveryTaskOnceAcrossThreads) {
+  WorkDistributor& d = SingleProcess();
+  for (int round = 0; round < 2; ++round) {
+    d.BeginTasks(1000);
+    std::vector<std::atomic<int>> taken(1000);
+    ParallelFor(4, 4, [&](int64_t, int) {
+      for (size_t t = 0; d.NextTask(&t);) taken[t].fetch_add(1);
+    });
+    for (size_t t = 0; t < taken.size(); ++t) EXPECT_EQ(taken[t].load(), 1) << t;
   }
 }

@@ -92,6 +92,15 @@ uint64_t DesignSpace::Flatten(const Candidate& c) const {
   return idx;
 }
 
+uint64_t DesignSpace::ArrayKey(const Candidate& c) const {
+  const auto sizes = DimensionSizes();
+  Flatten(c);  // validates
+  uint64_t key = 0;
+  for (size_t d = 0; d < 3; ++d)  // rows, cols, dataflow: the first three genes (Decode)
+    key = key * static_cast<uint64_t>(sizes[d]) + static_cast<uint64_t>(c.genes[d]);
+  return key;
+}
+
 Candidate DesignSpace::Unflatten(uint64_t index) const {
   auto sizes = DimensionSizes();
   Candidate c;

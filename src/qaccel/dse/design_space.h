@@ -85,6 +85,10 @@ struct DesignSpace {
   // Linear index of a candidate (mixed radix, first dimension most significant).
   uint64_t Flatten(const Candidate& c) const;
   Candidate Unflatten(uint64_t index) const;
+  // The genes the simulator's memo is keyed by (array rows, cols, dataflow),
+  // as one number: points with equal keys share most of their simulation
+  // (accel/sim_cache.h), so a distributed run keeps them on one process.
+  uint64_t ArrayKey(const Candidate& c) const;
   // The ArchConfig of a candidate: `base` with the searched fields replaced.
   accel::ArchConfig Decode(const Candidate& c, const accel::ArchConfig& base) const;
   bool Feasible(const accel::ArchConfig& config) const;

@@ -2,6 +2,7 @@
 // output files (see explore.h).
 #include "qaccel/dse/explore.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <limits>
@@ -82,22 +83,32 @@ std::vector<PointResult> EvaluateDistributed(const DesignSpace& space,
   Check(opt.checkpoint == nullptr, "explore: a checkpoint cannot be shared by processes");
   WorkDistributor& d = *opt.distributor;
   const size_t n = batch.size();
-  // Not a structured binding: clang before 16 cannot capture one in a lambda.
-  const std::pair<size_t, size_t> share = d.Share(n);
-  const size_t begin = share.first, end = share.second;
+  // Points of one array shape share the memo: one task each (at most
+  // n / (4 * workers) points, so the last tasks taken are small), dealt to
+  // whichever process and thread is free (distribute.h).
+  std::vector<uint64_t> affinity(n);
+  for (size_t i = 0; i < n; ++i) affinity[i] = space.ArrayKey(batch[i]);
+  const size_t workers = static_cast<size_t>(d.size()) * static_cast<size_t>(std::max(1, threads));
+  const std::vector<std::pair<size_t, size_t>> tasks =
+      CutIntoTasks(affinity, (n + 4 * workers - 1) / (4 * workers));
+  d.BeginTasks(tasks.size());
   std::vector<std::string> records(n);
-  ParallelFor(static_cast<int64_t>(end - begin), threads, [&](int64_t k, int) {
-    const size_t i = begin + static_cast<size_t>(k);
-    PointResult p;
-    try {
-      p = evaluate(configs[i]);
-    } catch (const Error& e) {
-      throw Error("design point " + DescribePoint(PointResult{configs[i]}) + ": " + e.what());
-    }
-    records[i] = FormatPointRecord(space.Flatten(batch[i]), p);
-    if (bar) bar->Tick();
+  std::vector<char> mine(n, 0);
+  ParallelFor(std::max(1, threads), threads, [&](int64_t, int) {
+    for (size_t t = 0; d.NextTask(&t);)
+      for (size_t i = tasks[t].first; i < tasks[t].second; ++i) {
+        PointResult p;
+        try {
+          p = evaluate(configs[i]);
+        } catch (const Error& e) {
+          throw Error("design point " + DescribePoint(PointResult{configs[i]}) + ": " + e.what());
+        }
+        records[i] = FormatPointRecord(space.Flatten(batch[i]), p);
+        mine[i] = 1;
+        if (bar) bar->Tick();
+      }
   });
-  d.AllGather(&records);
+  d.AllGather(&records, mine);
   std::vector<PointResult> results(n);
   for (size_t i = 0; i < n; ++i) {
     uint64_t index = 0;
