@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -13,7 +14,7 @@ using namespace qaccel;
 
 namespace {
 fs::path Dir() {
-  fs::path d = fs::temp_directory_path() / "qaccel_test_idx";
+  fs::path d = fs::temp_directory_path() / ("qaccel_test_idx_" + std::to_string(::getpid()));
   fs::create_directories(d);
   return d;
 }
@@ -84,7 +85,8 @@ TEST(Idx, GzipBombStopsAtWhatTheHeaderPromises) {
   std::vector<uint8_t> file = GzipMembers(Idx({50, 28, 28}, 50 * 784), 1 << 20);
   const std::vector<uint8_t> zeros = GzipMembers(std::vector<uint8_t>(64 << 20, 0), 64 << 20);
   for (int i = 0; i < 32; ++i) file.insert(file.end(), zeros.begin(), zeros.end());
-  ExpectError([&] { data::ReadIdx(Write("bomb.idx.gz", file)); }, "or more unexpected trailing bytes");
+  ExpectError([&] { data::ReadIdx(Write("bomb.idx.gz", file)); },
+              "or more unexpected trailing bytes");
 }
 
 TEST(Idx, RejectsBadFiles) {

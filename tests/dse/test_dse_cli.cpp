@@ -2,6 +2,7 @@
 // (determinism across thread counts, outputs, errors that leave nothing
 // behind), `qaccel topology`, and `qaccel sim -m` with its energy report.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -20,7 +21,7 @@ namespace {
 
 // One scratch directory per test (ctest may run them in parallel).
 fs::path TestDir() {
-  return fs::temp_directory_path() / "qaccel_test_dse_cli" /
+  return fs::temp_directory_path() / ("qaccel_test_dse_cli_" + std::to_string(::getpid())) /
          ::testing::UnitTest::GetInstance()->current_test_info()->name();
 }
 

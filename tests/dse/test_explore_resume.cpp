@@ -27,7 +27,7 @@ using namespace qaccel::dse;
 namespace {
 
 fs::path Dir() {
-  return fs::temp_directory_path() / "qaccel_test_explore_resume" /
+  return fs::temp_directory_path() / ("qaccel_test_explore_resume_" + std::to_string(::getpid())) /
          ::testing::UnitTest::GetInstance()->current_test_info()->name();
 }
 

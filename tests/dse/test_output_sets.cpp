@@ -3,6 +3,7 @@
 // qaccel did not write, and never one that holds their own input.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -21,7 +22,8 @@ using qaccel::testing::RunCli;
 namespace {
 
 fs::path Dir() {
-  const fs::path d = fs::temp_directory_path() / "qaccel_test_output_sets" /
+  const fs::path d = fs::temp_directory_path() /
+                     ("qaccel_test_output_sets_" + std::to_string(::getpid())) /
                      ::testing::UnitTest::GetInstance()->current_test_info()->name();
   return d;
 }

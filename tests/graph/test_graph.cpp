@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -50,7 +51,7 @@ TEST(Graph, RejectsInconsistentShapes) {
 }
 
 TEST(ModelFile, RoundTripAndInt8IsAQuarter) {
-  fs::path dir = fs::temp_directory_path() / "qaccel_test_model";
+  fs::path dir = fs::temp_directory_path() / ("qaccel_test_model_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   Graph f = BuildZooModel("lenet5");
   FillRandom(f, DType::kF32);
@@ -81,7 +82,8 @@ TEST(ModelFile, RoundTripAndInt8IsAQuarter) {
 }
 
 TEST(ModelFile, RejectsCorruptFiles) {
-  fs::path dir = fs::temp_directory_path() / "qaccel_test_model_bad";
+  fs::path dir =
+      fs::temp_directory_path() / ("qaccel_test_model_bad_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   Graph f = BuildZooModel("lenet5");

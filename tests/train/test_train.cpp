@@ -2,6 +2,7 @@
 // of `qaccel train`'s error handling. Runs in a few seconds: small subsets.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -252,7 +253,8 @@ TEST(Trainer, RejectsBadOptions) {
 }
 
 TEST(Cli, ErrorsExitNonZeroAndLeaveNoOutput) {
-  fs::path dir = fs::temp_directory_path() / "qaccel_test_train_cli";
+  fs::path dir =
+      fs::temp_directory_path() / ("qaccel_test_train_cli_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   const std::string out = (dir / "m.qmodel").string();
@@ -275,7 +277,8 @@ TEST(Cli, ErrorsExitNonZeroAndLeaveNoOutput) {
 }
 
 TEST(Cli, SmallRunWritesModelHistoryAndCurves) {
-  fs::path dir = fs::temp_directory_path() / "qaccel_test_train_cli_ok";
+  fs::path dir =
+      fs::temp_directory_path() / ("qaccel_test_train_cli_ok_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   const std::string out = (dir / "m.qmodel").string();
   auto r = RunCli("train --data mnist --epochs 1 --limit-train 200 --threads 1 -q -o " + out);
