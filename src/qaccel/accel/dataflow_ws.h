@@ -33,6 +33,10 @@ class WeightStationaryMapping : public PreloadedStationaryMapping {
     return b;
   }
 
+  // Fold (fc, fr) demands the same IFMAP addresses in the same rows for
+  // every fc (simulate_stages.h, periodic passes).
+  static constexpr bool kIfmapSameAcrossColumnFolds = true;
+
   int64_t IfmapFirstTau(const Fold&) const { return R_; }
   int64_t IfmapLastTau(const Fold& f) const { return StreamSkew(f).last_tau(); }
   int64_t FilterFirstTau(const Fold& f) const { return PreloadFirstTau(f); }
@@ -51,6 +55,10 @@ class WeightStationaryMapping : public PreloadedStationaryMapping {
     if (!PreloadRow(f, tau, &k)) return;
     for (int64_t c = 0; c < f.cu; ++c) fn(op_.Filter(k, f.fc * C_ + c));
   }
+  // The IFMAP as one skewed stream (simulate_stages.h's bulk window replay):
+  // port r carries window element IfmapStreamK0(f) + r of pixel u.
+  Skew IfmapStream(const Fold& f) const { return StreamSkew(f); }
+  int64_t IfmapStreamK0(const Fold& f) const { return f.fr * R_; }
   // IFMAP element (p, fr*R + r) is read at row R + p + r.
   int64_t IfmapPorts(const Fold& f) const { return f.ru; }
   template <class Fn>

@@ -151,8 +151,16 @@ EstimateReadBufferModel::EstimateReadBufferModel(BufferSize size, int64_t space,
   simulate_ = distinct_ >= window_elems_;
   if (simulate_) {
     const size_t blocks = static_cast<size_t>((space >> kBlockBits) + 1);
-    block_win_.assign(blocks, 0);
-    block_mask_.assign(blocks, 0);
+    size_t cap = 2;
+    while (cap < 2 * static_cast<size_t>(window_elems_) + 2) cap *= 2;
+    if (static_cast<int64_t>(blocks) > kDenseBlocksMax && cap < blocks) {
+      hashed_.assign(cap, HashedBlock{});
+      hash_shift_ = 64;
+      for (size_t c = cap; c > 1; c /= 2) --hash_shift_;
+    } else {
+      block_win_.assign(blocks, 0);
+      block_mask_.assign(blocks, 0);
+    }
   }
 }
 

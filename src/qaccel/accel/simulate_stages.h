@@ -345,6 +345,109 @@ Span ScanSramSpan(const FoldGrid& g, const StallTimeline& timeline, Ops&& ops, F
   return s;
 }
 
+// A mapping whose IFMAP demand in a fold is one skewed stream (ws): port r
+// carries window element IfmapStreamK0(f) + r of pixel u = tau - start - r.
+template <class Map>
+concept IfmapStreamMapping = requires(const Map& m, const Fold& f) {
+  { m.IfmapStream(f) } -> std::same_as<Skew>;
+  { m.IfmapStreamK0(f) } -> std::same_as<int64_t>;
+};
+
+// Can the fold's IFMAP window history skip to its end after the fold's first
+// window close (see IfmapWindowHistory)? Yes when the mapping streams the
+// IFMAP and the fold's window elements never name the same address twice. `distinct` caches the last check per row fold.
+template <DataflowMapping Map>
+bool IfmapStreamBulk(const OperandMatrices& op, const Map& map, const Fold& f,
+                     std::vector<int8_t>* distinct) {
+  if constexpr (IfmapStreamMapping<Map>) {
+    if (!SimBulkWalkEnabled()) return false;
+    int8_t& d = (*distinct)[static_cast<size_t>(f.fr)];
+    if (d < 0) {
+      const int64_t k0 = map.IfmapStreamK0(f);
+      d = op.WindowRangeDistinct(k0, k0 + map.IfmapStream(f).used) ? 1 : 0;
+    }
+    return d == 1;
+  } else {
+    return false;
+  }
+}
+
+// Addresses the bulk replay has counted in the open window but not stored
+// yet (IfmapWindowHistory): per piece, the valid addresses of `fold` from
+// the (skip+1)-th of row `row` through row `last`. Stored only when a later
+// fold needs the window's contents; pieces are pairwise disjoint and
+// disjoint from what is stored.
+struct PendingPiece {
+  Fold fold;
+  int64_t row = 0, skip = 0, last = 0, count = 0;
+};
+
+// Rows [tau, last] of a bulk fold whose addresses are all new (nothing in
+// the window can meet them): the closes they contain in one step; the
+// addresses after the last close (or all, without a close) join `pending`.
+// Returns nothing; updates `est` (closes, count) exactly as the replay would.
+template <DataflowMapping Map>
+void BulkStreamRest(const OperandMatrices& op, const Map& map, const Fold& f, int64_t tau,
+                    int64_t last, int64_t base, EstimateReadBufferModel* est,
+                    std::vector<PendingPiece>* pending, int64_t* pending_count) {
+  const Skew s = map.IfmapStream(f);
+  const int64_t k0 = map.IfmapStreamK0(f);
+  // Valid addresses in the rows before t: port r carries pixels u < t - start - r.
+  auto count_before = [&](int64_t t) {
+    if (op.all_valid()) return s.count_before(t);
+    int64_t sum = 0;
+    for (int64_t r = 0; r < s.used; ++r)
+      sum += op.ValidPixelsBefore(k0 + r, std::clamp<int64_t>(t - s.start - r, 0, s.len));
+    return sum;
+  };
+  const int64_t window = est->window_elems(), c = est->count();
+  const int64_t before = count_before(tau);
+  const int64_t rest = count_before(last + 1) - before;
+  if (rest <= 0) return;
+  const int64_t n = (c + rest) / window;
+  if (n == 0) {  // no close: all of them join the window
+    pending->push_back({f, tau, 0, last, rest});
+    *pending_count += rest;
+    est->SetCount(c + rest);
+    return;
+  }
+  // The last close is at the x-th address of the rest (1-based): in row tc,
+  // the j-th address of that row.
+  const int64_t x = n * window - c;
+  int64_t lo = tau, hi = last;
+  while (lo < hi) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    if (count_before(mid + 1) - before >= x)
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  const int64_t tc = lo, j = x - (count_before(tc) - before);
+  est->CloseWindows(n, base + tc);
+  pending->clear();
+  const int64_t open = c + rest - n * window;
+  *pending_count = open;
+  if (open > 0) pending->push_back({f, tc, j, last, open});
+  est->SetCount(open);
+}
+
+// Mappings whose IFMAP demand in fold (fc, fr) does not depend on fc (ws,
+// os): the column folds replay one and the same pass over the row folds.
+template <class Map>
+concept IfmapSameAcrossColumnFolds = Map::kIfmapSameAcrossColumnFolds;
+
+// The window state after a pass over the row folds, when a window closed in
+// its last fold: the close's row in that fold and the open count. The
+// window then holds exactly the addresses of that fold after the close
+// position, and those sets are nested, so (row, count) determines them.
+struct PassSignature {
+  bool valid = false;
+  int64_t row = 0, count = 0;
+  bool operator==(const PassSignature& o) const {
+    return valid == o.valid && row == o.row && count == o.count;
+  }
+};
+
 // IFMAP demand replayed through the CALC-mode window model, in demand order
 // as far as it matters: a band of rows whose demand cannot close the window
 // (count + ports * rows < window) may be applied in any order, so it is
@@ -352,6 +455,29 @@ Span ScanSramSpan(const FoldGrid& g, const StallTimeline& timeline, Ops&& ops, F
 // the mapping's IfmapRanges), where runs of 64 addresses already in the
 // window cost O(1). Rows that could close the window are replayed address by
 // address, in order, exactly as SCALE-Sim does.
+//
+// Bulk (IfmapStreamBulk folds: the ws mapping, when no two window elements
+// of a fold meet at one address). Such a fold's addresses are pairwise
+// distinct, so once nothing in the window can meet them -- from the fold's
+// start when the window holds only addresses of row folds whose window
+// elements never meet this fold's (OperandMatrices::WindowRangesDisjoint),
+// else after the fold's first window close, replayed as above -- every
+// address of the fold is new: the window closes after every
+// window_elems() valid addresses, which the stream's per-row counts
+// (Skew::count_before, OperandMatrices::ValidPixelsBefore on ragged edges)
+// place in O(ports log rows) (BulkStreamRest). The addresses left in the
+// open window are only counted (PendingPiece) and stored when a later fold
+// is not provably disjoint from them. A fold then costs O(ports log rows)
+// or O(window), not O(fold length): a layer's cost grows with its folds,
+// not its cycles.
+//
+// Periodic passes (IfmapSameAcrossColumnFolds: ws, os; also under bulk):
+// each column fold replays the same pass over the row folds, a function of
+// the window state it starts from. When two consecutive passes end in the
+// same state (PassSignature), every later pass starts from that state too,
+// so it closes as many windows, each row_folds * L rows later: the
+// remaining passes are added in one step. A layer then costs about two
+// passes instead of col_folds.
 template <DataflowMapping Map>
 std::shared_ptr<const CachedIfmapHistory> IfmapWindowHistory(const OperandMatrices& op,
                                                              const FoldGrid& g, const Map& map,
@@ -388,8 +514,44 @@ std::shared_ptr<const CachedIfmapHistory> IfmapWindowHistory(const OperandMatric
     }
   };
   const int64_t R = g.R, C = g.C, L = g.L, row_folds = g.row_folds, col_folds = g.col_folds;
+  // Bulk state: row folds whose addresses the open window may hold (empty
+  // when unknown: more than kMaxWindowFolds), and the pending pieces.
+  constexpr size_t kMaxWindowFolds = 8;
+  std::vector<int64_t> window_frs;
+  bool window_frs_known = true;
+  std::vector<PendingPiece> pending;
+  int64_t pending_count = 0;
+  auto store_pending = [&] {
+    if (pending.empty()) return;
+    est->SetCount(est->count() - pending_count);
+    for (const PendingPiece& pc : pending) {
+      int64_t idx = 0;
+      map.Ifmap(pc.fold, pc.row, [&](int64_t a) {
+        if (++idx > pc.skip) est->Access(a, 0);  // cannot close: fewer than a window
+      });
+      if (pc.row < pc.last) map.IfmapRanges(pc.fold, pc.row + 1, pc.last + 1, pixel_range);
+    }
+    pending.clear();
+    pending_count = 0;
+  };
+  // Can anything in the open window meet an address of row fold fr?
+  auto window_disjoint = [&](const Fold& f) {
+    if (!window_frs_known) return false;
+    const int64_t b0 = f.fr * R;
+    for (int64_t fr : window_frs) {
+      const int64_t a0 = fr * R, a1 = a0 + std::min(R, map.Sr() - a0);
+      if (fr == f.fr || !op.WindowRangesDisjoint(a0, a1, b0, b0 + f.ru)) return false;
+    }
+    return true;
+  };
+  std::vector<int8_t> distinct(static_cast<size_t>(row_folds), -1);
+  // Periodic passes: see the comment above the function.
+  bool last_fold_closed = false;
+  int64_t last_fold_base = 0;
+  PassSignature prev_pass;
   int64_t fidx = 0;
   for (int64_t fc = 0; fc < col_folds; ++fc) {
+    const int64_t closed_at_pass_start = est->closed();
     for (int64_t fr = 0; fr < row_folds; ++fr, ++fidx) {
       Fold f;
       f.fr = fr;
@@ -398,17 +560,51 @@ std::shared_ptr<const CachedIfmapHistory> IfmapWindowHistory(const OperandMatric
       f.cu = std::min(C, map.Sc() - fc * C);
       const int64_t ports = map.IfmapPorts(f), base = fidx * L;
       const int64_t first = map.IfmapFirstTau(f), last = map.IfmapLastTau(f);
-      for (int64_t tau = first; tau <= last;) {
-        const int64_t chunk = (window - est->count() - 1) / ports;
-        if (chunk >= 1) {
-          const int64_t tb = std::min(last + 1, tau + chunk);
-          map.IfmapRanges(f, tau, tb, pixel_range);
-          tau = tb;
-        } else {
-          map.Ifmap(f, tau, [&](int64_t a) { est->Access(a, base + tau); });
-          ++tau;
+      const bool bulk = IfmapStreamBulk(op, map, f, &distinct);
+      const int64_t closed_before = est->closed();
+      int64_t tau = first;
+      if (!(bulk && window_disjoint(f))) {
+        store_pending();
+        for (; tau <= last;) {
+          if (bulk && est->closed() != closed_before) break;
+          const int64_t chunk = (window - est->count() - 1) / ports;
+          if (chunk >= 1) {
+            const int64_t tb = std::min(last + 1, tau + chunk);
+            map.IfmapRanges(f, tau, tb, pixel_range);
+            tau = tb;
+          } else {
+            map.Ifmap(f, tau, [&](int64_t a) { est->Access(a, base + tau); });
+            ++tau;
+          }
         }
       }
+      if constexpr (IfmapStreamMapping<Map>) {
+        if (bulk && tau <= last)
+          BulkStreamRest(op, map, f, tau, last, base, est, &pending, &pending_count);
+      }
+      last_fold_closed = est->closed() != closed_before;
+      last_fold_base = base;
+      if (last_fold_closed) {
+        window_frs.assign(1, fr);
+        window_frs_known = true;
+      } else if (window_frs_known &&
+                 std::find(window_frs.begin(), window_frs.end(), fr) == window_frs.end()) {
+        window_frs.push_back(fr);
+        if (window_frs.size() > kMaxWindowFolds) window_frs_known = false;
+      }
+    }
+    if constexpr (IfmapSameAcrossColumnFolds<Map>) {
+      if (!SimBulkWalkEnabled()) continue;
+      PassSignature sig;
+      if (last_fold_closed)
+        sig = {true, est->last_close_row() - last_fold_base, est->count()};
+      const int64_t remaining = col_folds - 1 - fc;
+      if (sig.valid && sig == prev_pass && remaining > 0) {
+        est->RepeatCloses(remaining * (est->closed() - closed_at_pass_start),
+                          remaining * row_folds * L);
+        break;
+      }
+      prev_pass = sig;
     }
   }
   auto r = std::make_shared<CachedIfmapHistory>();
@@ -548,8 +744,22 @@ void CheckSimulatedWork(const ArchConfig& cfg, const LayerSpec& layer, const Ope
       const double share = std::min(1.0, static_cast<double>(map.IfmapPorts(g.At(0, 0))) /
                                              static_cast<double>(probe.window_elems()));
       const int64_t range = std::min<int64_t>(64, op.filter_w() * op.channels());
-      replayed = static_cast<int64_t>(static_cast<double>(m.ifmap_sram_reads) * share) +
-                 m.ifmap_sram_reads / range;
+      int64_t reads = m.ifmap_sram_reads;
+      // Bulk folds replay at most three windows of addresses each (up to
+      // the first close: the window's hits and one window of new addresses;
+      // after the last: less than one window).
+      if constexpr (IfmapStreamMapping<Map>) {
+        std::vector<int8_t> distinct(static_cast<size_t>(g.row_folds), -1);
+        bool all = true;
+        for (int64_t fr = 0; fr < g.row_folds && all; ++fr)
+          all = IfmapStreamBulk(op, map, g.At(0, fr), &distinct);
+        if (all) {
+          const double bound = static_cast<double>(g.folds()) * 3.0 *
+                               static_cast<double>(probe.window_elems());
+          if (bound < static_cast<double>(reads)) reads = static_cast<int64_t>(bound);
+        }
+      }
+      replayed = static_cast<int64_t>(static_cast<double>(reads) * share) + reads / range;
     }
   }
   // The OFMAP write buffer steps element by element around each drain or
