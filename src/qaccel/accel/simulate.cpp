@@ -125,7 +125,9 @@ SimCacheKey MemoKey(MemoKind kind, const ArchConfig& c, const LayerSpec& l, int6
           l.stride_h,
           l.stride_w,
           words,
-          bw};
+          bw,
+          0,
+          0};
 }
 
 LayerBuffers LayerBuffers::Of(const ArchConfig& c) {

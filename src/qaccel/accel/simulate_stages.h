@@ -805,8 +805,8 @@ void CheckLimitsWithMapping(const ArchConfig& cfg, const LayerSpec& layer,
 
 // The whole layer on one mapping.
 template <DataflowMapping Map>
-LayerMetrics SimulateWithMapping(const ArchConfig& cfg, const LayerSpec& layer,
-                                 const OperandMatrices& op) {
+LayerMetrics SimulateWithMappingUncached(const ArchConfig& cfg, const LayerSpec& layer,
+                                         const OperandMatrices& op) {
   const Map map(op, cfg.array_rows, cfg.array_cols);
   const FoldGrid g = FoldGrid::Of(map, cfg.array_rows, cfg.array_cols, layer.name);
   const LayerBuffers size = LayerBuffers::Of(cfg);
@@ -830,6 +830,31 @@ LayerMetrics SimulateWithMapping(const ArchConfig& cfg, const LayerSpec& layer,
   m.ofmap_dram_start_cycle = walked->dram_first;
   m.ofmap_dram_stop_cycle = walked->dram_last;
   FinishReport(g.R * g.C, &m);
+  return m;
+}
+
+// The whole layer on one mapping; USER-mode layers through the memo (keyed by
+// every input: the three buffer sizes in words and the bandwidth), after
+// the limits check, which a memoized layer must still pass.
+template <DataflowMapping Map>
+LayerMetrics SimulateWithMapping(const ArchConfig& cfg, const LayerSpec& layer,
+                                 const OperandMatrices& op) {
+  if (cfg.bw_mode != BandwidthMode::kUser) return SimulateWithMappingUncached<Map>(cfg, layer, op);
+  CheckLimitsWithMapping<Map>(cfg, layer, op);
+  const LayerBuffers size = LayerBuffers::Of(cfg);
+  SimCacheKey key = MemoKey(MemoKind::kUserLayer, cfg, layer, size.ifmap.total,
+                            static_cast<int64_t>(cfg.bandwidth_words_per_cycle));
+  key[14] = size.filter.total;
+  key[15] = size.ofmap.total;
+  const auto v = UserLayerMemo(key, [&] {
+    return std::make_shared<const CachedUserLayer>(
+        CachedUserLayer{SimulateWithMappingUncached<Map>(cfg, layer, op)});
+  });
+  LayerMetrics m = v->metrics;  // what the key leaves out comes from this call
+  m.name = layer.name;
+  m.word_bytes = cfg.word_bytes;
+  m.weight_bits = cfg.weight_bits;
+  m.act_bits = cfg.act_bits;
   return m;
 }
 
