@@ -64,6 +64,20 @@ class WriteBufferModel {
   int64_t first_cycle() const { return first_cycle_; }
   int64_t last_cycle() const { return last_cycle_; }
 
+  // The buffer's state as seen from cycle `next_cycle` (the next row's):
+  // `rel` holds everything later rows depend on, relative to that cycle and
+  // to the first undrained line; `abs` the counters that only grow.
+  struct Phase {
+    std::vector<int64_t> rel;
+    int64_t accesses = 0, committed = 0, drain_end = 0, last_cycle = 0;
+  };
+  Phase Snapshot(int64_t next_cycle) const;
+  // Equal `rel` at two points of a stretch of rows with identical demand,
+  // one cycle apart each and no stall between: the stretch between them
+  // repeats exactly. Repeat advances the buffer by `n` more such periods
+  // (from `a` to `b`, b the current state) in O(pending lines).
+  void Repeat(const Phase& a, const Phase& b, int64_t n);
+
  private:
   void Store(int64_t n);
   void ForceAppend();

@@ -47,10 +47,21 @@ inline int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // The folds of one layer: R x C tiles of the mapped Sr x Sc matrix, each
 // fold_len rows of demand.
+// Work units a fold costs when its rows are advanced in bulk (FoldGrid::
+// rows_in_bulk): the per-fold steps of the walk, the IFMAP history and the
+// compute side.
+inline constexpr int64_t kFoldWork = 64;
+
 struct FoldGrid {
   int64_t R = 0, C = 0, Sr = 0, Sc = 0, row_folds = 0, col_folds = 0, L = 0, num_rows = 0;
+  // rows_in_bulk (RowsInBulk: CALC ws layers whose folds all take the bulk
+  // IFMAP path): the layer costs O(folds), not O(rows), so its work measure
+  // (kMaxSimulatedWork) is folds x kFoldWork instead of its demand rows.
+  bool rows_in_bulk = false;
+  int64_t work_rows = 0;
   template <DataflowMapping Map>
-  static FoldGrid Of(const Map& map, int64_t rows, int64_t cols, const std::string& layer) {
+  static FoldGrid Of(const Map& map, int64_t rows, int64_t cols, const std::string& layer,
+                     bool rows_in_bulk = false) {
     FoldGrid g;
     g.R = rows;
     g.C = cols;
@@ -59,9 +70,13 @@ struct FoldGrid {
     g.row_folds = CeilDiv(g.Sr, rows);
     g.col_folds = CeilDiv(g.Sc, cols);
     g.L = map.fold_len();
+    g.rows_in_bulk = rows_in_bulk;
     // Checked before any per-fold loop runs (limits.h).
-    if (__builtin_mul_overflow(g.row_folds * g.col_folds, g.L, &g.num_rows) ||
-        g.num_rows > kMaxSimulatedWork)
+    const bool overflow = __builtin_mul_overflow(g.row_folds * g.col_folds, g.L, &g.num_rows);
+    g.work_rows = g.num_rows;
+    if (rows_in_bulk && !overflow && g.folds() <= kMaxSimulatedWork / kFoldWork)
+      g.work_rows = std::min(g.num_rows, g.folds() * kFoldWork);
+    if (overflow || g.work_rows > kMaxSimulatedWork)
       CheckedProduct(g.row_folds * g.col_folds, g.L, kMaxSimulatedWork,
                      "layer '" + layer + "': demand rows (folds x fold length)");
     return g;
@@ -229,6 +244,48 @@ inline int64_t AdvanceQuietRun(const Skew& oskew, int64_t tau, int64_t hi, int64
   return done;
 }
 
+// The write buffer's state after an event row of a plateau (RepeatPeriods).
+struct PhaseMark {
+  int64_t tau = 0, stalls = 0;
+  WriteBufferModel::Phase phase;
+};
+
+// CALC bulk step over a plateau of the OFMAP skew (every row the same
+// demand): after row tau (an event row: a drain start or a stall), when
+// the buffer's relative state equals its state after an earlier event row
+// of the same plateau with no stall between, the rows between repeat
+// exactly; whole periods that end before `last` (the plateau's last row
+// that may be skipped) are applied in one step (WriteBufferModel::Repeat).
+// `ring` holds the last event states of the plateau (the period is often
+// bw / gcd(bw, k) events: a partial line shifts by k mod bw per drain).
+// Returns the row
+// now done.
+inline int64_t RepeatPeriods(const Skew& oskew, int64_t base, int64_t tau, int64_t last,
+                             WalkState* w, std::vector<PhaseMark>* ring) {
+  constexpr size_t kMarks = 512;  // periods of up to 512 events are found
+  const int64_t k = oskew.count(tau);
+  if (k <= 0 || oskew.slope(tau) != 0 || tau >= last) return tau;
+  // The plateau continues up to linear_run_end; rows past `last` are not skipped.
+  const int64_t end = std::min(oskew.linear_run_end(tau), last);
+  if (!ring->empty() && oskew.count(ring->back().tau) != k) ring->clear();
+  PhaseMark now{tau, w->stalls, w->wbuf.Snapshot(base + tau + 1 + w->stalls)};
+  for (auto it = ring->rbegin(); it != ring->rend(); ++it) {
+    if (it->stalls != now.stalls || it->phase.rel != now.phase.rel) continue;
+    const int64_t period = tau - it->tau;
+    const int64_t n = (end - tau) / period;
+    if (n > 0) {
+      w->wbuf.Repeat(it->phase, now.phase, n);
+      tau += n * period;
+      w->of_span.Add(base + tau + w->stalls);  // the last skipped row wrote OFMAP elements
+    }
+    ring->clear();
+    return tau;
+  }
+  if (ring->size() == kMarks) ring->erase(ring->begin());
+  ring->push_back(std::move(now));
+  return tau;
+}
+
 // One demand row through every buffer the walk visits; records its stall.
 template <DataflowMapping Map>
 void ServiceRow(const Map& map, const Fold& f, int64_t tau, int64_t row, bool last_row,
@@ -274,6 +331,7 @@ std::shared_ptr<const CachedOfmapWalk> WalkDemandRows(const FoldGrid& g, const M
   WalkState w{WriteBufferModel(ofmap, drain_bw)};
   // Only OFMAP rows are walked (CALC): runs of rows may be advanced in bulk.
   const bool bulk = !rb->active() && SimBulkWalkEnabled();
+  std::vector<PhaseMark> ring;
   g.ForEach([&](const Fold& f, int64_t fold_index) {
     const int64_t base = fold_index * g.L;
     const Skew oskew = map.OfmapSkew(f);
@@ -282,6 +340,7 @@ std::shared_ptr<const CachedOfmapWalk> WalkDemandRows(const FoldGrid& g, const M
       lo = std::min({lo, map.IfmapFirstTau(f), map.FilterFirstTau(f)});
       hi = std::max({hi, map.IfmapLastTau(f), map.FilterLastTau(f)});
     }
+    ring.clear();
     for (int64_t tau = lo; tau <= hi; ++tau) {
       const int64_t row = base + tau;
       if (bulk) {
@@ -294,6 +353,8 @@ std::shared_ptr<const CachedOfmapWalk> WalkDemandRows(const FoldGrid& g, const M
       }
       ServiceRow(map, f, tau, row, row == g.num_rows - 1, oskew, rb, if_span, fi_span, &w,
                  &out->timeline);
+      if (bulk)
+        tau = RepeatPeriods(oskew, base, tau, std::min(hi, g.num_rows - 2 - base), &w, &ring);
     }
   });
   // Total cycles = completion cycle of the OFMAP port in the last demand row.
@@ -367,6 +428,29 @@ bool IfmapStreamBulk(const OperandMatrices& op, const Map& map, const Fold& f,
       d = op.WindowRangeDistinct(k0, k0 + map.IfmapStream(f).used) ? 1 : 0;
     }
     return d == 1;
+  } else {
+    return false;
+  }
+}
+
+// Does every fold of the layer take the bulk paths (CALC, bulk on, a ws
+// mapping whose row folds all stream pairwise distinct addresses)? Then its
+// cost grows with its folds, not its demand rows (FoldGrid::rows_in_bulk).
+template <DataflowMapping Map>
+bool RowsInBulk(const ArchConfig& cfg, const OperandMatrices& op, const Map& map) {
+  if constexpr (IfmapStreamMapping<Map>) {
+    if (cfg.bw_mode != BandwidthMode::kCalc || !SimBulkWalkEnabled()) return false;
+    const int64_t R = cfg.array_rows, row_folds = CeilDiv(map.Sr(), R);
+    if (row_folds > kMaxSimulatedWork / kFoldWork) return false;
+    std::vector<int8_t> distinct(static_cast<size_t>(row_folds), -1);
+    for (int64_t fr = 0; fr < row_folds; ++fr) {
+      Fold f;
+      f.fr = fr;
+      f.ru = std::min(R, map.Sr() - fr * R);
+      f.cu = 1;
+      if (!IfmapStreamBulk(op, map, f, &distinct)) return false;
+    }
+    return true;
   } else {
     return false;
   }
@@ -768,9 +852,9 @@ void CheckSimulatedWork(const ArchConfig& cfg, const LayerSpec& layer, const Ope
       std::min(1.0, 2.0 * static_cast<double>(g.C) /
                         static_cast<double>(std::max<int64_t>(1, size.ofmap.total)));
   replayed += static_cast<int64_t>(static_cast<double>(m.ofmap_sram_writes) * of_share);
-  if (g.num_rows + replayed > kMaxSimulatedWork)
-    throw Error("layer '" + layer.name + "': simulated work " + std::to_string(g.num_rows) +
-                " demand rows + " + std::to_string(replayed) +
+  if (g.work_rows + replayed > kMaxSimulatedWork)
+    throw Error("layer '" + layer.name + "': simulated work " + std::to_string(g.work_rows) +
+                (g.rows_in_bulk ? " fold steps + " : " demand rows + ") + std::to_string(replayed) +
                 " replayed addresses is above the limit " + std::to_string(kMaxSimulatedWork) +
                 " (docs/simulator.md, Input limits); use larger SRAMs, a larger array or CALC "
                 "bandwidth, or split the layer");
@@ -799,7 +883,9 @@ template <DataflowMapping Map>
 void CheckLimitsWithMapping(const ArchConfig& cfg, const LayerSpec& layer,
                             const OperandMatrices& op) {
   const Map map(op, cfg.array_rows, cfg.array_cols);
-  CheckedComputeSide(cfg, layer, op, FoldGrid::Of(map, cfg.array_rows, cfg.array_cols, layer.name),
+  CheckedComputeSide(cfg, layer, op,
+                     FoldGrid::Of(map, cfg.array_rows, cfg.array_cols, layer.name,
+                                  RowsInBulk(cfg, op, map)),
                      map, LayerBuffers::Of(cfg));
 }
 
@@ -808,7 +894,8 @@ template <DataflowMapping Map>
 LayerMetrics SimulateWithMappingUncached(const ArchConfig& cfg, const LayerSpec& layer,
                                          const OperandMatrices& op) {
   const Map map(op, cfg.array_rows, cfg.array_cols);
-  const FoldGrid g = FoldGrid::Of(map, cfg.array_rows, cfg.array_cols, layer.name);
+  const FoldGrid g =
+      FoldGrid::Of(map, cfg.array_rows, cfg.array_cols, layer.name, RowsInBulk(cfg, op, map));
   const LayerBuffers size = LayerBuffers::Of(cfg);
   LayerMetrics m = CheckedComputeSide(cfg, layer, op, g, map, size);
   UserReadBuffers rb = PrepareReadBuffers(cfg, size, op, g, map);
