@@ -112,6 +112,7 @@ int64_t WriteBufferModel::AdvanceQuietRows(int64_t k, int64_t slope, int64_t cyc
   auto stored = [&](int64_t r) { return r * k + slope * (r * (r - 1) / 2); };
   auto rows_within = [&](int64_t limit) {  // largest r <= n with S(r) <= limit
     if (limit < 0) return int64_t{0};
+    if (slope == 0) return std::min(n, limit / k);  // S(r) = r k
     int64_t lo = 0, hi = n;
     while (lo < hi) {
       const int64_t mid = lo + (hi - lo + 1) / 2;
