@@ -576,6 +576,32 @@ std::shared_ptr<const CachedIfmapHistory> IfmapWindowHistory(const OperandMatric
   // Consecutive calls mostly start at the same window element, so the
   // division that finds its filter row is memoized (a 64-bit divide costs
   // more than the rest of a short range).
+  //
+  // The ranges of one batch are applied order-free, so consecutive ranges of
+  // one filter row that overlap or touch (neighbouring pixels whose windows
+  // overlap: stride x channels <= the range) are merged first and applied
+  // once (`slots`, one per filter row mod 4); flush() before anything else
+  // reads or changes the window.
+  struct Slot {
+    int64_t crow = -1, lo = 0, hi = 0;
+  };
+  Slot slots[4];
+  auto add_range = [&](int64_t crow, int64_t a0, int64_t a1) {
+    Slot& sl = slots[crow & 3];
+    if (sl.crow == crow && a0 >= sl.lo && a0 <= sl.hi) {
+      sl.hi = std::max(sl.hi, a1);
+      return;
+    }
+    if (sl.crow >= 0) est->TouchRange(sl.lo, sl.hi);
+    sl = {crow, a0, a1};
+  };
+  auto flush = [&] {
+    for (Slot& sl : slots)
+      if (sl.crow >= 0) {
+        est->TouchRange(sl.lo, sl.hi);
+        sl.crow = -1;
+      }
+  };
   int64_t memo_k = 0, memo_row = 0;
   auto pixel_range = [&](int64_t p, int64_t ka, int64_t kb) {
     const int64_t pr = op.pix_row(p), pc = op.pix_col(p);
@@ -592,7 +618,7 @@ std::shared_ptr<const CachedIfmapHistory> IfmapWindowHistory(const OperandMatric
       const int64_t lo = k - k0, hi = std::min(end - k0, valid);
       if (lo < hi) {
         const int64_t base = (y * Wd + pc) * ch;
-        est->TouchRange(base + lo, base + hi);
+        add_range(crow, base + lo, base + hi);
       }
       k = end;
     }
@@ -614,6 +640,7 @@ std::shared_ptr<const CachedIfmapHistory> IfmapWindowHistory(const OperandMatric
         if (++idx > pc.skip) est->Access(a, 0);  // cannot close: fewer than a window
       });
       if (pc.row < pc.last) map.IfmapRanges(pc.fold, pc.row + 1, pc.last + 1, pixel_range);
+      flush();
     }
     pending.clear();
     pending_count = 0;
@@ -655,6 +682,7 @@ std::shared_ptr<const CachedIfmapHistory> IfmapWindowHistory(const OperandMatric
           if (chunk >= 1) {
             const int64_t tb = std::min(last + 1, tau + chunk);
             map.IfmapRanges(f, tau, tb, pixel_range);
+            flush();
             tau = tb;
           } else {
             map.Ifmap(f, tau, [&](int64_t a) { est->Access(a, base + tau); });
