@@ -101,9 +101,7 @@ std::string Reports(const Case& c) {
 
 class SimBulkTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    SetSimCacheEnabled(false);
-  }
+  void SetUp() override { SetSimCacheEnabled(false); }
   void TearDown() override {
     SetSimBulkWalkEnabled(true);
     SetSimCacheEnabled(true);
@@ -141,9 +139,9 @@ TEST_F(SimBulkTest, RandomLayersMatchThePerCycleReference) { Compare(RandomCases
 TEST_F(SimBulkTest, LongStreamsMatchThePerCycleReference) {
   std::vector<Case> cases;
   const std::vector<LayerSpec> layers = {
-      {"conv3x3_c24", 40, 44, 3, 3, 24, 40, 1, 1},   {"conv1x1_s2", 41, 37, 1, 1, 32, 48, 2, 2},
-      {"conv7x7_s2_c3", 45, 47, 7, 7, 3, 20, 2, 2},  {"conv3x3_c1", 60, 50, 3, 3, 1, 30, 1, 1},
-      {"conv3x3_c13", 30, 30, 3, 3, 13, 33, 1, 2},   LayerSpec::Gemm("gemm", 900, 70, 130),
+      {"conv3x3_c24", 40, 44, 3, 3, 24, 40, 1, 1},  {"conv1x1_s2", 41, 37, 1, 1, 32, 48, 2, 2},
+      {"conv7x7_s2_c3", 45, 47, 7, 7, 3, 20, 2, 2}, {"conv3x3_c1", 60, 50, 3, 3, 1, 30, 1, 1},
+      {"conv3x3_c13", 30, 30, 3, 3, 13, 33, 1, 2},  LayerSpec::Gemm("gemm", 900, 70, 130),
       LayerSpec::Gemm("gemm_tall", 3000, 20, 40)};
   for (const LayerSpec& l : layers)
     for (Dataflow df :

@@ -207,8 +207,8 @@ class EstimateReadBufferModel {
     return block_mask_[b];
   }
   uint64_t& HashedBlockMask(int64_t b) {
-    size_t i = static_cast<size_t>((static_cast<uint64_t>(b) * 0x9E3779B97F4A7C15ULL) >>
-                                   hash_shift_);
+    size_t i =
+        static_cast<size_t>((static_cast<uint64_t>(b) * 0x9E3779B97F4A7C15ULL) >> hash_shift_);
     for (;; i = (i + 1) & (hashed_.size() - 1)) {
       HashedBlock& e = hashed_[i];
       if (e.win != window_id_) {

@@ -19,7 +19,12 @@
 // in one prefetch window its DRAM figures are analytic, so only the OFMAP
 // rows of each fold are visited (a few per fold instead of T * R addresses),
 // run by run where the OFMAP demand is linear (WriteBufferModel::
-// AdvanceQuietRows). CALC sub-results that depend on only part of the design
+// AdvanceQuietRows) and period by period where a plateau's drains repeat
+// (RepeatPeriods). The IFMAP window history counts, instead of replaying,
+// the ws folds whose addresses cannot meet the window (BulkStreamRest) and
+// repeats periodic column-fold passes, so a CALC ws layer costs O(folds), not
+// O(cycles); QACCEL_SIM_BULK=0 keeps the per-cycle reference (tests/accel/
+// test_sim_bulk.cpp). CALC sub-results that depend on only part of the design
 // point (the OFMAP walk, the IFMAP window history, the address tables) are
 // memoized across calls (sim_cache.h); docs/simulator.md has the argument.
 //
@@ -416,7 +421,8 @@ concept IfmapStreamMapping = requires(const Map& m, const Fold& f) {
 
 // Can the fold's IFMAP window history skip to its end after the fold's first
 // window close (see IfmapWindowHistory)? Yes when the mapping streams the
-// IFMAP and the fold's window elements never name the same address twice. `distinct` caches the last check per row fold.
+// IFMAP and the fold's window elements never name the same address twice.
+// `distinct` caches the check per row fold.
 template <DataflowMapping Map>
 bool IfmapStreamBulk(const OperandMatrices& op, const Map& map, const Fold& f,
                      std::vector<int8_t>* distinct) {
@@ -708,8 +714,7 @@ std::shared_ptr<const CachedIfmapHistory> IfmapWindowHistory(const OperandMatric
     if constexpr (IfmapSameAcrossColumnFolds<Map>) {
       if (!SimBulkWalkEnabled()) continue;
       PassSignature sig;
-      if (last_fold_closed)
-        sig = {true, est->last_close_row() - last_fold_base, est->count()};
+      if (last_fold_closed) sig = {true, est->last_close_row() - last_fold_base, est->count()};
       const int64_t remaining = col_folds - 1 - fc;
       if (sig.valid && sig == prev_pass && remaining > 0) {
         est->RepeatCloses(remaining * (est->closed() - closed_at_pass_start),
@@ -866,8 +871,8 @@ void CheckSimulatedWork(const ArchConfig& cfg, const LayerSpec& layer, const Ope
         for (int64_t fr = 0; fr < g.row_folds && all; ++fr)
           all = IfmapStreamBulk(op, map, g.At(0, fr), &distinct);
         if (all) {
-          const double bound = static_cast<double>(g.folds()) * 3.0 *
-                               static_cast<double>(probe.window_elems());
+          const double bound =
+              static_cast<double>(g.folds()) * 3.0 * static_cast<double>(probe.window_elems());
           if (bound < static_cast<double>(reads)) reads = static_cast<int64_t>(bound);
         }
       }
@@ -911,10 +916,10 @@ template <DataflowMapping Map>
 void CheckLimitsWithMapping(const ArchConfig& cfg, const LayerSpec& layer,
                             const OperandMatrices& op) {
   const Map map(op, cfg.array_rows, cfg.array_cols);
-  CheckedComputeSide(cfg, layer, op,
-                     FoldGrid::Of(map, cfg.array_rows, cfg.array_cols, layer.name,
-                                  RowsInBulk(cfg, op, map)),
-                     map, LayerBuffers::Of(cfg));
+  CheckedComputeSide(
+      cfg, layer, op,
+      FoldGrid::Of(map, cfg.array_rows, cfg.array_cols, layer.name, RowsInBulk(cfg, op, map)), map,
+      LayerBuffers::Of(cfg));
 }
 
 // The whole layer on one mapping.
