@@ -60,6 +60,8 @@ class OperandMatrices {
   int64_t filter_w() const { return filter_w_; }
   int64_t ifmap_h() const { return ifmap_h_; }
   int64_t ifmap_w() const { return ifmap_w_; }
+  int64_t ofmap_w() const { return ofmap_w_; }
+  int64_t stride_w() const { return stride_w_; }
   // Per output pixel: top-left IFMAP row / column of its window and the dense
   // index there. Tabled for up to kPixelTableMax pixels; computed (one
   // division) above, so a 4-megapixel layer does not hold 100 MB of tables.

@@ -71,6 +71,23 @@ class WeightStationaryMapping : public PreloadedStationaryMapping {
     }
   }
 
+  // IfmapRanges with the interior pixels (those carrying all ru window
+  // elements in [ta, tb)) as one run(p_first, p_last, k_begin, k_end).
+  template <class Fn, class Run>
+  void IfmapRangeRuns(const Fold& f, int64_t ta, int64_t tb, Fn&& fn, Run&& run) const {
+    const int64_t p0 = std::max<int64_t>(0, ta - R_ - (f.ru - 1)),
+                  p1 = std::min(T_ - 1, tb - 1 - R_);
+    const int64_t ia = std::max(p0, ta - R_), ib = std::min(p1, tb - R_ - f.ru);
+    if (ia > ib) return IfmapRanges(f, ta, tb, fn);
+    auto one = [&](int64_t p) {
+      const int64_t r0 = std::max<int64_t>(0, ta - R_ - p), r1 = std::min(f.ru, tb - R_ - p);
+      if (r0 < r1) fn(p, f.fr * R_ + r0, f.fr * R_ + r1);
+    };
+    for (int64_t p = p0; p < ia; ++p) one(p);
+    run(ia, ib, f.fr * R_, f.fr * R_ + f.ru);
+    for (int64_t p = ib + 1; p <= p1; ++p) one(p);
+  }
+
   // Prefetch stacks: per row fold T x R ifmap_op(t, k), anti-diagonals;
   // per column fold K x C filter_op(k, n), row-major.
   PrefetchLayout IfmapPrefetch(int64_t row_folds, int64_t) const {

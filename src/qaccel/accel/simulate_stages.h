@@ -629,6 +629,49 @@ std::shared_ptr<const CachedIfmapHistory> IfmapWindowHistory(const OperandMatric
       k = end;
     }
   };
+  // Pixels [pa, pb] with the same window elements [ka, kb) (IfmapRangeRuns):
+  // within one OFMAP row, the ranges of one filter row step by stride x
+  // channels addresses per pixel, so when that step is at most the range
+  // (and no range is clipped at the IFMAP edge) their union is one range.
+  const int64_t ow = op.ofmap_w(), step = op.stride_w() * ch;
+  auto pixel_run = [&](int64_t pa, int64_t pb, int64_t ka, int64_t kb) {
+    for (int64_t p = pa; p <= pb;) {
+      const int64_t row_end = std::min(pb, (p / ow + 1) * ow - 1);
+      const int64_t pr = op.pix_row(p), pc0 = op.pix_col(p), pc1 = op.pix_col(row_end);
+      const int64_t valid_last = std::min(span, (Wd - pc1) * ch);
+      bool merged = true;
+      for (int64_t k = ka, crow = ka / span; k < kb && merged; ++crow) {
+        const int64_t k0 = crow * span, end = std::min(kb, k0 + span);
+        if (pr + crow >= H) break;
+        merged = end - k0 <= valid_last && step <= end - k;
+        k = end;
+      }
+      if (merged) {
+        for (int64_t k = ka, crow = ka / span; k < kb; ++crow) {
+          const int64_t k0 = crow * span, end = std::min(kb, k0 + span);
+          const int64_t y = pr + crow;
+          if (y >= H) break;
+          add_range(crow, (y * Wd + pc0) * ch + (k - k0), (y * Wd + pc1) * ch + (end - k0));
+          k = end;
+        }
+      } else {
+        for (int64_t q = p; q <= row_end; ++q) pixel_range(q, ka, kb);
+      }
+      p = row_end + 1;
+    }
+  };
+  // One order-free batch of rows [ta, tb) (cannot close a window).
+  auto apply_ranges = [&](const Fold& f, int64_t ta, int64_t tb) {
+    if constexpr (IfmapStreamMapping<Map>) {
+      if (SimBulkWalkEnabled())
+        map.IfmapRangeRuns(f, ta, tb, pixel_range, pixel_run);
+      else
+        map.IfmapRanges(f, ta, tb, pixel_range);
+    } else {
+      map.IfmapRanges(f, ta, tb, pixel_range);
+    }
+    flush();
+  };
   const int64_t R = g.R, C = g.C, L = g.L, row_folds = g.row_folds, col_folds = g.col_folds;
   // Bulk state: row folds whose addresses the open window may hold (empty
   // when unknown: more than kMaxWindowFolds), and the pending pieces.
@@ -645,8 +688,7 @@ std::shared_ptr<const CachedIfmapHistory> IfmapWindowHistory(const OperandMatric
       map.Ifmap(pc.fold, pc.row, [&](int64_t a) {
         if (++idx > pc.skip) est->Access(a, 0);  // cannot close: fewer than a window
       });
-      if (pc.row < pc.last) map.IfmapRanges(pc.fold, pc.row + 1, pc.last + 1, pixel_range);
-      flush();
+      if (pc.row < pc.last) apply_ranges(pc.fold, pc.row + 1, pc.last + 1);
     }
     pending.clear();
     pending_count = 0;
@@ -687,8 +729,7 @@ std::shared_ptr<const CachedIfmapHistory> IfmapWindowHistory(const OperandMatric
           const int64_t chunk = (window - est->count() - 1) / ports;
           if (chunk >= 1) {
             const int64_t tb = std::min(last + 1, tau + chunk);
-            map.IfmapRanges(f, tau, tb, pixel_range);
-            flush();
+            apply_ranges(f, tau, tb);
             tau = tb;
           } else {
             map.Ifmap(f, tau, [&](int64_t a) { est->Access(a, base + tau); });
