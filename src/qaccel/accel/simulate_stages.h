@@ -272,7 +272,10 @@ inline int64_t RepeatPeriods(const Skew& oskew, int64_t base, int64_t tau, int64
   if (k <= 0 || oskew.slope(tau) != 0 || tau >= last) return tau;
   // The plateau continues up to linear_run_end; rows past `last` are not skipped.
   const int64_t end = std::min(oskew.linear_run_end(tau), last);
-  if (!ring->empty() && oskew.count(ring->back().tau) != k) ring->clear();
+  // Marks from another plateau, or from before a stall (stalls only grow,
+  // so they can never match again), are dropped.
+  if (!ring->empty() && (oskew.count(ring->back().tau) != k || ring->back().stalls != w->stalls))
+    ring->clear();
   PhaseMark now{tau, w->stalls, w->wbuf.Snapshot(base + tau + 1 + w->stalls)};
   for (auto it = ring->rbegin(); it != ring->rend(); ++it) {
     if (it->stalls != now.stalls || it->phase.rel != now.phase.rel) continue;
