@@ -48,10 +48,10 @@ class OperandMatrices {
 
   // Dense ifmap index of ifmap_op(p, k), or -1.
   int64_t Ifmap(int64_t p, int64_t k) const {
-    const int64_t r = pix_row_[p] + win_row_[k];
-    const int64_t c = pix_col_[p] + win_col_[k];
+    const int64_t r = pix_row(p) + win_row_[k];
+    const int64_t c = pix_col(p) + win_col_[k];
     if (r >= ifmap_h_ || c >= ifmap_w_) return -1;
-    return pix_base_[p] + win_ofs_[k];
+    return pix_base(p) + win_ofs_[k];
   }
   int64_t Filter(int64_t k, int64_t n) const { return n * k_ + k; }
 
@@ -60,8 +60,43 @@ class OperandMatrices {
   int64_t filter_w() const { return filter_w_; }
   int64_t ifmap_h() const { return ifmap_h_; }
   int64_t ifmap_w() const { return ifmap_w_; }
-  int64_t pix_row(int64_t p) const { return pix_row_[p]; }
-  int64_t pix_col(int64_t p) const { return pix_col_[p]; }
+  int64_t ofmap_w() const { return ofmap_w_; }
+  int64_t stride_w() const { return stride_w_; }
+  // Per output pixel: top-left IFMAP row / column of its window and the dense
+  // index there. Tabled for up to kPixelTableMax pixels; computed (one
+  // division) above, so a 4-megapixel layer does not hold 100 MB of tables.
+  int64_t pix_row(int64_t p) const {
+    return pix_row_.empty() ? p / ofmap_w_ * stride_h_ : pix_row_[p];
+  }
+  int64_t pix_col(int64_t p) const {
+    return pix_col_.empty() ? p % ofmap_w_ * stride_w_ : pix_col_[p];
+  }
+  int64_t pix_base(int64_t p) const {
+    return pix_base_.empty() ? (pix_row(p) * ifmap_w_ + pix_col(p)) * channels_ : pix_base_[p];
+  }
+  static constexpr int64_t kPixelTableMax = int64_t{1} << 20;
+  // No window element of any output pixel falls outside the IFMAP (the
+  // strides divide IFMAP - filter): every ifmap_op(p, k) is a valid address.
+  bool all_valid() const { return all_valid_; }
+  // Pixels p in [0, P) whose window element k is a valid address (the
+  // invalid ones are the last OFMAP rows / columns, whose window leaves a
+  // ragged IFMAP edge).
+  int64_t ValidPixelsBefore(int64_t k, int64_t P) const {
+    if (all_valid_) return P;
+    const int64_t rows = std::min(ofmap_h_, (ifmap_h_ - 1 - win_row_[k]) / stride_h_ + 1);
+    const int64_t cols = std::min(ofmap_w_, (ifmap_w_ - 1 - win_col_[k]) / stride_w_ + 1);
+    const int64_t full = P / ofmap_w_, rem = P % ofmap_w_;
+    return std::min(full, rows) * cols + (full < rows ? std::min(rem, cols) : 0);
+  }
+  // Do the window elements [k0, k1) of all output pixels name pairwise
+  // different addresses? (Two elements of one channel at tap offsets that
+  // differ by a difference of two pixel positions would meet.) Conservative:
+  // false when the check would take more than ~10^6 steps.
+  bool WindowRangeDistinct(int64_t k0, int64_t k1) const;
+  // Do window elements [a0, a1) and [b0, b1) of any pixels never name the
+  // same address? Conservative (false) beyond ~10^6 steps, and for
+  // overlapping ranges.
+  bool WindowRangesDisjoint(int64_t a0, int64_t a1, int64_t b0, int64_t b1) const;
   std::size_t bytes() const {
     return sizeof(*this) + 8 * (3 * pix_row_.size() + 3 * win_row_.size());
   }
@@ -69,6 +104,11 @@ class OperandMatrices {
  private:
   int64_t m_, k_, n_;
   int64_t ifmap_h_, ifmap_w_, channels_, filter_w_;
+  int64_t ofmap_h_ = 1, ofmap_w_ = 1, stride_h_ = 1, stride_w_ = 1;
+  bool all_valid_ = true;
+  // Window elements a != b (same channel) meet at one address for some pair
+  // of pixels.
+  bool TapsMeet(int64_t a, int64_t b) const;
   int64_t ifmap_space_, ifmap_distinct_;
   std::vector<int64_t> pix_row_, pix_col_, pix_base_;  // per output pixel
   std::vector<int64_t> win_row_, win_col_, win_ofs_;   // per window element
@@ -104,6 +144,15 @@ struct Skew {
          {start + used - 1, start + len - 1})  // the steps after these rows change slope
       if (b > tau) end = std::min(end, b);
     return std::max(end, tau);
+  }
+  // Elements carried by the rows before tau: sum of count(t), t < tau. With
+  // x = t - start, count = min(used, x + 1) - max(0, x - len + 1) for
+  // 0 <= x < len + used - 1, zero elsewhere.
+  int64_t count_before(int64_t tau) const {
+    const int64_t n = std::clamp<int64_t>(tau - start, 0, len + used - 1);
+    const int64_t rise = n <= used ? n * (n + 1) / 2 : used * (used + 1) / 2 + (n - used) * used;
+    const int64_t m = n - len;
+    return rise - (m > 0 ? m * (m + 1) / 2 : 0);
   }
   // Ports carrying data at tau.
   int64_t count(int64_t tau) const {

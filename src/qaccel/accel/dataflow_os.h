@@ -46,6 +46,10 @@ class OutputStationaryMapping : public MappingGeometry {
     return b;
   }
 
+  // Fold (fc, fr) demands the same IFMAP addresses in the same rows for
+  // every fc (simulate_stages.h, periodic passes).
+  static constexpr bool kIfmapSameAcrossColumnFolds = true;
+
   int64_t IfmapFirstTau(const Fold&) const { return 0; }
   int64_t IfmapLastTau(const Fold& f) const { return IfmapSkew(f).last_tau(); }
   int64_t FilterFirstTau(const Fold&) const { return 0; }

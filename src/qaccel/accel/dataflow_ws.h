@@ -33,6 +33,10 @@ class WeightStationaryMapping : public PreloadedStationaryMapping {
     return b;
   }
 
+  // Fold (fc, fr) demands the same IFMAP addresses in the same rows for
+  // every fc (simulate_stages.h, periodic passes).
+  static constexpr bool kIfmapSameAcrossColumnFolds = true;
+
   int64_t IfmapFirstTau(const Fold&) const { return R_; }
   int64_t IfmapLastTau(const Fold& f) const { return StreamSkew(f).last_tau(); }
   int64_t FilterFirstTau(const Fold& f) const { return PreloadFirstTau(f); }
@@ -51,6 +55,10 @@ class WeightStationaryMapping : public PreloadedStationaryMapping {
     if (!PreloadRow(f, tau, &k)) return;
     for (int64_t c = 0; c < f.cu; ++c) fn(op_.Filter(k, f.fc * C_ + c));
   }
+  // The IFMAP as one skewed stream (simulate_stages.h's bulk window replay):
+  // port r carries window element IfmapStreamK0(f) + r of pixel u.
+  Skew IfmapStream(const Fold& f) const { return StreamSkew(f); }
+  int64_t IfmapStreamK0(const Fold& f) const { return f.fr * R_; }
   // IFMAP element (p, fr*R + r) is read at row R + p + r.
   int64_t IfmapPorts(const Fold& f) const { return f.ru; }
   template <class Fn>
@@ -61,6 +69,23 @@ class WeightStationaryMapping : public PreloadedStationaryMapping {
       const int64_t r0 = std::max<int64_t>(0, ta - R_ - p), r1 = std::min(f.ru, tb - R_ - p);
       if (r0 < r1) fn(p, f.fr * R_ + r0, f.fr * R_ + r1);
     }
+  }
+
+  // IfmapRanges with the interior pixels (those carrying all ru window
+  // elements in [ta, tb)) as one run(p_first, p_last, k_begin, k_end).
+  template <class Fn, class Run>
+  void IfmapRangeRuns(const Fold& f, int64_t ta, int64_t tb, Fn&& fn, Run&& run) const {
+    const int64_t p0 = std::max<int64_t>(0, ta - R_ - (f.ru - 1)),
+                  p1 = std::min(T_ - 1, tb - 1 - R_);
+    const int64_t ia = std::max(p0, ta - R_), ib = std::min(p1, tb - R_ - f.ru);
+    if (ia > ib) return IfmapRanges(f, ta, tb, fn);
+    auto one = [&](int64_t p) {
+      const int64_t r0 = std::max<int64_t>(0, ta - R_ - p), r1 = std::min(f.ru, tb - R_ - p);
+      if (r0 < r1) fn(p, f.fr * R_ + r0, f.fr * R_ + r1);
+    };
+    for (int64_t p = p0; p < ia; ++p) one(p);
+    run(ia, ib, f.fr * R_, f.fr * R_ + f.ru);
+    for (int64_t p = ib + 1; p <= p1; ++p) one(p);
   }
 
   // Prefetch stacks: per row fold T x R ifmap_op(t, k), anti-diagonals;

@@ -71,6 +71,10 @@ int64_t WriteBufferModel::Drain(int64_t start_cycle) {
   last_cycle_ = start_cycle + n - 1;
   free_ += data;
   drain_start_ = end;
+  if (partial_pos_ > 4096 && 2 * partial_pos_ > partial_.size()) {  // consumed entries
+    partial_.erase(partial_.begin(), partial_.begin() + static_cast<std::ptrdiff_t>(partial_pos_));
+    partial_pos_ = 0;
+  }
   return start_cycle + n - 1;
 }
 
@@ -108,6 +112,7 @@ int64_t WriteBufferModel::AdvanceQuietRows(int64_t k, int64_t slope, int64_t cyc
   auto stored = [&](int64_t r) { return r * k + slope * (r * (r - 1) / 2); };
   auto rows_within = [&](int64_t limit) {  // largest r <= n with S(r) <= limit
     if (limit < 0) return int64_t{0};
+    if (slope == 0) return std::min(n, limit / k);  // S(r) = r k
     int64_t lo = 0, hi = n;
     while (lo < hi) {
       const int64_t mid = lo + (hi - lo + 1) / 2;
@@ -133,6 +138,35 @@ int64_t WriteBufferModel::AdvanceQuietRows(int64_t k, int64_t slope, int64_t cyc
   return m;
 }
 
+WriteBufferModel::Phase WriteBufferModel::Snapshot(int64_t next_cycle) const {
+  Phase p;
+  p.rel = {free_, line_idx_, committed_ - drain_start_, drain_end_ - next_cycle,
+           any_drain_ ? 1 : 0};
+  for (size_t i = partial_pos_; i < partial_.size(); ++i)
+    if (partial_[i].first >= drain_start_) {
+      p.rel.push_back(partial_[i].first - drain_start_);
+      p.rel.push_back(partial_[i].second);
+    }
+  p.accesses = accesses_;
+  p.committed = committed_;
+  p.drain_end = drain_end_;
+  p.last_cycle = last_cycle_;
+  return p;
+}
+
+void WriteBufferModel::Repeat(const Phase& a, const Phase& b, int64_t n) {
+  const int64_t lines = n * (b.committed - a.committed);
+  accesses_ += n * (b.accesses - a.accesses);
+  committed_ += lines;
+  drain_start_ += lines;  // the backlog committed_ - drain_start_ is the same in a and b
+  drain_end_ += n * (b.drain_end - a.drain_end);
+  last_cycle_ += n * (b.last_cycle - a.last_cycle);
+  // Lines not drained yet keep their place relative to drain_start_; the
+  // earlier ones are never looked at again.
+  for (size_t i = partial_pos_; i < partial_.size(); ++i)
+    if (partial_[i].first + lines >= drain_start_) partial_[i].first += lines;
+}
+
 void WriteBufferModel::Finish(int64_t cycle) {
   ForceAppend();
   while (drain_start_ < committed_) {
@@ -151,8 +185,16 @@ EstimateReadBufferModel::EstimateReadBufferModel(BufferSize size, int64_t space,
   simulate_ = distinct_ >= window_elems_;
   if (simulate_) {
     const size_t blocks = static_cast<size_t>((space >> kBlockBits) + 1);
-    block_win_.assign(blocks, 0);
-    block_mask_.assign(blocks, 0);
+    size_t cap = 2;
+    while (cap < 2 * static_cast<size_t>(window_elems_) + 2) cap *= 2;
+    if (static_cast<int64_t>(blocks) > kDenseBlocksMax && cap < blocks) {
+      hashed_.assign(cap, HashedBlock{});
+      hash_shift_ = 64;
+      for (size_t c = cap; c > 1; c /= 2) --hash_shift_;
+    } else {
+      block_win_.assign(blocks, 0);
+      block_mask_.assign(blocks, 0);
+    }
   }
 }
 

@@ -64,6 +64,20 @@ class WriteBufferModel {
   int64_t first_cycle() const { return first_cycle_; }
   int64_t last_cycle() const { return last_cycle_; }
 
+  // The buffer's state as seen from cycle `next_cycle` (the next row's):
+  // `rel` holds everything later rows depend on, relative to that cycle and
+  // to the first undrained line; `abs` the counters that only grow.
+  struct Phase {
+    std::vector<int64_t> rel;
+    int64_t accesses = 0, committed = 0, drain_end = 0, last_cycle = 0;
+  };
+  Phase Snapshot(int64_t next_cycle) const;
+  // Equal `rel` at two points of a stretch of rows with identical demand,
+  // one cycle apart each and no stall between: the stretch between them
+  // repeats exactly. Repeat advances the buffer by `n` more such periods
+  // (from `a` to `b`, b the current state) in O(pending lines).
+  void Repeat(const Phase& a, const Phase& b, int64_t n);
+
  private:
   void Store(int64_t n);
   void ForceAppend();
@@ -127,6 +141,24 @@ class EstimateReadBufferModel {
       a0 = bend;
     }
   }
+  // `n` >= 1 windows close in one step, the last one in demand row `row`
+  // (for a stretch of demand the caller has proven to be all new addresses,
+  // so each window closes after exactly window_elems() of them): the
+  // window is then empty.
+  void CloseWindows(int64_t n, int64_t row) {
+    closed_ += n - 1;
+    Close(row);
+  }
+  // `n` more windows close, the last one `row_shift` rows after the last
+  // close so far, and the open window ends as it is (a periodic stretch of
+  // demand that the caller has proven to repeat the last one exactly).
+  void RepeatCloses(int64_t n, int64_t row_shift) {
+    closed_ += n;
+    last_close_row_ += row_shift;
+  }
+  // Sets the open window's count for addresses the caller counts now and
+  // stores later (bulk replay), or back before it stores them.
+  void SetCount(int64_t count) { count_ = count; }
   uint32_t window_id() const { return window_id_; }
   int64_t count() const { return count_; }
   int64_t closed() const { return closed_; }
@@ -156,12 +188,37 @@ class EstimateReadBufferModel {
   // when the block's window id is the current one (windows reset lazily).
   static constexpr int kBlockBits = 6;
   static constexpr int64_t kBlockMask = 63;
+  // Over a large address space (more than kDenseBlocksMax blocks) the blocks
+  // of the current window live in an open-addressing table instead (a
+  // window holds fewer than window_elems() addresses, so at most that many
+  // blocks; entries of older windows count as free).
+  static constexpr int64_t kDenseBlocksMax = int64_t{1} << 20;
+  struct HashedBlock {
+    int64_t block = -1;
+    uint32_t win = 0;
+    uint64_t mask = 0;
+  };
   uint64_t& Block(int64_t b) {
+    if (!hashed_.empty()) return HashedBlockMask(b);
     if (block_win_[b] != window_id_) {
       block_win_[b] = window_id_;
       block_mask_[b] = 0;
     }
     return block_mask_[b];
+  }
+  uint64_t& HashedBlockMask(int64_t b) {
+    size_t i =
+        static_cast<size_t>((static_cast<uint64_t>(b) * 0x9E3779B97F4A7C15ULL) >> hash_shift_);
+    for (;; i = (i + 1) & (hashed_.size() - 1)) {
+      HashedBlock& e = hashed_[i];
+      if (e.win != window_id_) {
+        e.block = b;
+        e.win = window_id_;
+        e.mask = 0;
+        return e.mask;
+      }
+      if (e.block == b) return e.mask;
+    }
   }
   void Close(int64_t row) {
     ++closed_;
@@ -176,6 +233,8 @@ class EstimateReadBufferModel {
   bool simulate_;
   std::vector<uint32_t> block_win_;
   std::vector<uint64_t> block_mask_;
+  std::vector<HashedBlock> hashed_;
+  int hash_shift_ = 64;
   uint32_t window_id_ = 1;
   int64_t count_ = 0;
   int64_t closed_ = 0;

@@ -1,6 +1,6 @@
-// Memo of CALC-mode sub-results of the cost model (see sim_cache.h): three
-// bounded, mutex-protected maps (OFMAP walks, IFMAP window histories, operand
-// address tables) with first-in-first-out eviction.
+// Memo of sub-results of the cost model (see sim_cache.h): four bounded,
+// mutex-protected maps (OFMAP walks, IFMAP window histories, operand address
+// tables, whole USER-mode layers) with first-in-first-out eviction.
 #include "qaccel/accel/sim_cache.h"
 
 #include <algorithm>
@@ -114,6 +114,10 @@ Memo<detail::CachedIfmapHistory>& IfmapMemo() {
   static Memo<detail::CachedIfmapHistory> m;
   return m;
 }
+Memo<detail::CachedUserLayer>& UserMemo() {
+  static Memo<detail::CachedUserLayer> m;
+  return m;
+}
 Memo<OperandMatrices>& OperandMemo() {
   static Memo<OperandMatrices> m;
   return m;
@@ -134,12 +138,14 @@ void SetSimCacheBudget(std::size_t bytes) {
   OfmapMemo().SetBudget(bytes);
   IfmapMemo().SetBudget(bytes);
   OperandMemo().SetBudget(bytes);
+  UserMemo().SetBudget(bytes);
 }
 
 void ClearSimCache() {
   OfmapMemo().Clear();
   IfmapMemo().Clear();
   OperandMemo().Clear();
+  UserMemo().Clear();
 }
 
 SimCacheStats GetSimCacheStats() {
@@ -149,6 +155,7 @@ SimCacheStats GetSimCacheStats() {
   OfmapMemo().AddStats(&s);
   IfmapMemo().AddStats(&s);
   OperandMemo().AddStats(&s);
+  UserMemo().AddStats(&s);
   return s;
 }
 
@@ -163,6 +170,11 @@ std::shared_ptr<const CachedIfmapHistory> IfmapHistoryMemo(
     const SimCacheKey& key,
     const std::function<std::shared_ptr<const CachedIfmapHistory>()>& compute) {
   return IfmapMemo().Get(key, compute);
+}
+std::shared_ptr<const CachedUserLayer> UserLayerMemo(
+    const SimCacheKey& key,
+    const std::function<std::shared_ptr<const CachedUserLayer>()>& compute) {
+  return UserMemo().Get(key, compute);
 }
 std::shared_ptr<const OperandMatrices> OperandMatricesMemo(
     const SimCacheKey& key,

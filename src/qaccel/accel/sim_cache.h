@@ -30,6 +30,8 @@
 #include <utility>
 #include <vector>
 
+#include "qaccel/accel/cost_model.h"
+
 namespace qaccel::accel {
 
 class OperandMatrices;
@@ -60,8 +62,13 @@ namespace detail {
 
 // Everything a memoized part may depend on (unused fields zero). The first
 // field is the MemoKind, so keys of different parts never collide.
-using SimCacheKey = std::array<int64_t, 14>;
-enum class MemoKind : int64_t { kOfmapWalk = 1, kIfmapHistory = 2, kOperandMatrices = 3 };
+using SimCacheKey = std::array<int64_t, 16>;
+enum class MemoKind : int64_t {
+  kOfmapWalk = 1,
+  kIfmapHistory = 2,
+  kOperandMatrices = 3,
+  kUserLayer = 4
+};
 
 // Stalls recorded during the walk, as (row, cumulative stall after that row),
 // in row order: maps a demand row to its cycle.
@@ -90,6 +97,12 @@ struct CachedOfmapWalk {
   StallTimeline timeline;
   std::size_t bytes() const { return sizeof(*this) + timeline.bytes(); }
 };
+// A whole USER-mode layer (its read buffers stall, so every part depends on
+// every SRAM size and the bandwidth: the key holds all of them).
+struct CachedUserLayer {
+  LayerMetrics metrics;
+  std::size_t bytes() const { return sizeof(*this) + metrics.name.size(); }
+};
 struct CachedIfmapHistory {
   int64_t closed = 0, open = 0, last_close_row = 0;
   std::size_t bytes() const { return sizeof(*this); }
@@ -103,6 +116,8 @@ std::shared_ptr<const CachedOfmapWalk> OfmapWalkMemo(
 std::shared_ptr<const CachedIfmapHistory> IfmapHistoryMemo(
     const SimCacheKey& key,
     const std::function<std::shared_ptr<const CachedIfmapHistory>()>& compute);
+std::shared_ptr<const CachedUserLayer> UserLayerMemo(
+    const SimCacheKey& key, const std::function<std::shared_ptr<const CachedUserLayer>()>& compute);
 // The layer's address tables (dataflow.h), shared by all design points.
 std::shared_ptr<const OperandMatrices> OperandMatricesMemo(
     const SimCacheKey& key, const std::function<std::shared_ptr<const OperandMatrices>()>& compute);

@@ -4,6 +4,7 @@
 // stages and the layer's address tables.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <memory>
 #include <string>
 
@@ -25,14 +26,22 @@ OperandMatrices::OperandMatrices(const LayerSpec& l)
       channels_(l.channels),
       filter_w_(l.filter_w) {
   const int64_t ow = l.ofmap_w(), oh = l.ofmap_h(), ch = l.channels;
+  ofmap_h_ = oh;
+  ofmap_w_ = ow;
+  stride_h_ = l.stride_h;
+  stride_w_ = l.stride_w;
+  all_valid_ = (oh - 1) * l.stride_h + l.filter_h <= l.ifmap_h &&
+               (ow - 1) * l.stride_w + l.filter_w <= l.ifmap_w;
   ifmap_space_ = l.ifmap_h * l.ifmap_w * ch;
-  pix_row_.resize(m_);
-  pix_col_.resize(m_);
-  pix_base_.resize(m_);
-  for (int64_t p = 0; p < m_; ++p) {
-    pix_row_[p] = (p / ow) * l.stride_h;
-    pix_col_[p] = (p % ow) * l.stride_w;
-    pix_base_[p] = (pix_row_[p] * l.ifmap_w + pix_col_[p]) * ch;
+  if (m_ <= kPixelTableMax) {
+    pix_row_.resize(m_);
+    pix_col_.resize(m_);
+    pix_base_.resize(m_);
+    for (int64_t p = 0; p < m_; ++p) {
+      pix_row_[p] = (p / ow) * l.stride_h;
+      pix_col_[p] = (p % ow) * l.stride_w;
+      pix_base_[p] = (pix_row_[p] * l.ifmap_w + pix_col_[p]) * ch;
+    }
   }
   win_row_.resize(k_);
   win_col_.resize(k_);
@@ -58,6 +67,36 @@ OperandMatrices::OperandMatrices(const LayerSpec& l)
   };
   ifmap_distinct_ = covered(oh, l.stride_h, l.filter_h, l.ifmap_h) *
                     covered(ow, l.stride_w, l.filter_w, l.ifmap_w) * ch;
+}
+
+// Two window elements of one channel (a = b mod C) at taps ta, tb sit at
+// (t / fw, t % fw). Pixels sit at (i * sh, j * sw), 0 <= i < oh, 0 <= j < ow;
+// the elements meet iff their tap offset is such a position difference.
+bool OperandMatrices::TapsMeet(int64_t a, int64_t b) const {
+  const int64_t ta = a / channels_, tb = b / channels_;
+  const int64_t dy = tb / filter_w_ - ta / filter_w_, dx = tb % filter_w_ - ta % filter_w_;
+  return dy % stride_h_ == 0 && dx % stride_w_ == 0 && std::abs(dy / stride_h_) < ofmap_h_ &&
+         std::abs(dx / stride_w_) < ofmap_w_;
+}
+
+bool OperandMatrices::WindowRangeDistinct(int64_t k0, int64_t k1) const {
+  const int64_t ch = channels_, n = k1 - k0;
+  if (n <= ch) return true;
+  if (n / ch > (int64_t{1} << 20) / n) return false;  // too many pairs to check
+  for (int64_t a = k0; a < k1; ++a)
+    for (int64_t b = a + ch; b < k1; b += ch)
+      if (TapsMeet(a, b)) return false;
+  return true;
+}
+
+bool OperandMatrices::WindowRangesDisjoint(int64_t a0, int64_t a1, int64_t b0, int64_t b1) const {
+  if (a0 < b1 && b0 < a1) return false;  // a shared element meets itself
+  const int64_t ch = channels_;
+  if ((a1 - a0) * ((b1 - b0) / ch + 1) > (int64_t{1} << 20)) return false;
+  for (int64_t a = a0; a < a1; ++a)
+    for (int64_t b = b0 + ((a - b0) % ch + ch) % ch; b < b1; b += ch)
+      if (TapsMeet(a, b)) return false;
+  return true;
 }
 
 int64_t CheckedProduct(int64_t a, int64_t b, int64_t limit, const std::string& what) {
@@ -86,7 +125,9 @@ SimCacheKey MemoKey(MemoKind kind, const ArchConfig& c, const LayerSpec& l, int6
           l.stride_h,
           l.stride_w,
           words,
-          bw};
+          bw,
+          0,
+          0};
 }
 
 LayerBuffers LayerBuffers::Of(const ArchConfig& c) {

@@ -19,7 +19,12 @@
 // in one prefetch window its DRAM figures are analytic, so only the OFMAP
 // rows of each fold are visited (a few per fold instead of T * R addresses),
 // run by run where the OFMAP demand is linear (WriteBufferModel::
-// AdvanceQuietRows). CALC sub-results that depend on only part of the design
+// AdvanceQuietRows) and period by period where a plateau's drains repeat
+// (RepeatPeriods). The IFMAP window history counts, instead of replaying,
+// the ws folds whose addresses cannot meet the window (BulkStreamRest) and
+// repeats periodic column-fold passes, so a CALC ws layer costs O(folds), not
+// O(cycles); QACCEL_SIM_BULK=0 keeps the per-cycle reference (tests/accel/
+// test_sim_bulk.cpp). CALC sub-results that depend on only part of the design
 // point (the OFMAP walk, the IFMAP window history, the address tables) are
 // memoized across calls (sim_cache.h); docs/simulator.md has the argument.
 //
@@ -47,10 +52,21 @@ inline int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // The folds of one layer: R x C tiles of the mapped Sr x Sc matrix, each
 // fold_len rows of demand.
+// Work units a fold costs when its rows are advanced in bulk (FoldGrid::
+// rows_in_bulk): the per-fold steps of the walk, the IFMAP history and the
+// compute side.
+inline constexpr int64_t kFoldWork = 64;
+
 struct FoldGrid {
   int64_t R = 0, C = 0, Sr = 0, Sc = 0, row_folds = 0, col_folds = 0, L = 0, num_rows = 0;
+  // rows_in_bulk (RowsInBulk: CALC ws layers whose folds all take the bulk
+  // IFMAP path): the layer costs O(folds), not O(rows), so its work measure
+  // (kMaxSimulatedWork) is folds x kFoldWork instead of its demand rows.
+  bool rows_in_bulk = false;
+  int64_t work_rows = 0;
   template <DataflowMapping Map>
-  static FoldGrid Of(const Map& map, int64_t rows, int64_t cols, const std::string& layer) {
+  static FoldGrid Of(const Map& map, int64_t rows, int64_t cols, const std::string& layer,
+                     bool rows_in_bulk = false) {
     FoldGrid g;
     g.R = rows;
     g.C = cols;
@@ -59,9 +75,13 @@ struct FoldGrid {
     g.row_folds = CeilDiv(g.Sr, rows);
     g.col_folds = CeilDiv(g.Sc, cols);
     g.L = map.fold_len();
+    g.rows_in_bulk = rows_in_bulk;
     // Checked before any per-fold loop runs (limits.h).
-    if (__builtin_mul_overflow(g.row_folds * g.col_folds, g.L, &g.num_rows) ||
-        g.num_rows > kMaxSimulatedWork)
+    const bool overflow = __builtin_mul_overflow(g.row_folds * g.col_folds, g.L, &g.num_rows);
+    g.work_rows = g.num_rows;
+    if (rows_in_bulk && !overflow && g.folds() <= kMaxSimulatedWork / kFoldWork)
+      g.work_rows = std::min(g.num_rows, g.folds() * kFoldWork);
+    if (overflow || g.work_rows > kMaxSimulatedWork)
       CheckedProduct(g.row_folds * g.col_folds, g.L, kMaxSimulatedWork,
                      "layer '" + layer + "': demand rows (folds x fold length)");
     return g;
@@ -229,6 +249,51 @@ inline int64_t AdvanceQuietRun(const Skew& oskew, int64_t tau, int64_t hi, int64
   return done;
 }
 
+// The write buffer's state after an event row of a plateau (RepeatPeriods).
+struct PhaseMark {
+  int64_t tau = 0, stalls = 0;
+  WriteBufferModel::Phase phase;
+};
+
+// CALC bulk step over a plateau of the OFMAP skew (every row the same
+// demand): after row tau (an event row: a drain start or a stall), when
+// the buffer's relative state equals its state after an earlier event row
+// of the same plateau with no stall between, the rows between repeat
+// exactly; whole periods that end before `last` (the plateau's last row
+// that may be skipped) are applied in one step (WriteBufferModel::Repeat).
+// `ring` holds the last event states of the plateau (the period is often
+// bw / gcd(bw, k) events: a partial line shifts by k mod bw per drain).
+// Returns the row
+// now done.
+inline int64_t RepeatPeriods(const Skew& oskew, int64_t base, int64_t tau, int64_t last,
+                             WalkState* w, std::vector<PhaseMark>* ring) {
+  constexpr size_t kMarks = 512;  // periods of up to 512 events are found
+  const int64_t k = oskew.count(tau);
+  if (k <= 0 || oskew.slope(tau) != 0 || tau >= last) return tau;
+  // The plateau continues up to linear_run_end; rows past `last` are not skipped.
+  const int64_t end = std::min(oskew.linear_run_end(tau), last);
+  // Marks from another plateau, or from before a stall (stalls only grow,
+  // so they can never match again), are dropped.
+  if (!ring->empty() && (oskew.count(ring->back().tau) != k || ring->back().stalls != w->stalls))
+    ring->clear();
+  PhaseMark now{tau, w->stalls, w->wbuf.Snapshot(base + tau + 1 + w->stalls)};
+  for (auto it = ring->rbegin(); it != ring->rend(); ++it) {
+    if (it->stalls != now.stalls || it->phase.rel != now.phase.rel) continue;
+    const int64_t period = tau - it->tau;
+    const int64_t n = (end - tau) / period;
+    if (n > 0) {
+      w->wbuf.Repeat(it->phase, now.phase, n);
+      tau += n * period;
+      w->of_span.Add(base + tau + w->stalls);  // the last skipped row wrote OFMAP elements
+    }
+    ring->clear();
+    return tau;
+  }
+  if (ring->size() == kMarks) ring->erase(ring->begin());
+  ring->push_back(std::move(now));
+  return tau;
+}
+
 // One demand row through every buffer the walk visits; records its stall.
 template <DataflowMapping Map>
 void ServiceRow(const Map& map, const Fold& f, int64_t tau, int64_t row, bool last_row,
@@ -274,6 +339,7 @@ std::shared_ptr<const CachedOfmapWalk> WalkDemandRows(const FoldGrid& g, const M
   WalkState w{WriteBufferModel(ofmap, drain_bw)};
   // Only OFMAP rows are walked (CALC): runs of rows may be advanced in bulk.
   const bool bulk = !rb->active() && SimBulkWalkEnabled();
+  std::vector<PhaseMark> ring;
   g.ForEach([&](const Fold& f, int64_t fold_index) {
     const int64_t base = fold_index * g.L;
     const Skew oskew = map.OfmapSkew(f);
@@ -282,6 +348,7 @@ std::shared_ptr<const CachedOfmapWalk> WalkDemandRows(const FoldGrid& g, const M
       lo = std::min({lo, map.IfmapFirstTau(f), map.FilterFirstTau(f)});
       hi = std::max({hi, map.IfmapLastTau(f), map.FilterLastTau(f)});
     }
+    ring.clear();
     for (int64_t tau = lo; tau <= hi; ++tau) {
       const int64_t row = base + tau;
       if (bulk) {
@@ -294,6 +361,8 @@ std::shared_ptr<const CachedOfmapWalk> WalkDemandRows(const FoldGrid& g, const M
       }
       ServiceRow(map, f, tau, row, row == g.num_rows - 1, oskew, rb, if_span, fi_span, &w,
                  &out->timeline);
+      if (bulk)
+        tau = RepeatPeriods(oskew, base, tau, std::min(hi, g.num_rows - 2 - base), &w, &ring);
     }
   });
   // Total cycles = completion cycle of the OFMAP port in the last demand row.
@@ -345,6 +414,133 @@ Span ScanSramSpan(const FoldGrid& g, const StallTimeline& timeline, Ops&& ops, F
   return s;
 }
 
+// A mapping whose IFMAP demand in a fold is one skewed stream (ws): port r
+// carries window element IfmapStreamK0(f) + r of pixel u = tau - start - r.
+template <class Map>
+concept IfmapStreamMapping = requires(const Map& m, const Fold& f) {
+  { m.IfmapStream(f) } -> std::same_as<Skew>;
+  { m.IfmapStreamK0(f) } -> std::same_as<int64_t>;
+};
+
+// Can the fold's IFMAP window history skip to its end after the fold's first
+// window close (see IfmapWindowHistory)? Yes when the mapping streams the
+// IFMAP and the fold's window elements never name the same address twice.
+// `distinct` caches the check per row fold.
+template <DataflowMapping Map>
+bool IfmapStreamBulk(const OperandMatrices& op, const Map& map, const Fold& f,
+                     std::vector<int8_t>* distinct) {
+  if constexpr (IfmapStreamMapping<Map>) {
+    if (!SimBulkWalkEnabled()) return false;
+    int8_t& d = (*distinct)[static_cast<size_t>(f.fr)];
+    if (d < 0) {
+      const int64_t k0 = map.IfmapStreamK0(f);
+      d = op.WindowRangeDistinct(k0, k0 + map.IfmapStream(f).used) ? 1 : 0;
+    }
+    return d == 1;
+  } else {
+    return false;
+  }
+}
+
+// Does every fold of the layer take the bulk paths (CALC, bulk on, a ws
+// mapping whose row folds all stream pairwise distinct addresses)? Then its
+// cost grows with its folds, not its demand rows (FoldGrid::rows_in_bulk).
+template <DataflowMapping Map>
+bool RowsInBulk(const ArchConfig& cfg, const OperandMatrices& op, const Map& map) {
+  if constexpr (IfmapStreamMapping<Map>) {
+    if (cfg.bw_mode != BandwidthMode::kCalc || !SimBulkWalkEnabled()) return false;
+    const int64_t R = cfg.array_rows, row_folds = CeilDiv(map.Sr(), R);
+    if (row_folds > kMaxSimulatedWork / kFoldWork) return false;
+    std::vector<int8_t> distinct(static_cast<size_t>(row_folds), -1);
+    for (int64_t fr = 0; fr < row_folds; ++fr) {
+      Fold f;
+      f.fr = fr;
+      f.ru = std::min(R, map.Sr() - fr * R);
+      f.cu = 1;
+      if (!IfmapStreamBulk(op, map, f, &distinct)) return false;
+    }
+    return true;
+  } else {
+    return false;
+  }
+}
+
+// Addresses the bulk replay has counted in the open window but not stored
+// yet (IfmapWindowHistory): per piece, the valid addresses of `fold` from
+// the (skip+1)-th of row `row` through row `last`. Stored only when a later
+// fold needs the window's contents; pieces are pairwise disjoint and
+// disjoint from what is stored.
+struct PendingPiece {
+  Fold fold;
+  int64_t row = 0, skip = 0, last = 0, count = 0;
+};
+
+// Rows [tau, last] of a bulk fold whose addresses are all new (nothing in
+// the window can meet them): the closes they contain in one step; the
+// addresses after the last close (or all, without a close) join `pending`.
+// Returns nothing; updates `est` (closes, count) exactly as the replay would.
+template <DataflowMapping Map>
+void BulkStreamRest(const OperandMatrices& op, const Map& map, const Fold& f, int64_t tau,
+                    int64_t last, int64_t base, EstimateReadBufferModel* est,
+                    std::vector<PendingPiece>* pending, int64_t* pending_count) {
+  const Skew s = map.IfmapStream(f);
+  const int64_t k0 = map.IfmapStreamK0(f);
+  // Valid addresses in the rows before t: port r carries pixels u < t - start - r.
+  auto count_before = [&](int64_t t) {
+    if (op.all_valid()) return s.count_before(t);
+    int64_t sum = 0;
+    for (int64_t r = 0; r < s.used; ++r)
+      sum += op.ValidPixelsBefore(k0 + r, std::clamp<int64_t>(t - s.start - r, 0, s.len));
+    return sum;
+  };
+  const int64_t window = est->window_elems(), c = est->count();
+  const int64_t before = count_before(tau);
+  const int64_t rest = count_before(last + 1) - before;
+  if (rest <= 0) return;
+  const int64_t n = (c + rest) / window;
+  if (n == 0) {  // no close: all of them join the window
+    pending->push_back({f, tau, 0, last, rest});
+    *pending_count += rest;
+    est->SetCount(c + rest);
+    return;
+  }
+  // The last close is at the x-th address of the rest (1-based): in row tc,
+  // the j-th address of that row.
+  const int64_t x = n * window - c;
+  int64_t lo = tau, hi = last;
+  while (lo < hi) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    if (count_before(mid + 1) - before >= x)
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  const int64_t tc = lo, j = x - (count_before(tc) - before);
+  est->CloseWindows(n, base + tc);
+  pending->clear();
+  const int64_t open = c + rest - n * window;
+  *pending_count = open;
+  if (open > 0) pending->push_back({f, tc, j, last, open});
+  est->SetCount(open);
+}
+
+// Mappings whose IFMAP demand in fold (fc, fr) does not depend on fc (ws,
+// os): the column folds replay one and the same pass over the row folds.
+template <class Map>
+concept IfmapSameAcrossColumnFolds = Map::kIfmapSameAcrossColumnFolds;
+
+// The window state after a pass over the row folds, when a window closed in
+// its last fold: the close's row in that fold and the open count. The
+// window then holds exactly the addresses of that fold after the close
+// position, and those sets are nested, so (row, count) determines them.
+struct PassSignature {
+  bool valid = false;
+  int64_t row = 0, count = 0;
+  bool operator==(const PassSignature& o) const {
+    return valid == o.valid && row == o.row && count == o.count;
+  }
+};
+
 // IFMAP demand replayed through the CALC-mode window model, in demand order
 // as far as it matters: a band of rows whose demand cannot close the window
 // (count + ports * rows < window) may be applied in any order, so it is
@@ -352,6 +548,29 @@ Span ScanSramSpan(const FoldGrid& g, const StallTimeline& timeline, Ops&& ops, F
 // the mapping's IfmapRanges), where runs of 64 addresses already in the
 // window cost O(1). Rows that could close the window are replayed address by
 // address, in order, exactly as SCALE-Sim does.
+//
+// Bulk (IfmapStreamBulk folds: the ws mapping, when no two window elements
+// of a fold meet at one address). Such a fold's addresses are pairwise
+// distinct, so once nothing in the window can meet them -- from the fold's
+// start when the window holds only addresses of row folds whose window
+// elements never meet this fold's (OperandMatrices::WindowRangesDisjoint),
+// else after the fold's first window close, replayed as above -- every
+// address of the fold is new: the window closes after every
+// window_elems() valid addresses, which the stream's per-row counts
+// (Skew::count_before, OperandMatrices::ValidPixelsBefore on ragged edges)
+// place in O(ports log rows) (BulkStreamRest). The addresses left in the
+// open window are only counted (PendingPiece) and stored when a later fold
+// is not provably disjoint from them. A fold then costs O(ports log rows)
+// or O(window), not O(fold length): a layer's cost grows with its folds,
+// not its cycles.
+//
+// Periodic passes (IfmapSameAcrossColumnFolds: ws, os; also under bulk):
+// each column fold replays the same pass over the row folds, a function of
+// the window state it starts from. When two consecutive passes end in the
+// same state (PassSignature), every later pass starts from that state too,
+// so it closes as many windows, each row_folds * L rows later: the
+// remaining passes are added in one step. A layer then costs about two
+// passes instead of col_folds.
 template <DataflowMapping Map>
 std::shared_ptr<const CachedIfmapHistory> IfmapWindowHistory(const OperandMatrices& op,
                                                              const FoldGrid& g, const Map& map,
@@ -366,6 +585,32 @@ std::shared_ptr<const CachedIfmapHistory> IfmapWindowHistory(const OperandMatric
   // Consecutive calls mostly start at the same window element, so the
   // division that finds its filter row is memoized (a 64-bit divide costs
   // more than the rest of a short range).
+  //
+  // The ranges of one batch are applied order-free, so consecutive ranges of
+  // one filter row that overlap or touch (neighbouring pixels whose windows
+  // overlap: stride x channels <= the range) are merged first and applied
+  // once (`slots`, one per filter row mod 4); flush() before anything else
+  // reads or changes the window.
+  struct Slot {
+    int64_t crow = -1, lo = 0, hi = 0;
+  };
+  Slot slots[4];
+  auto add_range = [&](int64_t crow, int64_t a0, int64_t a1) {
+    Slot& sl = slots[crow & 3];
+    if (sl.crow == crow && a0 >= sl.lo && a0 <= sl.hi) {
+      sl.hi = std::max(sl.hi, a1);
+      return;
+    }
+    if (sl.crow >= 0) est->TouchRange(sl.lo, sl.hi);
+    sl = {crow, a0, a1};
+  };
+  auto flush = [&] {
+    for (Slot& sl : slots)
+      if (sl.crow >= 0) {
+        est->TouchRange(sl.lo, sl.hi);
+        sl.crow = -1;
+      }
+  };
   int64_t memo_k = 0, memo_row = 0;
   auto pixel_range = [&](int64_t p, int64_t ka, int64_t kb) {
     const int64_t pr = op.pix_row(p), pc = op.pix_col(p);
@@ -382,14 +627,93 @@ std::shared_ptr<const CachedIfmapHistory> IfmapWindowHistory(const OperandMatric
       const int64_t lo = k - k0, hi = std::min(end - k0, valid);
       if (lo < hi) {
         const int64_t base = (y * Wd + pc) * ch;
-        est->TouchRange(base + lo, base + hi);
+        add_range(crow, base + lo, base + hi);
       }
       k = end;
     }
   };
+  // Pixels [pa, pb] with the same window elements [ka, kb) (IfmapRangeRuns):
+  // within one OFMAP row, the ranges of one filter row step by stride x
+  // channels addresses per pixel, so when that step is at most the range
+  // (and no range is clipped at the IFMAP edge) their union is one range.
+  const int64_t ow = op.ofmap_w(), step = op.stride_w() * ch;
+  auto pixel_run = [&](int64_t pa, int64_t pb, int64_t ka, int64_t kb) {
+    for (int64_t p = pa; p <= pb;) {
+      const int64_t row_end = std::min(pb, (p / ow + 1) * ow - 1);
+      const int64_t pr = op.pix_row(p), pc0 = op.pix_col(p), pc1 = op.pix_col(row_end);
+      const int64_t valid_last = std::min(span, (Wd - pc1) * ch);
+      bool merged = true;
+      for (int64_t k = ka, crow = ka / span; k < kb && merged; ++crow) {
+        const int64_t k0 = crow * span, end = std::min(kb, k0 + span);
+        if (pr + crow >= H) break;
+        merged = end - k0 <= valid_last && step <= end - k;
+        k = end;
+      }
+      if (merged) {
+        for (int64_t k = ka, crow = ka / span; k < kb; ++crow) {
+          const int64_t k0 = crow * span, end = std::min(kb, k0 + span);
+          const int64_t y = pr + crow;
+          if (y >= H) break;
+          add_range(crow, (y * Wd + pc0) * ch + (k - k0), (y * Wd + pc1) * ch + (end - k0));
+          k = end;
+        }
+      } else {
+        for (int64_t q = p; q <= row_end; ++q) pixel_range(q, ka, kb);
+      }
+      p = row_end + 1;
+    }
+  };
+  // One order-free batch of rows [ta, tb) (cannot close a window).
+  auto apply_ranges = [&](const Fold& f, int64_t ta, int64_t tb) {
+    if constexpr (IfmapStreamMapping<Map>) {
+      if (SimBulkWalkEnabled())
+        map.IfmapRangeRuns(f, ta, tb, pixel_range, pixel_run);
+      else
+        map.IfmapRanges(f, ta, tb, pixel_range);
+    } else {
+      map.IfmapRanges(f, ta, tb, pixel_range);
+    }
+    flush();
+  };
   const int64_t R = g.R, C = g.C, L = g.L, row_folds = g.row_folds, col_folds = g.col_folds;
+  // Bulk state: row folds whose addresses the open window may hold (empty
+  // when unknown: more than kMaxWindowFolds), and the pending pieces.
+  constexpr size_t kMaxWindowFolds = 8;
+  std::vector<int64_t> window_frs;
+  bool window_frs_known = true;
+  std::vector<PendingPiece> pending;
+  int64_t pending_count = 0;
+  auto store_pending = [&] {
+    if (pending.empty()) return;
+    est->SetCount(est->count() - pending_count);
+    for (const PendingPiece& pc : pending) {
+      int64_t idx = 0;
+      map.Ifmap(pc.fold, pc.row, [&](int64_t a) {
+        if (++idx > pc.skip) est->Access(a, 0);  // cannot close: fewer than a window
+      });
+      if (pc.row < pc.last) apply_ranges(pc.fold, pc.row + 1, pc.last + 1);
+    }
+    pending.clear();
+    pending_count = 0;
+  };
+  // Can anything in the open window meet an address of row fold fr?
+  auto window_disjoint = [&](const Fold& f) {
+    if (!window_frs_known) return false;
+    const int64_t b0 = f.fr * R;
+    for (int64_t fr : window_frs) {
+      const int64_t a0 = fr * R, a1 = a0 + std::min(R, map.Sr() - a0);
+      if (fr == f.fr || !op.WindowRangesDisjoint(a0, a1, b0, b0 + f.ru)) return false;
+    }
+    return true;
+  };
+  std::vector<int8_t> distinct(static_cast<size_t>(row_folds), -1);
+  // Periodic passes: see the comment above the function.
+  bool last_fold_closed = false;
+  int64_t last_fold_base = 0;
+  PassSignature prev_pass;
   int64_t fidx = 0;
   for (int64_t fc = 0; fc < col_folds; ++fc) {
+    const int64_t closed_at_pass_start = est->closed();
     for (int64_t fr = 0; fr < row_folds; ++fr, ++fidx) {
       Fold f;
       f.fr = fr;
@@ -398,17 +722,50 @@ std::shared_ptr<const CachedIfmapHistory> IfmapWindowHistory(const OperandMatric
       f.cu = std::min(C, map.Sc() - fc * C);
       const int64_t ports = map.IfmapPorts(f), base = fidx * L;
       const int64_t first = map.IfmapFirstTau(f), last = map.IfmapLastTau(f);
-      for (int64_t tau = first; tau <= last;) {
-        const int64_t chunk = (window - est->count() - 1) / ports;
-        if (chunk >= 1) {
-          const int64_t tb = std::min(last + 1, tau + chunk);
-          map.IfmapRanges(f, tau, tb, pixel_range);
-          tau = tb;
-        } else {
-          map.Ifmap(f, tau, [&](int64_t a) { est->Access(a, base + tau); });
-          ++tau;
+      const bool bulk = IfmapStreamBulk(op, map, f, &distinct);
+      const int64_t closed_before = est->closed();
+      int64_t tau = first;
+      if (!(bulk && window_disjoint(f))) {
+        store_pending();
+        for (; tau <= last;) {
+          if (bulk && est->closed() != closed_before) break;
+          const int64_t chunk = (window - est->count() - 1) / ports;
+          if (chunk >= 1) {
+            const int64_t tb = std::min(last + 1, tau + chunk);
+            apply_ranges(f, tau, tb);
+            tau = tb;
+          } else {
+            map.Ifmap(f, tau, [&](int64_t a) { est->Access(a, base + tau); });
+            ++tau;
+          }
         }
       }
+      if constexpr (IfmapStreamMapping<Map>) {
+        if (bulk && tau <= last)
+          BulkStreamRest(op, map, f, tau, last, base, est, &pending, &pending_count);
+      }
+      last_fold_closed = est->closed() != closed_before;
+      last_fold_base = base;
+      if (last_fold_closed) {
+        window_frs.assign(1, fr);
+        window_frs_known = true;
+      } else if (window_frs_known &&
+                 std::find(window_frs.begin(), window_frs.end(), fr) == window_frs.end()) {
+        window_frs.push_back(fr);
+        if (window_frs.size() > kMaxWindowFolds) window_frs_known = false;
+      }
+    }
+    if constexpr (IfmapSameAcrossColumnFolds<Map>) {
+      if (!SimBulkWalkEnabled()) continue;
+      PassSignature sig;
+      if (last_fold_closed) sig = {true, est->last_close_row() - last_fold_base, est->count()};
+      const int64_t remaining = col_folds - 1 - fc;
+      if (sig.valid && sig == prev_pass && remaining > 0) {
+        est->RepeatCloses(remaining * (est->closed() - closed_at_pass_start),
+                          remaining * row_folds * L);
+        break;
+      }
+      prev_pass = sig;
     }
   }
   auto r = std::make_shared<CachedIfmapHistory>();
@@ -548,8 +905,22 @@ void CheckSimulatedWork(const ArchConfig& cfg, const LayerSpec& layer, const Ope
       const double share = std::min(1.0, static_cast<double>(map.IfmapPorts(g.At(0, 0))) /
                                              static_cast<double>(probe.window_elems()));
       const int64_t range = std::min<int64_t>(64, op.filter_w() * op.channels());
-      replayed = static_cast<int64_t>(static_cast<double>(m.ifmap_sram_reads) * share) +
-                 m.ifmap_sram_reads / range;
+      int64_t reads = m.ifmap_sram_reads;
+      // Bulk folds replay at most three windows of addresses each (up to
+      // the first close: the window's hits and one window of new addresses;
+      // after the last: less than one window).
+      if constexpr (IfmapStreamMapping<Map>) {
+        std::vector<int8_t> distinct(static_cast<size_t>(g.row_folds), -1);
+        bool all = true;
+        for (int64_t fr = 0; fr < g.row_folds && all; ++fr)
+          all = IfmapStreamBulk(op, map, g.At(0, fr), &distinct);
+        if (all) {
+          const double bound =
+              static_cast<double>(g.folds()) * 3.0 * static_cast<double>(probe.window_elems());
+          if (bound < static_cast<double>(reads)) reads = static_cast<int64_t>(bound);
+        }
+      }
+      replayed = static_cast<int64_t>(static_cast<double>(reads) * share) + reads / range;
     }
   }
   // The OFMAP write buffer steps element by element around each drain or
@@ -558,9 +929,9 @@ void CheckSimulatedWork(const ArchConfig& cfg, const LayerSpec& layer, const Ope
       std::min(1.0, 2.0 * static_cast<double>(g.C) /
                         static_cast<double>(std::max<int64_t>(1, size.ofmap.total)));
   replayed += static_cast<int64_t>(static_cast<double>(m.ofmap_sram_writes) * of_share);
-  if (g.num_rows + replayed > kMaxSimulatedWork)
-    throw Error("layer '" + layer.name + "': simulated work " + std::to_string(g.num_rows) +
-                " demand rows + " + std::to_string(replayed) +
+  if (g.work_rows + replayed > kMaxSimulatedWork)
+    throw Error("layer '" + layer.name + "': simulated work " + std::to_string(g.work_rows) +
+                (g.rows_in_bulk ? " fold steps + " : " demand rows + ") + std::to_string(replayed) +
                 " replayed addresses is above the limit " + std::to_string(kMaxSimulatedWork) +
                 " (docs/simulator.md, Input limits); use larger SRAMs, a larger array or CALC "
                 "bandwidth, or split the layer");
@@ -589,16 +960,19 @@ template <DataflowMapping Map>
 void CheckLimitsWithMapping(const ArchConfig& cfg, const LayerSpec& layer,
                             const OperandMatrices& op) {
   const Map map(op, cfg.array_rows, cfg.array_cols);
-  CheckedComputeSide(cfg, layer, op, FoldGrid::Of(map, cfg.array_rows, cfg.array_cols, layer.name),
-                     map, LayerBuffers::Of(cfg));
+  CheckedComputeSide(
+      cfg, layer, op,
+      FoldGrid::Of(map, cfg.array_rows, cfg.array_cols, layer.name, RowsInBulk(cfg, op, map)), map,
+      LayerBuffers::Of(cfg));
 }
 
 // The whole layer on one mapping.
 template <DataflowMapping Map>
-LayerMetrics SimulateWithMapping(const ArchConfig& cfg, const LayerSpec& layer,
-                                 const OperandMatrices& op) {
+LayerMetrics SimulateWithMappingUncached(const ArchConfig& cfg, const LayerSpec& layer,
+                                         const OperandMatrices& op) {
   const Map map(op, cfg.array_rows, cfg.array_cols);
-  const FoldGrid g = FoldGrid::Of(map, cfg.array_rows, cfg.array_cols, layer.name);
+  const FoldGrid g =
+      FoldGrid::Of(map, cfg.array_rows, cfg.array_cols, layer.name, RowsInBulk(cfg, op, map));
   const LayerBuffers size = LayerBuffers::Of(cfg);
   LayerMetrics m = CheckedComputeSide(cfg, layer, op, g, map, size);
   UserReadBuffers rb = PrepareReadBuffers(cfg, size, op, g, map);
@@ -620,6 +994,31 @@ LayerMetrics SimulateWithMapping(const ArchConfig& cfg, const LayerSpec& layer,
   m.ofmap_dram_start_cycle = walked->dram_first;
   m.ofmap_dram_stop_cycle = walked->dram_last;
   FinishReport(g.R * g.C, &m);
+  return m;
+}
+
+// The whole layer on one mapping; USER-mode layers through the memo (keyed by
+// every input: the three buffer sizes in words and the bandwidth), after
+// the limits check, which a memoized layer must still pass.
+template <DataflowMapping Map>
+LayerMetrics SimulateWithMapping(const ArchConfig& cfg, const LayerSpec& layer,
+                                 const OperandMatrices& op) {
+  if (cfg.bw_mode != BandwidthMode::kUser) return SimulateWithMappingUncached<Map>(cfg, layer, op);
+  CheckLimitsWithMapping<Map>(cfg, layer, op);
+  const LayerBuffers size = LayerBuffers::Of(cfg);
+  SimCacheKey key = MemoKey(MemoKind::kUserLayer, cfg, layer, size.ifmap.total,
+                            static_cast<int64_t>(cfg.bandwidth_words_per_cycle));
+  key[14] = size.filter.total;
+  key[15] = size.ofmap.total;
+  const auto v = UserLayerMemo(key, [&] {
+    return std::make_shared<const CachedUserLayer>(
+        CachedUserLayer{SimulateWithMappingUncached<Map>(cfg, layer, op)});
+  });
+  LayerMetrics m = v->metrics;  // what the key leaves out comes from this call
+  m.name = layer.name;
+  m.word_bytes = cfg.word_bytes;
+  m.weight_bits = cfg.weight_bits;
+  m.act_bits = cfg.act_bits;
   return m;
 }
 
