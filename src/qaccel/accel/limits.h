@@ -21,8 +21,16 @@ inline constexpr int64_t kMaxLayerDim = int64_t{1} << 24;  // 16,777,216
 // K = filter_h * filter_w * channels (the address tables hold 24 bytes per
 // row and per column).
 inline constexpr int64_t kMaxOperandDim = int64_t{1} << 23;  // 8,388,608
-// IFMAP elements H * W * C (the CALC read-buffer model keeps 2 bits per element).
-inline constexpr int64_t kMaxIfmapElements = int64_t{1} << 30;
+// IFMAP elements H * W * C. The CALC read-buffer model keeps per-address
+// state only for the current prefetch window over a large IFMAP (a hashed
+// table of at most kMaxWindowTableEntries), so this bounds address
+// arithmetic, not memory: 2^36 admits SCALE-Sim's UNet GEMM topology (Conv1b:
+// an M x K IFMAP of 2.4 x 10^9).
+inline constexpr int64_t kMaxIfmapElements = int64_t{1} << 36;
+// Entries of that hashed window table (24 bytes each: 50 MB at most); a
+// window this large over an IFMAP above 2^26 addresses needs an IFMAP SRAM
+// of hundreds of MB.
+inline constexpr int64_t kMaxWindowTableEntries = int64_t{1} << 21;
 // USER mode replays every operand address through per-address state
 // (~28 bytes each): IFMAP + filter elements, and the prefetch-order entries.
 inline constexpr int64_t kMaxUserModeAddresses = int64_t{1} << 24;

@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 
+#include "qaccel/accel/limits.h"
 #include "qaccel/core/error.h"
 
 namespace qaccel::accel {
@@ -188,6 +190,12 @@ EstimateReadBufferModel::EstimateReadBufferModel(BufferSize size, int64_t space,
     size_t cap = 2;
     while (cap < 2 * static_cast<size_t>(window_elems_) + 2) cap *= 2;
     if (static_cast<int64_t>(blocks) > kDenseBlocksMax && cap < blocks) {
+      Check(static_cast<int64_t>(cap) <= kMaxWindowTableEntries,
+            "the IFMAP SRAM's prefetch window (" + std::to_string(window_elems_) +
+                " words) over an IFMAP of " + std::to_string(space) +
+                " addresses needs a window table above the limit " +
+                std::to_string(kMaxWindowTableEntries) +
+                " entries; use a smaller IFMAP SRAM (docs/simulator.md, Input limits)");
       hashed_.assign(cap, HashedBlock{});
       hash_shift_ = 64;
       for (size_t c = cap; c > 1; c /= 2) --hash_shift_;
