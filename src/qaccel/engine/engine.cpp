@@ -3,8 +3,10 @@
 #include "qaccel/engine/engine.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstring>
+#include <memory>
 #include <thread>
 #include <type_traits>
 
@@ -46,6 +48,8 @@ Engine::Engine(Graph graph, EngineOptions options) : graph_(std::move(graph)) {
   threads_ = options.threads > 0
                  ? options.threads
                  : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  isa_ = options.reference_kernels ? kernels::fast::Isa::kPortable : kernels::fast::SelectedIsa();
+  chunk_ = options.chunk > 0 ? options.chunk : kDefaultChunk;
   PrepareKernels(options.reference_kernels);
   PlanBuffers();
   PrepareInputTables();
@@ -82,7 +86,7 @@ void Engine::PrepareKernels(bool reference_kernels) {
     const OpDef& def = FindOp(l.kind);
     Check(def.prepare != nullptr, Where(l) + ": this op has no engine kernel");
     Check(l.inputs.size() <= kMaxOpInputs, Where(l) + ": too many inputs for the engine");
-    kernels_[i] = def.prepare(PrepareContext{graph_, i, quantized_, reference_kernels});
+    kernels_[i] = def.prepare(PrepareContext{graph_, i, quantized_, reference_kernels, isa_});
     scratch_bytes_ = std::max(scratch_bytes_, kernels_[i]->scratch_bytes());
   }
 }
@@ -100,6 +104,7 @@ void Engine::PlanBuffers() {
   last_use[nl - 1] = nl;  // the output stays live to the end
   numel_.resize(nl);
   offset_.resize(nl);
+  bytes_.resize(nl);
   struct Block {
     int64_t begin, end;
     size_t layer;
@@ -109,6 +114,7 @@ void Engine::PlanBuffers() {
     numel_[i] = NumElements(graph_.layers[i].out_shape);
     const int64_t bytes = (numel_[i] * elem + kAlign - 1) / kAlign * kAlign;
     unplanned_bytes_ += bytes;
+    bytes_[i] = bytes;
     std::sort(live.begin(), live.end(),
               [](const Block& a, const Block& b) { return a.begin < b.begin; });
     int64_t pos = 0;
@@ -128,16 +134,27 @@ void Engine::PlanBuffers() {
   arena_bytes_ += (scratch_bytes_ + kAlign - 1) / kAlign * kAlign;
 }
 
+namespace {
+// A worker's arena, kept by its thread between runs (the calling thread runs
+// one worker, so a batch-1 run allocates nothing after the first); contents
+// are undefined on entry.
+uint8_t* ThreadArena(int64_t bytes) {
+  thread_local std::unique_ptr<uint8_t[]> buf;
+  thread_local int64_t cap = 0;
+  if (cap < bytes) {
+    buf.reset(new uint8_t[static_cast<size_t>(bytes + kAlign)]);
+    cap = bytes;
+  }
+  return reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(buf.get()) + kAlign - 1) /
+                                    kAlign * kAlign);
+}
+}  // namespace
+
 // The batch's images over core/parallel's ParallelFor (the one thread pool of
-// the library), each worker with its own arena, allocated on its first image.
+// the library), each worker with its own arena.
 template <typename Fn>
 void Engine::ParallelOverBatch(int64_t n, Fn&& fn) const {
-  std::vector<std::vector<uint8_t>> arenas(static_cast<size_t>(MaxParallelWorkers(n, threads_)));
-  ParallelFor(n, threads_, [&](int64_t i, int worker) {
-    std::vector<uint8_t>& arena = arenas[static_cast<size_t>(worker)];
-    if (arena.empty()) arena.resize(static_cast<size_t>(arena_bytes_));
-    fn(i, arena.data());
-  });
+  ParallelFor(n, threads_, [&](int64_t i, int) { fn(i, ThreadArena(arena_bytes_)); });
 }
 
 std::vector<float> Engine::Run(const uint8_t* pixels, int64_t n) const {
@@ -155,14 +172,43 @@ std::vector<float> Engine::Run(const uint8_t* pixels, int64_t n) const {
   return logits;
 }
 
+// Chunks of chunk_ images over the threads; every image's result is the
+// same whatever the chunk or thread count (exact integer kernels, no state
+// shared between images).
 std::vector<int8_t> Engine::RunInt8(const uint8_t* pixels, int64_t n) const {
   Check(quantized_,
         "RunInt8: graph '" + graph_.name + "' is not quantized (run qaccel quantize first)");
   std::vector<int8_t> out(static_cast<size_t>(n * out_numel_));
-  ParallelOverBatch(n, [&](int64_t i, uint8_t* arena) {
-    RunOneInt8(pixels + i * in_numel_, arena, out.data() + i * out_numel_, nullptr);
+  const int64_t chunks = (n + chunk_ - 1) / chunk_;
+  const int64_t bytes = scratch_offset_ * chunk_ + (scratch_bytes_ + kAlign - 1) / kAlign * kAlign;
+  ParallelFor(chunks, threads_, [&](int64_t c, int) {
+    const int64_t first = c * chunk_, m = std::min(chunk_, n - first);
+    RunChunkInt8(pixels + first * in_numel_, m, ThreadArena(bytes), out.data() + first * out_numel_);
   });
   return out;
+}
+
+void Engine::RunChunkInt8(const uint8_t* pixels, int64_t m, uint8_t* arena, int8_t* logits) const {
+  auto buf = [&](size_t j) { return reinterpret_cast<int8_t*>(arena + offset_[j] * chunk_); };
+  for (int64_t j = 0; j < m; ++j)
+    FillInput(pixels + j * in_numel_, input_int8_table_, buf(0) + j * bytes_[0]);
+  for (size_t i = 1; i < graph_.layers.size(); ++i) {
+    const Layer& l = graph_.layers[i];
+    KernelIO<int8_t> io;
+    std::array<int64_t, kMaxOpInputs> in_stride{};
+    for (size_t k = 0; k < l.inputs.size(); ++k) {
+      const auto src = static_cast<size_t>(l.inputs[k]);
+      io.in[k] = buf(src);
+      in_stride[k] = bytes_[src];
+    }
+    io.out = buf(i);
+    io.scratch = arena + scratch_offset_ * chunk_;
+    kernels_[i]->EvalInt8Batch(io, m, in_stride, bytes_[i]);
+  }
+  const size_t last = graph_.layers.size() - 1;
+  for (int64_t j = 0; j < m; ++j)
+    std::memcpy(logits + j * out_numel_, buf(last) + j * bytes_[last],
+                static_cast<size_t>(out_numel_));
 }
 
 void Engine::RunTapped(const uint8_t* pixels,

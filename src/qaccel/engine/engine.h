@@ -29,6 +29,7 @@
 #include "qaccel/data/dataset.h"
 #include "qaccel/engine/op_kernel.h"
 #include "qaccel/graph/graph.h"
+#include "qaccel/kernels/fast/isa.h"
 
 namespace qaccel::engine {
 
@@ -36,7 +37,15 @@ struct EngineOptions {
   int threads = 0;  // 0: std::thread::hardware_concurrency()
   bool reference_kernels =
       false;  // true: the plain reference kernels (the fast ones are bit-identical)
+  // Quantized graph: images per pass through the layers in Run / RunInt8
+  // (each layer runs on `chunk` images before the next layer starts, so a
+  // linear layer reads its weights once per chunk). 0: kDefaultChunk.
+  int64_t chunk = 0;
 };
+
+// Chosen by measurement (docs/engine.md): LeNet-5 int8 throughput is flat
+// from 8 to 64 and drops beyond (the chunk's activations leave L2).
+inline constexpr int64_t kDefaultChunk = 16;
 
 class Engine {
  public:
@@ -47,6 +56,10 @@ class Engine {
   int64_t num_outputs() const { return out_numel_; }
   int64_t input_numel() const { return in_numel_; }
   int threads() const { return threads_; }
+  // The fast kernels' instruction set (kernels/fast/isa.h; kPortable with
+  // reference_kernels).
+  kernels::fast::Isa isa() const { return isa_; }
+  int64_t chunk() const { return chunk_; }
   // Bytes of one worker's arena: planned activations + kernel scratch
   // (all threads: x threads()).
   int64_t arena_bytes() const { return arena_bytes_; }
@@ -97,10 +110,16 @@ class Engine {
   T* EvalLayer(uint8_t* arena, size_t i) const;
   template <typename Fn>
   void ParallelOverBatch(int64_t n, Fn&& fn) const;
+  // Quantized graph: m <= chunk_ images through all layers, each layer on all
+  // m at once (layer i's buffer of image j at offset_[i] * chunk_ + j * bytes_[i]).
+  void RunChunkInt8(const uint8_t* pixels, int64_t m, uint8_t* arena, int8_t* logits) const;
 
   Graph graph_;
   bool quantized_ = false;
   int threads_ = 1;
+  kernels::fast::Isa isa_ = kernels::fast::Isa::kPortable;
+  int64_t chunk_ = kDefaultChunk;
+  std::vector<int64_t> bytes_;   // per layer output, padded to kAlign
   int64_t in_numel_ = 0, out_numel_ = 0;
   std::vector<int64_t> offset_;  // per layer, into the arena
   std::vector<int64_t> numel_;   // per layer output
