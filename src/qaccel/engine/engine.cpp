@@ -91,17 +91,38 @@ void Engine::PrepareKernels(bool reference_kernels) {
   }
 }
 
+// A quantized ReLU right after a conv / linear whose clamp already starts at
+// or above the zero point (the quantizer folded it: act_min = max(-128, zp))
+// outputs exactly its input: max(q, zp) = q for every q in [act_min, act_max].
+// Such a layer gets no buffer and no kernel call; it reads as its producer.
+bool Engine::IsIdentity(size_t i) const {
+  if (!quantized_ || i == 0) return false;
+  const Layer& l = graph_.layers[i];
+  if (l.kind != OpKind::kRelu || l.inputs.size() != 1) return false;
+  const Layer& in = graph_.layers[static_cast<size_t>(l.inputs[0])];
+  return (in.kind == OpKind::kConv2d || in.kind == OpKind::kLinear) &&
+         in.quant.act_min >= in.quant.out_zero_point;
+}
+
 // Liveness over the layer order, first-fit offsets; the kernel scratch
-// follows the activations.
+// follows the activations. Identity layers share their producer's block.
 void Engine::PlanBuffers() {
   const size_t nl = graph_.layers.size();
   const int64_t elem = quantized_ ? 1 : 4;
+  identity_.assign(nl, false);
+  std::vector<size_t> root(nl);
+  for (size_t i = 0; i < nl; ++i) {
+    identity_[i] = IsIdentity(i);
+    root[i] = identity_[i] ? root[static_cast<size_t>(graph_.layers[i].inputs[0])] : i;
+  }
   std::vector<size_t> last_use(nl);
   for (size_t i = 0; i < nl; ++i) {
     last_use[i] = i;
-    for (int in : graph_.layers[i].inputs) last_use[in] = std::max(last_use[in], i);
+    for (int in : graph_.layers[i].inputs)
+      last_use[root[static_cast<size_t>(in)]] =
+          std::max(last_use[root[static_cast<size_t>(in)]], i);
   }
-  last_use[nl - 1] = nl;  // the output stays live to the end
+  last_use[root[nl - 1]] = nl;  // the output stays live to the end
   numel_.resize(nl);
   offset_.resize(nl);
   bytes_.resize(nl);
@@ -115,16 +136,20 @@ void Engine::PlanBuffers() {
     const int64_t bytes = (numel_[i] * elem + kAlign - 1) / kAlign * kAlign;
     unplanned_bytes_ += bytes;
     bytes_[i] = bytes;
-    std::sort(live.begin(), live.end(),
-              [](const Block& a, const Block& b) { return a.begin < b.begin; });
-    int64_t pos = 0;
-    for (const Block& b : live) {
-      if (b.begin - pos >= bytes) break;
-      pos = std::max(pos, b.end);
+    if (identity_[i]) {
+      offset_[i] = offset_[root[i]];
+    } else {
+      std::sort(live.begin(), live.end(),
+                [](const Block& a, const Block& b) { return a.begin < b.begin; });
+      int64_t pos = 0;
+      for (const Block& b : live) {
+        if (b.begin - pos >= bytes) break;
+        pos = std::max(pos, b.end);
+      }
+      offset_[i] = pos;
+      arena_bytes_ = std::max(arena_bytes_, pos + bytes);
+      live.push_back({pos, pos + bytes, i});
     }
-    offset_[i] = pos;
-    arena_bytes_ = std::max(arena_bytes_, pos + bytes);
-    live.push_back({pos, pos + bytes, i});
     // Free the outputs whose last consumer is this layer.
     live.erase(std::remove_if(live.begin(), live.end(),
                               [&](const Block& b) { return last_use[b.layer] == i; }),
@@ -203,7 +228,7 @@ void Engine::RunChunkInt8(const uint8_t* pixels, int64_t m, uint8_t* arena, int8
     }
     io.out = buf(i);
     io.scratch = arena + scratch_offset_ * chunk_;
-    kernels_[i]->EvalInt8Batch(io, m, in_stride, bytes_[i]);
+    if (!identity_[i]) kernels_[i]->EvalInt8Batch(io, m, in_stride, bytes_[i]);
   }
   const size_t last = graph_.layers.size() - 1;
   for (int64_t j = 0; j < m; ++j)
@@ -235,6 +260,7 @@ T* Engine::EvalLayer(uint8_t* arena, size_t i) const {
   for (size_t k = 0; k < l.inputs.size(); ++k) io.in[k] = buf(static_cast<size_t>(l.inputs[k]));
   io.out = buf(i);
   io.scratch = arena + scratch_offset_;
+  if (identity_[i]) return io.out;  // the producer's buffer, already the result
   if constexpr (std::is_same_v<T, float>)
     kernels_[i]->EvalFloat(io);
   else

@@ -15,7 +15,8 @@
 //
 // Buffers are planned once, at construction: every layer's output gets an
 // offset in one per-worker arena, reusing the space of outputs no longer
-// needed (liveness over the layer order, first fit), plus one scratch region
+// needed (liveness over the layer order, first fit; a folded int8 ReLU shares
+// its producer's buffer and runs nothing), plus one scratch region
 // for the kernels' scratch (the fast convolutions' im2col). arena_bytes()
 // reports the size. Run() splits the batch over worker threads, each with its
 // own arena.
@@ -96,6 +97,7 @@ class Engine {
   template <typename T>
   void FillInput(const uint8_t* pixels, const std::vector<T>& table, T* in) const;
   void PlanBuffers();
+  bool IsIdentity(size_t i) const;
   template <typename T>
   void RunLayers(uint8_t* arena, T* logits,
                  const std::function<void(int, const T*, int64_t)>* tap) const;
@@ -120,6 +122,7 @@ class Engine {
   kernels::fast::Isa isa_ = kernels::fast::Isa::kPortable;
   int64_t chunk_ = kDefaultChunk;
   std::vector<int64_t> bytes_;   // per layer output, padded to kAlign
+  std::vector<bool> identity_;   // per layer: output == input, shares its buffer (IsIdentity)
   int64_t in_numel_ = 0, out_numel_ = 0;
   std::vector<int64_t> offset_;  // per layer, into the arena
   std::vector<int64_t> numel_;   // per layer output

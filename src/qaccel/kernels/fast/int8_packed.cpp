@@ -30,6 +30,26 @@ int32_t Correction(const int32_t* bias, int64_t o, int32_t zp_in, const int8_t* 
   return static_cast<int32_t>(v);
 }
 
+// dst[0, n) = src[0, n) (^ 0x80 per byte when Flip) in 16- and 8-byte moves;
+// the last move overlaps the previous one instead of running past n.
+template <bool Flip>
+inline void CopyRow(uint8_t* dst, const uint8_t* src, int64_t n) {
+  constexpr uint64_t kFlip = Flip ? 0x8080808080808080ull : 0;
+  auto move8 = [&](int64_t at) {
+    uint64_t v;
+    std::memcpy(&v, src + at, 8);
+    v ^= kFlip;
+    std::memcpy(dst + at, &v, 8);
+  };
+  if (n < 8) {
+    for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<uint8_t>(src[i] ^ (Flip ? 0x80 : 0));
+    return;
+  }
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) move8(i);
+  if (i < n) move8(n - 8);
+}
+
 #if defined(QACCEL_HAVE_ISA_KERNELS)
 constexpr bool kIsaKernels = true;
 #else
@@ -124,26 +144,29 @@ void RunConvInt8(const PackedConvInt8& p, const int8_t* in, int8_t* out, void* s
   int8_t* wide = reinterpret_cast<int8_t*>(col + ColBytes(p));
   // The padded u planes: border and tail = zp_in + 128, inside q XOR 0x80.
   const int64_t used = s.in_c * p.plane;
-  if (s.pad_h || s.pad_w) {
-    std::memset(u, p.pad_value, static_cast<size_t>(used));
-  }
+  if (s.pad_h || s.pad_w) std::memset(u, p.pad_value, static_cast<size_t>(used));
   std::memset(u + used, p.pad_value, static_cast<size_t>(p.in_bytes - used));
-  for (int64_t c = 0; c < s.in_c; ++c)
-    for (int64_t y = 0; y < s.in_h; ++y) {
-      const int8_t* src = in + (c * s.in_h + y) * s.in_w;
-      uint8_t* dst = u + c * p.plane + (y + s.pad_h) * p.wp + s.pad_w;
-      for (int64_t x = 0; x < s.in_w; ++x) dst[x] = static_cast<uint8_t>(src[x] ^ 0x80);
-    }
+  const auto* src = reinterpret_cast<const uint8_t*>(in);
+  if (s.pad_w == 0) {  // whole planes are contiguous rows
+    for (int64_t c = 0; c < s.in_c; ++c)
+      CopyRow<true>(u + c * p.plane + s.pad_h * p.wp, src + c * s.in_h * s.in_w, s.in_h * s.in_w);
+  } else {
+    for (int64_t c = 0; c < s.in_c; ++c)
+      for (int64_t y = 0; y < s.in_h; ++y)
+        CopyRow<true>(u + c * p.plane + (y + s.pad_h) * p.wp + s.pad_w,
+                      src + (c * s.in_h + y) * s.in_w, s.in_w);
+  }
   if (p.isa == Isa::kAvx512Vnni)
     detail::ConvAvx512Vnni(p, u, col, wide);
   else
     detail::ConvAvx2(p, u, col, wide);
   // Drop the wide grid's extra columns.
   const int64_t stride = p.blocks * p.block;
+  auto* dst = reinterpret_cast<uint8_t*>(out);
+  const auto* w = reinterpret_cast<const uint8_t*>(wide);
   for (int64_t o = 0; o < s.out_c; ++o)
     for (int64_t y = 0; y < s.out_h; ++y)
-      std::memcpy(out + (o * s.out_h + y) * s.out_w, wide + o * stride + y * p.wp,
-                  static_cast<size_t>(s.out_w));
+      CopyRow<false>(dst + (o * s.out_h + y) * s.out_w, w + o * stride + y * p.wp, s.out_w);
 #else
   (void)in, (void)out, (void)scratch;
 #endif
