@@ -137,29 +137,95 @@ constexpr LinearTileFn kLinearTiles[4][4] = {
     {&LinearTile<3, 1>, &LinearTile<3, 2>, &LinearTile<3, 3>, &LinearTile<3, 4>},
     {&LinearTile<4, 1>, &LinearTile<4, 2>, &LinearTile<4, 3>, &LinearTile<4, 4>}};
 
+// 4 taps x 64 positions -> 4 vectors of (position, 4 taps) dwords; dword j of
+// 128-bit lane L of vector r is position 16 L + 4 r + j.
+inline void BuildColumns(const PackedConvInt8& p, const uint8_t* src, __m512i* col) {
+  const int64_t t4n = p.k4 / 4;
+  for (int64_t t = 0; t < t4n; ++t) {
+    const int32_t* off = p.tap.data() + 4 * t;
+    const __m512i a0 = _mm512_loadu_si512(src + off[0]), a1 = _mm512_loadu_si512(src + off[1]);
+    const __m512i a2 = _mm512_loadu_si512(src + off[2]), a3 = _mm512_loadu_si512(src + off[3]);
+    const __m512i lo01 = _mm512_unpacklo_epi8(a0, a1), hi01 = _mm512_unpackhi_epi8(a0, a1);
+    const __m512i lo23 = _mm512_unpacklo_epi8(a2, a3), hi23 = _mm512_unpackhi_epi8(a2, a3);
+    _mm512_store_si512(col + 4 * t, _mm512_unpacklo_epi16(lo01, lo23));
+    _mm512_store_si512(col + 4 * t + 1, _mm512_unpackhi_epi16(lo01, lo23));
+    _mm512_store_si512(col + 4 * t + 2, _mm512_unpacklo_epi16(hi01, hi23));
+    _mm512_store_si512(col + 4 * t + 3, _mm512_unpackhi_epi16(hi01, hi23));
+  }
+}
+
+// In place: row i of 16 bytes -> column i (4 rounds of the perfect shuffle).
+inline void Transpose16x16(__m128i* a) {
+  for (int round = 0; round < 4; ++round) {
+    __m128i t[16];
+    for (int i = 0; i < 8; ++i) {
+      t[2 * i] = _mm_unpacklo_epi8(a[i], a[i + 8]);
+      t[2 * i + 1] = _mm_unpackhi_epi8(a[i], a[i + 8]);
+    }
+    for (int i = 0; i < 16; ++i) a[i] = t[i];
+  }
+}
+
 }  // namespace
+
+void ConvAvx512VnniChannelLanes(const PackedConvInt8& p, const uint8_t* u, uint8_t* col_bytes,
+                                int8_t* out) {
+  const ConvShape& s = p.s;
+  const int64_t ipg = s.in_c / s.groups, opg = s.out_c / s.groups, t4n = p.k4 / 4;
+  const int64_t P = s.out_h * s.out_w;
+  __m512i* col = reinterpret_cast<__m512i*>(col_bytes);
+  const __m512i zp = _mm512_set1_epi32(p.zp_out);
+  const __m512i lo = _mm512_set1_epi32(p.act_min - p.zp_out);
+  const __m512i hi = _mm512_set1_epi32(p.act_max - p.zp_out);
+  for (int64_t g = 0; g < s.groups; ++g) {
+    const uint8_t* ug = u + g * ipg * p.plane;
+    for (int64_t b = 0; b < p.blocks; ++b) BuildColumns(p, ug + b * 64, col + b * t4n * 4);
+    for (int64_t q0 = 0; q0 < P; q0 += 16) {
+      const int64_t nq = std::min<int64_t>(16, P - q0);
+      // Where position q's 4 taps of tap group 0 sit in col (then + 256 bytes per group).
+      const uint8_t* at[16];
+      for (int64_t i = 0; i < 16; ++i) {
+        const int64_t q = q0 + std::min(i, nq - 1);
+        const int64_t pw = (q / s.out_w) * p.wp + q % s.out_w;
+        const int64_t in_block = pw % 64;
+        at[i] = col_bytes + (pw / 64) * t4n * 256 + ((in_block % 16) / 4) * 64 +
+                (in_block / 16) * 16 + (in_block % 4) * 4;
+      }
+      for (int64_t v = 0; v < opg / 16; ++v) {
+        const int64_t o0 = g * opg + v * 16;
+        const __m512i corr = _mm512_loadu_si512(p.corr.data() + o0);
+        __m512i acc[16];
+        for (int i = 0; i < 16; ++i) acc[i] = corr;
+        const int8_t* w = p.w8c.data() + (g * t4n * opg + v * 16) * 4;
+        for (int64_t t = 0; t < t4n; ++t) {
+          const __m512i wv = _mm512_loadu_si512(w + t * opg * 4);
+#pragma GCC unroll 16
+          for (int i = 0; i < 16; ++i)
+            acc[i] = _mm512_dpbusd_epi32(acc[i], _mm512_set1_epi32(Load32(at[i] + t * 256)), wv);
+        }
+        const __m512i m = _mm512_loadu_si512(p.mult.data() + o0);
+        const __m512i sh = _mm512_loadu_si512(p.shift.data() + o0);
+        __m128i rows[16];
+        for (int i = 0; i < 16; ++i)
+          rows[i] = _mm512_cvtsepi32_epi8(Requant(acc[i], m, sh, zp, lo, hi));
+        Transpose16x16(rows);  // rows[c] = channel o0 + c at positions q0..q0+15
+        const __mmask16 keep = static_cast<__mmask16>((1u << nq) - 1);
+        for (int c = 0; c < 16; ++c) _mm_mask_storeu_epi8(out + (o0 + c) * P + q0, keep, rows[c]);
+      }
+    }
+  }
+}
 
 void ConvAvx512Vnni(const PackedConvInt8& p, const uint8_t* u, uint8_t* col_bytes, int8_t* wide) {
   const ConvShape& s = p.s;
-  const int64_t ipg = s.in_c / s.groups, opg = s.out_c / s.groups, t4n = p.k4 / 4;
+  const int64_t ipg = s.in_c / s.groups, opg = s.out_c / s.groups;
   __m512i* col = reinterpret_cast<__m512i*>(col_bytes);
   for (int64_t g = 0; g < s.groups; ++g) {
     const uint8_t* ug = u + g * ipg * p.plane;
     for (int64_t b = 0; b < p.blocks; ++b) {
       const int64_t pos0 = b * 64;
       const uint8_t* src = ug + pos0;
-      // 4 taps x 64 positions -> 4 vectors of (position, 4 taps) dwords.
-      for (int64_t t = 0; t < t4n; ++t) {
-        const int32_t* off = p.tap.data() + 4 * t;
-        const __m512i a0 = _mm512_loadu_si512(src + off[0]), a1 = _mm512_loadu_si512(src + off[1]);
-        const __m512i a2 = _mm512_loadu_si512(src + off[2]), a3 = _mm512_loadu_si512(src + off[3]);
-        const __m512i lo01 = _mm512_unpacklo_epi8(a0, a1), hi01 = _mm512_unpackhi_epi8(a0, a1);
-        const __m512i lo23 = _mm512_unpacklo_epi8(a2, a3), hi23 = _mm512_unpackhi_epi8(a2, a3);
-        _mm512_store_si512(col + 4 * t, _mm512_unpacklo_epi16(lo01, lo23));
-        _mm512_store_si512(col + 4 * t + 1, _mm512_unpackhi_epi16(lo01, lo23));
-        _mm512_store_si512(col + 4 * t + 2, _mm512_unpacklo_epi16(hi01, hi23));
-        _mm512_store_si512(col + 4 * t + 3, _mm512_unpackhi_epi16(hi01, hi23));
-      }
+      BuildColumns(p, src, col);
       for (int64_t o0 = g * opg; o0 < (g + 1) * opg; o0 += 6)
         kConvChannels[std::min<int64_t>(6, (g + 1) * opg - o0)](p, col, o0, pos0, wide);
     }

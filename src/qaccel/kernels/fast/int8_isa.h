@@ -12,6 +12,9 @@ namespace qaccel::kernels::fast::detail {
 
 // u: the padded u8 input planes; col: 64 * k4 bytes; wide: [O][blocks * block] int8.
 void ConvAvx512Vnni(const PackedConvInt8& p, const uint8_t* u, uint8_t* col, int8_t* wide);
+// Channel lanes (p.channel_lanes): col holds all blocks; writes out (CHW) directly.
+void ConvAvx512VnniChannelLanes(const PackedConvInt8& p, const uint8_t* u, uint8_t* col,
+                                int8_t* out);
 void ConvAvx2(const PackedConvInt8& p, const uint8_t* u, uint8_t* col, int8_t* wide);
 // u: n rows of i4 u8 values (avx512vnni) / int16 values (avx2).
 void LinearAvx512Vnni(const PackedLinearInt8& p, const uint8_t* u, int64_t n, int8_t* out,

@@ -110,6 +110,17 @@ PackedConvInt8 PackConvInt8(const ConvShape& s, const reference::RequantParams& 
     p.mult[static_cast<size_t>(o)] = rp.multiplier[c];
     p.shift[static_cast<size_t>(o)] = rp.shift[c];
   }
+  const int64_t opg = O / s.groups;
+  p.channel_lanes = isa == Isa::kAvx512Vnni && opg % 16 == 0;
+  if (p.channel_lanes) {
+    p.w8c.assign(static_cast<size_t>(O * p.k4), 0);
+    for (int64_t o = 0; o < O; ++o) {
+      const int64_t g = o / opg;
+      for (int64_t j = 0; j < K; ++j)
+        p.w8c[static_cast<size_t>(((g * (p.k4 / 4) + j / 4) * opg + (o - g * opg)) * 4 + j % 4)] =
+            weight[o * K + j];
+    }
+  }
   p.zp_out = rp.output_zero_point;
   p.act_min = rp.act_min;
   p.act_max = rp.act_max;
@@ -117,8 +128,11 @@ PackedConvInt8 PackConvInt8(const ConvShape& s, const reference::RequantParams& 
 }
 
 namespace {
-// Scratch of the wide-grid kernels: padded input | tap columns | wide output.
-int64_t ColBytes(const PackedConvInt8& p) { return p.k4 * 64; }
+// Scratch of the wide-grid kernels: padded input | tap columns (of one block,
+// or of all blocks for channel lanes) | wide output.
+int64_t ColBytes(const PackedConvInt8& p) {
+  return p.k4 * 64 * (p.channel_lanes ? p.blocks : 1);
+}
 int64_t WideBytes(const PackedConvInt8& p) { return p.s.out_c * p.blocks * p.block; }
 }  // namespace
 
@@ -155,6 +169,10 @@ void RunConvInt8(const PackedConvInt8& p, const int8_t* in, int8_t* out, void* s
       for (int64_t y = 0; y < s.in_h; ++y)
         CopyRow<true>(u + c * p.plane + (y + s.pad_h) * p.wp + s.pad_w,
                       src + (c * s.in_h + y) * s.in_w, s.in_w);
+  }
+  if (p.channel_lanes) {
+    detail::ConvAvx512VnniChannelLanes(p, u, col, out);
+    return;
   }
   if (p.isa == Isa::kAvx512Vnni)
     detail::ConvAvx512Vnni(p, u, col, wide);

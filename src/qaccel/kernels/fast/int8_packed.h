@@ -21,7 +21,11 @@
 // zero-point-padded plane per channel of width Wp = in_w + 2 pad_w; output
 // position p = y * Wp + x then reads tap (c, ky, kx) at c * plane + ky * Wp + kx + p,
 // so every tap row is a contiguous load. Positions with x >= out_w are
-// computed and dropped. Other strides use the portable kernels.
+// computed and dropped (position lanes: 16 positions x one channel per vector).
+// AVX-512 with a multiple of 16 channels per group instead puts 16 channels
+// in the lanes and broadcasts one position's 4 taps (channel lanes): only the
+// real positions are computed, and 16 x 16 byte tiles are transposed back to
+// CHW. Other strides use the portable kernels.
 //
 // Requantization runs vectorized (RequantizeRow): the three stages of
 // MultiplyByQuantizedMultiplier with the same tie rules, bit for bit.
@@ -50,7 +54,9 @@ struct PackedConvInt8 {
   int64_t in_bytes = 0;                          // the padded input buffer
   uint8_t pad_value = 0;                         // zp_in + 128
   std::vector<int32_t> tap;                      // [k4] offset of each tap in its group's planes
-  std::vector<int8_t> w8;                        // [O][k4] (avx512vnni)
+  std::vector<int8_t> w8;                        // [O][k4] (avx512vnni, position lanes)
+  bool channel_lanes = false;                    // avx512vnni, O / groups % 16 == 0
+  std::vector<int8_t> w8c;  // [groups][k4 / 4][O / groups][4] (channel lanes)
   std::vector<int16_t> w16;                      // [O][k4] (avx2)
   std::vector<int32_t> corr, mult, shift;        // [O]
   int32_t zp_out = 0, act_min = kInt8Min, act_max = kInt8Max;
