@@ -6,6 +6,8 @@
 // the trained models: QACCEL_FULL_CHECK_MODELS (docs/engine.md).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <sstream>
 #include <string>
@@ -13,6 +15,8 @@
 #include "../common/test_models.h"
 #include "qaccel/data/dataset.h"
 #include "qaccel/engine/engine.h"
+#include "qaccel/engine/exit_runner.h"
+#include "qaccel/graph/exits.h"
 #include "qaccel/graph/model_file.h"
 #include "qaccel/kernels/fast/isa.h"
 #include "qaccel/quant/quantize.h"
@@ -87,13 +91,13 @@ TEST(IsaEngine, Lenet5EveryPathEqualsReferenceOnTestImages) {
         o.layers["fc3"].weight_scheme = "per-channel";
       }
       const Graph q = quant::QuantizeGraph(fg, real.train, o);
-      CheckAllPaths(q, real.test, 1000, name + " " + scheme);
+      CheckAllPaths(q, real.test, 600, name + " " + scheme);
     }
     quant::QuantizeOptions o4;
     o4.calibration = 200;
     o4.weight_bits = 4;
     o4.act_bits = 4;
-    CheckAllPaths(quant::QuantizeGraph(fg, real.train, o4), real.test, 500, name + " w4a4");
+    CheckAllPaths(quant::QuantizeGraph(fg, real.train, o4), real.test, 300, name + " w4a4");
   }
   if (used == 0) {  // no data installed: synthetic images still cover every path
     const data::Dataset d = SyntheticImages(300, 1, 28, 28, 5);
@@ -127,6 +131,54 @@ TEST(IsaEngine, FullTestSetsWithTrainedModels) {
         }
       std::printf("%s: %s equal to the reference on %lld images (batches 1, 7, 256; threads 1, 2)\n",
                   item.c_str(), kf::IsaName(isa), static_cast<long long>(s.test.n));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace qaccel
+
+namespace qaccel {
+namespace {
+
+// The batched early-exit run (Engine::RunInt8Exits via RunWithExits) takes
+// every image out at the exit, and with the prediction, that the per-image
+// profile (ProfileExits: scores of every exit) says, on every ISA path and
+// thread count.
+TEST(IsaEngine, BatchedEarlyExitsEqualPerImageDecisions) {
+  data::Split real;
+  try {
+    real = data::LoadNamedDataset("mnist");
+  } catch (const std::exception&) {
+  }
+  const data::Dataset d = real.test.n ? real.test.Head(700) : SyntheticImages(300, 1, 28, 28, 3);
+  const data::Dataset cal = real.train.n ? real.train.Head(100) : d;
+  quant::QuantizeOptions o;
+  o.calibration = 100;
+  Graph q = quant::QuantizeGraph(RandomModel("lenet5-branchy", 12), cal, o);
+  const engine::ExitProfile p = engine::ProfileExits(q, d, 0, 1);
+  std::vector<int64_t> scores(p.score.begin(), p.score.end());
+  std::sort(scores.begin(), scores.end());
+  // A threshold between two scores near the middle: some images leave, some not.
+  const double th = std::ldexp(static_cast<double>(scores[scores.size() / 2]) + 0.5, -16);
+  SetExitThresholds(q, {th});
+  const int64_t tq = engine::IntEntropyRule::ThresholdQ(th);
+  std::vector<int> want_exit(static_cast<size_t>(p.n));
+  std::vector<int32_t> want_pred(static_cast<size_t>(p.n));
+  for (int64_t i = 0; i < p.n; ++i) {
+    const int k = tq > p.score[static_cast<size_t>(i)] ? 0 : 1;
+    want_exit[static_cast<size_t>(i)] = k;
+    want_pred[static_cast<size_t>(i)] = p.pred[static_cast<size_t>(i * p.num_exits + k)];
+  }
+  for (kf::Isa isa : Paths()) {
+    IsaScope scope(isa);
+    for (int threads : {1, 2}) {
+      const engine::ExitRunResult r = engine::RunWithExits(q, d, 0, threads);
+      EXPECT_EQ(std::vector<int>(r.exit_taken.begin(), r.exit_taken.end()), want_exit)
+          << kf::IsaName(isa) << " threads " << threads;
+      EXPECT_EQ(r.pred, want_pred) << kf::IsaName(isa) << " threads " << threads;
+      EXPECT_GT(r.count[0], 0);
+      EXPECT_GT(r.count[1], 0);
     }
   }
 }

@@ -3,6 +3,8 @@
 #include "qaccel/engine/engine.h"
 
 #include <algorithm>
+#include <time.h>
+
 #include <array>
 #include <chrono>
 #include <cstring>
@@ -213,11 +215,37 @@ std::vector<int8_t> Engine::RunInt8(const uint8_t* pixels, int64_t n) const {
   return out;
 }
 
-void Engine::RunChunkInt8(const uint8_t* pixels, int64_t m, uint8_t* arena, int8_t* logits) const {
+void Engine::RunInt8Exits(
+    const uint8_t* pixels, int64_t n, const std::vector<char>& check,
+    const std::function<bool(int, int64_t, const int8_t*, int64_t)>& stop) const {
+  Check(quantized_, "RunInt8Exits: graph '" + graph_.name + "' is not quantized");
+  Check(check.size() == graph_.layers.size(), "RunInt8Exits: one check flag per layer");
+  const int64_t chunks = (n + chunk_ - 1) / chunk_;
+  const int64_t bytes = scratch_offset_ * chunk_ + (scratch_bytes_ + kAlign - 1) / kAlign * kAlign;
+  ParallelFor(chunks, threads_, [&](int64_t c, int) {
+    const int64_t first = c * chunk_, m = std::min(chunk_, n - first);
+    RunChunkInt8(pixels + first * in_numel_, m, ThreadArena(bytes), nullptr, first, &check, &stop);
+  });
+}
+
+void Engine::RunChunkInt8(
+    const uint8_t* pixels, int64_t m, uint8_t* arena, int8_t* logits, int64_t first,
+    const std::vector<char>* check,
+    const std::function<bool(int, int64_t, const int8_t*, int64_t)>* stop) const {
   auto buf = [&](size_t j) { return reinterpret_cast<int8_t*>(arena + offset_[j] * chunk_); };
   for (int64_t j = 0; j < m; ++j)
     FillInput(pixels + j * in_numel_, input_int8_table_, buf(0) + j * bytes_[0]);
-  for (size_t i = 1; i < graph_.layers.size(); ++i) {
+  std::array<char, 1024> active_store;
+  std::vector<char> active_heap;
+  char* active = active_store.data();
+  if (m > static_cast<int64_t>(active_store.size())) {
+    active_heap.assign(static_cast<size_t>(m), 1);
+    active = active_heap.data();
+  } else {
+    std::fill(active, active + m, 1);
+  }
+  int64_t running = m;
+  for (size_t i = 1; i < graph_.layers.size() && running > 0; ++i) {
     const Layer& l = graph_.layers[i];
     KernelIO<int8_t> io;
     std::array<int64_t, kMaxOpInputs> in_stride{};
@@ -228,8 +256,34 @@ void Engine::RunChunkInt8(const uint8_t* pixels, int64_t m, uint8_t* arena, int8
     }
     io.out = buf(i);
     io.scratch = arena + scratch_offset_ * chunk_;
-    if (!identity_[i]) kernels_[i]->EvalInt8Batch(io, m, in_stride, bytes_[i]);
+    if (!identity_[i]) {
+      if (running == m) {
+        kernels_[i]->EvalInt8Batch(io, m, in_stride, bytes_[i]);
+      } else {  // each run of consecutive active images
+        for (int64_t a = 0; a < m;) {
+          if (!active[a]) {
+            ++a;
+            continue;
+          }
+          int64_t b = a;
+          while (b < m && active[b]) ++b;
+          KernelIO<int8_t> part = io;
+          for (size_t k = 0; k < l.inputs.size(); ++k) part.in[k] = io.in[k] + a * in_stride[k];
+          part.out = io.out + a * bytes_[i];
+          kernels_[i]->EvalInt8Batch(part, b - a, in_stride, bytes_[i]);
+          a = b;
+        }
+      }
+    }
+    if (check && (*check)[i])
+      for (int64_t j = 0; j < m; ++j)
+        if (active[j] &&
+            (*stop)(static_cast<int>(i), first + j, buf(i) + j * bytes_[i], numel_[i])) {
+          active[j] = 0;
+          --running;
+        }
   }
+  if (!logits) return;
   const size_t last = graph_.layers.size() - 1;
   for (int64_t j = 0; j < m; ++j)
     std::memcpy(logits + j * out_numel_, buf(last) + j * bytes_[last],
@@ -324,6 +378,12 @@ void Engine::RunOneInt8(const uint8_t* pixels, uint8_t* arena, int8_t* logits,
   RunLayers(arena, logits, tap);
 }
 
+double ProcessCpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
 int64_t ArgMax(const float* logits, int64_t n) {
   int64_t best = 0;
   for (int64_t i = 1; i < n; ++i)
@@ -351,9 +411,11 @@ EvalResult Evaluate(const Graph& graph, const data::Dataset& data, const Graph* 
   r.samples = n;
   r.arena_bytes = engine.arena_bytes();
   r.threads = engine.threads();
+  const double c0 = ProcessCpuSeconds();
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<float> logits = engine.Run(data.pixels.data(), n);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  r.cpu_seconds = ProcessCpuSeconds() - c0;
   r.images_per_second = r.seconds > 0 ? static_cast<double>(n) / r.seconds : 0;
   const int64_t k = engine.num_outputs();
   for (int64_t i = 0; i < n; ++i)

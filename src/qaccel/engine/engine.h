@@ -88,6 +88,14 @@ class Engine {
   // passed to stop is valid only during the call.
   int RunInt8Until(const uint8_t* pixels, uint8_t* arena,
                    const std::function<bool(int, const int8_t*, int64_t)>& stop) const;
+  // Quantized graph, n images in chunks as RunInt8 does, stopping images
+  // early: after every layer i with check[i] != 0, stop(i, image, output,
+  // numel) is called for each image of the chunk still running, and a true
+  // return drops that image from the later layers (which then run on the
+  // remaining images only). Called from the worker threads (one call per
+  // image and layer; different images may be concurrent).
+  void RunInt8Exits(const uint8_t* pixels, int64_t n, const std::vector<char>& check,
+                    const std::function<bool(int, int64_t, const int8_t*, int64_t)>& stop) const;
   int RunFloatUntil(const uint8_t* pixels, uint8_t* arena,
                     const std::function<bool(int, const float*, int64_t)>& stop) const;
 
@@ -114,7 +122,12 @@ class Engine {
   void ParallelOverBatch(int64_t n, Fn&& fn) const;
   // Quantized graph: m <= chunk_ images through all layers, each layer on all
   // m at once (layer i's buffer of image j at offset_[i] * chunk_ + j * bytes_[i]).
-  void RunChunkInt8(const uint8_t* pixels, int64_t m, uint8_t* arena, int8_t* logits) const;
+  // With `active` (m flags), only the images still active run each layer, and
+  // after a layer i with (*check)[i] the active ones are asked stop().
+  void RunChunkInt8(const uint8_t* pixels, int64_t m, uint8_t* arena, int8_t* logits,
+                    int64_t first = 0, const std::vector<char>* check = nullptr,
+                    const std::function<bool(int, int64_t, const int8_t*, int64_t)>* stop =
+                        nullptr) const;
 
   Graph graph_;
   bool quantized_ = false;
@@ -141,6 +154,7 @@ struct EvalResult {
   int64_t agree = 0;     // samples whose top-1 equals the reference model's
   double agreement = 0;  // fraction
   double seconds = 0;    // wall time of the model's inference (not the reference's)
+  double cpu_seconds = 0;  // process CPU time of the same (robust on a loaded machine)
   double images_per_second = 0;
   int64_t arena_bytes = 0;
   int threads = 1;
@@ -150,6 +164,9 @@ struct EvalResult {
 // with a reference graph also the top-1 agreement between the two.
 EvalResult Evaluate(const Graph& graph, const data::Dataset& data, const Graph* reference = nullptr,
                     int64_t limit = 0, EngineOptions options = {});
+
+// CPU seconds of this process so far (CLOCK_PROCESS_CPUTIME_ID).
+double ProcessCpuSeconds();
 
 // Index of the largest logit (the first on ties).
 int64_t ArgMax(const float* logits, int64_t n);

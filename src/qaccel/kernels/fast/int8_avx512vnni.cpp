@@ -186,7 +186,7 @@ void ConvAvx512VnniChannelLanes(const PackedConvInt8& p, const uint8_t* u, uint8
       const uint8_t* at[16];
       for (int64_t i = 0; i < 16; ++i) {
         const int64_t q = q0 + std::min(i, nq - 1);
-        const int64_t pw = (q / s.out_w) * p.wp + q % s.out_w;
+        const int64_t pw = (q / s.out_w) * s.stride_h * p.wp + (q % s.out_w) * s.stride_w;
         const int64_t in_block = pw % 64;
         at[i] = col_bytes + (pw / 64) * t4n * 256 + ((in_block % 16) / 4) * 64 +
                 (in_block / 16) * 16 + (in_block % 4) * 4;

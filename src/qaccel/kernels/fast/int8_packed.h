@@ -25,7 +25,8 @@
 // AVX-512 with a multiple of 16 channels per group instead puts 16 channels
 // in the lanes and broadcasts one position's 4 taps (channel lanes): only the
 // real positions are computed, and 16 x 16 byte tiles are transposed back to
-// CHW. Other strides use the portable kernels.
+// CHW. A strided convolution (stride <= 3) runs as stride 1 on the same grid
+// and keeps output (y * stride_h, x * stride_w).
 //
 // Requantization runs vectorized (RequantizeRow): the three stages of
 // MultiplyByQuantizedMultiplier with the same tie rules, bit for bit.
