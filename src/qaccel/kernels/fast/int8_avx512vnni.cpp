@@ -57,6 +57,47 @@ inline __m512i Requant(__m512i x, __m512i m, __m512i shift, __m512i zp, __m512i 
   return _mm512_add_epi32(r, zp);
 }
 
+// Requant for lanes whose shift is <= 0 (the usual case: multipliers below 1):
+// stage 1 is the identity, and since a stored multiplier is never INT32_MIN
+// (it is 0 or in [2^30, 2^31)) the high multiply cannot overflow. The same
+// arithmetic as Requant otherwise; right = -shift, mask = 2^right - 1.
+inline __m512i RequantNoLeft(__m512i x, __m512i m, __m512i m_odd, __m512i right, __m512i mask,
+                             __m512i half, __m512i zp, __m512i lo_zp, __m512i hi_zp) {
+  const __m512i nudge = _mm512_set1_epi64(int64_t{1} << 30);
+  const __m512i even = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epi32(x, m), nudge), 31);
+  const __m512i odd = _mm512_slli_epi64(
+      _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), m_odd), nudge), 1);
+  const __m512i y = _mm512_mask_blend_epi32(0xAAAA, even, odd);
+  const __m512i thr = _mm512_sub_epi32(half, _mm512_srai_epi32(y, 31));
+  __m512i r = _mm512_srav_epi32(y, right);
+  r = _mm512_mask_add_epi32(r, _mm512_cmpgt_epi32_mask(_mm512_and_si512(y, mask), thr), r,
+                            _mm512_set1_epi32(1));
+  r = _mm512_min_epi32(_mm512_max_epi32(r, lo_zp), hi_zp);
+  return _mm512_add_epi32(r, zp);
+}
+
+// True when every lane has shift <= 0 and a multiplier other than INT32_MIN.
+inline bool NoLeftApplies(__m512i m, __m512i shift) {
+  return _mm512_cmpgt_epi32_mask(shift, _mm512_setzero_si512()) == 0 &&
+         _mm512_cmpeq_epi32_mask(m, _mm512_set1_epi32(INT32_MIN)) == 0;
+}
+
+// The per-lane constants of RequantNoLeft.
+struct NoLeftParams {
+  __m512i m, m_odd, right, mask, half;
+  NoLeftParams(__m512i mult, __m512i shift) {
+    m = mult;
+    m_odd = _mm512_srli_epi64(mult, 32);
+    right = _mm512_sub_epi32(_mm512_setzero_si512(), shift);
+    const __m512i one = _mm512_set1_epi32(1);
+    mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, right), one);
+    half = _mm512_srli_epi32(mask, 1);
+  }
+  __m512i operator()(__m512i x, __m512i zp, __m512i lo, __m512i hi) const {
+    return RequantNoLeft(x, m, m_odd, right, mask, half, zp, lo, hi);
+  }
+};
+
 template <int NO>
 void ConvChannels(const PackedConvInt8& p, const __m512i* col, int64_t o0, int64_t pos0,
                   int8_t* wide) {
@@ -84,7 +125,12 @@ void ConvChannels(const PackedConvInt8& p, const __m512i* col, int64_t o0, int64
     const __m512i m = _mm512_set1_epi32(p.mult[static_cast<size_t>(o0 + j)]);
     const __m512i sh = _mm512_set1_epi32(p.shift[static_cast<size_t>(o0 + j)]);
     __m512i q[4];
-    for (int r = 0; r < 4; ++r) q[r] = Requant(acc[j][r], m, sh, zp, lo, hi);
+    if (p.shift[static_cast<size_t>(o0 + j)] <= 0 && p.mult[static_cast<size_t>(o0 + j)] != INT32_MIN) {
+      const NoLeftParams rq(m, sh);
+      for (int r = 0; r < 4; ++r) q[r] = rq(acc[j][r], zp, lo, hi);
+    } else {
+      for (int r = 0; r < 4; ++r) q[r] = Requant(acc[j][r], m, sh, zp, lo, hi);
+    }
     // The in-lane packs undo the in-lane unpacks of the columns: byte i is
     // position pos0 + i (all values already within int8, so no saturation).
     const __m512i out = _mm512_packs_epi16(_mm512_packs_epi32(q[0], q[1]),
@@ -124,9 +170,16 @@ void LinearTile(const PackedLinearInt8& p, const uint8_t* u, int64_t v0, int8_t*
     const __m512i m = _mm512_loadu_si512(p.mult.data() + o);
     const __m512i sh = _mm512_loadu_si512(p.shift.data() + o);
     const __mmask16 keep = static_cast<__mmask16>((1u << std::min<int64_t>(16, O - o)) - 1);
-    for (int j = 0; j < NB; ++j)
-      _mm_mask_storeu_epi8(out + j * out_stride + o, keep,
-                           _mm512_cvtsepi32_epi8(Requant(acc[j][v], m, sh, zp, lo, hi)));
+    if (NoLeftApplies(m, sh)) {
+      const NoLeftParams rq(m, sh);
+      for (int j = 0; j < NB; ++j)
+        _mm_mask_storeu_epi8(out + j * out_stride + o, keep,
+                             _mm512_cvtsepi32_epi8(rq(acc[j][v], zp, lo, hi)));
+    } else {
+      for (int j = 0; j < NB; ++j)
+        _mm_mask_storeu_epi8(out + j * out_stride + o, keep,
+                             _mm512_cvtsepi32_epi8(Requant(acc[j][v], m, sh, zp, lo, hi)));
+    }
   }
 }
 
@@ -206,8 +259,13 @@ void ConvAvx512VnniChannelLanes(const PackedConvInt8& p, const uint8_t* u, uint8
         const __m512i m = _mm512_loadu_si512(p.mult.data() + o0);
         const __m512i sh = _mm512_loadu_si512(p.shift.data() + o0);
         __m128i rows[16];
-        for (int i = 0; i < 16; ++i)
-          rows[i] = _mm512_cvtsepi32_epi8(Requant(acc[i], m, sh, zp, lo, hi));
+        if (NoLeftApplies(m, sh)) {
+          const NoLeftParams rq(m, sh);
+          for (int i = 0; i < 16; ++i) rows[i] = _mm512_cvtsepi32_epi8(rq(acc[i], zp, lo, hi));
+        } else {
+          for (int i = 0; i < 16; ++i)
+            rows[i] = _mm512_cvtsepi32_epi8(Requant(acc[i], m, sh, zp, lo, hi));
+        }
         Transpose16x16(rows);  // rows[c] = channel o0 + c at positions q0..q0+15
         const __mmask16 keep = static_cast<__mmask16>((1u << nq) - 1);
         for (int c = 0; c < 16; ++c) _mm_mask_storeu_epi8(out + (o0 + c) * P + q0, keep, rows[c]);
@@ -249,9 +307,11 @@ void RequantizeRowAvx512(const int32_t* acc, int64_t n, const int32_t* mult, con
                 h = _mm512_set1_epi32(hi - zp);
   for (int64_t i = 0; i < n; i += 16) {
     const __mmask16 k = static_cast<__mmask16>((1u << std::min<int64_t>(16, n - i)) - 1);
-    const __m512i r = Requant(_mm512_maskz_loadu_epi32(k, acc + i),
-                              _mm512_maskz_loadu_epi32(k, mult + i),
-                              _mm512_maskz_loadu_epi32(k, shift + i), z, l, h);
+    const __m512i x = _mm512_maskz_loadu_epi32(k, acc + i);
+    const __m512i m = _mm512_maskz_loadu_epi32(k, mult + i);
+    const __m512i sh = _mm512_maskz_loadu_epi32(k, shift + i);
+    const __m512i r = NoLeftApplies(m, sh) ? NoLeftParams(m, sh)(x, z, l, h)
+                                           : Requant(x, m, sh, z, l, h);
     _mm_mask_storeu_epi8(out + i, k, _mm512_cvtsepi32_epi8(r));
   }
 }
