@@ -98,9 +98,10 @@ struct NoLeftParams {
   }
 };
 
+// cs: the block's centred column sums (ColumnSums), read when p.asymmetric.
 template <int NO>
 void ConvChannels(const PackedConvInt8& p, const __m512i* col, int64_t o0, int64_t pos0,
-                  int8_t* wide) {
+                  int8_t* wide, const __m512i* cs) {
   const int64_t t4n = p.k4 / 4, stride = p.blocks * p.block;
   const int8_t* w = p.w8.data() + o0 * p.k4;
   __m512i acc[NO][4];
@@ -121,6 +122,12 @@ void ConvChannels(const PackedConvInt8& p, const __m512i* col, int64_t o0, int64
   const __m512i zp = _mm512_set1_epi32(p.zp_out);
   const __m512i lo = _mm512_set1_epi32(p.act_min - p.zp_out);
   const __m512i hi = _mm512_set1_epi32(p.act_max - p.zp_out);
+  if (p.asymmetric)  // - zp_w * sum_k (q - zp_in)
+    for (int j = 0; j < NO; ++j) {
+      const __m512i zw = _mm512_set1_epi32(p.wzp[static_cast<size_t>(o0 + j)]);
+      for (int r = 0; r < 4; ++r)
+        acc[j][r] = _mm512_sub_epi32(acc[j][r], _mm512_mullo_epi32(_mm512_load_si512(cs + r), zw));
+    }
   for (int j = 0; j < NO; ++j) {
     const __m512i m = _mm512_set1_epi32(p.mult[static_cast<size_t>(o0 + j)]);
     const __m512i sh = _mm512_set1_epi32(p.shift[static_cast<size_t>(o0 + j)]);
@@ -139,14 +146,15 @@ void ConvChannels(const PackedConvInt8& p, const __m512i* col, int64_t o0, int64
   }
 }
 
-using ConvChannelsFn = void (*)(const PackedConvInt8&, const __m512i*, int64_t, int64_t, int8_t*);
+using ConvChannelsFn = void (*)(const PackedConvInt8&, const __m512i*, int64_t, int64_t, int8_t*,
+                                const __m512i*);
 constexpr ConvChannelsFn kConvChannels[] = {nullptr,          &ConvChannels<1>, &ConvChannels<2>,
                                             &ConvChannels<3>, &ConvChannels<4>, &ConvChannels<5>,
                                             &ConvChannels<6>};
 
 template <int NB, int OB>
-void LinearTile(const PackedLinearInt8& p, const uint8_t* u, int64_t v0, int8_t* out,
-                int64_t out_stride) {
+void LinearTile(const PackedLinearInt8& p, const uint8_t* u, const int32_t* cs, int64_t v0,
+                int8_t* out, int64_t out_stride) {
   const int64_t groups = p.i4 / 4, O = p.s.out_features;
   __m512i acc[NB][OB];
   for (int v = 0; v < OB; ++v) {
@@ -165,6 +173,12 @@ void LinearTile(const PackedLinearInt8& p, const uint8_t* u, int64_t v0, int8_t*
   const __m512i zp = _mm512_set1_epi32(p.zp_out);
   const __m512i lo = _mm512_set1_epi32(p.act_min - p.zp_out);
   const __m512i hi = _mm512_set1_epi32(p.act_max - p.zp_out);
+  if (p.asymmetric)  // - zp_w * sum_i (q_i - zp_in)
+    for (int v = 0; v < OB; ++v) {
+      const __m512i zw = _mm512_loadu_si512(p.wzp.data() + (v0 + v) * 16);
+      for (int j = 0; j < NB; ++j)
+        acc[j][v] = _mm512_sub_epi32(acc[j][v], _mm512_mullo_epi32(_mm512_set1_epi32(cs[j]), zw));
+    }
   for (int v = 0; v < OB; ++v) {
     const int64_t o = (v0 + v) * 16;
     const __m512i m = _mm512_loadu_si512(p.mult.data() + o);
@@ -183,7 +197,8 @@ void LinearTile(const PackedLinearInt8& p, const uint8_t* u, int64_t v0, int8_t*
   }
 }
 
-using LinearTileFn = void (*)(const PackedLinearInt8&, const uint8_t*, int64_t, int8_t*, int64_t);
+using LinearTileFn = void (*)(const PackedLinearInt8&, const uint8_t*, const int32_t*, int64_t,
+                              int8_t*, int64_t);
 constexpr LinearTileFn kLinearTiles[4][4] = {
     {&LinearTile<1, 1>, &LinearTile<1, 2>, &LinearTile<1, 3>, &LinearTile<1, 4>},
     {&LinearTile<2, 1>, &LinearTile<2, 2>, &LinearTile<2, 3>, &LinearTile<2, 4>},
@@ -205,6 +220,22 @@ inline void BuildColumns(const PackedConvInt8& p, const uint8_t* src, __m512i* c
     _mm512_store_si512(col + 4 * t + 2, _mm512_unpacklo_epi16(hi01, hi23));
     _mm512_store_si512(col + 4 * t + 3, _mm512_unpackhi_epi16(hi01, hi23));
   }
+}
+
+// sum_k (q_k - zp_in) over the real taps for the block's 64 positions, in the
+// columns' order: vpdpbusd of the columns with 1 (real tap) / 0 (padding tap)
+// bytes, starting from -K * (128 + zp_in) (modulo 2^32; the result fits).
+inline void ColumnSums(const PackedConvInt8& p, const __m512i* col, __m512i* cs) {
+  const int64_t t4n = p.k4 / 4;
+  const uint32_t start = 0u - static_cast<uint32_t>(p.s.depth()) *
+                                  static_cast<uint32_t>(128 + p.rp.input_zero_point);
+  __m512i a[4];
+  for (int r = 0; r < 4; ++r) a[r] = _mm512_set1_epi32(static_cast<int32_t>(start));
+  for (int64_t t = 0; t < t4n; ++t) {
+    const __m512i ones = _mm512_set1_epi32(Load32(p.ones.data() + 4 * t));
+    for (int r = 0; r < 4; ++r) a[r] = _mm512_dpbusd_epi32(a[r], _mm512_load_si512(col + 4 * t + r), ones);
+  }
+  for (int r = 0; r < 4; ++r) _mm512_store_si512(cs + r, a[r]);
 }
 
 // In place: row i of 16 bytes -> column i (4 rounds of the perfect shuffle).
@@ -232,17 +263,24 @@ void ConvAvx512VnniChannelLanes(const PackedConvInt8& p, const uint8_t* u, uint8
   const __m512i hi = _mm512_set1_epi32(p.act_max - p.zp_out);
   for (int64_t g = 0; g < s.groups; ++g) {
     const uint8_t* ug = u + g * ipg * p.plane;
-    for (int64_t b = 0; b < p.blocks; ++b) BuildColumns(p, ug + b * 64, col + b * t4n * 4);
+    __m512i* cs = col + p.blocks * t4n * 4;  // 4 vectors of column sums per block
+    for (int64_t b = 0; b < p.blocks; ++b) {
+      BuildColumns(p, ug + b * 64, col + b * t4n * 4);
+      if (p.asymmetric) ColumnSums(p, col + b * t4n * 4, cs + b * 4);
+    }
     for (int64_t q0 = 0; q0 < P; q0 += 16) {
       const int64_t nq = std::min<int64_t>(16, P - q0);
       // Where position q's 4 taps of tap group 0 sit in col (then + 256 bytes per group).
       const uint8_t* at[16];
+      int32_t csq[16];  // centred column sum of each position (asymmetric weights)
       for (int64_t i = 0; i < 16; ++i) {
         const int64_t q = q0 + std::min(i, nq - 1);
         const int64_t pw = (q / s.out_w) * s.stride_h * p.wp + (q % s.out_w) * s.stride_w;
         const int64_t in_block = pw % 64;
-        at[i] = col_bytes + (pw / 64) * t4n * 256 + ((in_block % 16) / 4) * 64 +
-                (in_block / 16) * 16 + (in_block % 4) * 4;
+        const int64_t lane = ((in_block % 16) / 4) * 16 + (in_block / 16) * 4 + in_block % 4;
+        at[i] = col_bytes + (pw / 64) * t4n * 256 + lane * 4;
+        if (p.asymmetric)
+          csq[i] = reinterpret_cast<const int32_t*>(cs)[(pw / 64) * 64 + lane];
       }
       for (int64_t v = 0; v < opg / 16; ++v) {
         const int64_t o0 = g * opg + v * 16;
@@ -255,6 +293,11 @@ void ConvAvx512VnniChannelLanes(const PackedConvInt8& p, const uint8_t* u, uint8
 #pragma GCC unroll 16
           for (int i = 0; i < 16; ++i)
             acc[i] = _mm512_dpbusd_epi32(acc[i], _mm512_set1_epi32(Load32(at[i] + t * 256)), wv);
+        }
+        if (p.asymmetric) {
+          const __m512i zw = _mm512_loadu_si512(p.wzp.data() + o0);
+          for (int i = 0; i < 16; ++i)
+            acc[i] = _mm512_sub_epi32(acc[i], _mm512_mullo_epi32(_mm512_set1_epi32(csq[i]), zw));
         }
         const __m512i m = _mm512_loadu_si512(p.mult.data() + o0);
         const __m512i sh = _mm512_loadu_si512(p.shift.data() + o0);
@@ -284,20 +327,22 @@ void ConvAvx512Vnni(const PackedConvInt8& p, const uint8_t* u, uint8_t* col_byte
       const int64_t pos0 = b * 64;
       const uint8_t* src = ug + pos0;
       BuildColumns(p, src, col);
+      __m512i* cs = col + p.k4;  // after the block's k4 / 4 * 4 column vectors
+      if (p.asymmetric) ColumnSums(p, col, cs);
       for (int64_t o0 = g * opg; o0 < (g + 1) * opg; o0 += 6)
-        kConvChannels[std::min<int64_t>(6, (g + 1) * opg - o0)](p, col, o0, pos0, wide);
+        kConvChannels[std::min<int64_t>(6, (g + 1) * opg - o0)](p, col, o0, pos0, wide, cs);
     }
   }
 }
 
-void LinearAvx512Vnni(const PackedLinearInt8& p, const uint8_t* u, int64_t n, int8_t* out,
-                      int64_t out_stride) {
+void LinearAvx512Vnni(const PackedLinearInt8& p, const uint8_t* u, const int32_t* cs, int64_t n,
+                      int8_t* out, int64_t out_stride) {
   const int64_t nv = p.o16 / 16;
   for (int64_t j0 = 0; j0 < n; j0 += 4) {
     const int64_t nb = std::min<int64_t>(4, n - j0);
     for (int64_t v0 = 0; v0 < nv; v0 += 4)
-      kLinearTiles[nb - 1][std::min<int64_t>(4, nv - v0) - 1](p, u + j0 * p.i4, v0,
-                                                               out + j0 * out_stride, out_stride);
+      kLinearTiles[nb - 1][std::min<int64_t>(4, nv - v0) - 1](
+          p, u + j0 * p.i4, cs + j0, v0, out + j0 * out_stride, out_stride);
   }
 }
 

@@ -10,15 +10,17 @@
 
 namespace qaccel::kernels::fast::detail {
 
-// u: the padded u8 input planes; col: 64 * k4 bytes; wide: [O][blocks * block] int8.
+// u: the padded u8 input planes; col: 64 * k4 bytes (+ 256 for the column sums of
+// asymmetric weights); wide: [O][blocks * block] int8.
 void ConvAvx512Vnni(const PackedConvInt8& p, const uint8_t* u, uint8_t* col, int8_t* wide);
 // Channel lanes (p.channel_lanes): col holds all blocks; writes out (CHW) directly.
 void ConvAvx512VnniChannelLanes(const PackedConvInt8& p, const uint8_t* u, uint8_t* col,
                                 int8_t* out);
 void ConvAvx2(const PackedConvInt8& p, const uint8_t* u, uint8_t* col, int8_t* wide);
 // u: n rows of i4 u8 values (avx512vnni) / int16 values (avx2).
-void LinearAvx512Vnni(const PackedLinearInt8& p, const uint8_t* u, int64_t n, int8_t* out,
-                      int64_t out_stride);
+// cs: per sample sum_i (q_i - zp_in), read when p.asymmetric.
+void LinearAvx512Vnni(const PackedLinearInt8& p, const uint8_t* u, const int32_t* cs, int64_t n,
+                      int8_t* out, int64_t out_stride);
 void LinearAvx2(const PackedLinearInt8& p, const int16_t* u, int64_t n, int8_t* out,
                 int64_t out_stride);
 void RequantizeRowAvx512(const int32_t* acc, int64_t n, const int32_t* mult, const int32_t* shift,

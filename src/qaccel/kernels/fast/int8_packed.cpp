@@ -72,9 +72,11 @@ PackedConvInt8 PackConvInt8(const ConvShape& s, const reference::RequantParams& 
   // Strided convolutions run as stride 1 and keep every stride-th output
   // (output (y, x) is the stride-1 output (y * stride_h, x * stride_w)):
   // stride_h * stride_w times the work, still far cheaper than the portable path.
+  const bool symmetric = SymmetricWeights(rp, s.out_c);
   if (!kIsaKernels || isa == Isa::kPortable || s.stride_h > 3 || s.stride_w > 3 ||
-      !SymmetricWeights(rp, s.out_c))
+      (!symmetric && isa != Isa::kAvx512Vnni))
     return p;
+  p.asymmetric = !symmetric;
   p.isa = isa;
   const int64_t ipg = s.in_c / s.groups, K = s.depth();
   p.wp = s.in_w + 2 * s.pad_w;
@@ -103,7 +105,11 @@ PackedConvInt8 PackConvInt8(const ConvShape& s, const reference::RequantParams& 
   p.corr.resize(static_cast<size_t>(O));
   p.mult.resize(static_cast<size_t>(O));
   p.shift.resize(static_cast<size_t>(O));
+  p.wzp.resize(static_cast<size_t>(O));
+  p.ones.assign(static_cast<size_t>(p.k4), 0);
+  for (int64_t j = 0; j < K; ++j) p.ones[static_cast<size_t>(j)] = 1;
   for (int64_t o = 0; o < O; ++o) {
+    p.wzp[static_cast<size_t>(o)] = rp.weight_zero_point[rp.per_channel ? o : 0];
     const int8_t* w = weight + o * K;
     for (int64_t j = 0; j < K; ++j) {
       p.w8[static_cast<size_t>(o * p.k4 + j)] = w[j];
@@ -134,8 +140,9 @@ PackedConvInt8 PackConvInt8(const ConvShape& s, const reference::RequantParams& 
 namespace {
 // Scratch of the wide-grid kernels: padded input | tap columns (of one block,
 // or of all blocks for channel lanes) | wide output.
+// (+ 256 bytes of column sums per block, for asymmetric weights).
 int64_t ColBytes(const PackedConvInt8& p) {
-  return p.k4 * 64 * (p.channel_lanes ? p.blocks : 1);
+  return (p.k4 * 64 + 256) * (p.channel_lanes ? p.blocks : 1);
 }
 int64_t WideBytes(const PackedConvInt8& p) { return p.s.out_c * p.blocks * p.block; }
 }  // namespace
@@ -213,11 +220,13 @@ PackedLinearInt8 PackLinearInt8(const LinearShape& s, const reference::RequantPa
   p.rp = rp;
   p.weight = weight;
   p.bias = bias;
-  if (!kIsaKernels || isa == Isa::kPortable || !SymmetricWeights(rp, s.out_features)) {
+  const bool symmetric = SymmetricWeights(rp, s.out_features);
+  if (!kIsaKernels || isa == Isa::kPortable || (!symmetric && isa != Isa::kAvx512Vnni)) {
     p.wt16 = TransposeLinearWeightInt8(s, weight, rp);
     return p;
   }
   p.isa = isa;
+  p.asymmetric = !symmetric;
   const int64_t I = s.in_features, O = s.out_features;
   p.i4 = (I + 3) / 4 * 4;
   p.o16 = (O + 15) / 16 * 16;
@@ -226,7 +235,9 @@ PackedLinearInt8 PackLinearInt8(const LinearShape& s, const reference::RequantPa
   p.corr.assign(static_cast<size_t>(p.o16), 0);
   p.mult.assign(static_cast<size_t>(p.o16), 0);
   p.shift.assign(static_cast<size_t>(p.o16), 0);
+  p.wzp.assign(static_cast<size_t>(p.o16), 0);
   for (int64_t o = 0; o < O; ++o) {
+    p.wzp[static_cast<size_t>(o)] = rp.weight_zero_point[rp.per_channel ? o : 0];
     const int8_t* w = weight + o * I;
     for (int64_t i = 0; i < I; ++i) {
       p.w8[static_cast<size_t>(((i / 4) * p.o16 + o) * 4 + i % 4)] = w[i];
@@ -249,7 +260,7 @@ constexpr int64_t kLinearRows = 64;  // samples converted to u per pass
 
 int64_t ScratchBytes(const PackedLinearInt8& p) {
   if (p.isa == Isa::kPortable) return p.s.out_features * 4;
-  return kLinearRows * p.i4 * 2 + 64;
+  return kLinearRows * p.i4 * 2 + kLinearRows * 4 + 64;
 }
 
 void RunLinearInt8(const PackedLinearInt8& p, const int8_t* in, int64_t in_stride, int64_t n,
@@ -268,13 +279,20 @@ void RunLinearInt8(const PackedLinearInt8& p, const int8_t* in, int64_t in_strid
     const int64_t nb = std::min(kLinearRows, n - j0);
     if (p.isa == Isa::kAvx512Vnni) {
       uint8_t* u = base;
+      // Column sums sum_i (q_i - zp_in) per sample, for asymmetric weights.
+      int32_t* cs = reinterpret_cast<int32_t*>(base + kLinearRows * p.i4 * 2);
       for (int64_t j = 0; j < nb; ++j) {
         const int8_t* src = in + (j0 + j) * in_stride;
         uint8_t* dst = u + j * p.i4;
         for (int64_t i = 0; i < I; ++i) dst[i] = static_cast<uint8_t>(src[i] ^ 0x80);
         for (int64_t i = I; i < p.i4; ++i) dst[i] = pad;
+        if (p.asymmetric) {
+          int32_t sum = 0;
+          for (int64_t i = 0; i < I; ++i) sum += src[i] - p.rp.input_zero_point;
+          cs[j] = sum;
+        }
       }
-      detail::LinearAvx512Vnni(p, u, nb, out + j0 * out_stride, out_stride);
+      detail::LinearAvx512Vnni(p, u, cs, nb, out + j0 * out_stride, out_stride);
     } else {
       int16_t* u = reinterpret_cast<int16_t*>(base);
       for (int64_t j = 0; j < nb; ++j) {

@@ -14,8 +14,10 @@
 // (vector adds wrap) while the true accumulator fits int32 by the contract
 // (numeric_contract.h), so the wrapped result equals it. AVX2 uses vpmaddwd
 // on int16 (u zero-extended, w sign-extended): products and pair sums are
-// exact (no vpmaddubsw, which saturates). Asymmetric per-tensor weights
-// (zp_w != 0) keep the portable kernels.
+// exact (no vpmaddubsw, which saturates). Asymmetric weights (zp_w != 0,
+// per-tensor) on avx512vnni also subtract zp_w * sum_k (q_in - zp_in), the
+// column sum (sum_k u over the real taps, by vpdpbusd with ones, minus
+// K * (128 + zp_in)); on avx2 they keep the portable kernels.
 //
 // Convolution ("wide grid", stride 1): the input is copied, as u, into a
 // zero-point-padded plane per channel of width Wp = in_w + 2 pad_w; output
@@ -60,6 +62,9 @@ struct PackedConvInt8 {
   std::vector<int8_t> w8c;  // [groups][k4 / 4][O / groups][4] (channel lanes)
   std::vector<int16_t> w16;                      // [O][k4] (avx2)
   std::vector<int32_t> corr, mult, shift;        // [O]
+  bool asymmetric = false;                       // some zp_w != 0 (avx512vnni only)
+  std::vector<int32_t> wzp;                      // [O] zp_w per output channel
+  std::vector<int8_t> ones;                      // [k4] 1 for the real taps, 0 for the padding
   int32_t zp_out = 0, act_min = kInt8Min, act_max = kInt8Max;
 };
 
@@ -81,6 +86,8 @@ struct PackedLinearInt8 {
   std::vector<int8_t> w8;     // [i4/4][o16][4] (avx512vnni)
   std::vector<int16_t> w16;   // [i4/2][o16][2] (avx2)
   std::vector<int32_t> corr, mult, shift;  // [o16] (zero multiplier in the padding)
+  bool asymmetric = false;                 // some zp_w != 0 (avx512vnni only)
+  std::vector<int32_t> wzp;                // [o16]
   int32_t zp_out = 0, act_min = kInt8Min, act_max = kInt8Max;
 };
 
