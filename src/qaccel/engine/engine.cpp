@@ -75,6 +75,9 @@ void Engine::PrepareInputTables() {
       input_int8_table_[static_cast<size_t>(c * 256 + p)] =
           static_cast<int8_t>(kernels::QuantizeValue(t.Real(p, c), iq.out_scale, iq.out_zero_point,
                                                      iq.act_min, iq.act_max));
+  input_minus_128_ = true;
+  for (size_t i = 0; i < input_int8_table_.size(); ++i)
+    input_minus_128_ = input_minus_128_ && input_int8_table_[i] == static_cast<int>(i % 256) - 128;
 }
 
 // Every layer but the input gets its op's kernel (the op validates the layer
@@ -233,8 +236,16 @@ void Engine::RunChunkInt8(
     const std::vector<char>* check,
     const std::function<bool(int, int64_t, const int8_t*, int64_t)>* stop) const {
   auto buf = [&](size_t j) { return reinterpret_cast<int8_t*>(arena + offset_[j] * chunk_); };
-  for (int64_t j = 0; j < m; ++j)
-    FillInput(pixels + j * in_numel_, input_int8_table_, buf(0) + j * bytes_[0]);
+  if (input_minus_128_) {  // the default transform: q = pixel - 128 = pixel XOR 0x80
+    for (int64_t j = 0; j < m; ++j) {
+      const uint8_t* px = pixels + j * in_numel_;
+      auto* q = reinterpret_cast<uint8_t*>(buf(0) + j * bytes_[0]);
+      for (int64_t k = 0; k < in_numel_; ++k) q[k] = static_cast<uint8_t>(px[k] ^ 0x80u);
+    }
+  } else {
+    for (int64_t j = 0; j < m; ++j)
+      FillInput(pixels + j * in_numel_, input_int8_table_, buf(0) + j * bytes_[0]);
+  }
   std::array<char, 1024> active_store;
   std::vector<char> active_heap;
   char* active = active_store.data();

@@ -145,6 +145,7 @@ class Engine {
   // The input layer's value of each pixel value: [channels][256].
   std::vector<float> input_float_table_;
   std::vector<int8_t> input_int8_table_;
+  bool input_minus_128_ = false;  // the table is q = pixel - 128 in every channel
 };
 
 struct EvalResult {

@@ -103,6 +103,7 @@ template <int NO>
 void ConvChannels(const PackedConvInt8& p, const __m512i* col, int64_t o0, int64_t pos0,
                   int8_t* wide, const __m512i* cs) {
   const int64_t t4n = p.k4 / 4, stride = p.blocks * p.block;
+  const bool direct = p.s.stride_h == 1 && p.s.stride_w == 1;  // wide is then the output
   const int8_t* w = p.w8.data() + o0 * p.k4;
   __m512i acc[NO][4];
   for (int j = 0; j < NO; ++j)
@@ -142,7 +143,25 @@ void ConvChannels(const PackedConvInt8& p, const __m512i* col, int64_t o0, int64
     // position pos0 + i (all values already within int8, so no saturation).
     const __m512i out = _mm512_packs_epi16(_mm512_packs_epi32(q[0], q[1]),
                                            _mm512_packs_epi32(q[2], q[3]));
-    _mm512_storeu_si512(wide + (o0 + j) * stride + pos0, out);
+    if (!direct) {
+      _mm512_storeu_si512(wide + (o0 + j) * stride + pos0, out);
+      continue;
+    }
+    // Stride 1: straight into the CHW output, one masked store per output row
+    // the block touches (byte i is wide position pos0 + i, i.e. row y, column
+    // pos0 + i - y * wp); the dropped columns are masked off.
+    const ConvShape& s = p.s;
+    int8_t* plane = wide + (o0 + j) * s.out_h * s.out_w;  // `wide` is the output here
+    for (int64_t y = pos0 / p.wp; y < s.out_h && y * p.wp < pos0 + 64; ++y) {
+      const int64_t first = std::max(y * p.wp, pos0) - pos0;
+      const int64_t last = std::min(y * p.wp + s.out_w, pos0 + 64) - pos0;  // exclusive
+      if (first >= last) continue;
+      const __mmask64 keep = (last - first == 64 ? ~uint64_t{0}
+                                                 : ((uint64_t{1} << (last - first)) - 1))
+                             << first;
+      const int64_t at = y * s.out_w + (pos0 - y * p.wp);  // where byte 0 would go
+      _mm512_mask_storeu_epi8(plane + at, keep, out);
+    }
   }
 }
 

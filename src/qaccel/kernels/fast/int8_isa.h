@@ -11,7 +11,8 @@
 namespace qaccel::kernels::fast::detail {
 
 // u: the padded u8 input planes; col: 64 * k4 bytes (+ 256 for the column sums of
-// asymmetric weights); wide: [O][blocks * block] int8.
+// asymmetric weights); wide: [O][blocks * block] int8 (ConvAvx512Vnni with stride 1:
+// the [O][out_h][out_w] output itself, written row by row with masked stores).
 void ConvAvx512Vnni(const PackedConvInt8& p, const uint8_t* u, uint8_t* col, int8_t* wide);
 // Channel lanes (p.channel_lanes): col holds all blocks; writes out (CHW) directly.
 void ConvAvx512VnniChannelLanes(const PackedConvInt8& p, const uint8_t* u, uint8_t* col,

@@ -185,6 +185,10 @@ void RunConvInt8(const PackedConvInt8& p, const int8_t* in, int8_t* out, void* s
     detail::ConvAvx512VnniChannelLanes(p, u, col, out);
     return;
   }
+  if (p.isa == Isa::kAvx512Vnni && s.stride_h == 1 && s.stride_w == 1) {
+    detail::ConvAvx512Vnni(p, u, col, out);  // stores the output rows directly
+    return;
+  }
   if (p.isa == Isa::kAvx512Vnni)
     detail::ConvAvx512Vnni(p, u, col, wide);
   else
