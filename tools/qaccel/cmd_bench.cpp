@@ -33,7 +33,7 @@ using Clock = std::chrono::steady_clock;
 struct Opts {
   std::string model, data;
   int threads = 1;
-  int64_t batch = 0;
+  int64_t batch = 0, chunk = 0;
   bool json = false, reference = false, quiet = false;
 };
 
@@ -78,6 +78,9 @@ void Setup(CLI::App* sub) {
   sub->add_option("--data", o->data,
                   "mnist, fashion-mnist or an IDX directory: time on its test images (default: "
                   "deterministic random pixels; exits use mnist)");
+  sub->add_option("--chunk", o->chunk,
+                  "int8: images per pass through the layers (default: the engine's, 16)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 16));
   sub->add_flag("--json", o->json, "Print one JSON object on stdout");
   sub->add_flag("--reference", o->reference, "Time the reference kernels instead of the fast ones");
   sub->add_flag("-q,--quiet", o->quiet, "No progress lines on stderr");
@@ -86,7 +89,7 @@ void Setup(CLI::App* sub) {
     Graph g = LoadModel(o->model);
     const bool exits = HasExits(g);
     Graph trunk = exits ? StripExits(g) : g;
-    engine::Engine e(trunk, engine::EngineOptions{o->threads, o->reference});
+    engine::Engine e(trunk, engine::EngineOptions{o->threads, o->reference, o->chunk});
     const int64_t in = e.input_numel();
     const int64_t max_batch = std::max<int64_t>(512, o->batch);
     std::vector<uint8_t> px;
