@@ -280,6 +280,26 @@ def write_qmodel(model, path, meta):
     save_qmodel(path, "lenet5", meta, layers, blobs)
 
 
+def ptq_lenet5(model, x, engine, calibration):
+    """PyTorch eager-mode post-training static quantization of a float LeNet5
+    for `engine` (a torch.backends.quantized backend), calibrated on the first
+    `calibration` images of x. Returns (int8 model, qconfig text)."""
+    torch.backends.quantized.engine = engine
+    qm = LeNet5(quant_stubs=True)
+    qm.load_state_dict(model.state_dict())
+    qm.eval()
+    torch.ao.quantization.fuse_modules(
+        qm, [["conv1", "relu1"], ["conv2", "relu2"], ["fc1", "relu3"], ["fc2", "relu4"]], inplace=True)
+    qm.qconfig = torch.ao.quantization.get_default_qconfig(engine)
+    qconfig_text = str(qm.qconfig)
+    torch.ao.quantization.prepare(qm, inplace=True)
+    with torch.no_grad():
+        for i in range(0, calibration, 250):
+            qm(to_input(x[i:min(i + 250, calibration)]))
+    torch.ao.quantization.convert(qm, inplace=True)
+    return qm, qconfig_text
+
+
 def time_model(model, x, batch_sizes, runs):
     """Median single-image latency (ms) and best throughput (images/s) over batch sizes."""
     res = {}
@@ -374,19 +394,7 @@ def main():
 
     # ---- PyTorch post-training static quantization (the peer) ----
     engine = "fbgemm" if "fbgemm" in torch.backends.quantized.supported_engines else "qnnpack"
-    torch.backends.quantized.engine = engine
-    qm = LeNet5(quant_stubs=True)
-    qm.load_state_dict(model.state_dict())
-    qm.eval()
-    torch.ao.quantization.fuse_modules(
-        qm, [["conv1", "relu1"], ["conv2", "relu2"], ["fc1", "relu3"], ["fc2", "relu4"]], inplace=True)
-    qm.qconfig = torch.ao.quantization.get_default_qconfig(engine)
-    qconfig_text = str(qm.qconfig)
-    torch.ao.quantization.prepare(qm, inplace=True)
-    with torch.no_grad():
-        for i in range(0, a.calibration, 250):
-            qm(to_input(x[i:min(i + 250, a.calibration)]))
-    torch.ao.quantization.convert(qm, inplace=True)
+    qm, qconfig_text = ptq_lenet5(model, x, engine, a.calibration)
     int8_acc, int8_pred = accuracy(qm, tx, ty)
     agreement = float((int8_pred == float_pred).mean())
     print(f"PyTorch {torch.__version__} PTQ backend {engine}, qconfig {qconfig_text}, calibration {a.calibration}")

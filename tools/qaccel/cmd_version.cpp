@@ -1,8 +1,11 @@
 // `qaccel version`: prints the version and whether training is available
-// (training runs in the separate qaccel-train executable, see train_launcher.cpp).
+// (training runs in the separate qaccel-train executable, see train_launcher.cpp),
+// and the instruction set the engine's integer kernels run with here
+// (kernels/fast/isa.h: detected at run time, capped by QACCEL_ISA).
 #include <cstdio>
 
 #include "command.h"
+#include "qaccel/kernels/fast/isa.h"
 
 namespace {
 void Setup(CLI::App* sub) {
@@ -16,6 +19,9 @@ void Setup(CLI::App* sub) {
     else
       std::printf("qaccel %s (training: available, %s)\n", QACCEL_VERSION, trainer.c_str());
 #endif
+    namespace kf = qaccel::kernels::fast;
+    std::printf("isa: %s (cpu: %s; QACCEL_ISA=portable|avx2|avx512vnni caps it)\n",
+                kf::IsaName(kf::SelectedIsa()), kf::IsaName(kf::DetectedIsa()));
   });
 }
 }  // namespace

@@ -3,8 +3,12 @@
 #include "qaccel/engine/engine.h"
 
 #include <algorithm>
+#include <time.h>
+
+#include <array>
 #include <chrono>
 #include <cstring>
+#include <memory>
 #include <thread>
 #include <type_traits>
 
@@ -46,6 +50,8 @@ Engine::Engine(Graph graph, EngineOptions options) : graph_(std::move(graph)) {
   threads_ = options.threads > 0
                  ? options.threads
                  : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  isa_ = options.reference_kernels ? kernels::fast::Isa::kPortable : kernels::fast::SelectedIsa();
+  chunk_ = options.chunk > 0 ? options.chunk : kDefaultChunk;
   PrepareKernels(options.reference_kernels);
   PlanBuffers();
   PrepareInputTables();
@@ -69,6 +75,9 @@ void Engine::PrepareInputTables() {
       input_int8_table_[static_cast<size_t>(c * 256 + p)] =
           static_cast<int8_t>(kernels::QuantizeValue(t.Real(p, c), iq.out_scale, iq.out_zero_point,
                                                      iq.act_min, iq.act_max));
+  input_minus_128_ = true;
+  for (size_t i = 0; i < input_int8_table_.size(); ++i)
+    input_minus_128_ = input_minus_128_ && input_int8_table_[i] == static_cast<int>(i % 256) - 128;
 }
 
 // Every layer but the input gets its op's kernel (the op validates the layer
@@ -82,24 +91,46 @@ void Engine::PrepareKernels(bool reference_kernels) {
     const OpDef& def = FindOp(l.kind);
     Check(def.prepare != nullptr, Where(l) + ": this op has no engine kernel");
     Check(l.inputs.size() <= kMaxOpInputs, Where(l) + ": too many inputs for the engine");
-    kernels_[i] = def.prepare(PrepareContext{graph_, i, quantized_, reference_kernels});
+    kernels_[i] = def.prepare(PrepareContext{graph_, i, quantized_, reference_kernels, isa_});
     scratch_bytes_ = std::max(scratch_bytes_, kernels_[i]->scratch_bytes());
   }
 }
 
+// A quantized ReLU right after a conv / linear whose clamp already starts at
+// or above the zero point (the quantizer folded it: act_min = max(-128, zp))
+// outputs exactly its input: max(q, zp) = q for every q in [act_min, act_max].
+// Such a layer gets no buffer and no kernel call; it reads as its producer.
+bool Engine::IsIdentity(size_t i) const {
+  if (!quantized_ || i == 0) return false;
+  const Layer& l = graph_.layers[i];
+  if (l.kind != OpKind::kRelu || l.inputs.size() != 1) return false;
+  const Layer& in = graph_.layers[static_cast<size_t>(l.inputs[0])];
+  return (in.kind == OpKind::kConv2d || in.kind == OpKind::kLinear) &&
+         in.quant.act_min >= in.quant.out_zero_point;
+}
+
 // Liveness over the layer order, first-fit offsets; the kernel scratch
-// follows the activations.
+// follows the activations. Identity layers share their producer's block.
 void Engine::PlanBuffers() {
   const size_t nl = graph_.layers.size();
   const int64_t elem = quantized_ ? 1 : 4;
+  identity_.assign(nl, false);
+  std::vector<size_t> root(nl);
+  for (size_t i = 0; i < nl; ++i) {
+    identity_[i] = IsIdentity(i);
+    root[i] = identity_[i] ? root[static_cast<size_t>(graph_.layers[i].inputs[0])] : i;
+  }
   std::vector<size_t> last_use(nl);
   for (size_t i = 0; i < nl; ++i) {
     last_use[i] = i;
-    for (int in : graph_.layers[i].inputs) last_use[in] = std::max(last_use[in], i);
+    for (int in : graph_.layers[i].inputs)
+      last_use[root[static_cast<size_t>(in)]] =
+          std::max(last_use[root[static_cast<size_t>(in)]], i);
   }
-  last_use[nl - 1] = nl;  // the output stays live to the end
+  last_use[root[nl - 1]] = nl;  // the output stays live to the end
   numel_.resize(nl);
   offset_.resize(nl);
+  bytes_.resize(nl);
   struct Block {
     int64_t begin, end;
     size_t layer;
@@ -109,16 +140,21 @@ void Engine::PlanBuffers() {
     numel_[i] = NumElements(graph_.layers[i].out_shape);
     const int64_t bytes = (numel_[i] * elem + kAlign - 1) / kAlign * kAlign;
     unplanned_bytes_ += bytes;
-    std::sort(live.begin(), live.end(),
-              [](const Block& a, const Block& b) { return a.begin < b.begin; });
-    int64_t pos = 0;
-    for (const Block& b : live) {
-      if (b.begin - pos >= bytes) break;
-      pos = std::max(pos, b.end);
+    bytes_[i] = bytes;
+    if (identity_[i]) {
+      offset_[i] = offset_[root[i]];
+    } else {
+      std::sort(live.begin(), live.end(),
+                [](const Block& a, const Block& b) { return a.begin < b.begin; });
+      int64_t pos = 0;
+      for (const Block& b : live) {
+        if (b.begin - pos >= bytes) break;
+        pos = std::max(pos, b.end);
+      }
+      offset_[i] = pos;
+      arena_bytes_ = std::max(arena_bytes_, pos + bytes);
+      live.push_back({pos, pos + bytes, i});
     }
-    offset_[i] = pos;
-    arena_bytes_ = std::max(arena_bytes_, pos + bytes);
-    live.push_back({pos, pos + bytes, i});
     // Free the outputs whose last consumer is this layer.
     live.erase(std::remove_if(live.begin(), live.end(),
                               [&](const Block& b) { return last_use[b.layer] == i; }),
@@ -128,16 +164,27 @@ void Engine::PlanBuffers() {
   arena_bytes_ += (scratch_bytes_ + kAlign - 1) / kAlign * kAlign;
 }
 
+namespace {
+// A worker's arena, kept by its thread between runs (the calling thread runs
+// one worker, so a batch-1 run allocates nothing after the first); contents
+// are undefined on entry.
+uint8_t* ThreadArena(int64_t bytes) {
+  thread_local std::unique_ptr<uint8_t[]> buf;
+  thread_local int64_t cap = 0;
+  if (cap < bytes) {
+    buf.reset(new uint8_t[static_cast<size_t>(bytes + kAlign)]);
+    cap = bytes;
+  }
+  return reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(buf.get()) + kAlign - 1) /
+                                    kAlign * kAlign);
+}
+}  // namespace
+
 // The batch's images over core/parallel's ParallelFor (the one thread pool of
-// the library), each worker with its own arena, allocated on its first image.
+// the library), each worker with its own arena.
 template <typename Fn>
 void Engine::ParallelOverBatch(int64_t n, Fn&& fn) const {
-  std::vector<std::vector<uint8_t>> arenas(static_cast<size_t>(MaxParallelWorkers(n, threads_)));
-  ParallelFor(n, threads_, [&](int64_t i, int worker) {
-    std::vector<uint8_t>& arena = arenas[static_cast<size_t>(worker)];
-    if (arena.empty()) arena.resize(static_cast<size_t>(arena_bytes_));
-    fn(i, arena.data());
-  });
+  ParallelFor(n, threads_, [&](int64_t i, int) { fn(i, ThreadArena(arena_bytes_)); });
 }
 
 std::vector<float> Engine::Run(const uint8_t* pixels, int64_t n) const {
@@ -155,14 +202,103 @@ std::vector<float> Engine::Run(const uint8_t* pixels, int64_t n) const {
   return logits;
 }
 
+// Chunks of chunk_ images over the threads; every image's result is the
+// same whatever the chunk or thread count (exact integer kernels, no state
+// shared between images).
 std::vector<int8_t> Engine::RunInt8(const uint8_t* pixels, int64_t n) const {
   Check(quantized_,
         "RunInt8: graph '" + graph_.name + "' is not quantized (run qaccel quantize first)");
   std::vector<int8_t> out(static_cast<size_t>(n * out_numel_));
-  ParallelOverBatch(n, [&](int64_t i, uint8_t* arena) {
-    RunOneInt8(pixels + i * in_numel_, arena, out.data() + i * out_numel_, nullptr);
+  const int64_t chunks = (n + chunk_ - 1) / chunk_;
+  const int64_t bytes = scratch_offset_ * chunk_ + (scratch_bytes_ + kAlign - 1) / kAlign * kAlign;
+  ParallelFor(chunks, threads_, [&](int64_t c, int) {
+    const int64_t first = c * chunk_, m = std::min(chunk_, n - first);
+    RunChunkInt8(pixels + first * in_numel_, m, ThreadArena(bytes), out.data() + first * out_numel_);
   });
   return out;
+}
+
+void Engine::RunInt8Exits(
+    const uint8_t* pixels, int64_t n, const std::vector<char>& check,
+    const std::function<bool(int, int64_t, const int8_t*, int64_t)>& stop) const {
+  Check(quantized_, "RunInt8Exits: graph '" + graph_.name + "' is not quantized");
+  Check(check.size() == graph_.layers.size(), "RunInt8Exits: one check flag per layer");
+  const int64_t chunks = (n + chunk_ - 1) / chunk_;
+  const int64_t bytes = scratch_offset_ * chunk_ + (scratch_bytes_ + kAlign - 1) / kAlign * kAlign;
+  ParallelFor(chunks, threads_, [&](int64_t c, int) {
+    const int64_t first = c * chunk_, m = std::min(chunk_, n - first);
+    RunChunkInt8(pixels + first * in_numel_, m, ThreadArena(bytes), nullptr, first, &check, &stop);
+  });
+}
+
+void Engine::RunChunkInt8(
+    const uint8_t* pixels, int64_t m, uint8_t* arena, int8_t* logits, int64_t first,
+    const std::vector<char>* check,
+    const std::function<bool(int, int64_t, const int8_t*, int64_t)>* stop) const {
+  auto buf = [&](size_t j) { return reinterpret_cast<int8_t*>(arena + offset_[j] * chunk_); };
+  if (input_minus_128_) {  // the default transform: q = pixel - 128 = pixel XOR 0x80
+    for (int64_t j = 0; j < m; ++j) {
+      const uint8_t* px = pixels + j * in_numel_;
+      auto* q = reinterpret_cast<uint8_t*>(buf(0) + j * bytes_[0]);
+      for (int64_t k = 0; k < in_numel_; ++k) q[k] = static_cast<uint8_t>(px[k] ^ 0x80u);
+    }
+  } else {
+    for (int64_t j = 0; j < m; ++j)
+      FillInput(pixels + j * in_numel_, input_int8_table_, buf(0) + j * bytes_[0]);
+  }
+  std::array<char, 1024> active_store;
+  std::vector<char> active_heap;
+  char* active = active_store.data();
+  if (m > static_cast<int64_t>(active_store.size())) {
+    active_heap.assign(static_cast<size_t>(m), 1);
+    active = active_heap.data();
+  } else {
+    std::fill(active, active + m, 1);
+  }
+  int64_t running = m;
+  for (size_t i = 1; i < graph_.layers.size() && running > 0; ++i) {
+    const Layer& l = graph_.layers[i];
+    KernelIO<int8_t> io;
+    std::array<int64_t, kMaxOpInputs> in_stride{};
+    for (size_t k = 0; k < l.inputs.size(); ++k) {
+      const auto src = static_cast<size_t>(l.inputs[k]);
+      io.in[k] = buf(src);
+      in_stride[k] = bytes_[src];
+    }
+    io.out = buf(i);
+    io.scratch = arena + scratch_offset_ * chunk_;
+    if (!identity_[i]) {
+      if (running == m) {
+        kernels_[i]->EvalInt8Batch(io, m, in_stride, bytes_[i]);
+      } else {  // each run of consecutive active images
+        for (int64_t a = 0; a < m;) {
+          if (!active[a]) {
+            ++a;
+            continue;
+          }
+          int64_t b = a;
+          while (b < m && active[b]) ++b;
+          KernelIO<int8_t> part = io;
+          for (size_t k = 0; k < l.inputs.size(); ++k) part.in[k] = io.in[k] + a * in_stride[k];
+          part.out = io.out + a * bytes_[i];
+          kernels_[i]->EvalInt8Batch(part, b - a, in_stride, bytes_[i]);
+          a = b;
+        }
+      }
+    }
+    if (check && (*check)[i])
+      for (int64_t j = 0; j < m; ++j)
+        if (active[j] &&
+            (*stop)(static_cast<int>(i), first + j, buf(i) + j * bytes_[i], numel_[i])) {
+          active[j] = 0;
+          --running;
+        }
+  }
+  if (!logits) return;
+  const size_t last = graph_.layers.size() - 1;
+  for (int64_t j = 0; j < m; ++j)
+    std::memcpy(logits + j * out_numel_, buf(last) + j * bytes_[last],
+                static_cast<size_t>(out_numel_));
 }
 
 void Engine::RunTapped(const uint8_t* pixels,
@@ -189,6 +325,7 @@ T* Engine::EvalLayer(uint8_t* arena, size_t i) const {
   for (size_t k = 0; k < l.inputs.size(); ++k) io.in[k] = buf(static_cast<size_t>(l.inputs[k]));
   io.out = buf(i);
   io.scratch = arena + scratch_offset_;
+  if (identity_[i]) return io.out;  // the producer's buffer, already the result
   if constexpr (std::is_same_v<T, float>)
     kernels_[i]->EvalFloat(io);
   else
@@ -252,6 +389,12 @@ void Engine::RunOneInt8(const uint8_t* pixels, uint8_t* arena, int8_t* logits,
   RunLayers(arena, logits, tap);
 }
 
+double ProcessCpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
 int64_t ArgMax(const float* logits, int64_t n) {
   int64_t best = 0;
   for (int64_t i = 1; i < n; ++i)
@@ -279,9 +422,11 @@ EvalResult Evaluate(const Graph& graph, const data::Dataset& data, const Graph* 
   r.samples = n;
   r.arena_bytes = engine.arena_bytes();
   r.threads = engine.threads();
+  const double c0 = ProcessCpuSeconds();
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<float> logits = engine.Run(data.pixels.data(), n);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  r.cpu_seconds = ProcessCpuSeconds() - c0;
   r.images_per_second = r.seconds > 0 ? static_cast<double>(n) / r.seconds : 0;
   const int64_t k = engine.num_outputs();
   for (int64_t i = 0; i < n; ++i)

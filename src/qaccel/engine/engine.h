@@ -15,7 +15,8 @@
 //
 // Buffers are planned once, at construction: every layer's output gets an
 // offset in one per-worker arena, reusing the space of outputs no longer
-// needed (liveness over the layer order, first fit), plus one scratch region
+// needed (liveness over the layer order, first fit; a folded int8 ReLU shares
+// its producer's buffer and runs nothing), plus one scratch region
 // for the kernels' scratch (the fast convolutions' im2col). arena_bytes()
 // reports the size. Run() splits the batch over worker threads, each with its
 // own arena.
@@ -29,6 +30,7 @@
 #include "qaccel/data/dataset.h"
 #include "qaccel/engine/op_kernel.h"
 #include "qaccel/graph/graph.h"
+#include "qaccel/kernels/fast/isa.h"
 
 namespace qaccel::engine {
 
@@ -36,7 +38,17 @@ struct EngineOptions {
   int threads = 0;  // 0: std::thread::hardware_concurrency()
   bool reference_kernels =
       false;  // true: the plain reference kernels (the fast ones are bit-identical)
+  // Quantized graph: images per pass through the layers in Run / RunInt8
+  // (each layer runs on `chunk` images before the next layer starts, so a
+  // linear layer reads its weights once per chunk). 0: kDefaultChunk.
+  int64_t chunk = 0;
 };
+
+// Chosen by measurement (docs/engine.md, `qaccel bench --chunk`): LeNet-5
+// int8 at batch 256, one thread: 143k images/s one image at a time, 161-169k
+// for chunks of 4 to 64 (flat within the noise), 152k at 256 (the chunk's
+// activations leave L2).
+inline constexpr int64_t kDefaultChunk = 16;
 
 class Engine {
  public:
@@ -47,6 +59,10 @@ class Engine {
   int64_t num_outputs() const { return out_numel_; }
   int64_t input_numel() const { return in_numel_; }
   int threads() const { return threads_; }
+  // The fast kernels' instruction set (kernels/fast/isa.h; kPortable with
+  // reference_kernels).
+  kernels::fast::Isa isa() const { return isa_; }
+  int64_t chunk() const { return chunk_; }
   // Bytes of one worker's arena: planned activations + kernel scratch
   // (all threads: x threads()).
   int64_t arena_bytes() const { return arena_bytes_; }
@@ -74,6 +90,14 @@ class Engine {
   // passed to stop is valid only during the call.
   int RunInt8Until(const uint8_t* pixels, uint8_t* arena,
                    const std::function<bool(int, const int8_t*, int64_t)>& stop) const;
+  // Quantized graph, n images in chunks as RunInt8 does, stopping images
+  // early: after every layer i with check[i] != 0, stop(i, image, output,
+  // numel) is called for each image of the chunk still running, and a true
+  // return drops that image from the later layers (which then run on the
+  // remaining images only). Called from the worker threads (one call per
+  // image and layer; different images may be concurrent).
+  void RunInt8Exits(const uint8_t* pixels, int64_t n, const std::vector<char>& check,
+                    const std::function<bool(int, int64_t, const int8_t*, int64_t)>& stop) const;
   int RunFloatUntil(const uint8_t* pixels, uint8_t* arena,
                     const std::function<bool(int, const float*, int64_t)>& stop) const;
 
@@ -83,6 +107,7 @@ class Engine {
   template <typename T>
   void FillInput(const uint8_t* pixels, const std::vector<T>& table, T* in) const;
   void PlanBuffers();
+  bool IsIdentity(size_t i) const;
   template <typename T>
   void RunLayers(uint8_t* arena, T* logits,
                  const std::function<void(int, const T*, int64_t)>* tap) const;
@@ -97,10 +122,22 @@ class Engine {
   T* EvalLayer(uint8_t* arena, size_t i) const;
   template <typename Fn>
   void ParallelOverBatch(int64_t n, Fn&& fn) const;
+  // Quantized graph: m <= chunk_ images through all layers, each layer on all
+  // m at once (layer i's buffer of image j at offset_[i] * chunk_ + j * bytes_[i]).
+  // With `active` (m flags), only the images still active run each layer, and
+  // after a layer i with (*check)[i] the active ones are asked stop().
+  void RunChunkInt8(const uint8_t* pixels, int64_t m, uint8_t* arena, int8_t* logits,
+                    int64_t first = 0, const std::vector<char>* check = nullptr,
+                    const std::function<bool(int, int64_t, const int8_t*, int64_t)>* stop =
+                        nullptr) const;
 
   Graph graph_;
   bool quantized_ = false;
   int threads_ = 1;
+  kernels::fast::Isa isa_ = kernels::fast::Isa::kPortable;
+  int64_t chunk_ = kDefaultChunk;
+  std::vector<int64_t> bytes_;   // per layer output, padded to kAlign
+  std::vector<bool> identity_;   // per layer: output == input, shares its buffer (IsIdentity)
   int64_t in_numel_ = 0, out_numel_ = 0;
   std::vector<int64_t> offset_;  // per layer, into the arena
   std::vector<int64_t> numel_;   // per layer output
@@ -110,6 +147,7 @@ class Engine {
   // The input layer's value of each pixel value: [channels][256].
   std::vector<float> input_float_table_;
   std::vector<int8_t> input_int8_table_;
+  bool input_minus_128_ = false;  // the table is q = pixel - 128 in every channel
 };
 
 struct EvalResult {
@@ -119,6 +157,7 @@ struct EvalResult {
   int64_t agree = 0;     // samples whose top-1 equals the reference model's
   double agreement = 0;  // fraction
   double seconds = 0;    // wall time of the model's inference (not the reference's)
+  double cpu_seconds = 0;  // process CPU time of the same (robust on a loaded machine)
   double images_per_second = 0;
   int64_t arena_bytes = 0;
   int threads = 1;
@@ -128,6 +167,9 @@ struct EvalResult {
 // with a reference graph also the top-1 agreement between the two.
 EvalResult Evaluate(const Graph& graph, const data::Dataset& data, const Graph* reference = nullptr,
                     int64_t limit = 0, EngineOptions options = {});
+
+// CPU seconds of this process so far (CLOCK_PROCESS_CPUTIME_ID).
+double ProcessCpuSeconds();
 
 // Index of the largest logit (the first on ties).
 int64_t ArgMax(const float* logits, int64_t n);

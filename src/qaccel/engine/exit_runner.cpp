@@ -318,26 +318,33 @@ ExitRunResult RunWithExits(const Graph& g, const data::Dataset& d, int64_t limit
   r.threads = eng.threads();
   r.exit_taken.assign(static_cast<size_t>(n), S);
   r.pred.assign(static_cast<size_t>(n), 0);
-  const int workers = MaxParallelWorkers(n, eng.threads());
-  std::vector<std::vector<uint8_t>> arenas(static_cast<size_t>(workers));
+  const double c0 = ProcessCpuSeconds();
   const auto t0 = std::chrono::steady_clock::now();
-  ParallelFor(n, eng.threads(), [&](int64_t i, int w) {
-    auto& arena = arenas[static_cast<size_t>(w)];
-    if (arena.empty()) arena.resize(static_cast<size_t>(eng.arena_bytes()));
-    const uint8_t* px = d.pixels.data() + i * d.image_size();
-    const auto ii = static_cast<size_t>(i);
-    if (eng.quantized()) {
-      eng.RunInt8Until(px, arena.data(), [&](int layer, const int8_t* out, int64_t numel) {
-        const int k = out_layer[static_cast<size_t>(layer)];
-        if (k < 0) return false;
-        const bool stop = k == S || rules[static_cast<size_t>(k)].Exits(out, numel, tq[static_cast<size_t>(k)]);
-        if (stop) {
-          r.exit_taken[ii] = k;
-          r.pred[ii] = ArgMaxInt8(out, numel);
-        }
-        return stop;
-      });
-    } else {
+  if (eng.quantized()) {
+    // Batched: chunks of images run layer by layer (Engine::RunInt8Exits); an
+    // image that exits is dropped from the later layers. Same decisions and
+    // predictions as one image at a time (exact integer kernels).
+    std::vector<char> check(g.layers.size(), 0);
+    for (size_t i = 0; i < g.layers.size(); ++i) check[i] = out_layer[i] >= 0;
+    eng.RunInt8Exits(d.pixels.data(), n, check,
+                     [&](int layer, int64_t i, const int8_t* out, int64_t numel) {
+                       const int k = out_layer[static_cast<size_t>(layer)];
+                       const bool stop = k == S || rules[static_cast<size_t>(k)].Exits(
+                                                       out, numel, tq[static_cast<size_t>(k)]);
+                       if (stop) {
+                         r.exit_taken[static_cast<size_t>(i)] = k;
+                         r.pred[static_cast<size_t>(i)] = ArgMaxInt8(out, numel);
+                       }
+                       return stop;
+                     });
+  } else {
+    const int workers = MaxParallelWorkers(n, eng.threads());
+    std::vector<std::vector<uint8_t>> arenas(static_cast<size_t>(workers));
+    ParallelFor(n, eng.threads(), [&](int64_t i, int w) {
+      auto& arena = arenas[static_cast<size_t>(w)];
+      if (arena.empty()) arena.resize(static_cast<size_t>(eng.arena_bytes()));
+      const uint8_t* px = d.pixels.data() + i * d.image_size();
+      const auto ii = static_cast<size_t>(i);
       eng.RunFloatUntil(px, arena.data(), [&](int layer, const float* out, int64_t numel) {
         const int k = out_layer[static_cast<size_t>(layer)];
         if (k < 0) return false;
@@ -348,9 +355,10 @@ ExitRunResult RunWithExits(const Graph& g, const data::Dataset& d, int64_t limit
         }
         return stop;
       });
-    }
-  });
+    });
+  }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  r.cpu_seconds = ProcessCpuSeconds() - c0;
   r.count.assign(static_cast<size_t>(S + 1), 0);
   for (int64_t i = 0; i < n; ++i) {
     const auto ii = static_cast<size_t>(i);

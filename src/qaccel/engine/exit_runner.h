@@ -120,6 +120,7 @@ struct ExitRunResult {
   std::vector<int64_t> count;  // per exit
   std::vector<int32_t> exit_taken, pred;  // per image
   double seconds = 0;
+  double cpu_seconds = 0;  // process CPU time of the run (robust on a loaded machine)
   int threads = 1;
 };
 ExitRunResult RunWithExits(const Graph& g, const data::Dataset& d, int64_t limit, int threads);

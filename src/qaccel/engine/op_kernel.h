@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "qaccel/graph/graph.h"
+#include "qaccel/kernels/fast/isa.h"
 
 namespace qaccel::engine {
 
@@ -29,6 +30,7 @@ struct PrepareContext {
   size_t index;            // the layer being prepared
   bool quantized;          // int8 execution (else float)
   bool reference_kernels;  // run the plain reference kernels even where a fast one exists
+  kernels::fast::Isa isa = kernels::fast::Isa::kPortable;  // the fast kernels' path (isa.h)
 
   const Layer& layer() const { return graph.layers[index]; }
   const Layer& input(size_t k = 0) const {
@@ -43,6 +45,13 @@ class OpKernel {
   virtual int64_t scratch_bytes() const { return 0; }
   virtual void EvalFloat(const KernelIO<float>& io) const;  // default: throws (no float kernel)
   virtual void EvalInt8(const KernelIO<int8_t>& io) const;  // default: throws (no int8 kernel)
+  // n samples at once (the engine's batched int8 path): sample j reads
+  // io.in[k] + j * in_stride[k] and writes io.out + j * out_stride; one
+  // scratch for all. Default: EvalInt8 per sample. Kernels that gain from
+  // several samples per pass over their weights (linear) override it.
+  virtual void EvalInt8Batch(const KernelIO<int8_t>& io, int64_t n,
+                             const std::array<int64_t, kMaxOpInputs>& in_stride,
+                             int64_t out_stride) const;
 };
 
 }  // namespace qaccel::engine

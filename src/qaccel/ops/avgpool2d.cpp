@@ -19,8 +19,8 @@ std::unique_ptr<engine::OpKernel> Prepare(const engine::PrepareContext& c) {
     return MakeKernel(float_kernel, [=](const KernelIO<int8_t>& io) {
       kr::AvgPoolInt8(s, zp, lo, hi, io.in[0], io.out);
     });
-  return MakeKernel(float_kernel, [=](const KernelIO<int8_t>& io) {
-    kernels::fast::AvgPoolInt8(s, lo, hi, io.in[0], io.out);
+  return MakeKernel(float_kernel, [=, isa = c.isa](const KernelIO<int8_t>& io) {
+    kernels::fast::AvgPoolInt8(isa, s, lo, hi, io.in[0], io.out);
   });
 }
 

@@ -1,13 +1,15 @@
 // conv2d: weight [O, I/groups, KH, KW], bias [O] (optional).
 //   MACs = O * OH * OW * (I / groups) * KH * KW
 //   int8: per-channel or per-tensor weights, requantized per output channel;
-//   the fast kernels (im2col + GEMM) are bit-identical to the reference ones.
+//   the fast kernels (ISA wide-grid GEMM, kernels/fast/int8_packed.h, or the
+//   portable im2col + GEMM) are bit-identical to the reference ones.
 //   array: a SCALE-Sim conv row per group (padding folded into the IFMAP), or
 //   the GEMM form (M = B * OH * OW, N = O / groups, K = KH * KW * I / groups)
 //   at batch > 1 or with --gemm.
 #include "qaccel/accel/cost_model.h"
 #include "qaccel/kernels/fast/binary_fast.h"
 #include "qaccel/kernels/fast/conv_fast.h"
+#include "qaccel/kernels/fast/int8_packed.h"
 #include "qaccel/kernels/reference/float_kernels.h"
 #include "qaccel/ops/op_helpers.h"
 #include "qaccel/quant/op_quant.h"
@@ -71,17 +73,16 @@ std::unique_ptr<engine::OpKernel> Prepare(const engine::PrepareContext& c) {
     return MakeInt8Kernel([=](const KernelIO<int8_t>& io) {
       kr::ConvInt8(s, k.requant, io.in[0], k.weight, k.bias, io.out);
     });
-  if (c.layer().quant.weight_bits == 1)  // binary weights: adds and subtracts only
-    return MakeInt8Kernel(
-        [=](const KernelIO<int8_t>& io) {
-          kf::ConvBinary(s, k.requant, io.in[0], k.weight, k.bias, io.out, io.scratch);
-        },
-        kf::ConvScratchBytesBinary(s));
+  // Binary (+-1) and n-bit weights are int8 values too: the ISA kernels take
+  // them as they are; the portable path keeps the add-only kernel for binary.
+  kf::PackedConvInt8 packed = kf::PackConvInt8(s, k.requant, k.weight, k.bias,
+                                               c.layer().quant.weight_bits == 1, c.isa);
+  const int64_t scratch = kf::ScratchBytes(packed);
   return MakeInt8Kernel(
-      [=](const KernelIO<int8_t>& io) {
-        kf::ConvInt8(s, k.requant, io.in[0], k.weight, k.bias, io.out, io.scratch);
+      [pk = std::move(packed)](const KernelIO<int8_t>& io) {
+        kf::RunConvInt8(pk, io.in[0], io.out, io.scratch);
       },
-      kf::ConvScratchBytesInt8(s));
+      scratch);
 }
 
 nlohmann::json ExportRecord(const Graph&, const Layer& l) {

@@ -5,6 +5,7 @@
 //   array: GEMM M = B, N = O, K = I.
 #include "qaccel/accel/cost_model.h"
 #include "qaccel/kernels/fast/binary_fast.h"
+#include "qaccel/kernels/fast/int8_packed.h"
 #include "qaccel/kernels/fast/linear_fast.h"
 #include "qaccel/kernels/reference/float_kernels.h"
 #include "qaccel/ops/op_helpers.h"
@@ -35,6 +36,25 @@ OpCost Count(const Layer& l, const std::vector<const Shape*>&) {
   return {.weights = w, .params32 = l.has_bias ? l.out_channels : 0, .macs = w};
 }
 
+// The int8 kernel over packed weights (kernels/fast/int8_packed.h): a batch
+// of samples shares each pass over the weights.
+class LinearInt8Kernel : public engine::OpKernel {
+ public:
+  explicit LinearInt8Kernel(kf::PackedLinearInt8 p) : p_(std::move(p)) {}
+  int64_t scratch_bytes() const override { return kf::ScratchBytes(p_); }
+  void EvalInt8(const KernelIO<int8_t>& io) const override {
+    kf::RunLinearInt8(p_, io.in[0], 0, 1, io.out, 0, io.scratch);
+  }
+  void EvalInt8Batch(const KernelIO<int8_t>& io, int64_t n,
+                     const std::array<int64_t, engine::kMaxOpInputs>& in_stride,
+                     int64_t out_stride) const override {
+    kf::RunLinearInt8(p_, io.in[0], in_stride[0], n, io.out, out_stride, io.scratch);
+  }
+
+ private:
+  kf::PackedLinearInt8 p_;
+};
+
 std::unique_ptr<engine::OpKernel> Prepare(const engine::PrepareContext& c) {
   CheckWeightedLayer(c);
   const kernels::LinearShape s{c.layer().in_channels, c.layer().out_channels};
@@ -56,17 +76,14 @@ std::unique_ptr<engine::OpKernel> Prepare(const engine::PrepareContext& c) {
     return MakeInt8Kernel([=](const KernelIO<int8_t>& io) {
       kr::LinearInt8(s, k.requant, io.in[0], k.weight, k.bias, io.out);
     });
-  if (c.layer().quant.weight_bits == 1)  // binary weights: adds and subtracts only
-    return MakeInt8Kernel(
+  if (c.layer().quant.weight_bits == 1 && c.isa == kernels::fast::Isa::kPortable)
+    return MakeInt8Kernel(  // binary weights, portable: adds and subtracts only
         [=, bw = kf::PrepareBinaryLinear(s, k.weight)](const KernelIO<int8_t>& io) {
           kf::LinearBinary(s, k.requant, io.in[0], bw, k.bias, io.out, io.scratch);
         },
         s.in_features * 4);
-  return MakeInt8Kernel(
-      [=, wt = kf::TransposeLinearWeightInt8(s, k.weight, k.requant)](const KernelIO<int8_t>& io) {
-        kf::LinearInt8(s, k.requant, io.in[0], wt.data(), k.bias, io.out, io.scratch);
-      },
-      scratch);
+  return std::make_unique<LinearInt8Kernel>(
+      kf::PackLinearInt8(s, k.requant, k.weight, k.bias, c.isa));
 }
 
 nlohmann::json ExportRecord(const Graph&, const Layer& l) {

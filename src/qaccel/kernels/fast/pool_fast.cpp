@@ -2,6 +2,7 @@
 #include "qaccel/kernels/fast/pool_fast.h"
 
 #include "qaccel/core/error.h"
+#include "qaccel/kernels/fast/int8_isa.h"
 #include "qaccel/kernels/reference/numeric_contract.h"
 
 namespace qaccel::kernels::fast {
@@ -25,6 +26,22 @@ void AvgPoolInt8(const PoolShape& s, int32_t act_min, int32_t act_max, const int
       }
     }
   }
+}
+
+void AvgPoolInt8(Isa isa, const PoolShape& s, int32_t act_min, int32_t act_max, const int8_t* in,
+                 int8_t* out) {
+#if defined(QACCEL_HAVE_ISA_KERNELS)
+  if (isa != Isa::kPortable && s.kernel_h == 2 && s.kernel_w == 2 && s.stride_h == 2 &&
+      s.stride_w == 2 && s.pad_h == 0 && s.pad_w == 0) {
+    if (isa == Isa::kAvx512Vnni)
+      detail::AvgPool2x2Avx512(s, act_min, act_max, in, out);
+    else
+      detail::AvgPool2x2Avx2(s, act_min, act_max, in, out);
+    return;
+  }
+#endif
+  (void)isa;
+  AvgPoolInt8(s, act_min, act_max, in, out);
 }
 
 }  // namespace qaccel::kernels::fast

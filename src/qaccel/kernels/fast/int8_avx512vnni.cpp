@@ -1,0 +1,410 @@
+// AVX-512 VNNI integer kernels (vpdpbusd: 64 u8 x s8 products per
+// instruction). Compiled with -mavx512f -mavx512bw -mavx512vl -mavx512vnni
+// for this file only (CMakeLists.txt) and called only when the CPU has them
+// (isa.h). Bit-exactness argument: int8_packed.h.
+#if defined(__AVX512VNNI__)
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "qaccel/kernels/fast/int8_isa.h"
+
+namespace qaccel::kernels::fast::detail {
+namespace {
+
+inline int32_t Load32(const void* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+// The three stages of MultiplyByQuantizedMultiplier (numeric_contract.h) on
+// 16 lanes with per-lane multiplier m and shift, then + zp and the clamp.
+// lo_zp / hi_zp are act_min - zp / act_max - zp: clamping r there and then
+// adding zp equals clamping r + zp (no int32 overflow).
+inline __m512i Requant(__m512i x, __m512i m, __m512i shift, __m512i zp, __m512i lo_zp,
+                       __m512i hi_zp) {
+  const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi32(1);
+  const __m512i imin = _mm512_set1_epi32(INT32_MIN), imax = _mm512_set1_epi32(INT32_MAX);
+  const __m512i left = _mm512_max_epi32(shift, zero);
+  const __m512i right = _mm512_max_epi32(_mm512_sub_epi32(zero, shift), zero);
+  // 1. saturating left shift
+  const __m512i sh = _mm512_sllv_epi32(x, left);
+  const __mmask16 ovf = _mm512_cmpneq_epi32_mask(_mm512_srav_epi32(sh, left), x);
+  const __m512i sat = _mm512_mask_blend_epi32(_mm512_cmplt_epi32_mask(x, zero), imax, imin);
+  x = _mm512_mask_blend_epi32(ovf, sh, sat);
+  // 2. (x * m + 2^30) >> 31 in 64 bits (= round to nearest, ties up); only the low
+  //    32 bits are kept, which a logical shift gives as well as an arithmetic one.
+  const __m512i nudge = _mm512_set1_epi64(int64_t{1} << 30);
+  const __m512i even = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epi32(x, m), nudge), 31);
+  const __m512i odd = _mm512_slli_epi64(
+      _mm512_add_epi64(
+          _mm512_mul_epi32(_mm512_srli_epi64(x, 32), _mm512_srli_epi64(m, 32)), nudge),
+      1);
+  __m512i y = _mm512_mask_blend_epi32(0xAAAA, even, odd);
+  const __mmask16 both_min =
+      _mm512_cmpeq_epi32_mask(x, imin) & _mm512_cmpeq_epi32_mask(m, imin);
+  y = _mm512_mask_mov_epi32(y, both_min, imax);
+  // 3. rounding divide by 2^right, ties away from zero
+  const __m512i mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, right), one);
+  const __m512i rem = _mm512_and_si512(y, mask);
+  const __m512i thr = _mm512_sub_epi32(_mm512_srli_epi32(mask, 1), _mm512_srai_epi32(y, 31));
+  __m512i r = _mm512_srav_epi32(y, right);
+  r = _mm512_mask_add_epi32(r, _mm512_cmpgt_epi32_mask(rem, thr), r, one);
+  // 4. zero point and clamp
+  r = _mm512_min_epi32(_mm512_max_epi32(r, lo_zp), hi_zp);
+  return _mm512_add_epi32(r, zp);
+}
+
+// Requant for lanes whose shift is <= 0 (the usual case: multipliers below 1):
+// stage 1 is the identity, and since a stored multiplier is never INT32_MIN
+// (it is 0 or in [2^30, 2^31)) the high multiply cannot overflow. The same
+// arithmetic as Requant otherwise; right = -shift, mask = 2^right - 1.
+inline __m512i RequantNoLeft(__m512i x, __m512i m, __m512i m_odd, __m512i right, __m512i mask,
+                             __m512i half, __m512i zp, __m512i lo_zp, __m512i hi_zp) {
+  const __m512i nudge = _mm512_set1_epi64(int64_t{1} << 30);
+  const __m512i even = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epi32(x, m), nudge), 31);
+  const __m512i odd = _mm512_slli_epi64(
+      _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), m_odd), nudge), 1);
+  const __m512i y = _mm512_mask_blend_epi32(0xAAAA, even, odd);
+  const __m512i thr = _mm512_sub_epi32(half, _mm512_srai_epi32(y, 31));
+  __m512i r = _mm512_srav_epi32(y, right);
+  r = _mm512_mask_add_epi32(r, _mm512_cmpgt_epi32_mask(_mm512_and_si512(y, mask), thr), r,
+                            _mm512_set1_epi32(1));
+  r = _mm512_min_epi32(_mm512_max_epi32(r, lo_zp), hi_zp);
+  return _mm512_add_epi32(r, zp);
+}
+
+// True when every lane has shift <= 0 and a multiplier other than INT32_MIN.
+inline bool NoLeftApplies(__m512i m, __m512i shift) {
+  return _mm512_cmpgt_epi32_mask(shift, _mm512_setzero_si512()) == 0 &&
+         _mm512_cmpeq_epi32_mask(m, _mm512_set1_epi32(INT32_MIN)) == 0;
+}
+
+// The per-lane constants of RequantNoLeft.
+struct NoLeftParams {
+  __m512i m, m_odd, right, mask, half;
+  NoLeftParams(__m512i mult, __m512i shift) {
+    m = mult;
+    m_odd = _mm512_srli_epi64(mult, 32);
+    right = _mm512_sub_epi32(_mm512_setzero_si512(), shift);
+    const __m512i one = _mm512_set1_epi32(1);
+    mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, right), one);
+    half = _mm512_srli_epi32(mask, 1);
+  }
+  __m512i operator()(__m512i x, __m512i zp, __m512i lo, __m512i hi) const {
+    return RequantNoLeft(x, m, m_odd, right, mask, half, zp, lo, hi);
+  }
+};
+
+// cs: the block's centred column sums (ColumnSums), read when p.asymmetric.
+template <int NO>
+void ConvChannels(const PackedConvInt8& p, const __m512i* col, int64_t o0, int64_t pos0,
+                  int8_t* wide, const __m512i* cs) {
+  const int64_t t4n = p.k4 / 4, stride = p.blocks * p.block;
+  const bool direct = p.s.stride_h == 1 && p.s.stride_w == 1;  // wide is then the output
+  const int8_t* w = p.w8.data() + o0 * p.k4;
+  __m512i acc[NO][4];
+  for (int j = 0; j < NO; ++j)
+    for (int r = 0; r < 4; ++r) acc[j][r] = _mm512_set1_epi32(p.corr[static_cast<size_t>(o0 + j)]);
+  for (int64_t t = 0; t < t4n; ++t) {
+    const __m512i c0 = _mm512_load_si512(col + 4 * t), c1 = _mm512_load_si512(col + 4 * t + 1);
+    const __m512i c2 = _mm512_load_si512(col + 4 * t + 2), c3 = _mm512_load_si512(col + 4 * t + 3);
+#pragma GCC unroll 8
+    for (int j = 0; j < NO; ++j) {
+      const __m512i wb = _mm512_set1_epi32(Load32(w + j * p.k4 + 4 * t));
+      acc[j][0] = _mm512_dpbusd_epi32(acc[j][0], c0, wb);
+      acc[j][1] = _mm512_dpbusd_epi32(acc[j][1], c1, wb);
+      acc[j][2] = _mm512_dpbusd_epi32(acc[j][2], c2, wb);
+      acc[j][3] = _mm512_dpbusd_epi32(acc[j][3], c3, wb);
+    }
+  }
+  const __m512i zp = _mm512_set1_epi32(p.zp_out);
+  const __m512i lo = _mm512_set1_epi32(p.act_min - p.zp_out);
+  const __m512i hi = _mm512_set1_epi32(p.act_max - p.zp_out);
+  if (p.asymmetric)  // - zp_w * sum_k (q - zp_in)
+    for (int j = 0; j < NO; ++j) {
+      const __m512i zw = _mm512_set1_epi32(p.wzp[static_cast<size_t>(o0 + j)]);
+      for (int r = 0; r < 4; ++r)
+        acc[j][r] = _mm512_sub_epi32(acc[j][r], _mm512_mullo_epi32(_mm512_load_si512(cs + r), zw));
+    }
+  for (int j = 0; j < NO; ++j) {
+    const __m512i m = _mm512_set1_epi32(p.mult[static_cast<size_t>(o0 + j)]);
+    const __m512i sh = _mm512_set1_epi32(p.shift[static_cast<size_t>(o0 + j)]);
+    __m512i q[4];
+    if (p.shift[static_cast<size_t>(o0 + j)] <= 0 && p.mult[static_cast<size_t>(o0 + j)] != INT32_MIN) {
+      const NoLeftParams rq(m, sh);
+      for (int r = 0; r < 4; ++r) q[r] = rq(acc[j][r], zp, lo, hi);
+    } else {
+      for (int r = 0; r < 4; ++r) q[r] = Requant(acc[j][r], m, sh, zp, lo, hi);
+    }
+    // The in-lane packs undo the in-lane unpacks of the columns: byte i is
+    // position pos0 + i (all values already within int8, so no saturation).
+    const __m512i out = _mm512_packs_epi16(_mm512_packs_epi32(q[0], q[1]),
+                                           _mm512_packs_epi32(q[2], q[3]));
+    if (!direct) {
+      _mm512_storeu_si512(wide + (o0 + j) * stride + pos0, out);
+      continue;
+    }
+    // Stride 1: straight into the CHW output, one masked store per output row
+    // the block touches (byte i is wide position pos0 + i, i.e. row y, column
+    // pos0 + i - y * wp); the dropped columns are masked off.
+    const ConvShape& s = p.s;
+    int8_t* plane = wide + (o0 + j) * s.out_h * s.out_w;  // `wide` is the output here
+    for (int64_t y = pos0 / p.wp; y < s.out_h && y * p.wp < pos0 + 64; ++y) {
+      const int64_t first = std::max(y * p.wp, pos0) - pos0;
+      const int64_t last = std::min(y * p.wp + s.out_w, pos0 + 64) - pos0;  // exclusive
+      if (first >= last) continue;
+      const __mmask64 keep = (last - first == 64 ? ~uint64_t{0}
+                                                 : ((uint64_t{1} << (last - first)) - 1))
+                             << first;
+      const int64_t at = y * s.out_w + (pos0 - y * p.wp);  // where byte 0 would go
+      _mm512_mask_storeu_epi8(plane + at, keep, out);
+    }
+  }
+}
+
+using ConvChannelsFn = void (*)(const PackedConvInt8&, const __m512i*, int64_t, int64_t, int8_t*,
+                                const __m512i*);
+constexpr ConvChannelsFn kConvChannels[] = {nullptr,          &ConvChannels<1>, &ConvChannels<2>,
+                                            &ConvChannels<3>, &ConvChannels<4>, &ConvChannels<5>,
+                                            &ConvChannels<6>};
+
+template <int NB, int OB>
+void LinearTile(const PackedLinearInt8& p, const uint8_t* u, const int32_t* cs, int64_t v0,
+                int8_t* out, int64_t out_stride) {
+  const int64_t groups = p.i4 / 4, O = p.s.out_features;
+  __m512i acc[NB][OB];
+  for (int v = 0; v < OB; ++v) {
+    const __m512i c = _mm512_loadu_si512(p.corr.data() + (v0 + v) * 16);
+    for (int j = 0; j < NB; ++j) acc[j][v] = c;
+  }
+  const int8_t* w = p.w8.data() + v0 * 64;
+  for (int64_t g = 0; g < groups; ++g) {
+    __m512i wv[OB];
+    for (int v = 0; v < OB; ++v) wv[v] = _mm512_loadu_si512(w + (g * p.o16 + v * 16) * 4);
+    for (int j = 0; j < NB; ++j) {
+      const __m512i x = _mm512_set1_epi32(Load32(u + j * p.i4 + 4 * g));
+      for (int v = 0; v < OB; ++v) acc[j][v] = _mm512_dpbusd_epi32(acc[j][v], x, wv[v]);
+    }
+  }
+  const __m512i zp = _mm512_set1_epi32(p.zp_out);
+  const __m512i lo = _mm512_set1_epi32(p.act_min - p.zp_out);
+  const __m512i hi = _mm512_set1_epi32(p.act_max - p.zp_out);
+  if (p.asymmetric)  // - zp_w * sum_i (q_i - zp_in)
+    for (int v = 0; v < OB; ++v) {
+      const __m512i zw = _mm512_loadu_si512(p.wzp.data() + (v0 + v) * 16);
+      for (int j = 0; j < NB; ++j)
+        acc[j][v] = _mm512_sub_epi32(acc[j][v], _mm512_mullo_epi32(_mm512_set1_epi32(cs[j]), zw));
+    }
+  for (int v = 0; v < OB; ++v) {
+    const int64_t o = (v0 + v) * 16;
+    const __m512i m = _mm512_loadu_si512(p.mult.data() + o);
+    const __m512i sh = _mm512_loadu_si512(p.shift.data() + o);
+    const __mmask16 keep = static_cast<__mmask16>((1u << std::min<int64_t>(16, O - o)) - 1);
+    if (NoLeftApplies(m, sh)) {
+      const NoLeftParams rq(m, sh);
+      for (int j = 0; j < NB; ++j)
+        _mm_mask_storeu_epi8(out + j * out_stride + o, keep,
+                             _mm512_cvtsepi32_epi8(rq(acc[j][v], zp, lo, hi)));
+    } else {
+      for (int j = 0; j < NB; ++j)
+        _mm_mask_storeu_epi8(out + j * out_stride + o, keep,
+                             _mm512_cvtsepi32_epi8(Requant(acc[j][v], m, sh, zp, lo, hi)));
+    }
+  }
+}
+
+using LinearTileFn = void (*)(const PackedLinearInt8&, const uint8_t*, const int32_t*, int64_t,
+                              int8_t*, int64_t);
+constexpr LinearTileFn kLinearTiles[4][4] = {
+    {&LinearTile<1, 1>, &LinearTile<1, 2>, &LinearTile<1, 3>, &LinearTile<1, 4>},
+    {&LinearTile<2, 1>, &LinearTile<2, 2>, &LinearTile<2, 3>, &LinearTile<2, 4>},
+    {&LinearTile<3, 1>, &LinearTile<3, 2>, &LinearTile<3, 3>, &LinearTile<3, 4>},
+    {&LinearTile<4, 1>, &LinearTile<4, 2>, &LinearTile<4, 3>, &LinearTile<4, 4>}};
+
+// 4 taps x 64 positions -> 4 vectors of (position, 4 taps) dwords; dword j of
+// 128-bit lane L of vector r is position 16 L + 4 r + j.
+inline void BuildColumns(const PackedConvInt8& p, const uint8_t* src, __m512i* col) {
+  const int64_t t4n = p.k4 / 4;
+  for (int64_t t = 0; t < t4n; ++t) {
+    const int32_t* off = p.tap.data() + 4 * t;
+    const __m512i a0 = _mm512_loadu_si512(src + off[0]), a1 = _mm512_loadu_si512(src + off[1]);
+    const __m512i a2 = _mm512_loadu_si512(src + off[2]), a3 = _mm512_loadu_si512(src + off[3]);
+    const __m512i lo01 = _mm512_unpacklo_epi8(a0, a1), hi01 = _mm512_unpackhi_epi8(a0, a1);
+    const __m512i lo23 = _mm512_unpacklo_epi8(a2, a3), hi23 = _mm512_unpackhi_epi8(a2, a3);
+    _mm512_store_si512(col + 4 * t, _mm512_unpacklo_epi16(lo01, lo23));
+    _mm512_store_si512(col + 4 * t + 1, _mm512_unpackhi_epi16(lo01, lo23));
+    _mm512_store_si512(col + 4 * t + 2, _mm512_unpacklo_epi16(hi01, hi23));
+    _mm512_store_si512(col + 4 * t + 3, _mm512_unpackhi_epi16(hi01, hi23));
+  }
+}
+
+// sum_k (q_k - zp_in) over the real taps for the block's 64 positions, in the
+// columns' order: vpdpbusd of the columns with 1 (real tap) / 0 (padding tap)
+// bytes, starting from -K * (128 + zp_in) (modulo 2^32; the result fits).
+inline void ColumnSums(const PackedConvInt8& p, const __m512i* col, __m512i* cs) {
+  const int64_t t4n = p.k4 / 4;
+  const uint32_t start = 0u - static_cast<uint32_t>(p.s.depth()) *
+                                  static_cast<uint32_t>(128 + p.rp.input_zero_point);
+  __m512i a[4];
+  for (int r = 0; r < 4; ++r) a[r] = _mm512_set1_epi32(static_cast<int32_t>(start));
+  for (int64_t t = 0; t < t4n; ++t) {
+    const __m512i ones = _mm512_set1_epi32(Load32(p.ones.data() + 4 * t));
+    for (int r = 0; r < 4; ++r) a[r] = _mm512_dpbusd_epi32(a[r], _mm512_load_si512(col + 4 * t + r), ones);
+  }
+  for (int r = 0; r < 4; ++r) _mm512_store_si512(cs + r, a[r]);
+}
+
+// In place: row i of 16 bytes -> column i (4 rounds of the perfect shuffle).
+inline void Transpose16x16(__m128i* a) {
+  for (int round = 0; round < 4; ++round) {
+    __m128i t[16];
+    for (int i = 0; i < 8; ++i) {
+      t[2 * i] = _mm_unpacklo_epi8(a[i], a[i + 8]);
+      t[2 * i + 1] = _mm_unpackhi_epi8(a[i], a[i + 8]);
+    }
+    for (int i = 0; i < 16; ++i) a[i] = t[i];
+  }
+}
+
+}  // namespace
+
+void ConvAvx512VnniChannelLanes(const PackedConvInt8& p, const uint8_t* u, uint8_t* col_bytes,
+                                int8_t* out) {
+  const ConvShape& s = p.s;
+  const int64_t ipg = s.in_c / s.groups, opg = s.out_c / s.groups, t4n = p.k4 / 4;
+  const int64_t P = s.out_h * s.out_w;
+  __m512i* col = reinterpret_cast<__m512i*>(col_bytes);
+  const __m512i zp = _mm512_set1_epi32(p.zp_out);
+  const __m512i lo = _mm512_set1_epi32(p.act_min - p.zp_out);
+  const __m512i hi = _mm512_set1_epi32(p.act_max - p.zp_out);
+  for (int64_t g = 0; g < s.groups; ++g) {
+    const uint8_t* ug = u + g * ipg * p.plane;
+    __m512i* cs = col + p.blocks * t4n * 4;  // 4 vectors of column sums per block
+    for (int64_t b = 0; b < p.blocks; ++b) {
+      BuildColumns(p, ug + b * 64, col + b * t4n * 4);
+      if (p.asymmetric) ColumnSums(p, col + b * t4n * 4, cs + b * 4);
+    }
+    for (int64_t q0 = 0; q0 < P; q0 += 16) {
+      const int64_t nq = std::min<int64_t>(16, P - q0);
+      // Where position q's 4 taps of tap group 0 sit in col (then + 256 bytes per group).
+      const uint8_t* at[16];
+      int32_t csq[16];  // centred column sum of each position (asymmetric weights)
+      for (int64_t i = 0; i < 16; ++i) {
+        const int64_t q = q0 + std::min(i, nq - 1);
+        const int64_t pw = (q / s.out_w) * s.stride_h * p.wp + (q % s.out_w) * s.stride_w;
+        const int64_t in_block = pw % 64;
+        const int64_t lane = ((in_block % 16) / 4) * 16 + (in_block / 16) * 4 + in_block % 4;
+        at[i] = col_bytes + (pw / 64) * t4n * 256 + lane * 4;
+        if (p.asymmetric)
+          csq[i] = reinterpret_cast<const int32_t*>(cs)[(pw / 64) * 64 + lane];
+      }
+      for (int64_t v = 0; v < opg / 16; ++v) {
+        const int64_t o0 = g * opg + v * 16;
+        const __m512i corr = _mm512_loadu_si512(p.corr.data() + o0);
+        __m512i acc[16];
+        for (int i = 0; i < 16; ++i) acc[i] = corr;
+        const int8_t* w = p.w8c.data() + (g * t4n * opg + v * 16) * 4;
+        for (int64_t t = 0; t < t4n; ++t) {
+          const __m512i wv = _mm512_loadu_si512(w + t * opg * 4);
+#pragma GCC unroll 16
+          for (int i = 0; i < 16; ++i)
+            acc[i] = _mm512_dpbusd_epi32(acc[i], _mm512_set1_epi32(Load32(at[i] + t * 256)), wv);
+        }
+        if (p.asymmetric) {
+          const __m512i zw = _mm512_loadu_si512(p.wzp.data() + o0);
+          for (int i = 0; i < 16; ++i)
+            acc[i] = _mm512_sub_epi32(acc[i], _mm512_mullo_epi32(_mm512_set1_epi32(csq[i]), zw));
+        }
+        const __m512i m = _mm512_loadu_si512(p.mult.data() + o0);
+        const __m512i sh = _mm512_loadu_si512(p.shift.data() + o0);
+        __m128i rows[16];
+        if (NoLeftApplies(m, sh)) {
+          const NoLeftParams rq(m, sh);
+          for (int i = 0; i < 16; ++i) rows[i] = _mm512_cvtsepi32_epi8(rq(acc[i], zp, lo, hi));
+        } else {
+          for (int i = 0; i < 16; ++i)
+            rows[i] = _mm512_cvtsepi32_epi8(Requant(acc[i], m, sh, zp, lo, hi));
+        }
+        Transpose16x16(rows);  // rows[c] = channel o0 + c at positions q0..q0+15
+        const __mmask16 keep = static_cast<__mmask16>((1u << nq) - 1);
+        for (int c = 0; c < 16; ++c) _mm_mask_storeu_epi8(out + (o0 + c) * P + q0, keep, rows[c]);
+      }
+    }
+  }
+}
+
+void ConvAvx512Vnni(const PackedConvInt8& p, const uint8_t* u, uint8_t* col_bytes, int8_t* wide) {
+  const ConvShape& s = p.s;
+  const int64_t ipg = s.in_c / s.groups, opg = s.out_c / s.groups;
+  __m512i* col = reinterpret_cast<__m512i*>(col_bytes);
+  for (int64_t g = 0; g < s.groups; ++g) {
+    const uint8_t* ug = u + g * ipg * p.plane;
+    for (int64_t b = 0; b < p.blocks; ++b) {
+      const int64_t pos0 = b * 64;
+      const uint8_t* src = ug + pos0;
+      BuildColumns(p, src, col);
+      __m512i* cs = col + p.k4;  // after the block's k4 / 4 * 4 column vectors
+      if (p.asymmetric) ColumnSums(p, col, cs);
+      for (int64_t o0 = g * opg; o0 < (g + 1) * opg; o0 += 6)
+        kConvChannels[std::min<int64_t>(6, (g + 1) * opg - o0)](p, col, o0, pos0, wide, cs);
+    }
+  }
+}
+
+void LinearAvx512Vnni(const PackedLinearInt8& p, const uint8_t* u, const int32_t* cs, int64_t n,
+                      int8_t* out, int64_t out_stride) {
+  const int64_t nv = p.o16 / 16;
+  for (int64_t j0 = 0; j0 < n; j0 += 4) {
+    const int64_t nb = std::min<int64_t>(4, n - j0);
+    for (int64_t v0 = 0; v0 < nv; v0 += 4)
+      kLinearTiles[nb - 1][std::min<int64_t>(4, nv - v0) - 1](
+          p, u + j0 * p.i4, cs + j0, v0, out + j0 * out_stride, out_stride);
+  }
+}
+
+void RequantizeRowAvx512(const int32_t* acc, int64_t n, const int32_t* mult, const int32_t* shift,
+                         int32_t zp, int32_t lo, int32_t hi, int8_t* out) {
+  const __m512i z = _mm512_set1_epi32(zp), l = _mm512_set1_epi32(lo - zp),
+                h = _mm512_set1_epi32(hi - zp);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 k = static_cast<__mmask16>((1u << std::min<int64_t>(16, n - i)) - 1);
+    const __m512i x = _mm512_maskz_loadu_epi32(k, acc + i);
+    const __m512i m = _mm512_maskz_loadu_epi32(k, mult + i);
+    const __m512i sh = _mm512_maskz_loadu_epi32(k, shift + i);
+    const __m512i r = NoLeftApplies(m, sh) ? NoLeftParams(m, sh)(x, z, l, h)
+                                           : Requant(x, m, sh, z, l, h);
+    _mm_mask_storeu_epi8(out + i, k, _mm512_cvtsepi32_epi8(r));
+  }
+}
+
+void AvgPool2x2Avx512(const PoolShape& s, int32_t lo, int32_t hi, const int8_t* in, int8_t* out) {
+  const __m512i ones = _mm512_set1_epi16(1), two = _mm512_set1_epi32(2);
+  const __m512i vlo = _mm512_set1_epi32(lo), vhi = _mm512_set1_epi32(hi);
+  for (int64_t c = 0; c < s.channels; ++c)
+    for (int64_t y = 0; y < s.out_h; ++y) {
+      const int8_t* r0 = in + (c * s.in_h + 2 * y) * s.in_w;
+      const int8_t* r1 = r0 + s.in_w;
+      int8_t* dst = out + (c * s.out_h + y) * s.out_w;
+      for (int64_t x = 0; x < s.out_w; x += 16) {
+        const int64_t cnt = std::min<int64_t>(16, s.out_w - x);
+        const __mmask32 lm = static_cast<__mmask32>((uint64_t{1} << (2 * cnt)) - 1);
+        const __m512i a = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(lm, r0 + 2 * x));
+        const __m512i b = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(lm, r1 + 2 * x));
+        const __m512i sum = _mm512_madd_epi16(_mm512_add_epi16(a, b), ones);
+        // RoundingDivide(sum, 4): half away from zero.
+        const __m512i mag = _mm512_srli_epi32(_mm512_add_epi32(_mm512_abs_epi32(sum), two), 2);
+        __m512i r = _mm512_mask_sub_epi32(mag, _mm512_cmplt_epi32_mask(sum, _mm512_setzero_si512()),
+                                          _mm512_setzero_si512(), mag);
+        r = _mm512_min_epi32(_mm512_max_epi32(r, vlo), vhi);
+        _mm_mask_storeu_epi8(dst + x, static_cast<__mmask16>((1u << cnt) - 1),
+                             _mm512_cvtsepi32_epi8(r));
+      }
+    }
+}
+
+}  // namespace qaccel::kernels::fast::detail
+
+#endif  // __AVX512VNNI__
