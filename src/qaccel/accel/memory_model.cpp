@@ -235,8 +235,8 @@ EstimateReadBufferModel::Result EstimateReadBufferModel::Finish(int64_t closed, 
 // ------------------------------------------------------------- user ----
 
 UserReadBufferModel::UserReadBufferModel(BufferSize size, int64_t bw, int64_t space,
-                                         const std::vector<int64_t>& order)
-    : bw_(bw) {
+                                         const std::vector<int64_t>& order, bool fast)
+    : bw_(bw), fast_(fast) {
   const int64_t eps = CeilDiv(size.total, kReadBufferSets);
   // Set id of every valid entry (prepare_hashed_buffer), as CSR per address.
   offsets_.assign(static_cast<size_t>(space) + 1, 0);
@@ -268,9 +268,13 @@ UserReadBufferModel::UserReadBufferModel(BufferSize size, int64_t bw, int64_t sp
     }
   }
   num_sets_ = v / eps + 1;  // the trailing (possibly empty) set is kept
-  // Per-address state packed in one 16-byte record (the walk is memory bound).
+  // Per-address state in small flat records (the walk is memory bound).
   addr_.assign(static_cast<size_t>(space) + 1, AddrState{});
   for (int64_t a = 0; a <= space; ++a) addr_[a].begin = static_cast<uint32_t>(offsets_[a]);
+  shortcut_.assign(static_cast<size_t>(space) + 1, Shortcut{});
+  if (fast_)
+    for (int64_t a = 0; a < space; ++a)
+      if (offsets_[a + 1] - offsets_[a] == 1) shortcut_[a].single_set = sets_[offsets_[a]];
   std::vector<int64_t>().swap(offsets_);
   active_sets_ = std::min(CeilDiv(size.active, eps), num_sets_);
   prefetch_sets_ = std::min(CeilDiv(size.other, eps), num_sets_ - active_sets_);
@@ -302,28 +306,49 @@ bool UserReadBufferModel::Hit(int64_t dense) {
   } else {
     while (idx < n && sets[idx] < win_start_) ++idx;
   }
-  if (win_start_ < win_end_) return idx < n && sets[idx] < win_end_;
-  return idx < n || (n > 0 && sets[0] < win_end_);  // [start, num_sets) or [0, end)
+  if (!fast_) {
+    if (win_start_ < win_end_) return idx < n && sets[idx] < win_end_;
+    return idx < n || (n > 0 && sets[0] < win_end_);  // [start, num_sets) or [0, end)
+  }
+  // On a hit, the largest unrolled index of the address's sets in the window
+  // becomes its hit limit (see Access).
+  const int64_t lap_base = unrolled_start_ - win_start_;
+  const int32_t* end = sets + n;
+  if (win_start_ < win_end_) {
+    if (!(idx < n && sets[idx] < win_end_)) return false;
+    const int32_t* last = std::lower_bound(sets + idx, end, static_cast<int32_t>(win_end_)) - 1;
+    shortcut_[static_cast<size_t>(dense)].hit_limit = lap_base + *last;
+    return true;
+  }
+  // [start, num_sets) of this lap or [0, end) of the next one.
+  if (n > 0 && sets[0] < win_end_) {
+    const int32_t* last = std::lower_bound(sets, end, static_cast<int32_t>(win_end_)) - 1;
+    shortcut_[static_cast<size_t>(dense)].hit_limit = lap_base + num_sets_ + *last;
+    return true;
+  }
+  if (idx < n) {
+    shortcut_[static_cast<size_t>(dense)].hit_limit = lap_base + sets[n - 1];
+    return true;
+  }
+  return false;
 }
 
 void UserReadBufferModel::NewPrefetch() {
   if (win_start_ + prefetch_sets_ >= num_sets_) ++lap_;
   win_start_ = (win_start_ + prefetch_sets_) % num_sets_;
   win_end_ = (win_start_ + active_sets_) % num_sets_;
+  unrolled_start_ += prefetch_sets_;
   accesses_ += prefetch_lines_ * bw_;
   last_prefetch_ += prefetch_lines_ + 1;
-  ++generation_;
 }
 
-int64_t UserReadBufferModel::Access(int64_t dense, int64_t out) {
-  if (addr_[dense].hit_gen == generation_) return out;  // already found in this window
+int64_t UserReadBufferModel::Miss(int64_t dense, int64_t out) {
   int64_t guard = 0;
   while (!Hit(dense)) {
     NewPrefetch();
     if (last_prefetch_ > out) out = last_prefetch_;
     if (++guard > num_sets_ + 2) throw Error("internal: read-buffer prefetch does not converge");
   }
-  addr_[dense].hit_gen = generation_;
   return out;
 }
 

@@ -251,11 +251,27 @@ class EstimateReadBufferModel {
 class UserReadBufferModel {
  public:
   // `order`: dense addresses in prefetch order, -1 for padding entries.
+  // `fast` false: the reference replay, every access searched in the
+  // window (no per-address shortcuts; tests compare the two).
   UserReadBufferModel(BufferSize size, int64_t bw, int64_t space,
-                      const std::vector<int64_t>& order);
+                      const std::vector<int64_t>& order, bool fast = true);
   // One address of a row whose running completion cycle is `out`; returns the
   // new completion cycle.
-  int64_t Access(int64_t dense, int64_t out);
+  int64_t Access(int64_t dense, int64_t out) {
+    // The window start only moves forward (in unrolled set indices, laps
+    // counted): an address found in set u of the window stays in the window
+    // until the start passes u, so one compare serves it until then.
+    // An address held by one set only is checked against the window by
+    // arithmetic alone.
+    const Shortcut& q = shortcut_[static_cast<size_t>(dense)];
+    if (q.hit_limit >= unrolled_start_) return out;
+    if (q.single_set >= 0) {
+      int64_t d = q.single_set - win_start_;
+      if (d < 0) d += num_sets_;
+      if (d < active_sets_) return out;
+    }
+    return Miss(dense, out);
+  }
 
   int64_t accesses() const { return accesses_; }
   int64_t start_cycle() const { return start_cycle_; }
@@ -263,6 +279,7 @@ class UserReadBufferModel {
 
  private:
   bool Hit(int64_t dense);
+  int64_t Miss(int64_t dense, int64_t out);
   void NewPrefetch();
 
   int64_t num_sets_ = 1, active_sets_ = 1, prefetch_sets_ = 0;
@@ -271,14 +288,23 @@ class UserReadBufferModel {
   std::vector<int32_t> sets_;
   int64_t win_start_ = 0, win_end_ = 0;
   struct AddrState {
-    uint32_t begin = 0;    // its set ids are sets_[begin, next.begin)
-    uint32_t hit_gen = 0;  // window generation in which it last hit
-    uint32_t cursor = 0;   // index of its first set >= the window start ...
-    uint32_t lap = 0;      // ... valid during this lap
+    uint32_t begin = 0;   // its set ids are sets_[begin, next.begin)
+    uint32_t cursor = 0;  // index of its first set >= the window start ...
+    uint32_t lap = 0;     // ... valid during this lap
   };
   std::vector<AddrState> addr_;  // one per address, plus an end sentinel
-  uint32_t generation_ = 1;      // bumped by every prefetch (window move)
-  uint32_t lap_ = 1;             // bumped when the window start wraps around
+  // Per address (fast mode): the largest unrolled set index
+  // ((lap - 1) * num_sets + set) in which it was found in the window (-1:
+  // never; it hits while the unrolled window start is at most this), and its
+  // set when it is in exactly one (else -1). In reference mode both stay -1.
+  struct Shortcut {
+    int64_t hit_limit = -1;
+    int32_t single_set = -1;
+  };
+  std::vector<Shortcut> shortcut_;
+  bool fast_ = true;
+  int64_t unrolled_start_ = 0;  // (lap_ - 1) * num_sets_ + win_start_
+  uint32_t lap_ = 1;            // bumped when the window start wraps around
   int64_t accesses_ = 0, start_cycle_ = 0, last_prefetch_ = -1;
 };
 

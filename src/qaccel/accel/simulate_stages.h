@@ -204,10 +204,12 @@ UserReadBuffers PrepareReadBuffers(const ArchConfig& cfg, const LayerBuffers& si
   const int64_t bw = static_cast<int64_t>(cfg.bandwidth_words_per_cycle);
   rb.ifmap.emplace(size.ifmap, bw, op.ifmap_space(),
                    PrefetchOrder(map.IfmapPrefetch(g.row_folds, g.col_folds),
-                                 [&](int64_t a, int64_t b) { return op.Ifmap(a, b); }));
+                                 [&](int64_t a, int64_t b) { return op.Ifmap(a, b); }),
+                   SimBulkWalkEnabled());
   rb.filter.emplace(size.filter, bw, op.filter_space(),
                     PrefetchOrder(map.FilterPrefetch(g.row_folds, g.col_folds),
-                                  [&](int64_t a, int64_t b) { return op.Filter(a, b); }));
+                                  [&](int64_t a, int64_t b) { return op.Filter(a, b); }),
+                    SimBulkWalkEnabled());
   return rb;
 }
 
