@@ -31,10 +31,10 @@ TEST(UserReadBufferFast, RandomStreamsMatchTheReference) {
     const int64_t space = uni(1, 300);
     // A prefetch order: every address at least once (so every access
     // converges), then repeats (multi-set addresses) and padding.
-    std::vector<int64_t> order;
-    for (int64_t a = 0; a < space; ++a) order.push_back(a);
+    std::vector<int32_t> order;
+    for (int64_t a = 0; a < space; ++a) order.push_back(static_cast<int32_t>(a));
     const int64_t extra = uni(0, 3 * space);
-    for (int64_t i = 0; i < extra; ++i) order.push_back(uni(0, 5) == 0 ? -1 : uni(0, space - 1));
+    for (int64_t i = 0; i < extra; ++i) order.push_back(static_cast<int32_t>(uni(0, 5) == 0 ? -1 : uni(0, space - 1)));
     std::shuffle(order.begin(), order.end(), rng);
     const int64_t words = uni(2, 600);  // a prefetch half of at least one word
     BufferSize size;

@@ -235,20 +235,25 @@ EstimateReadBufferModel::Result EstimateReadBufferModel::Finish(int64_t closed, 
 // ------------------------------------------------------------- user ----
 
 UserReadBufferModel::UserReadBufferModel(BufferSize size, int64_t bw, int64_t space,
-                                         const std::vector<int64_t>& order, bool fast)
+                                         const std::vector<int32_t>& order, bool fast)
     : bw_(bw), fast_(fast) {
   const int64_t eps = CeilDiv(size.total, kReadBufferSets);
+  eps_ = eps;
   // Set id of every valid entry (prepare_hashed_buffer), as CSR per address.
   offsets_.assign(static_cast<size_t>(space) + 1, 0);
+  // Entry v (valid entries counted) is in set v / eps, counted up here.
   std::vector<int32_t> last(static_cast<size_t>(space), -1);
-  int64_t v = 0;
-  for (int64_t a : order) {
+  int32_t set = 0;
+  int64_t in_set = 0;
+  for (const int32_t a : order) {
     if (a < 0) continue;
-    const int32_t set = static_cast<int32_t>(v / eps);
-    ++v;
     if (last[a] != set) {
       last[a] = set;
       ++offsets_[a + 1];
+    }
+    if (++in_set == eps) {
+      in_set = 0;
+      ++set;
     }
   }
   for (size_t i = 1; i < offsets_.size(); ++i) offsets_[i] += offsets_[i - 1];
@@ -257,17 +262,20 @@ UserReadBufferModel::UserReadBufferModel(BufferSize size, int64_t bw, int64_t sp
   sets_.assign(static_cast<size_t>(offsets_.back()), 0);
   std::vector<int64_t> fill(offsets_.begin(), offsets_.end() - 1);
   std::fill(last.begin(), last.end(), -1);
-  v = 0;
-  for (int64_t a : order) {
+  set = 0;
+  in_set = 0;
+  for (const int32_t a : order) {
     if (a < 0) continue;
-    const int32_t set = static_cast<int32_t>(v / eps);
-    ++v;
     if (last[a] != set) {
       last[a] = set;
       sets_[fill[a]++] = set;
     }
+    if (++in_set == eps) {
+      in_set = 0;
+      ++set;
+    }
   }
-  num_sets_ = v / eps + 1;  // the trailing (possibly empty) set is kept
+  num_sets_ = int64_t{set} + 1;  // the trailing (possibly empty) set is kept
   // Per-address state in small flat records (the walk is memory bound).
   addr_.assign(static_cast<size_t>(space) + 1, AddrState{});
   for (int64_t a = 0; a <= space; ++a) addr_[a].begin = static_cast<uint32_t>(offsets_[a]);

@@ -254,7 +254,7 @@ class UserReadBufferModel {
   // `fast` false: the reference replay, every access searched in the
   // window (no per-address shortcuts; tests compare the two).
   UserReadBufferModel(BufferSize size, int64_t bw, int64_t space,
-                      const std::vector<int64_t>& order, bool fast = true);
+                      const std::vector<int32_t>& order, bool fast = true);
   // One address of a row whose running completion cycle is `out`; returns the
   // new completion cycle.
   int64_t Access(int64_t dense, int64_t out) {
@@ -277,13 +277,33 @@ class UserReadBufferModel {
   int64_t start_cycle() const { return start_cycle_; }
   int64_t stop_cycle() const { return last_prefetch_; }
 
+  // Optional (a diagonal prefetch layout whose demand rows each read entries
+  // of one anti-diagonal): the count of valid order entries before each
+  // anti-diagonal, plus the total at the end.
+  void SetDiagonalStarts(std::vector<int64_t> starts) { diag_start_ = std::move(starts); }
+  // Are all valid entries of anti-diagonal d in sets inside the window? Then
+  // every address of a demand row reading entries of d hits (each has that
+  // entry's set in the window): the row changes nothing. False when not
+  // known (no table, d outside it, no valid entry).
+  bool DiagonalInWindow(int64_t d) const {
+    if (d < 0 || d + 1 >= static_cast<int64_t>(diag_start_.size())) return false;
+    const int64_t a = diag_start_[static_cast<size_t>(d)];
+    const int64_t b = diag_start_[static_cast<size_t>(d) + 1];
+    if (a >= b) return false;
+    const int64_t lo = a / eps_, hi = (b - 1) / eps_;
+    int64_t dl = lo - win_start_;
+    if (dl < 0) dl += num_sets_;
+    return dl + (hi - lo) < active_sets_;
+  }
+
  private:
   bool Hit(int64_t dense);
   int64_t Miss(int64_t dense, int64_t out);
   void NewPrefetch();
 
   int64_t num_sets_ = 1, active_sets_ = 1, prefetch_sets_ = 0;
-  int64_t prefetch_lines_ = 0, bw_ = 1;
+  int64_t prefetch_lines_ = 0, bw_ = 1, eps_ = 1;
+  std::vector<int64_t> diag_start_;
   std::vector<int64_t> offsets_;  // CSR offsets while building (moved into addr_)
   std::vector<int32_t> sets_;
   int64_t win_start_ = 0, win_end_ = 0;

@@ -161,24 +161,37 @@ void ComputeSide(const FoldGrid& g, const Map& map, LayerMetrics* m) {
 // USER mode: the operand's dense addresses in prefetch order (-1 for the
 // padding), anti-diagonals each read from the bottom row up
 // (create_*_prefetch_mat), or row-major. op(a, b) is the operand's address.
+// 32-bit entries: CheckSimulatedWork bounds the addresses by
+// kMaxUserModeAddresses (2^24) before the buffers are built.
+// With `diag_starts` (diagonal layouts), also the count of valid entries
+// before each anti-diagonal, and the total at the end.
 template <class Op>
-std::vector<int64_t> PrefetchOrder(const PrefetchLayout& pl, Op op) {
+std::vector<int32_t> PrefetchOrder(const PrefetchLayout& pl, Op op,
+                                   std::vector<int64_t>* diag_starts = nullptr) {
   auto at = [&](int64_t r, int64_t c) -> int64_t {
     const int64_t t = r % pl.len, i = r / pl.len * pl.width + c;
     if (i >= pl.bound) return -1;
     return pl.index_first ? op(i, t) : op(t, i);
   };
   const int64_t rows = pl.rows();
-  std::vector<int64_t> order;
+  std::vector<int32_t> order;
   order.reserve(static_cast<size_t>(rows * pl.width));
   if (pl.diagonal) {
-    for (int64_t d = 0; d < rows + pl.width - 1; ++d)
+    int64_t valid = 0;
+    if (diag_starts) diag_starts->reserve(static_cast<size_t>(rows + pl.width));
+    for (int64_t d = 0; d < rows + pl.width - 1; ++d) {
+      if (diag_starts) diag_starts->push_back(valid);
       for (int64_t r = std::min(d, rows - 1), r0 = std::max<int64_t>(0, d - pl.width + 1); r >= r0;
-           --r)
-        order.push_back(at(r, d - r));
+           --r) {
+        const int64_t a = at(r, d - r);
+        valid += a >= 0;
+        order.push_back(static_cast<int32_t>(a));
+      }
+    }
+    if (diag_starts) diag_starts->push_back(valid);
   } else {
     for (int64_t r = 0; r < rows; ++r)
-      for (int64_t c = 0; c < pl.width; ++c) order.push_back(at(r, c));
+      for (int64_t c = 0; c < pl.width; ++c) order.push_back(static_cast<int32_t>(at(r, c)));
   }
   return order;
 }
@@ -187,7 +200,18 @@ std::vector<int64_t> PrefetchOrder(const PrefetchLayout& pl, Op op) {
 // and are replayed after the walk).
 struct UserReadBuffers {
   std::optional<UserReadBufferModel> ifmap, filter;
+  bool diagonal_rows = false;  // DiagonalRowsMapping, bulk on: rows vouched for at once
   bool active() const { return ifmap.has_value(); }
+};
+
+// A mapping whose USER demand rows each read entries of one anti-diagonal of
+// the operand's (diagonal) prefetch stack (os).
+template <class Map>
+concept DiagonalRowsMapping = requires(const Map& m, const Fold& f, int64_t tau) {
+  { m.IfmapPrefetchDiagonal(f, tau) } -> std::same_as<int64_t>;
+  { m.FilterPrefetchDiagonal(f, tau) } -> std::same_as<int64_t>;
+  { m.IfmapRowHasData(f, tau) } -> std::same_as<bool>;
+  { m.FilterRowHasData(f, tau) } -> std::same_as<bool>;
 };
 
 template <DataflowMapping Map>
@@ -202,14 +226,25 @@ UserReadBuffers PrepareReadBuffers(const ArchConfig& cfg, const LayerBuffers& si
   }
   if (size.ifmap.total < 1 || size.filter.total < 1) throw Error("SRAM holds no words");
   const int64_t bw = static_cast<int64_t>(cfg.bandwidth_words_per_cycle);
+  const bool fast = SimBulkWalkEnabled();
+  const PrefetchLayout ipl = map.IfmapPrefetch(g.row_folds, g.col_folds);
+  const PrefetchLayout fpl = map.FilterPrefetch(g.row_folds, g.col_folds);
+  rb.diagonal_rows = DiagonalRowsMapping<Map> && fast && ipl.diagonal && fpl.diagonal;
+  std::vector<int64_t> idiag, fdiag;
   rb.ifmap.emplace(size.ifmap, bw, op.ifmap_space(),
-                   PrefetchOrder(map.IfmapPrefetch(g.row_folds, g.col_folds),
-                                 [&](int64_t a, int64_t b) { return op.Ifmap(a, b); }),
-                   SimBulkWalkEnabled());
+                   PrefetchOrder(
+                       ipl, [&](int64_t a, int64_t b) { return op.Ifmap(a, b); },
+                       rb.diagonal_rows ? &idiag : nullptr),
+                   fast);
   rb.filter.emplace(size.filter, bw, op.filter_space(),
-                    PrefetchOrder(map.FilterPrefetch(g.row_folds, g.col_folds),
-                                  [&](int64_t a, int64_t b) { return op.Filter(a, b); }),
-                    SimBulkWalkEnabled());
+                    PrefetchOrder(
+                        fpl, [&](int64_t a, int64_t b) { return op.Filter(a, b); },
+                        rb.diagonal_rows ? &fdiag : nullptr),
+                    fast);
+  if (rb.diagonal_rows) {
+    rb.ifmap->SetDiagonalStarts(std::move(idiag));
+    rb.filter->SetDiagonalStarts(std::move(fdiag));
+  }
   return rb;
 }
 
@@ -304,12 +339,29 @@ void ServiceRow(const Map& map, const Fold& f, int64_t tau, int64_t row, bool la
   const int64_t cycle = row + w->stalls;
   int64_t stall = 0;
   if (rb->active()) {
-    stall = std::max(stall,
-                     ServiceReadRow(
-                         &*rb->ifmap, cycle, [&](auto&& fn) { map.Ifmap(f, tau, fn); }, if_span));
-    stall = std::max(stall,
-                     ServiceReadRow(
-                         &*rb->filter, cycle, [&](auto&& fn) { map.Filter(f, tau, fn); }, fi_span));
+    bool ifmap_done = false, filter_done = false;
+    if constexpr (DiagonalRowsMapping<Map>) {
+      // A row whose stack anti-diagonal lies in the window: every address
+      // hits, no stall, the buffer unchanged (ServiceReadRow's outcome).
+      if (rb->diagonal_rows) {
+        if (rb->ifmap->DiagonalInWindow(map.IfmapPrefetchDiagonal(f, tau))) {
+          ifmap_done = true;
+          if (map.IfmapRowHasData(f, tau)) if_span->Add(cycle + 1);
+        }
+        if (rb->filter->DiagonalInWindow(map.FilterPrefetchDiagonal(f, tau))) {
+          filter_done = true;
+          if (map.FilterRowHasData(f, tau)) fi_span->Add(cycle + 1);
+        }
+      }
+    }
+    if (!ifmap_done)
+      stall = std::max(
+          stall,
+          ServiceReadRow(&*rb->ifmap, cycle, [&](auto&& fn) { map.Ifmap(f, tau, fn); }, if_span));
+    if (!filter_done)
+      stall = std::max(stall, ServiceReadRow(
+                                  &*rb->filter, cycle, [&](auto&& fn) { map.Filter(f, tau, fn); },
+                                  fi_span));
   }
   int64_t of_out = cycle;
   const int64_t k = oskew.count(tau);
