@@ -256,34 +256,46 @@ UserReadBufferModel::UserReadBufferModel(BufferSize size, int64_t bw, int64_t sp
       ++set;
     }
   }
-  for (size_t i = 1; i < offsets_.size(); ++i) offsets_[i] += offsets_[i - 1];
-  if (offsets_.back() > int64_t{0xffffffff})
-    throw Error("layer too large for the USER-mode read-buffer model");
-  sets_.assign(static_cast<size_t>(offsets_.back()), 0);
-  std::vector<int64_t> fill(offsets_.begin(), offsets_.end() - 1);
-  std::fill(last.begin(), last.end(), -1);
-  set = 0;
-  in_set = 0;
-  for (const int32_t a : order) {
-    if (a < 0) continue;
-    if (last[a] != set) {
-      last[a] = set;
-      sets_[fill[a]++] = set;
-    }
-    if (++in_set == eps) {
-      in_set = 0;
-      ++set;
-    }
-  }
   num_sets_ = int64_t{set} + 1;  // the trailing (possibly empty) set is kept
-  // Per-address state in small flat records (the walk is memory bound).
-  addr_.assign(static_cast<size_t>(space) + 1, AddrState{});
-  for (int64_t a = 0; a <= space; ++a) addr_[a].begin = static_cast<uint32_t>(offsets_[a]);
+  // Addresses held by one set are checked by arithmetic (Access, Miss); when
+  // every address is (e.g. the os filter stack), the CSR is not built.
   shortcut_.assign(static_cast<size_t>(space) + 1, Shortcut{});
+  bool all_single = fast_;
   if (fast_)
-    for (int64_t a = 0; a < space; ++a)
-      if (offsets_[a + 1] - offsets_[a] == 1) shortcut_[a].single_set = sets_[offsets_[a]];
-  std::vector<int64_t>().swap(offsets_);
+    for (int64_t a = 0; a < space; ++a) {
+      const int64_t n = offsets_[a + 1];
+      if (n == 1)
+        shortcut_[a].single_set = last[a];
+      else if (n > 1)
+        all_single = false;
+    }
+  if (all_single) {
+    std::vector<int64_t>().swap(offsets_);
+  } else {
+    for (size_t i = 1; i < offsets_.size(); ++i) offsets_[i] += offsets_[i - 1];
+    if (offsets_.back() > int64_t{0xffffffff})
+      throw Error("layer too large for the USER-mode read-buffer model");
+    sets_.assign(static_cast<size_t>(offsets_.back()), 0);
+    std::vector<int64_t> fill(offsets_.begin(), offsets_.end() - 1);
+    std::fill(last.begin(), last.end(), -1);
+    set = 0;
+    in_set = 0;
+    for (const int32_t a : order) {
+      if (a < 0) continue;
+      if (last[a] != set) {
+        last[a] = set;
+        sets_[fill[a]++] = set;
+      }
+      if (++in_set == eps) {
+        in_set = 0;
+        ++set;
+      }
+    }
+    // Per-address state in small flat records (the walk is memory bound).
+    addr_.assign(static_cast<size_t>(space) + 1, AddrState{});
+    for (int64_t a = 0; a <= space; ++a) addr_[a].begin = static_cast<uint32_t>(offsets_[a]);
+    std::vector<int64_t>().swap(offsets_);
+  }
   active_sets_ = std::min(CeilDiv(size.active, eps), num_sets_);
   prefetch_sets_ = std::min(CeilDiv(size.other, eps), num_sets_ - active_sets_);
   prefetch_lines_ = CeilDiv(size.other, bw_);
@@ -303,6 +315,7 @@ UserReadBufferModel::UserReadBufferModel(BufferSize size, int64_t bw, int64_t sp
 // cursor to its first set >= the window start (re-found by binary search once
 // per lap): amortized O(1) per check.
 bool UserReadBufferModel::Hit(int64_t dense) {
+  if (addr_.empty()) return false;  // no CSR: every address single-set or absent
   AddrState& st = addr_[dense];
   const int32_t* sets = sets_.data() + st.begin;
   const uint32_t n = addr_[dense + 1].begin - st.begin;
@@ -351,8 +364,15 @@ void UserReadBufferModel::NewPrefetch() {
 }
 
 int64_t UserReadBufferModel::Miss(int64_t dense, int64_t out) {
+  const int64_t single = shortcut_[static_cast<size_t>(dense)].single_set;
+  auto found = [&] {
+    if (single < 0) return Hit(dense);
+    int64_t d = single - win_start_;
+    if (d < 0) d += num_sets_;
+    return d < active_sets_;
+  };
   int64_t guard = 0;
-  while (!Hit(dense)) {
+  while (!found()) {
     NewPrefetch();
     if (last_prefetch_ > out) out = last_prefetch_;
     if (++guard > num_sets_ + 2) throw Error("internal: read-buffer prefetch does not converge");
