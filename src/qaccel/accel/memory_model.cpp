@@ -259,13 +259,13 @@ UserReadBufferModel::UserReadBufferModel(BufferSize size, int64_t bw, int64_t sp
   num_sets_ = int64_t{set} + 1;  // the trailing (possibly empty) set is kept
   // Addresses held by one set are checked by arithmetic (Access, Miss); when
   // every address is (e.g. the os filter stack), the CSR is not built.
-  shortcut_.assign(static_cast<size_t>(space) + 1, Shortcut{});
+  single_set_.assign(static_cast<size_t>(space) + 1, -1);
   bool all_single = fast_;
   if (fast_)
     for (int64_t a = 0; a < space; ++a) {
       const int64_t n = offsets_[a + 1];
       if (n == 1)
-        shortcut_[a].single_set = last[a];
+        single_set_[a] = last[a];
       else if (n > 1)
         all_single = false;
     }
@@ -292,6 +292,7 @@ UserReadBufferModel::UserReadBufferModel(BufferSize size, int64_t bw, int64_t sp
       }
     }
     // Per-address state in small flat records (the walk is memory bound).
+    if (fast_) hit_limit_.assign(static_cast<size_t>(space) + 1, -1);
     addr_.assign(static_cast<size_t>(space) + 1, AddrState{});
     for (int64_t a = 0; a <= space; ++a) addr_[a].begin = static_cast<uint32_t>(offsets_[a]);
     std::vector<int64_t>().swap(offsets_);
@@ -338,17 +339,17 @@ bool UserReadBufferModel::Hit(int64_t dense) {
   if (win_start_ < win_end_) {
     if (!(idx < n && sets[idx] < win_end_)) return false;
     const int32_t* last = std::lower_bound(sets + idx, end, static_cast<int32_t>(win_end_)) - 1;
-    shortcut_[static_cast<size_t>(dense)].hit_limit = lap_base + *last;
+    hit_limit_[static_cast<size_t>(dense)] = lap_base + *last;
     return true;
   }
   // [start, num_sets) of this lap or [0, end) of the next one.
   if (n > 0 && sets[0] < win_end_) {
     const int32_t* last = std::lower_bound(sets, end, static_cast<int32_t>(win_end_)) - 1;
-    shortcut_[static_cast<size_t>(dense)].hit_limit = lap_base + num_sets_ + *last;
+    hit_limit_[static_cast<size_t>(dense)] = lap_base + num_sets_ + *last;
     return true;
   }
   if (idx < n) {
-    shortcut_[static_cast<size_t>(dense)].hit_limit = lap_base + sets[n - 1];
+    hit_limit_[static_cast<size_t>(dense)] = lap_base + sets[n - 1];
     return true;
   }
   return false;
@@ -364,7 +365,7 @@ void UserReadBufferModel::NewPrefetch() {
 }
 
 int64_t UserReadBufferModel::Miss(int64_t dense, int64_t out) {
-  const int64_t single = shortcut_[static_cast<size_t>(dense)].single_set;
+  const int64_t single = single_set_[static_cast<size_t>(dense)];
   auto found = [&] {
     if (single < 0) return Hit(dense);
     int64_t d = single - win_start_;

@@ -263,12 +263,13 @@ class UserReadBufferModel {
     // until the start passes u, so one compare serves it until then.
     // An address held by one set only is checked against the window by
     // arithmetic alone.
-    const Shortcut& q = shortcut_[static_cast<size_t>(dense)];
-    if (q.hit_limit >= unrolled_start_) return out;
-    if (q.single_set >= 0) {
-      int64_t d = q.single_set - win_start_;
+    const int64_t single = single_set_[static_cast<size_t>(dense)];
+    if (single >= 0) {
+      int64_t d = single - win_start_;
       if (d < 0) d += num_sets_;
       if (d < active_sets_) return out;
+    } else if (!hit_limit_.empty() && hit_limit_[static_cast<size_t>(dense)] >= unrolled_start_) {
+      return out;
     }
     return Miss(dense, out);
   }
@@ -313,15 +314,13 @@ class UserReadBufferModel {
     uint32_t lap = 0;     // ... valid during this lap
   };
   std::vector<AddrState> addr_;  // one per address, plus an end sentinel
-  // Per address (fast mode): the largest unrolled set index
+  // Per address (fast mode): its set when it is in exactly one (else -1),
+  // and (with the set lists) the largest unrolled set index
   // ((lap - 1) * num_sets + set) in which it was found in the window (-1:
-  // never; it hits while the unrolled window start is at most this), and its
-  // set when it is in exactly one (else -1). In reference mode both stay -1.
-  struct Shortcut {
-    int64_t hit_limit = -1;
-    int32_t single_set = -1;
-  };
-  std::vector<Shortcut> shortcut_;
+  // never; it hits while the unrolled window start is at most this). In
+  // reference mode both stay -1.
+  std::vector<int32_t> single_set_;
+  std::vector<int64_t> hit_limit_;
   bool fast_ = true;
   int64_t unrolled_start_ = 0;  // (lap_ - 1) * num_sets_ + win_start_
   uint32_t lap_ = 1;            // bumped when the window start wraps around

@@ -168,11 +168,13 @@ void ComputeSide(const FoldGrid& g, const Map& map, LayerMetrics* m) {
 template <class Op>
 std::vector<int32_t> PrefetchOrder(const PrefetchLayout& pl, Op op,
                                    std::vector<int64_t>* diag_starts = nullptr) {
-  auto at = [&](int64_t r, int64_t c) -> int64_t {
-    const int64_t t = r % pl.len, i = r / pl.len * pl.width + c;
+  // Entry (r, c) with r = q * len + t: element t of index q * width + c.
+  auto at_qt = [&](int64_t q, int64_t t, int64_t c) -> int64_t {
+    const int64_t i = q * pl.width + c;
     if (i >= pl.bound) return -1;
     return pl.index_first ? op(i, t) : op(t, i);
   };
+  auto at = [&](int64_t r, int64_t c) { return at_qt(r / pl.len, r % pl.len, c); };
   const int64_t rows = pl.rows();
   std::vector<int32_t> order;
   order.reserve(static_cast<size_t>(rows * pl.width));
@@ -181,11 +183,18 @@ std::vector<int32_t> PrefetchOrder(const PrefetchLayout& pl, Op op,
     if (diag_starts) diag_starts->reserve(static_cast<size_t>(rows + pl.width));
     for (int64_t d = 0; d < rows + pl.width - 1; ++d) {
       if (diag_starts) diag_starts->push_back(valid);
-      for (int64_t r = std::min(d, rows - 1), r0 = std::max<int64_t>(0, d - pl.width + 1); r >= r0;
-           --r) {
-        const int64_t a = at(r, d - r);
+      // r runs down from r1 to r0, its quotient / remainder by len kept
+      // without a division per entry.
+      const int64_t r1 = std::min(d, rows - 1), r0 = std::max<int64_t>(0, d - pl.width + 1);
+      int64_t q = r1 / pl.len, t = r1 % pl.len;
+      for (int64_t r = r1; r >= r0; --r) {
+        const int64_t a = at_qt(q, t, d - r);
         valid += a >= 0;
         order.push_back(static_cast<int32_t>(a));
+        if (--t < 0) {
+          t = pl.len - 1;
+          --q;
+        }
       }
     }
     if (diag_starts) diag_starts->push_back(valid);
