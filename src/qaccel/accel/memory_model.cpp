@@ -240,16 +240,21 @@ UserReadBufferModel::UserReadBufferModel(BufferSize size, int64_t bw, int64_t sp
   const int64_t eps = CeilDiv(size.total, kReadBufferSets);
   eps_ = eps;
   // Set id of every valid entry (prepare_hashed_buffer), as CSR per address.
-  offsets_.assign(static_cast<size_t>(space) + 1, 0);
+  // The build's scratch arrays are kept per thread across layers (fresh
+  // pages cost more than the build itself).
+  thread_local std::vector<int64_t> offsets;
+  thread_local std::vector<int32_t> last;
+  thread_local std::vector<int64_t> fill;
+  offsets.assign(static_cast<size_t>(space) + 1, 0);
   // Entry v (valid entries counted) is in set v / eps, counted up here.
-  std::vector<int32_t> last(static_cast<size_t>(space), -1);
+  last.assign(static_cast<size_t>(space), -1);
   int32_t set = 0;
   int64_t in_set = 0;
   for (const int32_t a : order) {
     if (a < 0) continue;
     if (last[a] != set) {
       last[a] = set;
-      ++offsets_[a + 1];
+      ++offsets[a + 1];
     }
     if (++in_set == eps) {
       in_set = 0;
@@ -263,20 +268,19 @@ UserReadBufferModel::UserReadBufferModel(BufferSize size, int64_t bw, int64_t sp
   bool all_single = fast_;
   if (fast_)
     for (int64_t a = 0; a < space; ++a) {
-      const int64_t n = offsets_[a + 1];
+      const int64_t n = offsets[a + 1];
       if (n == 1)
         single_set_[a] = last[a];
       else if (n > 1)
         all_single = false;
     }
   if (all_single) {
-    std::vector<int64_t>().swap(offsets_);
   } else {
-    for (size_t i = 1; i < offsets_.size(); ++i) offsets_[i] += offsets_[i - 1];
-    if (offsets_.back() > int64_t{0xffffffff})
+    for (size_t i = 1; i < offsets.size(); ++i) offsets[i] += offsets[i - 1];
+    if (offsets.back() > int64_t{0xffffffff})
       throw Error("layer too large for the USER-mode read-buffer model");
-    sets_.assign(static_cast<size_t>(offsets_.back()), 0);
-    std::vector<int64_t> fill(offsets_.begin(), offsets_.end() - 1);
+    sets_.assign(static_cast<size_t>(offsets.back()), 0);
+    fill.assign(offsets.begin(), offsets.end() - 1);
     std::fill(last.begin(), last.end(), -1);
     set = 0;
     in_set = 0;
@@ -294,8 +298,7 @@ UserReadBufferModel::UserReadBufferModel(BufferSize size, int64_t bw, int64_t sp
     // Per-address state in small flat records (the walk is memory bound).
     if (fast_) hit_limit_.assign(static_cast<size_t>(space) + 1, -1);
     addr_.assign(static_cast<size_t>(space) + 1, AddrState{});
-    for (int64_t a = 0; a <= space; ++a) addr_[a].begin = static_cast<uint32_t>(offsets_[a]);
-    std::vector<int64_t>().swap(offsets_);
+    for (int64_t a = 0; a <= space; ++a) addr_[a].begin = static_cast<uint32_t>(offsets[a]);
   }
   active_sets_ = std::min(CeilDiv(size.active, eps), num_sets_);
   prefetch_sets_ = std::min(CeilDiv(size.other, eps), num_sets_ - active_sets_);

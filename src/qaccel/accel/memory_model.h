@@ -305,7 +305,6 @@ class UserReadBufferModel {
   int64_t num_sets_ = 1, active_sets_ = 1, prefetch_sets_ = 0;
   int64_t prefetch_lines_ = 0, bw_ = 1, eps_ = 1;
   std::vector<int64_t> diag_start_;
-  std::vector<int64_t> offsets_;  // CSR offsets while building (moved into addr_)
   std::vector<int32_t> sets_;
   int64_t win_start_ = 0, win_end_ = 0;
   struct AddrState {

@@ -166,8 +166,8 @@ void ComputeSide(const FoldGrid& g, const Map& map, LayerMetrics* m) {
 // With `diag_starts` (diagonal layouts), also the count of valid entries
 // before each anti-diagonal, and the total at the end.
 template <class Op>
-std::vector<int32_t> PrefetchOrder(const PrefetchLayout& pl, Op op,
-                                   std::vector<int64_t>* diag_starts = nullptr) {
+void PrefetchOrder(const PrefetchLayout& pl, Op op, std::vector<int32_t>* out,
+                   std::vector<int64_t>* diag_starts = nullptr) {
   // Entry (r, c) with r = q * len + t: element t of index q * width + c.
   auto at_qt = [&](int64_t q, int64_t t, int64_t c) -> int64_t {
     const int64_t i = q * pl.width + c;
@@ -176,7 +176,8 @@ std::vector<int32_t> PrefetchOrder(const PrefetchLayout& pl, Op op,
   };
   auto at = [&](int64_t r, int64_t c) { return at_qt(r / pl.len, r % pl.len, c); };
   const int64_t rows = pl.rows();
-  std::vector<int32_t> order;
+  std::vector<int32_t>& order = *out;
+  order.clear();
   order.reserve(static_cast<size_t>(rows * pl.width));
   if (pl.diagonal) {
     int64_t valid = 0;
@@ -202,7 +203,6 @@ std::vector<int32_t> PrefetchOrder(const PrefetchLayout& pl, Op op,
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t c = 0; c < pl.width; ++c) order.push_back(static_cast<int32_t>(at(r, c)));
   }
-  return order;
 }
 
 // The read buffers that stall (USER mode only; CALC read buffers never stall
@@ -240,16 +240,17 @@ UserReadBuffers PrepareReadBuffers(const ArchConfig& cfg, const LayerBuffers& si
   const PrefetchLayout fpl = map.FilterPrefetch(g.row_folds, g.col_folds);
   rb.diagonal_rows = DiagonalRowsMapping<Map> && fast && ipl.diagonal && fpl.diagonal;
   std::vector<int64_t> idiag, fdiag;
-  rb.ifmap.emplace(size.ifmap, bw, op.ifmap_space(),
-                   PrefetchOrder(
-                       ipl, [&](int64_t a, int64_t b) { return op.Ifmap(a, b); },
-                       rb.diagonal_rows ? &idiag : nullptr),
-                   fast);
-  rb.filter.emplace(size.filter, bw, op.filter_space(),
-                    PrefetchOrder(
-                        fpl, [&](int64_t a, int64_t b) { return op.Filter(a, b); },
-                        rb.diagonal_rows ? &fdiag : nullptr),
-                    fast);
+  // The order is scratch, kept per thread across layers (fresh pages cost
+  // more than filling them).
+  thread_local std::vector<int32_t> order;
+  PrefetchOrder(
+      ipl, [&](int64_t a, int64_t b) { return op.Ifmap(a, b); }, &order,
+      rb.diagonal_rows ? &idiag : nullptr);
+  rb.ifmap.emplace(size.ifmap, bw, op.ifmap_space(), order, fast);
+  PrefetchOrder(
+      fpl, [&](int64_t a, int64_t b) { return op.Filter(a, b); }, &order,
+      rb.diagonal_rows ? &fdiag : nullptr);
+  rb.filter.emplace(size.filter, bw, op.filter_space(), order, fast);
   if (rb.diagonal_rows) {
     rb.ifmap->SetDiagonalStarts(std::move(idiag));
     rb.filter->SetDiagonalStarts(std::move(fdiag));
