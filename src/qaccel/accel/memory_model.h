@@ -317,7 +317,7 @@ class UserReadBufferModel {
   // and (with the set lists) the largest unrolled set index
   // ((lap - 1) * num_sets + set) in which it was found in the window (-1:
   // never; it hits while the unrolled window start is at most this). In
-  // reference mode both stay -1.
+  // reference mode single_set_ stays -1 and hit_limit_ empty.
   std::vector<int32_t> single_set_;
   std::vector<int64_t> hit_limit_;
   bool fast_ = true;
