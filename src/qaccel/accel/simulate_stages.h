@@ -209,17 +209,22 @@ void PrefetchOrder(const PrefetchLayout& pl, Op op, std::vector<int32_t>* out,
 // and are replayed after the walk).
 struct UserReadBuffers {
   std::optional<UserReadBufferModel> ifmap, filter;
-  bool diagonal_rows = false;  // DiagonalRowsMapping, bulk on: rows vouched for at once
+  // {Ifmap,Filter}DiagonalRows, bulk on: rows vouched for at once.
+  bool ifmap_diagonal = false, filter_diagonal = false;
   bool active() const { return ifmap.has_value(); }
 };
 
 // A mapping whose USER demand rows each read entries of one anti-diagonal of
-// the operand's (diagonal) prefetch stack (os).
+// the operand's (diagonal) prefetch stack: os both operands, ws the IFMAP,
+// is the filter (the streamed ones).
 template <class Map>
-concept DiagonalRowsMapping = requires(const Map& m, const Fold& f, int64_t tau) {
+concept IfmapDiagonalRows = requires(const Map& m, const Fold& f, int64_t tau) {
   { m.IfmapPrefetchDiagonal(f, tau) } -> std::same_as<int64_t>;
-  { m.FilterPrefetchDiagonal(f, tau) } -> std::same_as<int64_t>;
   { m.IfmapRowHasData(f, tau) } -> std::same_as<bool>;
+};
+template <class Map>
+concept FilterDiagonalRows = requires(const Map& m, const Fold& f, int64_t tau) {
+  { m.FilterPrefetchDiagonal(f, tau) } -> std::same_as<int64_t>;
   { m.FilterRowHasData(f, tau) } -> std::same_as<bool>;
 };
 
@@ -238,23 +243,22 @@ UserReadBuffers PrepareReadBuffers(const ArchConfig& cfg, const LayerBuffers& si
   const bool fast = SimBulkWalkEnabled();
   const PrefetchLayout ipl = map.IfmapPrefetch(g.row_folds, g.col_folds);
   const PrefetchLayout fpl = map.FilterPrefetch(g.row_folds, g.col_folds);
-  rb.diagonal_rows = DiagonalRowsMapping<Map> && fast && ipl.diagonal && fpl.diagonal;
+  rb.ifmap_diagonal = IfmapDiagonalRows<Map> && fast && ipl.diagonal;
+  rb.filter_diagonal = FilterDiagonalRows<Map> && fast && fpl.diagonal;
   std::vector<int64_t> idiag, fdiag;
   // The order is scratch, kept per thread across layers (fresh pages cost
   // more than filling them).
   thread_local std::vector<int32_t> order;
   PrefetchOrder(
       ipl, [&](int64_t a, int64_t b) { return op.Ifmap(a, b); }, &order,
-      rb.diagonal_rows ? &idiag : nullptr);
+      rb.ifmap_diagonal ? &idiag : nullptr);
   rb.ifmap.emplace(size.ifmap, bw, op.ifmap_space(), order, fast);
   PrefetchOrder(
       fpl, [&](int64_t a, int64_t b) { return op.Filter(a, b); }, &order,
-      rb.diagonal_rows ? &fdiag : nullptr);
+      rb.filter_diagonal ? &fdiag : nullptr);
   rb.filter.emplace(size.filter, bw, op.filter_space(), order, fast);
-  if (rb.diagonal_rows) {
-    rb.ifmap->SetDiagonalStarts(std::move(idiag));
-    rb.filter->SetDiagonalStarts(std::move(fdiag));
-  }
+  if (rb.ifmap_diagonal) rb.ifmap->SetDiagonalStarts(std::move(idiag));
+  if (rb.filter_diagonal) rb.filter->SetDiagonalStarts(std::move(fdiag));
   return rb;
 }
 
@@ -350,18 +354,18 @@ void ServiceRow(const Map& map, const Fold& f, int64_t tau, int64_t row, bool la
   int64_t stall = 0;
   if (rb->active()) {
     bool ifmap_done = false, filter_done = false;
-    if constexpr (DiagonalRowsMapping<Map>) {
-      // A row whose stack anti-diagonal lies in the window: every address
-      // hits, no stall, the buffer unchanged (ServiceReadRow's outcome).
-      if (rb->diagonal_rows) {
-        if (rb->ifmap->DiagonalInWindow(map.IfmapPrefetchDiagonal(f, tau))) {
-          ifmap_done = true;
-          if (map.IfmapRowHasData(f, tau)) if_span->Add(cycle + 1);
-        }
-        if (rb->filter->DiagonalInWindow(map.FilterPrefetchDiagonal(f, tau))) {
-          filter_done = true;
-          if (map.FilterRowHasData(f, tau)) fi_span->Add(cycle + 1);
-        }
+    // A row whose stack anti-diagonal lies in the window: every address
+    // hits, no stall, the buffer unchanged (ServiceReadRow's outcome).
+    if constexpr (IfmapDiagonalRows<Map>) {
+      if (rb->ifmap_diagonal && rb->ifmap->DiagonalInWindow(map.IfmapPrefetchDiagonal(f, tau))) {
+        ifmap_done = true;
+        if (map.IfmapRowHasData(f, tau)) if_span->Add(cycle + 1);
+      }
+    }
+    if constexpr (FilterDiagonalRows<Map>) {
+      if (rb->filter_diagonal && rb->filter->DiagonalInWindow(map.FilterPrefetchDiagonal(f, tau))) {
+        filter_done = true;
+        if (map.FilterRowHasData(f, tau)) fi_span->Add(cycle + 1);
       }
     }
     if (!ifmap_done)
