@@ -240,21 +240,25 @@ UserReadBufferModel::UserReadBufferModel(BufferSize size, int64_t bw, int64_t sp
   const int64_t eps = CeilDiv(size.total, kReadBufferSets);
   eps_ = eps;
   // Set id of every valid entry (prepare_hashed_buffer), as CSR per address.
-  // The build's scratch arrays are kept per thread across layers (fresh
-  // pages cost more than the build itself).
-  thread_local std::vector<int64_t> offsets;
-  thread_local std::vector<int32_t> last;
-  thread_local std::vector<int64_t> fill;
-  offsets.assign(static_cast<size_t>(space) + 1, 0);
+  // Per address while building: the last set counted and the number of
+  // distinct sets (pass 1), then the CSR fill position (pass 2), in one record
+  // (one cache line per entry). Kept per thread across layers (fresh pages
+  // cost more than the build itself).
+  struct Slot {
+    int32_t last = -1;
+    uint32_t n = 0;
+  };
+  thread_local std::vector<Slot> slot;
+  slot.assign(static_cast<size_t>(space), Slot{});
   // Entry v (valid entries counted) is in set v / eps, counted up here.
-  last.assign(static_cast<size_t>(space), -1);
   int32_t set = 0;
   int64_t in_set = 0;
   for (const int32_t a : order) {
     if (a < 0) continue;
-    if (last[a] != set) {
-      last[a] = set;
-      ++offsets[a + 1];
+    Slot& sl = slot[static_cast<size_t>(a)];
+    if (sl.last != set) {
+      sl.last = set;
+      ++sl.n;
     }
     if (++in_set == eps) {
       in_set = 0;
@@ -268,37 +272,42 @@ UserReadBufferModel::UserReadBufferModel(BufferSize size, int64_t bw, int64_t sp
   bool all_single = fast_;
   if (fast_)
     for (int64_t a = 0; a < space; ++a) {
-      const int64_t n = offsets[a + 1];
-      if (n == 1)
-        single_set_[a] = last[a];
-      else if (n > 1)
+      const Slot& sl = slot[static_cast<size_t>(a)];
+      if (sl.n == 1)
+        single_set_[static_cast<size_t>(a)] = sl.last;
+      else if (sl.n > 1)
         all_single = false;
     }
-  if (all_single) {
-  } else {
-    for (size_t i = 1; i < offsets.size(); ++i) offsets[i] += offsets[i - 1];
-    if (offsets.back() > int64_t{0xffffffff})
-      throw Error("layer too large for the USER-mode read-buffer model");
-    sets_.assign(static_cast<size_t>(offsets.back()), 0);
-    fill.assign(offsets.begin(), offsets.end() - 1);
-    std::fill(last.begin(), last.end(), -1);
+  if (!all_single) {
+    // Per-address state in small flat records (the walk is memory bound).
+    addr_.assign(static_cast<size_t>(space) + 1, AddrState{});
+    int64_t total = 0;
+    for (int64_t a = 0; a < space; ++a) {
+      Slot& sl = slot[static_cast<size_t>(a)];
+      addr_[static_cast<size_t>(a)].begin = static_cast<uint32_t>(total);
+      total += sl.n;
+      if (total > int64_t{0xffffffff})
+        throw Error("layer too large for the USER-mode read-buffer model");
+      sl.n = addr_[static_cast<size_t>(a)].begin;  // now the fill position
+      sl.last = -1;
+    }
+    addr_[static_cast<size_t>(space)].begin = static_cast<uint32_t>(total);
+    sets_.assign(static_cast<size_t>(total), 0);
     set = 0;
     in_set = 0;
     for (const int32_t a : order) {
       if (a < 0) continue;
-      if (last[a] != set) {
-        last[a] = set;
-        sets_[fill[a]++] = set;
+      Slot& sl = slot[static_cast<size_t>(a)];
+      if (sl.last != set) {
+        sl.last = set;
+        sets_[sl.n++] = set;
       }
       if (++in_set == eps) {
         in_set = 0;
         ++set;
       }
     }
-    // Per-address state in small flat records (the walk is memory bound).
     if (fast_) hit_limit_.assign(static_cast<size_t>(space) + 1, -1);
-    addr_.assign(static_cast<size_t>(space) + 1, AddrState{});
-    for (int64_t a = 0; a <= space; ++a) addr_[a].begin = static_cast<uint32_t>(offsets[a]);
   }
   active_sets_ = std::min(CeilDiv(size.active, eps), num_sets_);
   prefetch_sets_ = std::min(CeilDiv(size.other, eps), num_sets_ - active_sets_);
@@ -312,6 +321,16 @@ UserReadBufferModel::UserReadBufferModel(BufferSize size, int64_t bw, int64_t sp
   last_prefetch_ = -1;
   win_start_ = 0;
   win_end_ = active_sets_;
+}
+
+void UserReadBufferModel::SetDiagonalStarts(const std::vector<int64_t>& starts) {
+  diag_sets_.assign(starts.empty() ? 0 : starts.size() - 1, DiagonalSets{});
+  for (size_t d = 0; d + 1 < starts.size(); ++d) {
+    const int64_t a = starts[d], b = starts[d + 1];
+    if (a >= b) continue;
+    const int64_t lo = a / eps_, hi = (b - 1) / eps_;
+    diag_sets_[d] = {static_cast<int32_t>(lo), static_cast<int32_t>(hi - lo)};
+  }
 }
 
 // Is any set holding `dense` inside the window? The window start only moves

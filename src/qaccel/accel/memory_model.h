@@ -281,20 +281,18 @@ class UserReadBufferModel {
   // Optional (a diagonal prefetch layout whose demand rows each read entries
   // of one anti-diagonal): the count of valid order entries before each
   // anti-diagonal, plus the total at the end.
-  void SetDiagonalStarts(std::vector<int64_t> starts) { diag_start_ = std::move(starts); }
+  void SetDiagonalStarts(const std::vector<int64_t>& starts);
   // Are all valid entries of anti-diagonal d in sets inside the window? Then
   // every address of a demand row reading entries of d hits (each has that
   // entry's set in the window): the row changes nothing. False when not
   // known (no table, d outside it, no valid entry).
   bool DiagonalInWindow(int64_t d) const {
-    if (d < 0 || d + 1 >= static_cast<int64_t>(diag_start_.size())) return false;
-    const int64_t a = diag_start_[static_cast<size_t>(d)];
-    const int64_t b = diag_start_[static_cast<size_t>(d) + 1];
-    if (a >= b) return false;
-    const int64_t lo = a / eps_, hi = (b - 1) / eps_;
-    int64_t dl = lo - win_start_;
+    if (d < 0 || d >= static_cast<int64_t>(diag_sets_.size())) return false;
+    const DiagonalSets& ds = diag_sets_[static_cast<size_t>(d)];
+    if (ds.lo < 0) return false;
+    int64_t dl = ds.lo - win_start_;
     if (dl < 0) dl += num_sets_;
-    return dl + (hi - lo) < active_sets_;
+    return dl + ds.span < active_sets_;
   }
 
  private:
@@ -304,7 +302,12 @@ class UserReadBufferModel {
 
   int64_t num_sets_ = 1, active_sets_ = 1, prefetch_sets_ = 0;
   int64_t prefetch_lines_ = 0, bw_ = 1, eps_ = 1;
-  std::vector<int64_t> diag_start_;
+  // Per anti-diagonal: the first set of its valid entries (-1: none) and the
+  // number of sets after it up to the last.
+  struct DiagonalSets {
+    int32_t lo = -1, span = 0;
+  };
+  std::vector<DiagonalSets> diag_sets_;
   std::vector<int32_t> sets_;
   int64_t win_start_ = 0, win_end_ = 0;
   struct AddrState {
