@@ -47,6 +47,14 @@ class InputStationaryMapping : public PreloadedStationaryMapping {
     for (int64_t r = s.lo(tau), e = s.hi(tau); r <= e; ++r)
       fn(op_.Filter(f.fr * R_ + r, tau - R_ - r));
   }
+  // USER mode: demand row tau of fold f reads entries of anti-diagonal
+  // fr*T + tau - R of the filter prefetch stack (FilterPrefetch below; row
+  // fr*T + t, column r, t = tau - R - r), see DiagonalInWindow.
+  int64_t FilterPrefetchDiagonal(const Fold& f, int64_t tau) const { return f.fr * T_ + tau - R_; }
+  bool FilterRowHasData(const Fold& f, int64_t tau) const {
+    const Skew s = StreamSkew(f);
+    return s.lo(tau) <= s.hi(tau);
+  }
   // IFMAP element (fc*C + c, fr*R + R-1-tau) is read at row tau < R.
   int64_t IfmapPorts(const Fold& f) const { return f.cu; }
   template <class Fn>

@@ -67,6 +67,23 @@ class OutputStationaryMapping : public MappingGeometry {
     const Skew s = FilterSkew(f);
     for (int64_t c = s.lo(tau), e = s.hi(tau); c <= e; ++c) fn(op_.Filter(tau - c, f.fc * C_ + c));
   }
+  // USER-mode prefetch stacks (IfmapPrefetch, FilterPrefetch below): the
+  // addresses of demand row tau of fold f are entries of one anti-diagonal of
+  // the stack, this one (a row of the stack plus a column is constant along
+  // the demand skew), so the read buffer may vouch for a whole row at once.
+  int64_t IfmapPrefetchDiagonal(const Fold& f, int64_t tau) const { return f.fr * T_ + tau; }
+  int64_t FilterPrefetchDiagonal(const Fold& f, int64_t tau) const { return f.fc * T_ + tau; }
+  // Does the row demand any IFMAP / filter address?
+  bool IfmapRowHasData(const Fold& f, int64_t tau) const {
+    const Skew s = IfmapSkew(f);
+    for (int64_t r = s.lo(tau), e = s.hi(tau); r <= e; ++r)
+      if (op_.Ifmap(f.fr * R_ + r, tau - r) >= 0) return true;
+    return false;
+  }
+  bool FilterRowHasData(const Fold& f, int64_t tau) const {
+    const Skew s = FilterSkew(f);
+    return s.lo(tau) <= s.hi(tau);
+  }
   // Port r reads window elements [ta - r, tb - r) of pixel fr*R + r.
   int64_t IfmapPorts(const Fold& f) const { return f.ru; }
   template <class Fn>

@@ -55,6 +55,16 @@ class WeightStationaryMapping : public PreloadedStationaryMapping {
     if (!PreloadRow(f, tau, &k)) return;
     for (int64_t c = 0; c < f.cu; ++c) fn(op_.Filter(k, f.fc * C_ + c));
   }
+  // USER mode: demand row tau of fold f reads entries of anti-diagonal
+  // fr*T + tau - R of the IFMAP prefetch stack (IfmapPrefetch below; row
+  // fr*T + t, column r, t = tau - R - r), see DiagonalInWindow.
+  int64_t IfmapPrefetchDiagonal(const Fold& f, int64_t tau) const { return f.fr * T_ + tau - R_; }
+  bool IfmapRowHasData(const Fold& f, int64_t tau) const {
+    const Skew s = StreamSkew(f);
+    for (int64_t r = s.lo(tau), e = s.hi(tau); r <= e; ++r)
+      if (op_.Ifmap(tau - R_ - r, f.fr * R_ + r) >= 0) return true;
+    return false;
+  }
   // The IFMAP as one skewed stream (simulate_stages.h's bulk window replay):
   // port r carries window element IfmapStreamK0(f) + r of pixel u.
   Skew IfmapStream(const Fold& f) const { return StreamSkew(f); }

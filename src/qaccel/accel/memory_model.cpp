@@ -235,43 +235,80 @@ EstimateReadBufferModel::Result EstimateReadBufferModel::Finish(int64_t closed, 
 // ------------------------------------------------------------- user ----
 
 UserReadBufferModel::UserReadBufferModel(BufferSize size, int64_t bw, int64_t space,
-                                         const std::vector<int64_t>& order)
-    : bw_(bw) {
+                                         const std::vector<int32_t>& order, bool fast)
+    : bw_(bw), fast_(fast) {
   const int64_t eps = CeilDiv(size.total, kReadBufferSets);
+  eps_ = eps;
   // Set id of every valid entry (prepare_hashed_buffer), as CSR per address.
-  offsets_.assign(static_cast<size_t>(space) + 1, 0);
-  std::vector<int32_t> last(static_cast<size_t>(space), -1);
-  int64_t v = 0;
-  for (int64_t a : order) {
+  // Per address while building: the last set counted and the number of
+  // distinct sets (pass 1), then the CSR fill position (pass 2), in one record
+  // (one cache line per entry). Kept per thread across layers (fresh pages
+  // cost more than the build itself).
+  struct Slot {
+    int32_t last = -1;
+    uint32_t n = 0;
+  };
+  thread_local std::vector<Slot> slot;
+  slot.assign(static_cast<size_t>(space), Slot{});
+  // Entry v (valid entries counted) is in set v / eps, counted up here.
+  int32_t set = 0;
+  int64_t in_set = 0;
+  for (const int32_t a : order) {
     if (a < 0) continue;
-    const int32_t set = static_cast<int32_t>(v / eps);
-    ++v;
-    if (last[a] != set) {
-      last[a] = set;
-      ++offsets_[a + 1];
+    Slot& sl = slot[static_cast<size_t>(a)];
+    if (sl.last != set) {
+      sl.last = set;
+      ++sl.n;
+    }
+    if (++in_set == eps) {
+      in_set = 0;
+      ++set;
     }
   }
-  for (size_t i = 1; i < offsets_.size(); ++i) offsets_[i] += offsets_[i - 1];
-  if (offsets_.back() > int64_t{0xffffffff})
-    throw Error("layer too large for the USER-mode read-buffer model");
-  sets_.assign(static_cast<size_t>(offsets_.back()), 0);
-  std::vector<int64_t> fill(offsets_.begin(), offsets_.end() - 1);
-  std::fill(last.begin(), last.end(), -1);
-  v = 0;
-  for (int64_t a : order) {
-    if (a < 0) continue;
-    const int32_t set = static_cast<int32_t>(v / eps);
-    ++v;
-    if (last[a] != set) {
-      last[a] = set;
-      sets_[fill[a]++] = set;
+  num_sets_ = int64_t{set} + 1;  // the trailing (possibly empty) set is kept
+  // Addresses held by one set are checked by arithmetic (Access, Miss); when
+  // every address is (e.g. the os filter stack), the CSR is not built.
+  single_set_.assign(static_cast<size_t>(space) + 1, -1);
+  bool all_single = fast_;
+  if (fast_)
+    for (int64_t a = 0; a < space; ++a) {
+      const Slot& sl = slot[static_cast<size_t>(a)];
+      if (sl.n == 1)
+        single_set_[static_cast<size_t>(a)] = sl.last;
+      else if (sl.n > 1)
+        all_single = false;
     }
+  if (!all_single) {
+    // Per-address state in small flat records (the walk is memory bound).
+    addr_.assign(static_cast<size_t>(space) + 1, AddrState{});
+    int64_t total = 0;
+    for (int64_t a = 0; a < space; ++a) {
+      Slot& sl = slot[static_cast<size_t>(a)];
+      addr_[static_cast<size_t>(a)].begin = static_cast<uint32_t>(total);
+      total += sl.n;
+      if (total > int64_t{0xffffffff})
+        throw Error("layer too large for the USER-mode read-buffer model");
+      sl.n = addr_[static_cast<size_t>(a)].begin;  // now the fill position
+      sl.last = -1;
+    }
+    addr_[static_cast<size_t>(space)].begin = static_cast<uint32_t>(total);
+    sets_.assign(static_cast<size_t>(total), 0);
+    set = 0;
+    in_set = 0;
+    for (const int32_t a : order) {
+      if (a < 0) continue;
+      Slot& sl = slot[static_cast<size_t>(a)];
+      if (sl.last != set) {
+        sl.last = set;
+        sets_[sl.n++] = set;
+      }
+      if (++in_set == eps) {
+        in_set = 0;
+        ++set;
+      }
+    }
+    if (fast_) hit_limit_.assign(static_cast<size_t>(space) + 1, -1);
   }
-  num_sets_ = v / eps + 1;  // the trailing (possibly empty) set is kept
-  // Per-address state packed in one 16-byte record (the walk is memory bound).
-  addr_.assign(static_cast<size_t>(space) + 1, AddrState{});
-  for (int64_t a = 0; a <= space; ++a) addr_[a].begin = static_cast<uint32_t>(offsets_[a]);
-  std::vector<int64_t>().swap(offsets_);
   active_sets_ = std::min(CeilDiv(size.active, eps), num_sets_);
   prefetch_sets_ = std::min(CeilDiv(size.other, eps), num_sets_ - active_sets_);
   prefetch_lines_ = CeilDiv(size.other, bw_);
@@ -286,11 +323,22 @@ UserReadBufferModel::UserReadBufferModel(BufferSize size, int64_t bw, int64_t sp
   win_end_ = active_sets_;
 }
 
+void UserReadBufferModel::SetDiagonalStarts(const std::vector<int64_t>& starts) {
+  diag_sets_.assign(starts.empty() ? 0 : starts.size() - 1, DiagonalSets{});
+  for (size_t d = 0; d + 1 < starts.size(); ++d) {
+    const int64_t a = starts[d], b = starts[d + 1];
+    if (a >= b) continue;
+    const int64_t lo = a / eps_, hi = (b - 1) / eps_;
+    diag_sets_[d] = {static_cast<int32_t>(lo), static_cast<int32_t>(hi - lo)};
+  }
+}
+
 // Is any set holding `dense` inside the window? The window start only moves
 // forward within a lap of the circular set list, so each address keeps a
 // cursor to its first set >= the window start (re-found by binary search once
 // per lap): amortized O(1) per check.
 bool UserReadBufferModel::Hit(int64_t dense) {
+  if (addr_.empty()) return false;  // no CSR: every address single-set or absent
   AddrState& st = addr_[dense];
   const int32_t* sets = sets_.data() + st.begin;
   const uint32_t n = addr_[dense + 1].begin - st.begin;
@@ -302,28 +350,56 @@ bool UserReadBufferModel::Hit(int64_t dense) {
   } else {
     while (idx < n && sets[idx] < win_start_) ++idx;
   }
-  if (win_start_ < win_end_) return idx < n && sets[idx] < win_end_;
-  return idx < n || (n > 0 && sets[0] < win_end_);  // [start, num_sets) or [0, end)
+  if (!fast_) {
+    if (win_start_ < win_end_) return idx < n && sets[idx] < win_end_;
+    return idx < n || (n > 0 && sets[0] < win_end_);  // [start, num_sets) or [0, end)
+  }
+  // On a hit, the largest unrolled index of the address's sets in the window
+  // becomes its hit limit (see Access).
+  const int64_t lap_base = unrolled_start_ - win_start_;
+  const int32_t* end = sets + n;
+  if (win_start_ < win_end_) {
+    if (!(idx < n && sets[idx] < win_end_)) return false;
+    const int32_t* last = std::lower_bound(sets + idx, end, static_cast<int32_t>(win_end_)) - 1;
+    hit_limit_[static_cast<size_t>(dense)] = lap_base + *last;
+    return true;
+  }
+  // [start, num_sets) of this lap or [0, end) of the next one.
+  if (n > 0 && sets[0] < win_end_) {
+    const int32_t* last = std::lower_bound(sets, end, static_cast<int32_t>(win_end_)) - 1;
+    hit_limit_[static_cast<size_t>(dense)] = lap_base + num_sets_ + *last;
+    return true;
+  }
+  if (idx < n) {
+    hit_limit_[static_cast<size_t>(dense)] = lap_base + sets[n - 1];
+    return true;
+  }
+  return false;
 }
 
 void UserReadBufferModel::NewPrefetch() {
   if (win_start_ + prefetch_sets_ >= num_sets_) ++lap_;
   win_start_ = (win_start_ + prefetch_sets_) % num_sets_;
   win_end_ = (win_start_ + active_sets_) % num_sets_;
+  unrolled_start_ += prefetch_sets_;
   accesses_ += prefetch_lines_ * bw_;
   last_prefetch_ += prefetch_lines_ + 1;
-  ++generation_;
 }
 
-int64_t UserReadBufferModel::Access(int64_t dense, int64_t out) {
-  if (addr_[dense].hit_gen == generation_) return out;  // already found in this window
+int64_t UserReadBufferModel::Miss(int64_t dense, int64_t out) {
+  const int64_t single = single_set_[static_cast<size_t>(dense)];
+  auto found = [&] {
+    if (single < 0) return Hit(dense);
+    int64_t d = single - win_start_;
+    if (d < 0) d += num_sets_;
+    return d < active_sets_;
+  };
   int64_t guard = 0;
-  while (!Hit(dense)) {
+  while (!found()) {
     NewPrefetch();
     if (last_prefetch_ > out) out = last_prefetch_;
     if (++guard > num_sets_ + 2) throw Error("internal: read-buffer prefetch does not converge");
   }
-  addr_[dense].hit_gen = generation_;
   return out;
 }
 

@@ -251,34 +251,81 @@ class EstimateReadBufferModel {
 class UserReadBufferModel {
  public:
   // `order`: dense addresses in prefetch order, -1 for padding entries.
+  // `fast` false: the reference replay, every access searched in the
+  // window (no per-address shortcuts; tests compare the two).
   UserReadBufferModel(BufferSize size, int64_t bw, int64_t space,
-                      const std::vector<int64_t>& order);
+                      const std::vector<int32_t>& order, bool fast = true);
   // One address of a row whose running completion cycle is `out`; returns the
   // new completion cycle.
-  int64_t Access(int64_t dense, int64_t out);
+  int64_t Access(int64_t dense, int64_t out) {
+    // The window start only moves forward (in unrolled set indices, laps
+    // counted): an address found in set u of the window stays in the window
+    // until the start passes u, so one compare serves it until then.
+    // An address held by one set only is checked against the window by
+    // arithmetic alone.
+    const int64_t single = single_set_[static_cast<size_t>(dense)];
+    if (single >= 0) {
+      int64_t d = single - win_start_;
+      if (d < 0) d += num_sets_;
+      if (d < active_sets_) return out;
+    } else if (!hit_limit_.empty() && hit_limit_[static_cast<size_t>(dense)] >= unrolled_start_) {
+      return out;
+    }
+    return Miss(dense, out);
+  }
 
   int64_t accesses() const { return accesses_; }
   int64_t start_cycle() const { return start_cycle_; }
   int64_t stop_cycle() const { return last_prefetch_; }
 
+  // Optional (a diagonal prefetch layout whose demand rows each read entries
+  // of one anti-diagonal): the count of valid order entries before each
+  // anti-diagonal, plus the total at the end.
+  void SetDiagonalStarts(const std::vector<int64_t>& starts);
+  // Are all valid entries of anti-diagonal d in sets inside the window? Then
+  // every address of a demand row reading entries of d hits (each has that
+  // entry's set in the window): the row changes nothing. False when not
+  // known (no table, d outside it, no valid entry).
+  bool DiagonalInWindow(int64_t d) const {
+    if (d < 0 || d >= static_cast<int64_t>(diag_sets_.size())) return false;
+    const DiagonalSets& ds = diag_sets_[static_cast<size_t>(d)];
+    if (ds.lo < 0) return false;
+    int64_t dl = ds.lo - win_start_;
+    if (dl < 0) dl += num_sets_;
+    return dl + ds.span < active_sets_;
+  }
+
  private:
   bool Hit(int64_t dense);
+  int64_t Miss(int64_t dense, int64_t out);
   void NewPrefetch();
 
   int64_t num_sets_ = 1, active_sets_ = 1, prefetch_sets_ = 0;
-  int64_t prefetch_lines_ = 0, bw_ = 1;
-  std::vector<int64_t> offsets_;  // CSR offsets while building (moved into addr_)
+  int64_t prefetch_lines_ = 0, bw_ = 1, eps_ = 1;
+  // Per anti-diagonal: the first set of its valid entries (-1: none) and the
+  // number of sets after it up to the last.
+  struct DiagonalSets {
+    int32_t lo = -1, span = 0;
+  };
+  std::vector<DiagonalSets> diag_sets_;
   std::vector<int32_t> sets_;
   int64_t win_start_ = 0, win_end_ = 0;
   struct AddrState {
-    uint32_t begin = 0;    // its set ids are sets_[begin, next.begin)
-    uint32_t hit_gen = 0;  // window generation in which it last hit
-    uint32_t cursor = 0;   // index of its first set >= the window start ...
-    uint32_t lap = 0;      // ... valid during this lap
+    uint32_t begin = 0;   // its set ids are sets_[begin, next.begin)
+    uint32_t cursor = 0;  // index of its first set >= the window start ...
+    uint32_t lap = 0;     // ... valid during this lap
   };
   std::vector<AddrState> addr_;  // one per address, plus an end sentinel
-  uint32_t generation_ = 1;      // bumped by every prefetch (window move)
-  uint32_t lap_ = 1;             // bumped when the window start wraps around
+  // Per address (fast mode): its set when it is in exactly one (else -1),
+  // and (with the set lists) the largest unrolled set index
+  // ((lap - 1) * num_sets + set) in which it was found in the window (-1:
+  // never; it hits while the unrolled window start is at most this). In
+  // reference mode single_set_ stays -1 and hit_limit_ empty.
+  std::vector<int32_t> single_set_;
+  std::vector<int64_t> hit_limit_;
+  bool fast_ = true;
+  int64_t unrolled_start_ = 0;  // (lap_ - 1) * num_sets_ + win_start_
+  uint32_t lap_ = 1;            // bumped when the window start wraps around
   int64_t accesses_ = 0, start_cycle_ = 0, last_prefetch_ = -1;
 };
 

@@ -161,33 +161,71 @@ void ComputeSide(const FoldGrid& g, const Map& map, LayerMetrics* m) {
 // USER mode: the operand's dense addresses in prefetch order (-1 for the
 // padding), anti-diagonals each read from the bottom row up
 // (create_*_prefetch_mat), or row-major. op(a, b) is the operand's address.
+// 32-bit entries: CheckSimulatedWork bounds the addresses by
+// kMaxUserModeAddresses (2^24) before the buffers are built.
+// With `diag_starts` (diagonal layouts), also the count of valid entries
+// before each anti-diagonal, and the total at the end.
 template <class Op>
-std::vector<int64_t> PrefetchOrder(const PrefetchLayout& pl, Op op) {
-  auto at = [&](int64_t r, int64_t c) -> int64_t {
-    const int64_t t = r % pl.len, i = r / pl.len * pl.width + c;
+void PrefetchOrder(const PrefetchLayout& pl, Op op, std::vector<int32_t>* out,
+                   std::vector<int64_t>* diag_starts = nullptr) {
+  // Entry (r, c) with r = q * len + t: element t of index q * width + c.
+  auto at_qt = [&](int64_t q, int64_t t, int64_t c) -> int64_t {
+    const int64_t i = q * pl.width + c;
     if (i >= pl.bound) return -1;
     return pl.index_first ? op(i, t) : op(t, i);
   };
+  auto at = [&](int64_t r, int64_t c) { return at_qt(r / pl.len, r % pl.len, c); };
   const int64_t rows = pl.rows();
-  std::vector<int64_t> order;
+  std::vector<int32_t>& order = *out;
+  order.clear();
   order.reserve(static_cast<size_t>(rows * pl.width));
   if (pl.diagonal) {
-    for (int64_t d = 0; d < rows + pl.width - 1; ++d)
-      for (int64_t r = std::min(d, rows - 1), r0 = std::max<int64_t>(0, d - pl.width + 1); r >= r0;
-           --r)
-        order.push_back(at(r, d - r));
+    int64_t valid = 0;
+    if (diag_starts) diag_starts->reserve(static_cast<size_t>(rows + pl.width));
+    for (int64_t d = 0; d < rows + pl.width - 1; ++d) {
+      if (diag_starts) diag_starts->push_back(valid);
+      // r runs down from r1 to r0, its quotient / remainder by len kept
+      // without a division per entry.
+      const int64_t r1 = std::min(d, rows - 1), r0 = std::max<int64_t>(0, d - pl.width + 1);
+      int64_t q = r1 / pl.len, t = r1 % pl.len;
+      for (int64_t r = r1; r >= r0; --r) {
+        const int64_t a = at_qt(q, t, d - r);
+        valid += a >= 0;
+        order.push_back(static_cast<int32_t>(a));
+        if (--t < 0) {
+          t = pl.len - 1;
+          --q;
+        }
+      }
+    }
+    if (diag_starts) diag_starts->push_back(valid);
   } else {
     for (int64_t r = 0; r < rows; ++r)
-      for (int64_t c = 0; c < pl.width; ++c) order.push_back(at(r, c));
+      for (int64_t c = 0; c < pl.width; ++c) order.push_back(static_cast<int32_t>(at(r, c)));
   }
-  return order;
 }
 
 // The read buffers that stall (USER mode only; CALC read buffers never stall
 // and are replayed after the walk).
 struct UserReadBuffers {
   std::optional<UserReadBufferModel> ifmap, filter;
+  // {Ifmap,Filter}DiagonalRows, bulk on: rows vouched for at once.
+  bool ifmap_diagonal = false, filter_diagonal = false;
   bool active() const { return ifmap.has_value(); }
+};
+
+// A mapping whose USER demand rows each read entries of one anti-diagonal of
+// the operand's (diagonal) prefetch stack: os both operands, ws the IFMAP,
+// is the filter (the streamed ones).
+template <class Map>
+concept IfmapDiagonalRows = requires(const Map& m, const Fold& f, int64_t tau) {
+  { m.IfmapPrefetchDiagonal(f, tau) } -> std::same_as<int64_t>;
+  { m.IfmapRowHasData(f, tau) } -> std::same_as<bool>;
+};
+template <class Map>
+concept FilterDiagonalRows = requires(const Map& m, const Fold& f, int64_t tau) {
+  { m.FilterPrefetchDiagonal(f, tau) } -> std::same_as<int64_t>;
+  { m.FilterRowHasData(f, tau) } -> std::same_as<bool>;
 };
 
 template <DataflowMapping Map>
@@ -202,12 +240,25 @@ UserReadBuffers PrepareReadBuffers(const ArchConfig& cfg, const LayerBuffers& si
   }
   if (size.ifmap.total < 1 || size.filter.total < 1) throw Error("SRAM holds no words");
   const int64_t bw = static_cast<int64_t>(cfg.bandwidth_words_per_cycle);
-  rb.ifmap.emplace(size.ifmap, bw, op.ifmap_space(),
-                   PrefetchOrder(map.IfmapPrefetch(g.row_folds, g.col_folds),
-                                 [&](int64_t a, int64_t b) { return op.Ifmap(a, b); }));
-  rb.filter.emplace(size.filter, bw, op.filter_space(),
-                    PrefetchOrder(map.FilterPrefetch(g.row_folds, g.col_folds),
-                                  [&](int64_t a, int64_t b) { return op.Filter(a, b); }));
+  const bool fast = SimBulkWalkEnabled();
+  const PrefetchLayout ipl = map.IfmapPrefetch(g.row_folds, g.col_folds);
+  const PrefetchLayout fpl = map.FilterPrefetch(g.row_folds, g.col_folds);
+  rb.ifmap_diagonal = IfmapDiagonalRows<Map> && fast && ipl.diagonal;
+  rb.filter_diagonal = FilterDiagonalRows<Map> && fast && fpl.diagonal;
+  std::vector<int64_t> idiag, fdiag;
+  // The order is scratch, kept per thread across layers (fresh pages cost
+  // more than filling them).
+  thread_local std::vector<int32_t> order;
+  PrefetchOrder(
+      ipl, [&](int64_t a, int64_t b) { return op.Ifmap(a, b); }, &order,
+      rb.ifmap_diagonal ? &idiag : nullptr);
+  rb.ifmap.emplace(size.ifmap, bw, op.ifmap_space(), order, fast);
+  PrefetchOrder(
+      fpl, [&](int64_t a, int64_t b) { return op.Filter(a, b); }, &order,
+      rb.filter_diagonal ? &fdiag : nullptr);
+  rb.filter.emplace(size.filter, bw, op.filter_space(), order, fast);
+  if (rb.ifmap_diagonal) rb.ifmap->SetDiagonalStarts(std::move(idiag));
+  if (rb.filter_diagonal) rb.filter->SetDiagonalStarts(std::move(fdiag));
   return rb;
 }
 
@@ -302,12 +353,29 @@ void ServiceRow(const Map& map, const Fold& f, int64_t tau, int64_t row, bool la
   const int64_t cycle = row + w->stalls;
   int64_t stall = 0;
   if (rb->active()) {
-    stall = std::max(stall,
-                     ServiceReadRow(
-                         &*rb->ifmap, cycle, [&](auto&& fn) { map.Ifmap(f, tau, fn); }, if_span));
-    stall = std::max(stall,
-                     ServiceReadRow(
-                         &*rb->filter, cycle, [&](auto&& fn) { map.Filter(f, tau, fn); }, fi_span));
+    bool ifmap_done = false, filter_done = false;
+    // A row whose stack anti-diagonal lies in the window: every address
+    // hits, no stall, the buffer unchanged (ServiceReadRow's outcome).
+    if constexpr (IfmapDiagonalRows<Map>) {
+      if (rb->ifmap_diagonal && rb->ifmap->DiagonalInWindow(map.IfmapPrefetchDiagonal(f, tau))) {
+        ifmap_done = true;
+        if (map.IfmapRowHasData(f, tau)) if_span->Add(cycle + 1);
+      }
+    }
+    if constexpr (FilterDiagonalRows<Map>) {
+      if (rb->filter_diagonal && rb->filter->DiagonalInWindow(map.FilterPrefetchDiagonal(f, tau))) {
+        filter_done = true;
+        if (map.FilterRowHasData(f, tau)) fi_span->Add(cycle + 1);
+      }
+    }
+    if (!ifmap_done)
+      stall = std::max(
+          stall,
+          ServiceReadRow(&*rb->ifmap, cycle, [&](auto&& fn) { map.Ifmap(f, tau, fn); }, if_span));
+    if (!filter_done)
+      stall = std::max(stall, ServiceReadRow(
+                                  &*rb->filter, cycle, [&](auto&& fn) { map.Filter(f, tau, fn); },
+                                  fi_span));
   }
   int64_t of_out = cycle;
   const int64_t k = oskew.count(tau);

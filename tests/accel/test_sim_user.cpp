@@ -1,0 +1,197 @@
+// USER-mode read buffers (issue #8): the fast replay of UserReadBufferModel
+// (per-address hit limits and single-set arithmetic, QACCEL_SIM_BULK on)
+// against its reference (every access searched in the window,
+// SetSimBulkWalkEnabled(false)). Direct model streams on random prefetch
+// orders (windows that wrap, cover the whole ring or never move), and the
+// three SCALE-Sim reports of whole USER layers byte for byte on random
+// shapes x arrays x dataflows x SRAM sizes x bandwidths, stall-heavy ones
+// included (1-16 words/cycle, SRAMs down to a few dozen words).
+#include <gtest/gtest.h>
+
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "qaccel/accel/cost_model.h"
+#include "qaccel/accel/memory_model.h"
+#include "qaccel/accel/reports.h"
+#include "qaccel/accel/sim_cache.h"
+
+using namespace qaccel::accel;
+
+namespace {
+
+TEST(UserReadBufferFast, RandomStreamsMatchTheReference) {
+  std::mt19937_64 rng(11);
+  auto uni = [&](int64_t lo, int64_t hi) {
+    return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+  };
+  for (int iter = 0; iter < 400; ++iter) {
+    const int64_t space = uni(1, 300);
+    // A prefetch order: every address at least once (so every access
+    // converges), then repeats (multi-set addresses) and padding.
+    std::vector<int32_t> order;
+    for (int64_t a = 0; a < space; ++a) order.push_back(static_cast<int32_t>(a));
+    const int64_t extra = uni(0, 3 * space);
+    for (int64_t i = 0; i < extra; ++i) order.push_back(static_cast<int32_t>(uni(0, 5) == 0 ? -1 : uni(0, space - 1)));
+    std::shuffle(order.begin(), order.end(), rng);
+    const int64_t words = uni(2, 600);  // a prefetch half of at least one word
+    BufferSize size;
+    size.total = words;
+    size.active = (words + 1) / 2;
+    size.other = words - size.active;
+    const int64_t bw = uni(1, 12);
+    UserReadBufferModel fast(size, bw, space, order, true);
+    UserReadBufferModel ref(size, bw, space, order, false);
+    // Demand: mostly sweeps through the order (as the dataflows read), with
+    // random jumps back (laps) and random addresses.
+    int64_t pos = 0, out_f = 0, out_r = 0;
+    const int64_t n = uni(1, 4000);
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t a;
+      const int64_t pick = uni(0, 9);
+      if (pick == 0) {
+        a = uni(0, space - 1);
+      } else {
+        if (pick == 1) pos = uni(0, static_cast<int64_t>(order.size()) - 1);
+        do {
+          a = order[static_cast<size_t>(pos)];
+          pos = (pos + 1) % static_cast<int64_t>(order.size());
+        } while (a < 0);
+      }
+      if (uni(0, 20) == 0) {  // a new row
+        out_f = std::max(out_f, i);
+        out_r = std::max(out_r, i);
+      }
+      out_f = fast.Access(a, out_f);
+      out_r = ref.Access(a, out_r);
+      ASSERT_EQ(out_f, out_r) << "iter " << iter << " access " << i;
+    }
+    EXPECT_EQ(fast.accesses(), ref.accesses()) << "iter " << iter;
+    EXPECT_EQ(fast.start_cycle(), ref.start_cycle()) << "iter " << iter;
+    EXPECT_EQ(fast.stop_cycle(), ref.stop_cycle()) << "iter " << iter;
+  }
+}
+
+std::string Name(char prefix, int i) {
+  std::ostringstream o;
+  o << prefix << i;
+  return o.str();
+}
+
+struct Case {
+  ArchConfig cfg;
+  LayerSpec layer;
+  std::string what;
+};
+
+std::string Reports(const Case& c) {
+  try {
+    const std::vector<LayerMetrics> m = {SimulateLayer(c.cfg, c.layer)};
+    return ComputeReportCsv(m) + BandwidthReportCsv(m) + DetailedAccessReportCsv(m);
+  } catch (const std::exception& e) {
+    return std::string("error: ") + e.what();
+  }
+}
+
+class SimUserTest : public ::testing::Test {
+ protected:
+  void SetUp() override { SetSimCacheEnabled(false); }
+  void TearDown() override {
+    SetSimBulkWalkEnabled(true);
+    SetSimCacheEnabled(true);
+    ClearSimCache();
+  }
+  static void Compare(const std::vector<Case>& cases) {
+    int errors = 0;
+    for (const Case& c : cases) {
+      SetSimBulkWalkEnabled(false);
+      const std::string ref = Reports(c);
+      SetSimBulkWalkEnabled(true);
+      EXPECT_EQ(ref, Reports(c)) << c.what;
+      errors += ref.rfind("error: ", 0) == 0;
+    }
+    EXPECT_LT(errors, static_cast<int>(cases.size()) / 4);
+  }
+};
+
+TEST_F(SimUserTest, RandomUserLayersMatchTheReference) {
+  std::mt19937_64 rng(5);
+  auto uni = [&](int64_t lo, int64_t hi) {
+    return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+  };
+  const Dataflow dfs[] = {Dataflow::kOutputStationary, Dataflow::kWeightStationary,
+                          Dataflow::kInputStationary};
+  std::vector<Case> cases;
+  for (int i = 0; i < 240; ++i) {
+    Case c;
+    LayerSpec& l = c.layer;
+    if (uni(0, 4) == 0) {
+      l = LayerSpec::Gemm(Name('g', i), uni(1, 300), uni(1, 60), uni(1, 80));
+    } else {
+      l.name = Name('c', i);
+      l.filter_h = uni(1, 5);
+      l.filter_w = uni(1, 5);
+      l.ifmap_h = l.filter_h + uni(0, 24);
+      l.ifmap_w = l.filter_w + uni(0, 24);
+      l.channels = uni(0, 1) ? uni(1, 6) : uni(7, 64);
+      l.num_filters = uni(1, 48);
+      l.stride_h = uni(1, 3);
+      l.stride_w = uni(1, 3);
+    }
+    c.cfg.array_rows = uni(2, 20);
+    c.cfg.array_cols = uni(2, 20);
+    c.cfg.dataflow = dfs[uni(0, 2)];
+    const double kbs[] = {0.03, 0.1, 0.25, 0.5, 1, 2, 8};
+    c.cfg.ifmap_sram_kb = kbs[uni(0, 6)];
+    c.cfg.filter_sram_kb = kbs[uni(0, 6)];
+    c.cfg.ofmap_sram_kb = kbs[uni(2, 6)];
+    c.cfg.word_bytes = 1;
+    c.cfg.bw_mode = BandwidthMode::kUser;
+    c.cfg.bandwidth_words_per_cycle = static_cast<double>(uni(0, 2) == 0 ? uni(1, 3) : uni(1, 16));
+    std::ostringstream what;
+    what << l.name << " " << l.ifmap_h << "x" << l.ifmap_w << "x" << l.channels << " f"
+         << l.filter_h << "x" << l.filter_w << " s" << l.stride_h << l.stride_w << " n"
+         << l.num_filters << " on " << c.cfg.array_rows << "x" << c.cfg.array_cols << " "
+         << DataflowName(c.cfg.dataflow) << " sram " << c.cfg.ifmap_sram_kb << "/"
+         << c.cfg.filter_sram_kb << "/" << c.cfg.ofmap_sram_kb << " USER "
+         << c.cfg.bandwidth_words_per_cycle;
+    c.what = what.str();
+    cases.push_back(c);
+  }
+  Compare(cases);
+}
+
+// AlexNet-like proportions scaled down: many folds, filters lapping the
+// filter buffer once per row fold (os), IFMAP addresses in many sets.
+TEST_F(SimUserTest, LongUserLayersMatchTheReference) {
+  std::vector<Case> cases;
+  const std::vector<LayerSpec> layers = {{"conv5x5_c16", 20, 20, 5, 5, 16, 40, 1, 1},
+                                         {"conv11_s4", 63, 63, 11, 11, 3, 24, 4, 4},
+                                         {"conv3x3_c32", 15, 15, 3, 3, 32, 48, 1, 1},
+                                         LayerSpec::Gemm("gemm", 500, 70, 90)};
+  for (const LayerSpec& l : layers)
+    for (Dataflow df :
+         {Dataflow::kOutputStationary, Dataflow::kWeightStationary, Dataflow::kInputStationary})
+      for (double kb : {0.2, 2.0, 16.0})
+        for (double bw : {1.0, 10.0}) {
+          Case c;
+          c.cfg.array_rows = 8;
+          c.cfg.array_cols = 8;
+          c.cfg.dataflow = df;
+          c.cfg.ifmap_sram_kb = kb;
+          c.cfg.filter_sram_kb = kb;
+          c.cfg.ofmap_sram_kb = 2;
+          c.cfg.bw_mode = BandwidthMode::kUser;
+          c.cfg.bandwidth_words_per_cycle = bw;
+          c.layer = l;
+          std::ostringstream what;
+          what << l.name << " " << DataflowName(df) << " " << kb << " kB bw " << bw;
+          c.what = what.str();
+          cases.push_back(c);
+        }
+  Compare(cases);
+}
+
+}  // namespace
