@@ -10,12 +10,14 @@
 // every few rows) x CALC / USER bandwidth.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <random>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "qaccel/accel/cost_model.h"
+#include "qaccel/accel/dataflow.h"
 #include "qaccel/accel/reports.h"
 #include "qaccel/accel/sim_cache.h"
 
@@ -165,3 +167,49 @@ TEST_F(SimBulkTest, LongStreamsMatchThePerCycleReference) {
 }
 
 }  // namespace
+
+// The window-overlap predicates the bulk IFMAP path relies on
+// (OperandMatrices::WindowRangeDistinct / WindowRangesDisjoint) visit tap
+// pairs; here against their definition over element pairs, on random
+// shapes and ranges (the size guards are the same in both).
+TEST(SimWindowPredicates, EqualTheirElementPairDefinition) {
+  std::mt19937_64 rng(17);
+  auto pick = [&](int64_t lo, int64_t hi) {
+    return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+  };
+  for (int iter = 0; iter < 3000; ++iter) {
+    LayerSpec l;
+    l.name = "w";
+    l.filter_h = pick(1, 7);
+    l.filter_w = pick(1, 7);
+    l.stride_h = pick(1, 3);
+    l.stride_w = pick(1, 3);
+    l.ifmap_h = l.filter_h + pick(0, 9);
+    l.ifmap_w = l.filter_w + pick(0, 9);
+    l.channels = pick(1, 6);
+    l.num_filters = 2;
+    const OperandMatrices om(l);
+    const int64_t ch = l.channels, fw = l.filter_w, K = om.K();
+    const int64_t oh = l.ofmap_h(), ow = l.ofmap_w();  // SCALE-Sim's (rounded up)
+    auto meet = [&](int64_t a, int64_t b) {  // elements a, b of one channel
+      const int64_t ta = a / ch, tb = b / ch;
+      const int64_t dy = tb / fw - ta / fw, dx = tb % fw - ta % fw;
+      return dy % l.stride_h == 0 && dx % l.stride_w == 0 && std::abs(dy / l.stride_h) < oh &&
+             std::abs(dx / l.stride_w) < ow;
+    };
+    const int64_t k0 = pick(0, K - 1), k1 = pick(k0 + 1, K);
+    const int64_t n = k1 - k0;
+    bool distinct = true;
+    if (n > ch && n / ch > (int64_t{1} << 20) / n) distinct = false;
+    for (int64_t a = k0; a < k1 && distinct; ++a)
+      for (int64_t b = a + ch; b < k1; b += ch)
+        if (meet(a, b)) distinct = false;
+    EXPECT_EQ(om.WindowRangeDistinct(k0, k1), distinct) << iter;
+    const int64_t b0 = pick(0, K - 1), b1 = pick(b0 + 1, K);
+    bool disjoint = !(k0 < b1 && b0 < k1);
+    for (int64_t a = k0; a < k1 && disjoint; ++a)
+      for (int64_t b = b0 + ((a - b0) % ch + ch) % ch; b < b1; b += ch)
+        if (meet(a, b)) disjoint = false;
+    EXPECT_EQ(om.WindowRangesDisjoint(k0, k1, b0, b1), disjoint) << iter;
+  }
+}

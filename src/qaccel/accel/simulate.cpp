@@ -67,6 +67,25 @@ OperandMatrices::OperandMatrices(const LayerSpec& l)
   };
   ifmap_distinct_ = covered(oh, l.stride_h, l.filter_h, l.ifmap_h) *
                     covered(ow, l.stride_w, l.filter_w, l.ifmap_w) * ch;
+  // The first later tap each tap meets (WindowRangeDistinct), in closed form:
+  // taps meet iff their offset (dy, dx) is (i sh, j sw) with |i| < oh and
+  // |j| < ow. The nearest later one is either in the same filter row, sw to
+  // the right, or in the row sh below, at the leftmost column j sw to the
+  // left that |j| < ow allows.
+  const int64_t taps = l.filter_h * l.filter_w, fw = l.filter_w;
+  if (taps <= kNextMeetTapsMax) {
+    next_meet_.assign(static_cast<size_t>(taps), static_cast<int32_t>(taps));
+    for (int64_t ta = 0; ta < taps; ++ta) {
+      const int64_t ky = ta / fw, kx = ta % fw;
+      int64_t best = taps;
+      if (ow > 1 && kx + l.stride_w < fw) best = ta + l.stride_w;
+      if (oh > 1 && ky + l.stride_h < l.filter_h) {
+        const int64_t j = std::min(ow - 1, kx / l.stride_w);
+        best = std::min(best, (ky + l.stride_h) * fw + kx - j * l.stride_w);
+      }
+      next_meet_[static_cast<size_t>(ta)] = static_cast<int32_t>(best);
+    }
+  }
 }
 
 // Two window elements of one channel (a = b mod C) at taps ta, tb sit at
@@ -79,13 +98,33 @@ bool OperandMatrices::TapsMeet(int64_t a, int64_t b) const {
          std::abs(dx / stride_w_) < ofmap_w_;
 }
 
+// Both predicates below ask whether two window elements of one channel at
+// different taps meet. Element k is tap k / C, channel k % C; so instead of
+// every element pair they visit every tap pair once, with the channels both
+// ranges hold at those taps (an interval): O(taps^2), not O(elements^2 / C).
+// The size guards (and so every answer) are the element-pair versions'.
 bool OperandMatrices::WindowRangeDistinct(int64_t k0, int64_t k1) const {
   const int64_t ch = channels_, n = k1 - k0;
   if (n <= ch) return true;
   if (n / ch > (int64_t{1} << 20) / n) return false;  // too many pairs to check
-  for (int64_t a = k0; a < k1; ++a)
-    for (int64_t b = a + ch; b < k1; b += ch)
-      if (TapsMeet(a, b)) return false;
+  const int64_t t0 = k0 / ch, t1 = (k1 - 1) / ch;
+  if (!next_meet_.empty()) {
+    // Every tap pair inside [t0, t1] shares a channel in the range except
+    // (t0, t1) itself, which does iff k0 - t0 C < k1 - t1 C; so one look at
+    // each tap's first later meeting tap decides.
+    for (int64_t ta = t0; ta < t1; ++ta) {
+      const int64_t tb = next_meet_[static_cast<size_t>(ta)];
+      if (tb < t1 || (tb == t1 && (ta > t0 || k0 - t0 * ch < k1 - t1 * ch))) return false;
+    }
+    return true;
+  }
+  for (int64_t ta = t0; ta <= t1; ++ta)
+    for (int64_t tb = ta + 1; tb <= t1; ++tb) {
+      // Channels c with ta * C + c >= k0 and tb * C + c < k1.
+      const int64_t lo = std::max<int64_t>(0, k0 - ta * ch);
+      const int64_t hi = std::min<int64_t>(ch, k1 - tb * ch);
+      if (lo < hi && TapsMeet(ta * ch, tb * ch)) return false;
+    }
   return true;
 }
 
@@ -93,9 +132,15 @@ bool OperandMatrices::WindowRangesDisjoint(int64_t a0, int64_t a1, int64_t b0, i
   if (a0 < b1 && b0 < a1) return false;  // a shared element meets itself
   const int64_t ch = channels_;
   if ((a1 - a0) * ((b1 - b0) / ch + 1) > (int64_t{1} << 20)) return false;
-  for (int64_t a = a0; a < a1; ++a)
-    for (int64_t b = b0 + ((a - b0) % ch + ch) % ch; b < b1; b += ch)
-      if (TapsMeet(a, b)) return false;
+  if (a0 >= a1 || b0 >= b1) return true;
+  for (int64_t ta = a0 / ch; ta <= (a1 - 1) / ch; ++ta)
+    for (int64_t tb = b0 / ch; tb <= (b1 - 1) / ch; ++tb) {
+      // Channels c with ta * C + c in [a0, a1) and tb * C + c in [b0, b1); the
+      // ranges are disjoint, so ta == tb leaves none.
+      const int64_t lo = std::max({int64_t{0}, a0 - ta * ch, b0 - tb * ch});
+      const int64_t hi = std::min({ch, a1 - ta * ch, b1 - tb * ch});
+      if (lo < hi && TapsMeet(ta * ch, tb * ch)) return false;
+    }
   return true;
 }
 
