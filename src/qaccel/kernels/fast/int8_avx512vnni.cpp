@@ -98,6 +98,20 @@ struct NoLeftParams {
   }
 };
 
+// RequantNoLeft without the zero point and the clamp (the caller applies them
+// on the packed bytes): the rounded, shifted value r.
+inline __m512i RequantNoClamp(__m512i x, const NoLeftParams& p) {
+  const __m512i nudge = _mm512_set1_epi64(int64_t{1} << 30);
+  const __m512i even = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epi32(x, p.m), nudge), 31);
+  const __m512i odd = _mm512_slli_epi64(
+      _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), p.m_odd), nudge), 1);
+  const __m512i y = _mm512_mask_blend_epi32(0xAAAA, even, odd);
+  const __m512i thr = _mm512_sub_epi32(p.half, _mm512_srai_epi32(y, 31));
+  const __m512i r = _mm512_srav_epi32(y, p.right);
+  return _mm512_mask_add_epi32(r, _mm512_cmpgt_epi32_mask(_mm512_and_si512(y, p.mask), thr), r,
+                               _mm512_set1_epi32(1));
+}
+
 // cs: the block's centred column sums (ColumnSums), read when p.asymmetric.
 template <int NO>
 void ConvChannels(const PackedConvInt8& p, const __m512i* col, int64_t o0, int64_t pos0,
@@ -120,48 +134,61 @@ void ConvChannels(const PackedConvInt8& p, const __m512i* col, int64_t o0, int64
       acc[j][3] = _mm512_dpbusd_epi32(acc[j][3], c3, wb);
     }
   }
-  const __m512i zp = _mm512_set1_epi32(p.zp_out);
-  const __m512i lo = _mm512_set1_epi32(p.act_min - p.zp_out);
-  const __m512i hi = _mm512_set1_epi32(p.act_max - p.zp_out);
   if (p.asymmetric)  // - zp_w * sum_k (q - zp_in)
     for (int j = 0; j < NO; ++j) {
       const __m512i zw = _mm512_set1_epi32(p.wzp[static_cast<size_t>(o0 + j)]);
       for (int r = 0; r < 4; ++r)
         acc[j][r] = _mm512_sub_epi32(acc[j][r], _mm512_mullo_epi32(_mm512_load_si512(cs + r), zw));
     }
+  // Stride 1: straight into the CHW output, one masked store per output row
+  // the block touches (byte i is wide position pos0 + i, i.e. row y, column
+  // pos0 + i - y * wp); the dropped columns are masked off. The rows and
+  // masks are the same for every channel of the block.
+  const ConvShape& s = p.s;
+  int64_t row_at[66];  // a block of 64 positions touches at most 65 rows (wp >= 1)
+  __mmask64 row_keep[66];
+  int rows = 0;
+  if (direct)
+    for (int64_t y = pos0 / p.wp; y < s.out_h && y * p.wp < pos0 + 64; ++y) {
+      const int64_t first = std::max(y * p.wp, pos0) - pos0;
+      const int64_t last = std::min(y * p.wp + s.out_w, pos0 + 64) - pos0;  // exclusive
+      if (first >= last) continue;
+      row_keep[rows] = (last - first == 64 ? ~uint64_t{0} : ((uint64_t{1} << (last - first)) - 1))
+                       << first;
+      row_at[rows++] = y * s.out_w + (pos0 - y * p.wp);  // where byte 0 would go
+    }
+  // Zero point and clamp after the packs: packs_epi32 saturates r to int16,
+  // adds_epi16 adds zp with saturation, packs_epi16 saturates to int8, then
+  // the clamp to [act_min, act_max] (within int8). Every step is monotone
+  // and exact inside its range, so the result is clamp(r + zp, act_min, act_max)
+  // as AddZeroPointAndClamp gives (a saturated r is beyond any bound).
+  const __m512i zp16 = _mm512_set1_epi16(static_cast<int16_t>(p.zp_out));
+  const __m512i lo8 = _mm512_set1_epi8(static_cast<char>(p.act_min));
+  const __m512i hi8 = _mm512_set1_epi8(static_cast<char>(p.act_max));
+  const __m512i wide_lo = _mm512_set1_epi32(INT32_MIN), wide_hi = _mm512_set1_epi32(INT32_MAX);
+  const __m512i zero = _mm512_setzero_si512();
   for (int j = 0; j < NO; ++j) {
     const __m512i m = _mm512_set1_epi32(p.mult[static_cast<size_t>(o0 + j)]);
     const __m512i sh = _mm512_set1_epi32(p.shift[static_cast<size_t>(o0 + j)]);
     __m512i q[4];
     if (p.shift[static_cast<size_t>(o0 + j)] <= 0 && p.mult[static_cast<size_t>(o0 + j)] != INT32_MIN) {
       const NoLeftParams rq(m, sh);
-      for (int r = 0; r < 4; ++r) q[r] = rq(acc[j][r], zp, lo, hi);
+      for (int r = 0; r < 4; ++r) q[r] = RequantNoClamp(acc[j][r], rq);
     } else {
-      for (int r = 0; r < 4; ++r) q[r] = Requant(acc[j][r], m, sh, zp, lo, hi);
+      // zp 0 and no clamp (the int32 range): the raw requantized value.
+      for (int r = 0; r < 4; ++r) q[r] = Requant(acc[j][r], m, sh, zero, wide_lo, wide_hi);
     }
     // The in-lane packs undo the in-lane unpacks of the columns: byte i is
-    // position pos0 + i (all values already within int8, so no saturation).
-    const __m512i out = _mm512_packs_epi16(_mm512_packs_epi32(q[0], q[1]),
-                                           _mm512_packs_epi32(q[2], q[3]));
+    // position pos0 + i.
+    __m512i out = _mm512_packs_epi16(_mm512_adds_epi16(_mm512_packs_epi32(q[0], q[1]), zp16),
+                                     _mm512_adds_epi16(_mm512_packs_epi32(q[2], q[3]), zp16));
+    out = _mm512_min_epi8(_mm512_max_epi8(out, lo8), hi8);
     if (!direct) {
       _mm512_storeu_si512(wide + (o0 + j) * stride + pos0, out);
       continue;
     }
-    // Stride 1: straight into the CHW output, one masked store per output row
-    // the block touches (byte i is wide position pos0 + i, i.e. row y, column
-    // pos0 + i - y * wp); the dropped columns are masked off.
-    const ConvShape& s = p.s;
     int8_t* plane = wide + (o0 + j) * s.out_h * s.out_w;  // `wide` is the output here
-    for (int64_t y = pos0 / p.wp; y < s.out_h && y * p.wp < pos0 + 64; ++y) {
-      const int64_t first = std::max(y * p.wp, pos0) - pos0;
-      const int64_t last = std::min(y * p.wp + s.out_w, pos0 + 64) - pos0;  // exclusive
-      if (first >= last) continue;
-      const __mmask64 keep = (last - first == 64 ? ~uint64_t{0}
-                                                 : ((uint64_t{1} << (last - first)) - 1))
-                             << first;
-      const int64_t at = y * s.out_w + (pos0 - y * p.wp);  // where byte 0 would go
-      _mm512_mask_storeu_epi8(plane + at, keep, out);
-    }
+    for (int k = 0; k < rows; ++k) _mm512_mask_storeu_epi8(plane + row_at[k], row_keep[k], out);
   }
 }
 
