@@ -113,9 +113,33 @@ inline __m512i RequantNoClamp(__m512i x, const NoLeftParams& p) {
 }
 
 // cs: the block's centred column sums (ColumnSums), read when p.asymmetric.
+// Fused 2x2 stride-2 average pool (ConvPoolOutput): the block is output rows
+// 2b and 2b + 1 (wp = 32), pooled into row b of each channel of `out`.
+struct PoolOut {
+  int8_t* out = nullptr;  // null: no pool, the usual conv output
+  int64_t h = 0, w = 0;   // the pooled plane
+  int32_t lo = 0, hi = 0; // the pool's clamp
+};
+
+// The pool of one block's 64 conv outputs (bytes 0-31 row 2b, 32-63 row
+// 2b + 1, columns 0-31): the same arithmetic as AvgPool2x2Avx512 (sum of the
+// four int8 values, RoundingDivide by 4 half away from zero, clamp).
+inline void StorePooled(__m512i conv, const PoolOut& po, int64_t channel, int64_t b) {
+  const __m512i r0 = _mm512_cvtepi8_epi16(_mm512_castsi512_si256(conv));
+  const __m512i r1 = _mm512_cvtepi8_epi16(_mm512_extracti64x4_epi64(conv, 1));
+  const __m512i sum = _mm512_madd_epi16(_mm512_add_epi16(r0, r1), _mm512_set1_epi16(1));
+  const __m512i mag =
+      _mm512_srli_epi32(_mm512_add_epi32(_mm512_abs_epi32(sum), _mm512_set1_epi32(2)), 2);
+  __m512i r = _mm512_mask_sub_epi32(mag, _mm512_cmplt_epi32_mask(sum, _mm512_setzero_si512()),
+                                    _mm512_setzero_si512(), mag);
+  r = _mm512_min_epi32(_mm512_max_epi32(r, _mm512_set1_epi32(po.lo)), _mm512_set1_epi32(po.hi));
+  _mm_mask_storeu_epi8(po.out + (channel * po.h + b) * po.w,
+                       static_cast<__mmask16>((1u << po.w) - 1), _mm512_cvtsepi32_epi8(r));
+}
+
 template <int NO>
 void ConvChannels(const PackedConvInt8& p, const __m512i* col, int64_t o0, int64_t pos0,
-                  int8_t* wide, const __m512i* cs) {
+                  int8_t* wide, const __m512i* cs, const PoolOut& po) {
   const int64_t t4n = p.k4 / 4, stride = p.blocks * p.block;
   const bool direct = p.s.stride_h == 1 && p.s.stride_w == 1;  // wide is then the output
   const int8_t* w = p.w8.data() + o0 * p.k4;
@@ -183,6 +207,10 @@ void ConvChannels(const PackedConvInt8& p, const __m512i* col, int64_t o0, int64
     __m512i out = _mm512_packs_epi16(_mm512_adds_epi16(_mm512_packs_epi32(q[0], q[1]), zp16),
                                      _mm512_adds_epi16(_mm512_packs_epi32(q[2], q[3]), zp16));
     out = _mm512_min_epi8(_mm512_max_epi8(out, lo8), hi8);
+    if (po.out) {
+      StorePooled(out, po, o0 + j, pos0 / 64);
+      continue;
+    }
     if (!direct) {
       _mm512_storeu_si512(wide + (o0 + j) * stride + pos0, out);
       continue;
@@ -193,7 +221,7 @@ void ConvChannels(const PackedConvInt8& p, const __m512i* col, int64_t o0, int64
 }
 
 using ConvChannelsFn = void (*)(const PackedConvInt8&, const __m512i*, int64_t, int64_t, int8_t*,
-                                const __m512i*);
+                                const __m512i*, const PoolOut&);
 constexpr ConvChannelsFn kConvChannels[] = {nullptr,          &ConvChannels<1>, &ConvChannels<2>,
                                             &ConvChannels<3>, &ConvChannels<4>, &ConvChannels<5>,
                                             &ConvChannels<6>};
@@ -363,7 +391,10 @@ void ConvAvx512VnniChannelLanes(const PackedConvInt8& p, const uint8_t* u, uint8
   }
 }
 
-void ConvAvx512Vnni(const PackedConvInt8& p, const uint8_t* u, uint8_t* col_bytes, int8_t* wide) {
+void ConvAvx512Vnni(const PackedConvInt8& p, const uint8_t* u, uint8_t* col_bytes, int8_t* wide,
+                    int8_t* pooled, int32_t pool_lo, int32_t pool_hi) {
+  PoolOut po;
+  if (pooled) po = {pooled, p.s.out_h / 2, p.s.out_w / 2, pool_lo, pool_hi};
   const ConvShape& s = p.s;
   const int64_t ipg = s.in_c / s.groups, opg = s.out_c / s.groups;
   __m512i* col = reinterpret_cast<__m512i*>(col_bytes);
@@ -376,7 +407,7 @@ void ConvAvx512Vnni(const PackedConvInt8& p, const uint8_t* u, uint8_t* col_byte
       __m512i* cs = col + p.k4;  // after the block's k4 / 4 * 4 column vectors
       if (p.asymmetric) ColumnSums(p, col, cs);
       for (int64_t o0 = g * opg; o0 < (g + 1) * opg; o0 += 6)
-        kConvChannels[std::min<int64_t>(6, (g + 1) * opg - o0)](p, col, o0, pos0, wide, cs);
+        kConvChannels[std::min<int64_t>(6, (g + 1) * opg - o0)](p, col, o0, pos0, wide, cs, po);
     }
   }
 }

@@ -74,6 +74,16 @@ PackedConvInt8 PackConvInt8(const ConvShape& s, const reference::RequantParams& 
                             const int8_t* weight, const int32_t* bias, bool binary, Isa isa);
 int64_t ScratchBytes(const PackedConvInt8& p);
 void RunConvInt8(const PackedConvInt8& p, const int8_t* in, int8_t* out, void* scratch);
+// Conv then a 2x2 stride-2 unpadded average pool of its int8 output, fused
+// (the pool runs in the conv's epilogue on the requantized bytes, with the
+// same arithmetic as AvgPoolInt8: sum of 4, RoundingDivide by 4, clamp to
+// [pool_lo, pool_hi]). pooled: [O][out_h / 2][out_w / 2]. Only where
+// ConvPoolApplies (avx512vnni position lanes, stride 1, padded width 32 --
+// a 64-position block is then two output rows --, even out_h and out_w);
+// scratch: ScratchBytes(p).
+bool ConvPoolApplies(const PackedConvInt8& p);
+void RunConvInt8Pool2x2(const PackedConvInt8& p, const int8_t* in, int32_t pool_lo,
+                        int32_t pool_hi, int8_t* pooled, void* scratch);
 
 struct PackedLinearInt8 {
   Isa isa = Isa::kPortable;
