@@ -348,22 +348,18 @@ void ConvAvx512VnniChannelLanes(const PackedConvInt8& p, const uint8_t* u, uint8
       const uint8_t* at[16];
       int32_t csq[16];  // centred column sum of each position (asymmetric weights)
       for (int64_t i = 0; i < 16; ++i) {
-        const int64_t q = q0 + std::min(i, nq - 1);
-        const int64_t pw = (q / s.out_w) * s.stride_h * p.wp + (q % s.out_w) * s.stride_w;
-        const int64_t in_block = pw % 64;
-        const int64_t lane = ((in_block % 16) / 4) * 16 + (in_block / 16) * 4 + in_block % 4;
-        at[i] = col_bytes + (pw / 64) * t4n * 256 + lane * 4;
-        if (p.asymmetric)
-          csq[i] = reinterpret_cast<const int32_t*>(cs)[(pw / 64) * 64 + lane];
+        const auto q = static_cast<size_t>(q0 + std::min(i, nq - 1));
+        at[i] = col_bytes + p.lane_col[q];
+        if (p.asymmetric) csq[i] = reinterpret_cast<const int32_t*>(cs)[p.lane_cs[q]];
       }
-      for (int64_t v = 0; v < opg / 16; ++v) {
-        const int64_t o0 = g * opg + v * 16;
+      for (int64_t v = 0; v < p.opg16 / 16; ++v) {
+        const int64_t o0 = g * opg + v * 16;  // opg16 > opg: one group, o0 = v * 16
         const __m512i corr = _mm512_loadu_si512(p.corr.data() + o0);
         __m512i acc[16];
         for (int i = 0; i < 16; ++i) acc[i] = corr;
-        const int8_t* w = p.w8c.data() + (g * t4n * opg + v * 16) * 4;
+        const int8_t* w = p.w8c.data() + (g * t4n * p.opg16 + v * 16) * 4;
         for (int64_t t = 0; t < t4n; ++t) {
-          const __m512i wv = _mm512_loadu_si512(w + t * opg * 4);
+          const __m512i wv = _mm512_loadu_si512(w + t * p.opg16 * 4);
 #pragma GCC unroll 16
           for (int i = 0; i < 16; ++i)
             acc[i] = _mm512_dpbusd_epi32(acc[i], _mm512_set1_epi32(Load32(at[i] + t * 256)), wv);
@@ -385,7 +381,8 @@ void ConvAvx512VnniChannelLanes(const PackedConvInt8& p, const uint8_t* u, uint8
         }
         Transpose16x16(rows);  // rows[c] = channel o0 + c at positions q0..q0+15
         const __mmask16 keep = static_cast<__mmask16>((1u << nq) - 1);
-        for (int c = 0; c < 16; ++c) _mm_mask_storeu_epi8(out + (o0 + c) * P + q0, keep, rows[c]);
+        const int64_t nc = std::min<int64_t>(16, opg - v * 16);  // real channels
+        for (int64_t c = 0; c < nc; ++c) _mm_mask_storeu_epi8(out + (o0 + c) * P + q0, keep, rows[c]);
       }
     }
   }

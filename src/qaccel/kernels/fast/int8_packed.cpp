@@ -121,15 +121,36 @@ PackedConvInt8 PackConvInt8(const ConvShape& s, const reference::RequantParams& 
     p.shift[static_cast<size_t>(o)] = rp.shift[c];
   }
   const int64_t opg = O / s.groups;
-  p.channel_lanes = isa == Isa::kAvx512Vnni && opg % 16 == 0;
+  // Channel lanes: a multiple of 16 channels per group, or (one group) fewer
+  // channels padded to 16 lanes when that wastes less than a strided conv run
+  // as stride 1 in position lanes (16 / opg < stride_h * stride_w).
+  const int64_t opg16 = (opg + 15) / 16 * 16;
+  p.channel_lanes = isa == Isa::kAvx512Vnni &&
+                    (opg % 16 == 0 || (s.groups == 1 && opg16 < opg * s.stride_h * s.stride_w));
   if (p.channel_lanes) {
-    p.w8c.assign(static_cast<size_t>(O * p.k4), 0);
+    p.opg16 = opg16;
+    p.w8c.assign(static_cast<size_t>(s.groups * opg16 * p.k4), 0);
     for (int64_t o = 0; o < O; ++o) {
       const int64_t g = o / opg;
       for (int64_t j = 0; j < K; ++j)
-        p.w8c[static_cast<size_t>(((g * (p.k4 / 4) + j / 4) * opg + (o - g * opg)) * 4 + j % 4)] =
+        p.w8c[static_cast<size_t>(((g * (p.k4 / 4) + j / 4) * opg16 + (o - g * opg)) * 4 + j % 4)] =
             weight[o * K + j];
     }
+    // Where output position q's 4 taps of tap group 0 sit in the columns (then
+    // + 256 bytes per tap group), and its column sum: dword j of 128-bit lane
+    // L of column vector r is block position 16 L + 4 r + j (BuildColumns).
+    const int64_t P = s.out_h * s.out_w;
+    p.lane_col.resize(static_cast<size_t>(P));
+    p.lane_cs.resize(static_cast<size_t>(P));
+    for (int64_t q = 0; q < P; ++q) {
+      const int64_t pw = (q / s.out_w) * s.stride_h * p.wp + (q % s.out_w) * s.stride_w;
+      const int64_t in_block = pw % 64;
+      const int64_t lane = ((in_block % 16) / 4) * 16 + (in_block / 16) * 4 + in_block % 4;
+      p.lane_col[static_cast<size_t>(q)] = static_cast<int32_t>((pw / 64) * (p.k4 / 4) * 256 + lane * 4);
+      p.lane_cs[static_cast<size_t>(q)] = static_cast<int32_t>((pw / 64) * 64 + lane);
+    }
+    // The padding lanes (one group only): multiplier 0, shift 0, never stored.
+    for (auto* v : {&p.corr, &p.mult, &p.shift, &p.wzp}) v->resize(static_cast<size_t>(s.groups * opg16), 0);
   }
   p.zp_out = rp.output_zero_point;
   p.act_min = rp.act_min;

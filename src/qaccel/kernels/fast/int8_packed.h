@@ -58,10 +58,12 @@ struct PackedConvInt8 {
   uint8_t pad_value = 0;                         // zp_in + 128
   std::vector<int32_t> tap;                      // [k4] offset of each tap in its group's planes
   std::vector<int8_t> w8;                        // [O][k4] (avx512vnni, position lanes)
-  bool channel_lanes = false;                    // avx512vnni, O / groups % 16 == 0
-  std::vector<int8_t> w8c;  // [groups][k4 / 4][O / groups][4] (channel lanes)
+  bool channel_lanes = false;  // avx512vnni, O / groups % 16 == 0 (or padded, see PackConvInt8)
+  int64_t opg16 = 0;           // channel lanes: O / groups rounded up to 16
+  std::vector<int8_t> w8c;     // [groups][k4 / 4][opg16][4] (channel lanes)
+  std::vector<int32_t> lane_col, lane_cs;  // channel lanes, [out_h * out_w]: column offsets
   std::vector<int16_t> w16;                      // [O][k4] (avx2)
-  std::vector<int32_t> corr, mult, shift;        // [O]
+  std::vector<int32_t> corr, mult, shift;        // [O] (padded to opg16 with channel lanes)
   bool asymmetric = false;                       // some zp_w != 0 (avx512vnni only)
   std::vector<int32_t> wzp;                      // [O] zp_w per output channel
   std::vector<int8_t> ones;                      // [k4] 1 for the real taps, 0 for the padding
