@@ -233,5 +233,57 @@ TEST(IsaKernels, AvgPool2x2BitIdenticalToReference) {
   }
 }
 
+// The fused conv + 2x2 average pool (RunConvInt8Pool2x2) against the
+// reference conv then the reference pool: shapes whose padded width is 32
+// (the fused kernel's condition), every weight kind, random clamps.
+TEST(IsaKernels, ConvPoolFusedBitIdenticalToReference) {
+  if (kf::DetectedIsa() != kf::Isa::kAvx512Vnni) GTEST_SKIP() << "no avx512vnni";
+  std::mt19937 rng(930);
+  int fused = 0;
+  for (int t = 0; t < 120; ++t) {
+    ConvShape s;
+    s.groups = 1;
+    s.in_c = 1 + rng() % 3;
+    s.out_c = 1 + rng() % 10;
+    s.kernel_h = 1 + rng() % 5;
+    s.kernel_w = 1 + rng() % 5;
+    s.pad_h = rng() % 3;
+    s.pad_w = rng() % 3;
+    s.in_w = 32 - 2 * s.pad_w;
+    s.in_h = std::max<int64_t>(s.kernel_h, 2 + rng() % 30);
+    s.out_h = s.in_h + 2 * s.pad_h - s.kernel_h + 1;
+    s.out_w = s.in_w + 2 * s.pad_w - s.kernel_w + 1;
+    const int kind = static_cast<int>(rng() % 5);
+    const int fill = t % 10 == 0 ? 1 : t % 10 == 1 ? 2 : 0;
+    Requant r = MakeRequant(rng, s.out_c, kind, t % 4 == 0);
+    const std::vector<int8_t> w = MakeWeights(rng, s.out_c * s.depth(), kind);
+    const std::vector<int32_t> bias = MakeBias(rng, s.out_c, s.depth());
+    const std::vector<int8_t> in = MakeInput(rng, s.in_c * s.in_h * s.in_w, fill);
+    const int32_t* b = rng() % 4 == 0 ? nullptr : bias.data();
+    const kf::PackedConvInt8 p = kf::PackConvInt8(s, r.p, w.data(), b, kind == 3, kf::Isa::kAvx512Vnni);
+    if (!kf::ConvPoolApplies(p)) continue;
+    std::vector<int8_t> conv(static_cast<size_t>(s.out_c * s.out_h * s.out_w));
+    reference::ConvInt8(s, r.p, in.data(), w.data(), b, conv.data());
+    PoolShape ps;
+    ps.channels = s.out_c;
+    ps.in_h = s.out_h;
+    ps.in_w = s.out_w;
+    ps.kernel_h = ps.kernel_w = ps.stride_h = ps.stride_w = 2;
+    ps.out_h = s.out_h / 2;
+    ps.out_w = s.out_w / 2;
+    const int32_t lo = t % 2 ? -128 : -30, hi = t % 3 ? 127 : 40;
+    std::vector<int8_t> want(static_cast<size_t>(s.out_c * ps.out_h * ps.out_w));
+    reference::AvgPoolInt8(ps, 0, lo, hi, conv.data(), want.data());
+    std::vector<uint8_t> scratch(static_cast<size_t>(kf::ScratchBytes(p)));
+    std::vector<int8_t> got(want.size(), 0x55);
+    kf::RunConvInt8Pool2x2(p, in.data(), lo, hi, got.data(), scratch.data());
+    ASSERT_EQ(got, want) << "case " << t << " kind " << kind << " c " << s.in_c << "->" << s.out_c
+                         << " k " << s.kernel_h << "x" << s.kernel_w << " p " << s.pad_h << ","
+                         << s.pad_w << " in " << s.in_h << "x" << s.in_w;
+    ++fused;
+  }
+  EXPECT_GT(fused, 20);
+}
+
 }  // namespace
 }  // namespace qaccel::kernels

@@ -17,6 +17,7 @@
 #include "qaccel/graph/op_registry.h"
 #include "qaccel/graph/quant_params_check.h"
 #include "qaccel/kernels/reference/numeric_contract.h"
+#include "qaccel/ops/op_helpers.h"
 
 namespace qaccel::engine {
 namespace {
@@ -53,6 +54,7 @@ Engine::Engine(Graph graph, EngineOptions options) : graph_(std::move(graph)) {
   isa_ = options.reference_kernels ? kernels::fast::Isa::kPortable : kernels::fast::SelectedIsa();
   chunk_ = options.chunk > 0 ? options.chunk : kDefaultChunk;
   PrepareKernels(options.reference_kernels);
+  PrepareFusions(options.reference_kernels);
   PlanBuffers();
   PrepareInputTables();
 }
@@ -96,6 +98,48 @@ void Engine::PrepareKernels(bool reference_kernels) {
   }
 }
 
+// Conv [-> identity ReLU] -> avgpool 2x2 stride 2 (unpadded), where nothing
+// else reads the conv or the ReLU and the fused kernel covers the conv
+// (kernels::fast::ConvPoolApplies): the batched path runs them as one kernel.
+void Engine::PrepareFusions(bool reference_kernels) {
+  const size_t nl = graph_.layers.size();
+  fused_at_.assign(nl, -1);
+  if (!quantized_ || reference_kernels || isa_ != kernels::fast::Isa::kAvx512Vnni) return;
+  std::vector<int> readers(nl, 0);
+  for (const Layer& l : graph_.layers)
+    for (int in : l.inputs) ++readers[static_cast<size_t>(in)];
+  for (size_t k = 1; k < nl; ++k) {
+    const Layer& pool = graph_.layers[k];
+    if (pool.kind != OpKind::kAvgPool2d || pool.inputs.size() != 1 || pool.kernel_h != 2 ||
+        pool.kernel_w != 2 || pool.stride_h != 2 || pool.stride_w != 2 || pool.pad_h != 0 ||
+        pool.pad_w != 0)
+      continue;
+    const auto mid = static_cast<size_t>(pool.inputs[0]);
+    size_t conv = mid;
+    if (IsIdentity(mid)) conv = static_cast<size_t>(graph_.layers[mid].inputs[0]);
+    const Layer& c = graph_.layers[conv];
+    if (c.kind != OpKind::kConv2d || c.inputs.size() != 1 || readers[mid] != 1 ||
+        (conv != mid && readers[conv] != 1) || conv == 0)
+      continue;
+    // Adjacent layers only: the batched loop then skips exactly the fused ones.
+    if (k != mid + 1 || (conv != mid && mid != conv + 1)) continue;
+    const Layer& src = graph_.layers[static_cast<size_t>(c.inputs[0])];
+    const ops::Int8Weights w(c, src.quant);
+    FusedConvPool f;
+    f.packed = kernels::fast::PackConvInt8(ops::MakeConvShape(c, src.out_shape), w.requant,
+                                           w.weight, w.bias, c.quant.weight_bits == 1, isa_);
+    if (!kernels::fast::ConvPoolApplies(f.packed)) continue;
+    f.conv = conv;
+    f.mid = mid;
+    f.pool = k;
+    f.lo = pool.quant.act_min;
+    f.hi = pool.quant.act_max;
+    scratch_bytes_ = std::max(scratch_bytes_, kernels::fast::ScratchBytes(f.packed));
+    fused_at_[conv] = static_cast<int>(fused_.size());
+    fused_.push_back(std::move(f));
+  }
+}
+
 // A quantized ReLU right after a conv / linear whose clamp already starts at
 // or above the zero point (the quantizer folded it: act_min = max(-128, zp))
 // outputs exactly its input: max(q, zp) = q for every q in [act_min, act_max].
@@ -128,6 +172,12 @@ void Engine::PlanBuffers() {
           std::max(last_use[root[static_cast<size_t>(in)]], i);
   }
   last_use[root[nl - 1]] = nl;  // the output stays live to the end
+  // A fused conv + pool writes the pool's buffer image by image while later
+  // images of the chunk still read the conv's input: keep it live till then.
+  for (const FusedConvPool& f : fused_) {
+    const size_t src = root[static_cast<size_t>(graph_.layers[f.conv].inputs[0])];
+    last_use[src] = std::max(last_use[src], f.pool);
+  }
   numel_.resize(nl);
   offset_.resize(nl);
   bytes_.resize(nl);
@@ -256,8 +306,22 @@ void Engine::RunChunkInt8(
     std::fill(active, active + m, 1);
   }
   int64_t running = m;
+  size_t skip_to = 0;  // layers < skip_to were computed by a fused conv + pool
   for (size_t i = 1; i < graph_.layers.size() && running > 0; ++i) {
     const Layer& l = graph_.layers[i];
+    const int fi = fused_at_[i];
+    if (fi >= 0 && !(check && ((*check)[i] || (*check)[fused_[static_cast<size_t>(fi)].mid]))) {
+      const FusedConvPool& f = fused_[static_cast<size_t>(fi)];
+      const auto src = static_cast<size_t>(l.inputs[0]);
+      for (int64_t j = 0; j < m; ++j)
+        if (active[j])
+          kernels::fast::RunConvInt8Pool2x2(f.packed, buf(src) + j * bytes_[src], f.lo, f.hi,
+                                            buf(f.pool) + j * bytes_[f.pool],
+                                            arena + scratch_offset_ * chunk_);
+      skip_to = f.pool + 1;
+      i = f.pool - 1;  // resume at the pool: its kernel is skipped, its check is not
+      continue;
+    }
     KernelIO<int8_t> io;
     std::array<int64_t, kMaxOpInputs> in_stride{};
     for (size_t k = 0; k < l.inputs.size(); ++k) {
@@ -267,7 +331,7 @@ void Engine::RunChunkInt8(
     }
     io.out = buf(i);
     io.scratch = arena + scratch_offset_ * chunk_;
-    if (!identity_[i]) {
+    if (!identity_[i] && i >= skip_to) {
       if (running == m) {
         kernels_[i]->EvalInt8Batch(io, m, in_stride, bytes_[i]);
       } else {  // each run of consecutive active images

@@ -30,6 +30,7 @@
 #include "qaccel/data/dataset.h"
 #include "qaccel/engine/op_kernel.h"
 #include "qaccel/graph/graph.h"
+#include "qaccel/kernels/fast/int8_packed.h"
 #include "qaccel/kernels/fast/isa.h"
 
 namespace qaccel::engine {
@@ -108,6 +109,7 @@ class Engine {
   void FillInput(const uint8_t* pixels, const std::vector<T>& table, T* in) const;
   void PlanBuffers();
   bool IsIdentity(size_t i) const;
+  void PrepareFusions(bool reference_kernels);
   template <typename T>
   void RunLayers(uint8_t* arena, T* logits,
                  const std::function<void(int, const T*, int64_t)>* tap) const;
@@ -148,6 +150,16 @@ class Engine {
   std::vector<float> input_float_table_;
   std::vector<int8_t> input_int8_table_;
   bool input_minus_128_ = false;  // the table is q = pixel - 128 in every channel
+  // Conv [-> folded ReLU] -> 2x2 stride-2 average pool run as one kernel in the
+  // batched int8 path (RunChunkInt8; kernels::fast::RunConvInt8Pool2x2): the
+  // conv writes the pool's buffer, the pool's kernel does not run.
+  struct FusedConvPool {
+    size_t conv = 0, mid = 0, pool = 0;  // mid: the ReLU between, or conv
+    kernels::fast::PackedConvInt8 packed;
+    int32_t lo = 0, hi = 0;  // the pool's clamp
+  };
+  std::vector<FusedConvPool> fused_;
+  std::vector<int> fused_at_;  // per layer: index into fused_ of the conv starting there, or -1
 };
 
 struct EvalResult {

@@ -98,10 +98,48 @@ struct NoLeftParams {
   }
 };
 
+// RequantNoLeft without the zero point and the clamp (the caller applies them
+// on the packed bytes): the rounded, shifted value r.
+inline __m512i RequantNoClamp(__m512i x, const NoLeftParams& p) {
+  const __m512i nudge = _mm512_set1_epi64(int64_t{1} << 30);
+  const __m512i even = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epi32(x, p.m), nudge), 31);
+  const __m512i odd = _mm512_slli_epi64(
+      _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), p.m_odd), nudge), 1);
+  const __m512i y = _mm512_mask_blend_epi32(0xAAAA, even, odd);
+  const __m512i thr = _mm512_sub_epi32(p.half, _mm512_srai_epi32(y, 31));
+  const __m512i r = _mm512_srav_epi32(y, p.right);
+  return _mm512_mask_add_epi32(r, _mm512_cmpgt_epi32_mask(_mm512_and_si512(y, p.mask), thr), r,
+                               _mm512_set1_epi32(1));
+}
+
 // cs: the block's centred column sums (ColumnSums), read when p.asymmetric.
+// Fused 2x2 stride-2 average pool (ConvPoolOutput): the block is output rows
+// 2b and 2b + 1 (wp = 32), pooled into row b of each channel of `out`.
+struct PoolOut {
+  int8_t* out = nullptr;  // null: no pool, the usual conv output
+  int64_t h = 0, w = 0;   // the pooled plane
+  int32_t lo = 0, hi = 0; // the pool's clamp
+};
+
+// The pool of one block's 64 conv outputs (bytes 0-31 row 2b, 32-63 row
+// 2b + 1, columns 0-31): the same arithmetic as AvgPool2x2Avx512 (sum of the
+// four int8 values, RoundingDivide by 4 half away from zero, clamp).
+inline void StorePooled(__m512i conv, const PoolOut& po, int64_t channel, int64_t b) {
+  const __m512i r0 = _mm512_cvtepi8_epi16(_mm512_castsi512_si256(conv));
+  const __m512i r1 = _mm512_cvtepi8_epi16(_mm512_extracti64x4_epi64(conv, 1));
+  const __m512i sum = _mm512_madd_epi16(_mm512_add_epi16(r0, r1), _mm512_set1_epi16(1));
+  const __m512i mag =
+      _mm512_srli_epi32(_mm512_add_epi32(_mm512_abs_epi32(sum), _mm512_set1_epi32(2)), 2);
+  __m512i r = _mm512_mask_sub_epi32(mag, _mm512_cmplt_epi32_mask(sum, _mm512_setzero_si512()),
+                                    _mm512_setzero_si512(), mag);
+  r = _mm512_min_epi32(_mm512_max_epi32(r, _mm512_set1_epi32(po.lo)), _mm512_set1_epi32(po.hi));
+  _mm_mask_storeu_epi8(po.out + (channel * po.h + b) * po.w,
+                       static_cast<__mmask16>((1u << po.w) - 1), _mm512_cvtsepi32_epi8(r));
+}
+
 template <int NO>
 void ConvChannels(const PackedConvInt8& p, const __m512i* col, int64_t o0, int64_t pos0,
-                  int8_t* wide, const __m512i* cs) {
+                  int8_t* wide, const __m512i* cs, const PoolOut& po) {
   const int64_t t4n = p.k4 / 4, stride = p.blocks * p.block;
   const bool direct = p.s.stride_h == 1 && p.s.stride_w == 1;  // wide is then the output
   const int8_t* w = p.w8.data() + o0 * p.k4;
@@ -120,53 +158,70 @@ void ConvChannels(const PackedConvInt8& p, const __m512i* col, int64_t o0, int64
       acc[j][3] = _mm512_dpbusd_epi32(acc[j][3], c3, wb);
     }
   }
-  const __m512i zp = _mm512_set1_epi32(p.zp_out);
-  const __m512i lo = _mm512_set1_epi32(p.act_min - p.zp_out);
-  const __m512i hi = _mm512_set1_epi32(p.act_max - p.zp_out);
   if (p.asymmetric)  // - zp_w * sum_k (q - zp_in)
     for (int j = 0; j < NO; ++j) {
       const __m512i zw = _mm512_set1_epi32(p.wzp[static_cast<size_t>(o0 + j)]);
       for (int r = 0; r < 4; ++r)
         acc[j][r] = _mm512_sub_epi32(acc[j][r], _mm512_mullo_epi32(_mm512_load_si512(cs + r), zw));
     }
+  // Stride 1: straight into the CHW output, one masked store per output row
+  // the block touches (byte i is wide position pos0 + i, i.e. row y, column
+  // pos0 + i - y * wp); the dropped columns are masked off. The rows and
+  // masks are the same for every channel of the block.
+  const ConvShape& s = p.s;
+  int64_t row_at[66];  // a block of 64 positions touches at most 65 rows (wp >= 1)
+  __mmask64 row_keep[66];
+  int rows = 0;
+  if (direct)
+    for (int64_t y = pos0 / p.wp; y < s.out_h && y * p.wp < pos0 + 64; ++y) {
+      const int64_t first = std::max(y * p.wp, pos0) - pos0;
+      const int64_t last = std::min(y * p.wp + s.out_w, pos0 + 64) - pos0;  // exclusive
+      if (first >= last) continue;
+      row_keep[rows] = (last - first == 64 ? ~uint64_t{0} : ((uint64_t{1} << (last - first)) - 1))
+                       << first;
+      row_at[rows++] = y * s.out_w + (pos0 - y * p.wp);  // where byte 0 would go
+    }
+  // Zero point and clamp after the packs: packs_epi32 saturates r to int16,
+  // adds_epi16 adds zp with saturation, packs_epi16 saturates to int8, then
+  // the clamp to [act_min, act_max] (within int8). Every step is monotone
+  // and exact inside its range, so the result is clamp(r + zp, act_min, act_max)
+  // as AddZeroPointAndClamp gives (a saturated r is beyond any bound).
+  const __m512i zp16 = _mm512_set1_epi16(static_cast<int16_t>(p.zp_out));
+  const __m512i lo8 = _mm512_set1_epi8(static_cast<char>(p.act_min));
+  const __m512i hi8 = _mm512_set1_epi8(static_cast<char>(p.act_max));
+  const __m512i wide_lo = _mm512_set1_epi32(INT32_MIN), wide_hi = _mm512_set1_epi32(INT32_MAX);
+  const __m512i zero = _mm512_setzero_si512();
   for (int j = 0; j < NO; ++j) {
     const __m512i m = _mm512_set1_epi32(p.mult[static_cast<size_t>(o0 + j)]);
     const __m512i sh = _mm512_set1_epi32(p.shift[static_cast<size_t>(o0 + j)]);
     __m512i q[4];
     if (p.shift[static_cast<size_t>(o0 + j)] <= 0 && p.mult[static_cast<size_t>(o0 + j)] != INT32_MIN) {
       const NoLeftParams rq(m, sh);
-      for (int r = 0; r < 4; ++r) q[r] = rq(acc[j][r], zp, lo, hi);
+      for (int r = 0; r < 4; ++r) q[r] = RequantNoClamp(acc[j][r], rq);
     } else {
-      for (int r = 0; r < 4; ++r) q[r] = Requant(acc[j][r], m, sh, zp, lo, hi);
+      // zp 0 and no clamp (the int32 range): the raw requantized value.
+      for (int r = 0; r < 4; ++r) q[r] = Requant(acc[j][r], m, sh, zero, wide_lo, wide_hi);
     }
     // The in-lane packs undo the in-lane unpacks of the columns: byte i is
-    // position pos0 + i (all values already within int8, so no saturation).
-    const __m512i out = _mm512_packs_epi16(_mm512_packs_epi32(q[0], q[1]),
-                                           _mm512_packs_epi32(q[2], q[3]));
+    // position pos0 + i.
+    __m512i out = _mm512_packs_epi16(_mm512_adds_epi16(_mm512_packs_epi32(q[0], q[1]), zp16),
+                                     _mm512_adds_epi16(_mm512_packs_epi32(q[2], q[3]), zp16));
+    out = _mm512_min_epi8(_mm512_max_epi8(out, lo8), hi8);
+    if (po.out) {
+      StorePooled(out, po, o0 + j, pos0 / 64);
+      continue;
+    }
     if (!direct) {
       _mm512_storeu_si512(wide + (o0 + j) * stride + pos0, out);
       continue;
     }
-    // Stride 1: straight into the CHW output, one masked store per output row
-    // the block touches (byte i is wide position pos0 + i, i.e. row y, column
-    // pos0 + i - y * wp); the dropped columns are masked off.
-    const ConvShape& s = p.s;
     int8_t* plane = wide + (o0 + j) * s.out_h * s.out_w;  // `wide` is the output here
-    for (int64_t y = pos0 / p.wp; y < s.out_h && y * p.wp < pos0 + 64; ++y) {
-      const int64_t first = std::max(y * p.wp, pos0) - pos0;
-      const int64_t last = std::min(y * p.wp + s.out_w, pos0 + 64) - pos0;  // exclusive
-      if (first >= last) continue;
-      const __mmask64 keep = (last - first == 64 ? ~uint64_t{0}
-                                                 : ((uint64_t{1} << (last - first)) - 1))
-                             << first;
-      const int64_t at = y * s.out_w + (pos0 - y * p.wp);  // where byte 0 would go
-      _mm512_mask_storeu_epi8(plane + at, keep, out);
-    }
+    for (int k = 0; k < rows; ++k) _mm512_mask_storeu_epi8(plane + row_at[k], row_keep[k], out);
   }
 }
 
 using ConvChannelsFn = void (*)(const PackedConvInt8&, const __m512i*, int64_t, int64_t, int8_t*,
-                                const __m512i*);
+                                const __m512i*, const PoolOut&);
 constexpr ConvChannelsFn kConvChannels[] = {nullptr,          &ConvChannels<1>, &ConvChannels<2>,
                                             &ConvChannels<3>, &ConvChannels<4>, &ConvChannels<5>,
                                             &ConvChannels<6>};
@@ -293,22 +348,18 @@ void ConvAvx512VnniChannelLanes(const PackedConvInt8& p, const uint8_t* u, uint8
       const uint8_t* at[16];
       int32_t csq[16];  // centred column sum of each position (asymmetric weights)
       for (int64_t i = 0; i < 16; ++i) {
-        const int64_t q = q0 + std::min(i, nq - 1);
-        const int64_t pw = (q / s.out_w) * s.stride_h * p.wp + (q % s.out_w) * s.stride_w;
-        const int64_t in_block = pw % 64;
-        const int64_t lane = ((in_block % 16) / 4) * 16 + (in_block / 16) * 4 + in_block % 4;
-        at[i] = col_bytes + (pw / 64) * t4n * 256 + lane * 4;
-        if (p.asymmetric)
-          csq[i] = reinterpret_cast<const int32_t*>(cs)[(pw / 64) * 64 + lane];
+        const auto q = static_cast<size_t>(q0 + std::min(i, nq - 1));
+        at[i] = col_bytes + p.lane_col[q];
+        if (p.asymmetric) csq[i] = reinterpret_cast<const int32_t*>(cs)[p.lane_cs[q]];
       }
-      for (int64_t v = 0; v < opg / 16; ++v) {
-        const int64_t o0 = g * opg + v * 16;
+      for (int64_t v = 0; v < p.opg16 / 16; ++v) {
+        const int64_t o0 = g * opg + v * 16;  // opg16 > opg: one group, o0 = v * 16
         const __m512i corr = _mm512_loadu_si512(p.corr.data() + o0);
         __m512i acc[16];
         for (int i = 0; i < 16; ++i) acc[i] = corr;
-        const int8_t* w = p.w8c.data() + (g * t4n * opg + v * 16) * 4;
+        const int8_t* w = p.w8c.data() + (g * t4n * p.opg16 + v * 16) * 4;
         for (int64_t t = 0; t < t4n; ++t) {
-          const __m512i wv = _mm512_loadu_si512(w + t * opg * 4);
+          const __m512i wv = _mm512_loadu_si512(w + t * p.opg16 * 4);
 #pragma GCC unroll 16
           for (int i = 0; i < 16; ++i)
             acc[i] = _mm512_dpbusd_epi32(acc[i], _mm512_set1_epi32(Load32(at[i] + t * 256)), wv);
@@ -330,13 +381,17 @@ void ConvAvx512VnniChannelLanes(const PackedConvInt8& p, const uint8_t* u, uint8
         }
         Transpose16x16(rows);  // rows[c] = channel o0 + c at positions q0..q0+15
         const __mmask16 keep = static_cast<__mmask16>((1u << nq) - 1);
-        for (int c = 0; c < 16; ++c) _mm_mask_storeu_epi8(out + (o0 + c) * P + q0, keep, rows[c]);
+        const int64_t nc = std::min<int64_t>(16, opg - v * 16);  // real channels
+        for (int64_t c = 0; c < nc; ++c) _mm_mask_storeu_epi8(out + (o0 + c) * P + q0, keep, rows[c]);
       }
     }
   }
 }
 
-void ConvAvx512Vnni(const PackedConvInt8& p, const uint8_t* u, uint8_t* col_bytes, int8_t* wide) {
+void ConvAvx512Vnni(const PackedConvInt8& p, const uint8_t* u, uint8_t* col_bytes, int8_t* wide,
+                    int8_t* pooled, int32_t pool_lo, int32_t pool_hi) {
+  PoolOut po;
+  if (pooled) po = {pooled, p.s.out_h / 2, p.s.out_w / 2, pool_lo, pool_hi};
   const ConvShape& s = p.s;
   const int64_t ipg = s.in_c / s.groups, opg = s.out_c / s.groups;
   __m512i* col = reinterpret_cast<__m512i*>(col_bytes);
@@ -349,7 +404,7 @@ void ConvAvx512Vnni(const PackedConvInt8& p, const uint8_t* u, uint8_t* col_byte
       __m512i* cs = col + p.k4;  // after the block's k4 / 4 * 4 column vectors
       if (p.asymmetric) ColumnSums(p, col, cs);
       for (int64_t o0 = g * opg; o0 < (g + 1) * opg; o0 += 6)
-        kConvChannels[std::min<int64_t>(6, (g + 1) * opg - o0)](p, col, o0, pos0, wide, cs);
+        kConvChannels[std::min<int64_t>(6, (g + 1) * opg - o0)](p, col, o0, pos0, wide, cs, po);
     }
   }
 }

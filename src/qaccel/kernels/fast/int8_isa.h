@@ -13,7 +13,10 @@ namespace qaccel::kernels::fast::detail {
 // u: the padded u8 input planes; col: 64 * k4 bytes (+ 256 for the column sums of
 // asymmetric weights); wide: [O][blocks * block] int8 (ConvAvx512Vnni with stride 1:
 // the [O][out_h][out_w] output itself, written row by row with masked stores).
-void ConvAvx512Vnni(const PackedConvInt8& p, const uint8_t* u, uint8_t* col, int8_t* wide);
+// pooled (ConvPoolApplies): instead of the conv output, its 2x2 stride-2
+// average pool (clamp [pool_lo, pool_hi]) goes to pooled, [O][out_h/2][out_w/2].
+void ConvAvx512Vnni(const PackedConvInt8& p, const uint8_t* u, uint8_t* col, int8_t* wide,
+                    int8_t* pooled = nullptr, int32_t pool_lo = 0, int32_t pool_hi = 0);
 // Channel lanes (p.channel_lanes): col holds all blocks; writes out (CHW) directly.
 void ConvAvx512VnniChannelLanes(const PackedConvInt8& p, const uint8_t* u, uint8_t* col,
                                 int8_t* out);

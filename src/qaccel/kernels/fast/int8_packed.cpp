@@ -121,15 +121,36 @@ PackedConvInt8 PackConvInt8(const ConvShape& s, const reference::RequantParams& 
     p.shift[static_cast<size_t>(o)] = rp.shift[c];
   }
   const int64_t opg = O / s.groups;
-  p.channel_lanes = isa == Isa::kAvx512Vnni && opg % 16 == 0;
+  // Channel lanes: a multiple of 16 channels per group, or (one group) fewer
+  // channels padded to 16 lanes when that wastes less than a strided conv run
+  // as stride 1 in position lanes (16 / opg < stride_h * stride_w).
+  const int64_t opg16 = (opg + 15) / 16 * 16;
+  p.channel_lanes = isa == Isa::kAvx512Vnni &&
+                    (opg % 16 == 0 || (s.groups == 1 && opg16 < opg * s.stride_h * s.stride_w));
   if (p.channel_lanes) {
-    p.w8c.assign(static_cast<size_t>(O * p.k4), 0);
+    p.opg16 = opg16;
+    p.w8c.assign(static_cast<size_t>(s.groups * opg16 * p.k4), 0);
     for (int64_t o = 0; o < O; ++o) {
       const int64_t g = o / opg;
       for (int64_t j = 0; j < K; ++j)
-        p.w8c[static_cast<size_t>(((g * (p.k4 / 4) + j / 4) * opg + (o - g * opg)) * 4 + j % 4)] =
+        p.w8c[static_cast<size_t>(((g * (p.k4 / 4) + j / 4) * opg16 + (o - g * opg)) * 4 + j % 4)] =
             weight[o * K + j];
     }
+    // Where output position q's 4 taps of tap group 0 sit in the columns (then
+    // + 256 bytes per tap group), and its column sum: dword j of 128-bit lane
+    // L of column vector r is block position 16 L + 4 r + j (BuildColumns).
+    const int64_t P = s.out_h * s.out_w;
+    p.lane_col.resize(static_cast<size_t>(P));
+    p.lane_cs.resize(static_cast<size_t>(P));
+    for (int64_t q = 0; q < P; ++q) {
+      const int64_t pw = (q / s.out_w) * s.stride_h * p.wp + (q % s.out_w) * s.stride_w;
+      const int64_t in_block = pw % 64;
+      const int64_t lane = ((in_block % 16) / 4) * 16 + (in_block / 16) * 4 + in_block % 4;
+      p.lane_col[static_cast<size_t>(q)] = static_cast<int32_t>((pw / 64) * (p.k4 / 4) * 256 + lane * 4);
+      p.lane_cs[static_cast<size_t>(q)] = static_cast<int32_t>((pw / 64) * 64 + lane);
+    }
+    // The padding lanes (one group only): multiplier 0, shift 0, never stored.
+    for (auto* v : {&p.corr, &p.mult, &p.shift, &p.wzp}) v->resize(static_cast<size_t>(s.groups * opg16), 0);
   }
   p.zp_out = rp.output_zero_point;
   p.act_min = rp.act_min;
@@ -145,6 +166,31 @@ int64_t ColBytes(const PackedConvInt8& p) {
   return (p.k4 * 64 + 256) * (p.channel_lanes ? p.blocks : 1);
 }
 int64_t WideBytes(const PackedConvInt8& p) { return p.s.out_c * p.blocks * p.block; }
+
+// The scratch of the wide-grid kernels laid out (u | col | wide) and the
+// padded u planes filled: border and tail = zp_in + 128, inside q XOR 0x80.
+[[maybe_unused]] void FillPaddedInput(const PackedConvInt8& p, const int8_t* in, void* scratch, uint8_t*& u,
+                     uint8_t*& col, int8_t*& wide) {
+  const ConvShape& s = p.s;
+  auto* base = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(scratch) + 63) / 64 * 64);
+  u = base;
+  col = u + p.in_bytes;
+  wide = reinterpret_cast<int8_t*>(col + ColBytes(p));
+  // The padded u planes: border and tail = zp_in + 128, inside q XOR 0x80.
+  const int64_t used = s.in_c * p.plane;
+  if (s.pad_h || s.pad_w) std::memset(u, p.pad_value, static_cast<size_t>(used));
+  std::memset(u + used, p.pad_value, static_cast<size_t>(p.in_bytes - used));
+  const auto* src = reinterpret_cast<const uint8_t*>(in);
+  if (s.pad_w == 0) {  // whole planes are contiguous rows
+    for (int64_t c = 0; c < s.in_c; ++c)
+      CopyRow<true>(u + c * p.plane + s.pad_h * p.wp, src + c * s.in_h * s.in_w, s.in_h * s.in_w);
+  } else {
+    for (int64_t c = 0; c < s.in_c; ++c)
+      for (int64_t y = 0; y < s.in_h; ++y)
+        CopyRow<true>(u + c * p.plane + (y + s.pad_h) * p.wp + s.pad_w,
+                      src + (c * s.in_h + y) * s.in_w, s.in_w);
+  }
+}
 }  // namespace
 
 int64_t ScratchBytes(const PackedConvInt8& p) {
@@ -163,24 +209,9 @@ void RunConvInt8(const PackedConvInt8& p, const int8_t* in, int8_t* out, void* s
   }
 #if defined(QACCEL_HAVE_ISA_KERNELS)
   const ConvShape& s = p.s;
-  auto* base = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(scratch) + 63) / 64 * 64);
-  uint8_t* u = base;
-  uint8_t* col = u + p.in_bytes;
-  int8_t* wide = reinterpret_cast<int8_t*>(col + ColBytes(p));
-  // The padded u planes: border and tail = zp_in + 128, inside q XOR 0x80.
-  const int64_t used = s.in_c * p.plane;
-  if (s.pad_h || s.pad_w) std::memset(u, p.pad_value, static_cast<size_t>(used));
-  std::memset(u + used, p.pad_value, static_cast<size_t>(p.in_bytes - used));
-  const auto* src = reinterpret_cast<const uint8_t*>(in);
-  if (s.pad_w == 0) {  // whole planes are contiguous rows
-    for (int64_t c = 0; c < s.in_c; ++c)
-      CopyRow<true>(u + c * p.plane + s.pad_h * p.wp, src + c * s.in_h * s.in_w, s.in_h * s.in_w);
-  } else {
-    for (int64_t c = 0; c < s.in_c; ++c)
-      for (int64_t y = 0; y < s.in_h; ++y)
-        CopyRow<true>(u + c * p.plane + (y + s.pad_h) * p.wp + s.pad_w,
-                      src + (c * s.in_h + y) * s.in_w, s.in_w);
-  }
+  uint8_t *u, *col;
+  int8_t* wide;
+  FillPaddedInput(p, in, scratch, u, col, wide);
   if (p.channel_lanes) {
     detail::ConvAvx512VnniChannelLanes(p, u, col, out);
     return;
@@ -211,6 +242,26 @@ void RunConvInt8(const PackedConvInt8& p, const int8_t* in, int8_t* out, void* s
   }
 #else
   (void)in, (void)out, (void)scratch;
+#endif
+}
+
+bool ConvPoolApplies(const PackedConvInt8& p) {
+  const ConvShape& s = p.s;
+  return p.isa == Isa::kAvx512Vnni && !p.channel_lanes && s.stride_h == 1 && s.stride_w == 1 &&
+         p.block == 64 && p.wp == 32 && s.out_h % 2 == 0 && s.out_w % 2 == 0 && s.out_w <= 32 &&
+         p.blocks * 64 == s.out_h * p.wp;
+}
+
+void RunConvInt8Pool2x2(const PackedConvInt8& p, const int8_t* in, int32_t pool_lo,
+                        int32_t pool_hi, int8_t* pooled, void* scratch) {
+  Check(ConvPoolApplies(p), "RunConvInt8Pool2x2: this convolution has no fused pool kernel");
+#if defined(QACCEL_HAVE_ISA_KERNELS)
+  uint8_t *u, *col;
+  int8_t* wide;
+  FillPaddedInput(p, in, scratch, u, col, wide);
+  detail::ConvAvx512Vnni(p, u, col, wide, pooled, pool_lo, pool_hi);
+#else
+  (void)in, (void)pool_lo, (void)pool_hi, (void)pooled, (void)scratch;
 #endif
 }
 

@@ -58,10 +58,12 @@ struct PackedConvInt8 {
   uint8_t pad_value = 0;                         // zp_in + 128
   std::vector<int32_t> tap;                      // [k4] offset of each tap in its group's planes
   std::vector<int8_t> w8;                        // [O][k4] (avx512vnni, position lanes)
-  bool channel_lanes = false;                    // avx512vnni, O / groups % 16 == 0
-  std::vector<int8_t> w8c;  // [groups][k4 / 4][O / groups][4] (channel lanes)
+  bool channel_lanes = false;  // avx512vnni, O / groups % 16 == 0 (or padded, see PackConvInt8)
+  int64_t opg16 = 0;           // channel lanes: O / groups rounded up to 16
+  std::vector<int8_t> w8c;     // [groups][k4 / 4][opg16][4] (channel lanes)
+  std::vector<int32_t> lane_col, lane_cs;  // channel lanes, [out_h * out_w]: column offsets
   std::vector<int16_t> w16;                      // [O][k4] (avx2)
-  std::vector<int32_t> corr, mult, shift;        // [O]
+  std::vector<int32_t> corr, mult, shift;        // [O] (padded to opg16 with channel lanes)
   bool asymmetric = false;                       // some zp_w != 0 (avx512vnni only)
   std::vector<int32_t> wzp;                      // [O] zp_w per output channel
   std::vector<int8_t> ones;                      // [k4] 1 for the real taps, 0 for the padding
@@ -74,6 +76,16 @@ PackedConvInt8 PackConvInt8(const ConvShape& s, const reference::RequantParams& 
                             const int8_t* weight, const int32_t* bias, bool binary, Isa isa);
 int64_t ScratchBytes(const PackedConvInt8& p);
 void RunConvInt8(const PackedConvInt8& p, const int8_t* in, int8_t* out, void* scratch);
+// Conv then a 2x2 stride-2 unpadded average pool of its int8 output, fused
+// (the pool runs in the conv's epilogue on the requantized bytes, with the
+// same arithmetic as AvgPoolInt8: sum of 4, RoundingDivide by 4, clamp to
+// [pool_lo, pool_hi]). pooled: [O][out_h / 2][out_w / 2]. Only where
+// ConvPoolApplies (avx512vnni position lanes, stride 1, padded width 32 --
+// a 64-position block is then two output rows --, even out_h and out_w);
+// scratch: ScratchBytes(p).
+bool ConvPoolApplies(const PackedConvInt8& p);
+void RunConvInt8Pool2x2(const PackedConvInt8& p, const int8_t* in, int32_t pool_lo,
+                        int32_t pool_hi, int8_t* pooled, void* scratch);
 
 struct PackedLinearInt8 {
   Isa isa = Isa::kPortable;
