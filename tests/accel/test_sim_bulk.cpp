@@ -20,22 +20,14 @@
 #include "qaccel/accel/dataflow.h"
 #include "qaccel/accel/reports.h"
 #include "qaccel/accel/sim_cache.h"
+#include "sim_cases.h"
 
 using namespace qaccel::accel;
 
 namespace {
 
-struct Case {
-  ArchConfig cfg;
-  LayerSpec layer;
-  std::string what;
-};
-
-std::string Name(char prefix, int i) {
-  std::ostringstream o;
-  o << prefix << i;
-  return o.str();
-}
+using simtest::Case;
+using simtest::Reports;
 
 std::vector<Case> RandomCases(uint64_t seed, int n) {
   std::mt19937_64 rng(seed);
@@ -43,72 +35,24 @@ std::vector<Case> RandomCases(uint64_t seed, int n) {
     return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
   };
   std::vector<Case> cases;
-  const Dataflow dfs[] = {Dataflow::kOutputStationary, Dataflow::kWeightStationary,
-                          Dataflow::kInputStationary};
   for (int i = 0; i < n; ++i) {
-    Case c;
-    LayerSpec& l = c.layer;
-    if (uni(0, 4) == 0) {
-      l = LayerSpec::Gemm(Name('g', i), uni(1, 400), uni(1, 60), uni(1, 90));
-    } else {
-      l.name = Name('c', i);
-      l.filter_h = uni(1, 5);
-      l.filter_w = uni(1, 5);
-      l.ifmap_h = l.filter_h + uni(0, 30);
-      l.ifmap_w = l.filter_w + uni(0, 30);
-      // Channels below and above the array height: folds whose window
-      // elements meet (few channels) and ones that cannot (many).
-      l.channels = uni(0, 1) ? uni(1, 6) : uni(7, 80);
-      l.num_filters = uni(1, 50);
-      l.stride_h = uni(1, 3);
-      l.stride_w = uni(1, 3);
-    }
-    c.cfg.array_rows = uni(2, 20);
-    c.cfg.array_cols = uni(2, 20);
-    c.cfg.dataflow = dfs[uni(0, 2)];
+    Case c = simtest::RandomLayerCase(uni, i, {400, 60, 90, 30, 80, 50});
     const double kbs[] = {0.1, 0.25, 0.5, 1, 2, 8};
     c.cfg.ifmap_sram_kb = kbs[uni(0, 5)];
     c.cfg.filter_sram_kb = kbs[uni(0, 5)];
     c.cfg.ofmap_sram_kb = kbs[uni(1, 5)];
-    c.cfg.word_bytes = 1;
     if (uni(0, 3) == 0) {
       c.cfg.bw_mode = BandwidthMode::kUser;
       c.cfg.bandwidth_words_per_cycle = static_cast<double>(uni(1, 16));
     }
-    std::ostringstream what;
-    what << l.name << " " << l.ifmap_h << "x" << l.ifmap_w << "x" << l.channels << " f"
-         << l.filter_h << "x" << l.filter_w << " s" << l.stride_h << l.stride_w << " n"
-         << l.num_filters << " on " << c.cfg.array_rows << "x" << c.cfg.array_cols << " "
-         << DataflowName(c.cfg.dataflow) << " sram " << c.cfg.ifmap_sram_kb << "/"
-         << c.cfg.filter_sram_kb << "/" << c.cfg.ofmap_sram_kb;
-    if (c.cfg.bw_mode == BandwidthMode::kUser)
-      what << " USER " << c.cfg.bandwidth_words_per_cycle;
-    else
-      what << " CALC";
-    c.what = what.str();
+    simtest::Describe(c);
     cases.push_back(c);
   }
   return cases;
 }
 
-// The three SCALE-Sim reports of one layer, or the error it raised.
-std::string Reports(const Case& c) {
-  try {
-    const std::vector<LayerMetrics> m = {SimulateLayer(c.cfg, c.layer)};
-    return ComputeReportCsv(m) + BandwidthReportCsv(m) + DetailedAccessReportCsv(m);
-  } catch (const std::exception& e) {
-    return std::string("error: ") + e.what();
-  }
-}
-
-class SimBulkTest : public ::testing::Test {
+class SimBulkTest : public simtest::FastPathTest {
  protected:
-  void SetUp() override { SetSimCacheEnabled(false); }
-  void TearDown() override {
-    SetSimBulkWalkEnabled(true);
-    SetSimCacheEnabled(true);
-    ClearSimCache();
-  }
   // Reference (per-cycle, no memo) vs bulk (memo on, each case run twice so
   // the second comes from the memo), byte for byte.
   static void Compare(const std::vector<Case>& cases) {
@@ -191,7 +135,7 @@ TEST(SimWindowPredicates, EqualTheirElementPairDefinition) {
     const OperandMatrices om(l);
     const int64_t ch = l.channels, fw = l.filter_w, K = om.K();
     const int64_t oh = l.ofmap_h(), ow = l.ofmap_w();  // SCALE-Sim's (rounded up)
-    auto meet = [&](int64_t a, int64_t b) {  // elements a, b of one channel
+    auto meet = [&](int64_t a, int64_t b) {            // elements a, b of one channel
       const int64_t ta = a / ch, tb = b / ch;
       const int64_t dy = tb / fw - ta / fw, dx = tb % fw - ta % fw;
       return dy % l.stride_h == 0 && dx % l.stride_w == 0 && std::abs(dy / l.stride_h) < oh &&

@@ -17,6 +17,7 @@
 #include "qaccel/accel/memory_model.h"
 #include "qaccel/accel/reports.h"
 #include "qaccel/accel/sim_cache.h"
+#include "sim_cases.h"
 
 using namespace qaccel::accel;
 
@@ -34,7 +35,8 @@ TEST(UserReadBufferFast, RandomStreamsMatchTheReference) {
     std::vector<int32_t> order;
     for (int64_t a = 0; a < space; ++a) order.push_back(static_cast<int32_t>(a));
     const int64_t extra = uni(0, 3 * space);
-    for (int64_t i = 0; i < extra; ++i) order.push_back(static_cast<int32_t>(uni(0, 5) == 0 ? -1 : uni(0, space - 1)));
+    for (int64_t i = 0; i < extra; ++i)
+      order.push_back(static_cast<int32_t>(uni(0, 5) == 0 ? -1 : uni(0, space - 1)));
     std::shuffle(order.begin(), order.end(), rng);
     const int64_t words = uni(2, 600);  // a prefetch half of at least one word
     BufferSize size;
@@ -74,35 +76,11 @@ TEST(UserReadBufferFast, RandomStreamsMatchTheReference) {
   }
 }
 
-std::string Name(char prefix, int i) {
-  std::ostringstream o;
-  o << prefix << i;
-  return o.str();
-}
+using simtest::Case;
+using simtest::Reports;
 
-struct Case {
-  ArchConfig cfg;
-  LayerSpec layer;
-  std::string what;
-};
-
-std::string Reports(const Case& c) {
-  try {
-    const std::vector<LayerMetrics> m = {SimulateLayer(c.cfg, c.layer)};
-    return ComputeReportCsv(m) + BandwidthReportCsv(m) + DetailedAccessReportCsv(m);
-  } catch (const std::exception& e) {
-    return std::string("error: ") + e.what();
-  }
-}
-
-class SimUserTest : public ::testing::Test {
+class SimUserTest : public simtest::FastPathTest {
  protected:
-  void SetUp() override { SetSimCacheEnabled(false); }
-  void TearDown() override {
-    SetSimBulkWalkEnabled(true);
-    SetSimCacheEnabled(true);
-    ClearSimCache();
-  }
   static void Compare(const std::vector<Case>& cases) {
     int errors = 0;
     for (const Case& c : cases) {
@@ -121,43 +99,16 @@ TEST_F(SimUserTest, RandomUserLayersMatchTheReference) {
   auto uni = [&](int64_t lo, int64_t hi) {
     return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
   };
-  const Dataflow dfs[] = {Dataflow::kOutputStationary, Dataflow::kWeightStationary,
-                          Dataflow::kInputStationary};
   std::vector<Case> cases;
   for (int i = 0; i < 240; ++i) {
-    Case c;
-    LayerSpec& l = c.layer;
-    if (uni(0, 4) == 0) {
-      l = LayerSpec::Gemm(Name('g', i), uni(1, 300), uni(1, 60), uni(1, 80));
-    } else {
-      l.name = Name('c', i);
-      l.filter_h = uni(1, 5);
-      l.filter_w = uni(1, 5);
-      l.ifmap_h = l.filter_h + uni(0, 24);
-      l.ifmap_w = l.filter_w + uni(0, 24);
-      l.channels = uni(0, 1) ? uni(1, 6) : uni(7, 64);
-      l.num_filters = uni(1, 48);
-      l.stride_h = uni(1, 3);
-      l.stride_w = uni(1, 3);
-    }
-    c.cfg.array_rows = uni(2, 20);
-    c.cfg.array_cols = uni(2, 20);
-    c.cfg.dataflow = dfs[uni(0, 2)];
+    Case c = simtest::RandomLayerCase(uni, i, {300, 60, 80, 24, 64, 48});
     const double kbs[] = {0.03, 0.1, 0.25, 0.5, 1, 2, 8};
     c.cfg.ifmap_sram_kb = kbs[uni(0, 6)];
     c.cfg.filter_sram_kb = kbs[uni(0, 6)];
     c.cfg.ofmap_sram_kb = kbs[uni(2, 6)];
-    c.cfg.word_bytes = 1;
     c.cfg.bw_mode = BandwidthMode::kUser;
     c.cfg.bandwidth_words_per_cycle = static_cast<double>(uni(0, 2) == 0 ? uni(1, 3) : uni(1, 16));
-    std::ostringstream what;
-    what << l.name << " " << l.ifmap_h << "x" << l.ifmap_w << "x" << l.channels << " f"
-         << l.filter_h << "x" << l.filter_w << " s" << l.stride_h << l.stride_w << " n"
-         << l.num_filters << " on " << c.cfg.array_rows << "x" << c.cfg.array_cols << " "
-         << DataflowName(c.cfg.dataflow) << " sram " << c.cfg.ifmap_sram_kb << "/"
-         << c.cfg.filter_sram_kb << "/" << c.cfg.ofmap_sram_kb << " USER "
-         << c.cfg.bandwidth_words_per_cycle;
-    c.what = what.str();
+    simtest::Describe(c);
     cases.push_back(c);
   }
   Compare(cases);

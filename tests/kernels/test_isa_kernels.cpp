@@ -41,7 +41,8 @@ Requant MakeRequant(std::mt19937& rng, int64_t channels, int kind, bool wide_shi
   Requant r;
   const bool per_channel = kind != 1 && kind != 2;
   const int64_t n = per_channel ? channels : 1;
-  std::uniform_int_distribution<int> zp(-128, 127), sh(wide_shift ? -31 : -12, wide_shift ? 30 : -4);
+  std::uniform_int_distribution<int> zp(-128, 127),
+      sh(wide_shift ? -31 : -12, wide_shift ? 30 : -4);
   std::uniform_int_distribution<int32_t> m(int32_t{1} << 30, std::numeric_limits<int32_t>::max());
   for (int64_t c = 0; c < n; ++c) {
     r.wzp.push_back(kind == 1 ? zp(rng) : 0);
@@ -90,6 +91,27 @@ std::vector<int32_t> MakeBias(std::mt19937& rng, int64_t n, int64_t depth) {
   return b;
 }
 
+// One random conv case of shape s (case number t): weight kind, requantization,
+// weights, bias (or none), input (t % 10 == 0 / 1: all -128 / all 127).
+struct ConvCase {
+  ConvCase(std::mt19937& rng, const ConvShape& s, int t)
+      : kind(static_cast<int>(rng() % 5)),
+        r(MakeRequant(rng, s.out_c, kind, t % 4 == 0)),
+        w(MakeWeights(rng, s.out_c * s.depth(), kind)),
+        bias(MakeBias(rng, s.out_c, s.depth())),
+        in(MakeInput(rng, s.in_c * s.in_h * s.in_w,
+                     t % 10 == 0   ? 1
+                     : t % 10 == 1 ? 2
+                                   : 0)),
+        b(rng() % 4 == 0 ? nullptr : bias.data()) {}
+  int kind;
+  Requant r;
+  std::vector<int8_t> w;
+  std::vector<int32_t> bias;
+  std::vector<int8_t> in;
+  const int32_t* b;
+};
+
 TEST(IsaKernels, SelectionHonoursTheEnvironmentCap) {
   EXPECT_LE(static_cast<int>(kf::SelectedIsa()), static_cast<int>(kf::DetectedIsa()));
   kf::Isa i;
@@ -107,7 +129,8 @@ TEST(IsaKernels, ConvBitIdenticalToReferenceOnRandomShapes) {
     const int64_t groups = rng() % 4 == 0 ? 1 + rng() % 3 : 1;
     s.groups = groups;
     s.in_c = groups * (1 + rng() % 5);
-    s.out_c = groups * (rng() % 4 == 0 ? 16 * (1 + rng() % 2) : 1 + rng() % 9);  // 16k: channel lanes
+    s.out_c =
+        groups * (rng() % 4 == 0 ? 16 * (1 + rng() % 2) : 1 + rng() % 9);  // 16k: channel lanes
     s.kernel_h = 1 + rng() % 5;
     s.kernel_w = 1 + rng() % 5;
     s.stride_h = s.stride_w = rng() % 5 == 0 ? 2 : 1;
@@ -119,13 +142,12 @@ TEST(IsaKernels, ConvBitIdenticalToReferenceOnRandomShapes) {
     s.in_w = std::max<int64_t>(s.kernel_w, 1 + rng() % big);
     s.out_h = (s.in_h + 2 * s.pad_h - s.kernel_h) / s.stride_h + 1;
     s.out_w = (s.in_w + 2 * s.pad_w - s.kernel_w) / s.stride_w + 1;
-    const int kind = static_cast<int>(rng() % 5);
-    const int fill = t % 10 == 0 ? 1 : t % 10 == 1 ? 2 : 0;
-    Requant r = MakeRequant(rng, s.out_c, kind, t % 4 == 0);
-    const std::vector<int8_t> w = MakeWeights(rng, s.out_c * s.depth(), kind);
-    const std::vector<int32_t> bias = MakeBias(rng, s.out_c, s.depth());
-    const std::vector<int8_t> in = MakeInput(rng, s.in_c * s.in_h * s.in_w, fill);
-    const int32_t* b = rng() % 4 == 0 ? nullptr : bias.data();
+    const ConvCase c(rng, s, t);
+    const int kind = c.kind;
+    const Requant& r = c.r;
+    const std::vector<int8_t>& w = c.w;
+    const std::vector<int8_t>& in = c.in;
+    const int32_t* b = c.b;
     std::vector<int8_t> want(static_cast<size_t>(s.out_c * s.out_h * s.out_w));
     reference::ConvInt8(s, r.p, in.data(), w.data(), b, want.data());
     for (kf::Isa isa : Paths()) {
@@ -134,10 +156,9 @@ TEST(IsaKernels, ConvBitIdenticalToReferenceOnRandomShapes) {
       std::vector<int8_t> got(want.size(), 0x55);
       kf::RunConvInt8(p, in.data(), got.data(), scratch.data());
       ASSERT_EQ(got, want) << kf::IsaName(isa) << " case " << t << " kind " << kind << " c "
-                           << s.in_c << "->" << s.out_c << " g " << s.groups << " k "
-                           << s.kernel_h << "x" << s.kernel_w << " s " << s.stride_h << ","
-                           << s.stride_w << " p " << s.pad_h << "," << s.pad_w << " in "
-                           << s.in_h << "x" << s.in_w;
+                           << s.in_c << "->" << s.out_c << " g " << s.groups << " k " << s.kernel_h
+                           << "x" << s.kernel_w << " s " << s.stride_h << "," << s.stride_w << " p "
+                           << s.pad_h << "," << s.pad_w << " in " << s.in_h << "x" << s.in_w;
       ++cases;
       if (p.isa != kf::Isa::kPortable) ++isa_cases;
     }
@@ -160,7 +181,10 @@ TEST(IsaKernels, LinearBitIdenticalToReferenceBatchedAndStrided) {
     Requant r = MakeRequant(rng, s.out_features, kind, t % 4 == 0);
     const std::vector<int8_t> w = MakeWeights(rng, s.in_features * s.out_features, kind);
     const std::vector<int32_t> bias = MakeBias(rng, s.out_features, s.in_features);
-    const std::vector<int8_t> in = MakeInput(rng, n * in_stride, t % 10 == 0 ? 1 : t % 10 == 1 ? 2 : 0);
+    const std::vector<int8_t> in = MakeInput(rng, n * in_stride,
+                                             t % 10 == 0   ? 1
+                                             : t % 10 == 1 ? 2
+                                                           : 0);
     const int32_t* b = rng() % 4 == 0 ? nullptr : bias.data();
     std::vector<int8_t> want(static_cast<size_t>(n * out_stride), 0x55);
     for (int64_t j = 0; j < n; ++j)
@@ -181,8 +205,9 @@ TEST(IsaKernels, VectorRequantizationEqualsScalarOnEdgeValues) {
   constexpr int32_t kMin = std::numeric_limits<int32_t>::min();
   constexpr int32_t kMax = std::numeric_limits<int32_t>::max();
   std::mt19937 rng(3);
-  std::vector<int32_t> accs = {kMin, kMin + 1, kMax, kMax - 1, 0, 1, -1, 2, -2, 3, -3,
-                               (1 << 30), -(1 << 30), (1 << 15), -(1 << 15) - 1};
+  std::vector<int32_t> accs = {kMin, kMin + 1,  kMax,       kMax - 1,  0,
+                               1,    -1,        2,          -2,        3,
+                               -3,   (1 << 30), -(1 << 30), (1 << 15), -(1 << 15) - 1};
   for (int i = 0; i < 40; ++i) accs.push_back(static_cast<int32_t>(rng()));
   std::vector<int32_t> mults = {0, int32_t{1} << 30, kMax, (int32_t{1} << 30) + 1, 1518500250};
   for (int i = 0; i < 4; ++i)
@@ -196,15 +221,17 @@ TEST(IsaKernels, VectorRequantizationEqualsScalarOnEdgeValues) {
         shift.push_back(sh);
       }
   for (kf::Isa isa : Paths())
-    for (auto [zp, lo, hi] : {std::array<int32_t, 3>{0, -128, 127}, {-128, -128, 127},
-                              {127, -128, 127}, {5, 5, 100}, {-20, -3, 3}}) {
+    for (auto [zp, lo, hi] : {std::array<int32_t, 3>{0, -128, 127},
+                              {-128, -128, 127},
+                              {127, -128, 127},
+                              {5, 5, 100},
+                              {-20, -3, 3}}) {
       std::vector<int8_t> got(acc.size());
       kf::RequantizeRow(isa, acc.data(), static_cast<int64_t>(acc.size()), mult.data(),
                         shift.data(), zp, lo, hi, got.data());
       for (size_t i = 0; i < acc.size(); ++i)
-        ASSERT_EQ(got[i], AddZeroPointAndClamp(MultiplyByQuantizedMultiplier(acc[i], mult[i],
-                                                                             shift[i]),
-                                               zp, lo, hi))
+        ASSERT_EQ(got[i], AddZeroPointAndClamp(
+                              MultiplyByQuantizedMultiplier(acc[i], mult[i], shift[i]), zp, lo, hi))
             << kf::IsaName(isa) << " acc " << acc[i] << " M " << mult[i] << " shift " << shift[i]
             << " zp " << zp;
     }
@@ -220,8 +247,10 @@ TEST(IsaKernels, AvgPool2x2BitIdenticalToReference) {
     s.kernel_h = s.kernel_w = s.stride_h = s.stride_w = 2;
     s.out_h = (s.in_h - 2) / 2 + 1;
     s.out_w = (s.in_w - 2) / 2 + 1;
-    const std::vector<int8_t> in =
-        MakeInput(rng, s.channels * s.in_h * s.in_w, t % 6 == 0 ? 1 : t % 6 == 1 ? 2 : 0);
+    const std::vector<int8_t> in = MakeInput(rng, s.channels * s.in_h * s.in_w,
+                                             t % 6 == 0   ? 1
+                                             : t % 6 == 1 ? 2
+                                                          : 0);
     const int32_t lo = t % 2 ? -128 : -30, hi = t % 3 ? 127 : 40;
     std::vector<int8_t> want(static_cast<size_t>(s.channels * s.out_h * s.out_w));
     reference::AvgPoolInt8(s, 0, lo, hi, in.data(), want.data());
@@ -253,14 +282,14 @@ TEST(IsaKernels, ConvPoolFusedBitIdenticalToReference) {
     s.in_h = std::max<int64_t>(s.kernel_h, 2 + rng() % 30);
     s.out_h = s.in_h + 2 * s.pad_h - s.kernel_h + 1;
     s.out_w = s.in_w + 2 * s.pad_w - s.kernel_w + 1;
-    const int kind = static_cast<int>(rng() % 5);
-    const int fill = t % 10 == 0 ? 1 : t % 10 == 1 ? 2 : 0;
-    Requant r = MakeRequant(rng, s.out_c, kind, t % 4 == 0);
-    const std::vector<int8_t> w = MakeWeights(rng, s.out_c * s.depth(), kind);
-    const std::vector<int32_t> bias = MakeBias(rng, s.out_c, s.depth());
-    const std::vector<int8_t> in = MakeInput(rng, s.in_c * s.in_h * s.in_w, fill);
-    const int32_t* b = rng() % 4 == 0 ? nullptr : bias.data();
-    const kf::PackedConvInt8 p = kf::PackConvInt8(s, r.p, w.data(), b, kind == 3, kf::Isa::kAvx512Vnni);
+    const ConvCase c(rng, s, t);
+    const int kind = c.kind;
+    const Requant& r = c.r;
+    const std::vector<int8_t>& w = c.w;
+    const std::vector<int8_t>& in = c.in;
+    const int32_t* b = c.b;
+    const kf::PackedConvInt8 p =
+        kf::PackConvInt8(s, r.p, w.data(), b, kind == 3, kf::Isa::kAvx512Vnni);
     if (!kf::ConvPoolApplies(p)) continue;
     std::vector<int8_t> conv(static_cast<size_t>(s.out_c * s.out_h * s.out_w));
     reference::ConvInt8(s, r.p, in.data(), w.data(), b, conv.data());

@@ -174,11 +174,24 @@ ExitCosts ComputeExitCosts(const Graph& g, const accel::ArchConfig* arch) {
 
 namespace {
 
+// fn(i, pixels of image i, an arena of eng.arena_bytes()) for images 0..n-1
+// of d, on the engine's threads (one arena per worker, kept between images).
+template <typename Fn>
+void ForEachImage(const Engine& eng, const data::Dataset& d, int64_t n, Fn&& fn) {
+  const int workers = MaxParallelWorkers(n, eng.threads());
+  std::vector<std::vector<uint8_t>> arenas(static_cast<size_t>(workers));
+  ParallelFor(n, eng.threads(), [&](int64_t i, int w) {
+    auto& arena = arenas[static_cast<size_t>(w)];
+    if (arena.empty()) arena.resize(static_cast<size_t>(eng.arena_bytes()));
+    fn(i, d.pixels.data() + i * d.image_size(), arena.data());
+  });
+}
+
 void CheckData(const Graph& g, const Engine& e, const data::Dataset& d, int64_t n) {
   Check(n > 0, "exits: the data set '" + d.name + "' is empty");
-  Check(e.input_numel() == d.image_size(),
-        "exits: model '" + g.name + "' expects input " + ShapeToString(g.input_shape()) +
-            " but data set '" + d.name + "' has other images");
+  Check(e.input_numel() == d.image_size(), "exits: model '" + g.name + "' expects input " +
+                                               ShapeToString(g.input_shape()) + " but data set '" +
+                                               d.name + "' has other images");
 }
 
 int64_t Limit(const data::Dataset& d, int64_t limit) {
@@ -198,28 +211,26 @@ ExitProfile ProfileExits(const Graph& g, const data::Dataset& d, int64_t limit, 
   p.quantized = eng.quantized();
   const int E = p.num_exits, S = E - 1;
   p.labels.resize(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) p.labels[static_cast<size_t>(i)] = d.labels[static_cast<size_t>(i)];
+  for (int64_t i = 0; i < n; ++i)
+    p.labels[static_cast<size_t>(i)] = d.labels[static_cast<size_t>(i)];
   p.pred.assign(static_cast<size_t>(n * E), 0);
   p.score.assign(static_cast<size_t>(n * S), 0);
   p.entropy.assign(static_cast<size_t>(n * S), 0);
   std::vector<int> out_layer(g.layers.size(), -1);  // layer -> exit index
-  for (int k = 0; k < S; ++k) out_layer[static_cast<size_t>(ex[static_cast<size_t>(k)].output())] = k;
+  for (int k = 0; k < S; ++k)
+    out_layer[static_cast<size_t>(ex[static_cast<size_t>(k)].output())] = k;
   out_layer.back() = S;
   std::vector<IntEntropyRule> rules;
   for (int k = 0; k <= S; ++k) {
-    const int li = k < S ? ex[static_cast<size_t>(k)].output() : static_cast<int>(g.layers.size()) - 1;
+    const int li =
+        k < S ? ex[static_cast<size_t>(k)].output() : static_cast<int>(g.layers.size()) - 1;
     const QuantParams& q = g.layers[static_cast<size_t>(li)].quant;
     rules.emplace_back(p.quantized ? q.out_scale : 1.0f);
   }
-  const int workers = MaxParallelWorkers(n, eng.threads());
-  std::vector<std::vector<uint8_t>> arenas(static_cast<size_t>(workers));
-  ParallelFor(n, eng.threads(), [&](int64_t i, int w) {
-    auto& arena = arenas[static_cast<size_t>(w)];
-    if (arena.empty()) arena.resize(static_cast<size_t>(eng.arena_bytes()));
-    const uint8_t* px = d.pixels.data() + i * d.image_size();
+  ForEachImage(eng, d, n, [&](int64_t i, const uint8_t* px, uint8_t* arena) {
     std::vector<float> deq;
     if (p.quantized) {
-      eng.RunInt8Until(px, arena.data(), [&](int layer, const int8_t* out, int64_t numel) {
+      eng.RunInt8Until(px, arena, [&](int layer, const int8_t* out, int64_t numel) {
         const int k = out_layer[static_cast<size_t>(layer)];
         if (k < 0) return false;
         p.pred[static_cast<size_t>(i * E + k)] = ArgMaxInt8(out, numel);
@@ -227,14 +238,15 @@ ExitProfile ProfileExits(const Graph& g, const data::Dataset& d, int64_t limit, 
           const QuantParams& q = g.layers[static_cast<size_t>(layer)].quant;
           deq.resize(static_cast<size_t>(numel));
           for (int64_t j = 0; j < numel; ++j)
-            deq[static_cast<size_t>(j)] = q.out_scale * static_cast<float>(out[j] - q.out_zero_point);
+            deq[static_cast<size_t>(j)] =
+                q.out_scale * static_cast<float>(out[j] - q.out_zero_point);
           p.score[static_cast<size_t>(i * S + k)] = rules[static_cast<size_t>(k)].Score(out, numel);
           p.entropy[static_cast<size_t>(i * S + k)] = Entropy(deq.data(), numel);
         }
         return false;
       });
     } else {
-      eng.RunFloatUntil(px, arena.data(), [&](int layer, const float* out, int64_t numel) {
+      eng.RunFloatUntil(px, arena, [&](int layer, const float* out, int64_t numel) {
         const int k = out_layer[static_cast<size_t>(layer)];
         if (k < 0) return false;
         p.pred[static_cast<size_t>(i * E + k)] = static_cast<int32_t>(ArgMax(out, numel));
@@ -249,9 +261,9 @@ ExitProfile ProfileExits(const Graph& g, const data::Dataset& d, int64_t limit, 
 ExitOutcome ApplyThresholds(const ExitProfile& p, const ExitCosts& c,
                             const std::vector<double>& thresholds, bool integer_rule) {
   const int E = p.num_exits, S = E - 1;
-  Check(static_cast<int>(thresholds.size()) == S,
-        "exits: " + std::to_string(thresholds.size()) + " thresholds given for " +
-            std::to_string(S) + " side exits");
+  Check(static_cast<int>(thresholds.size()) == S, "exits: " + std::to_string(thresholds.size()) +
+                                                      " thresholds given for " + std::to_string(S) +
+                                                      " side exits");
   Check(static_cast<int>(c.macs.size()) == E, "exits: costs and profile disagree");
   const bool use_int = integer_rule && p.quantized;
   std::vector<int64_t> tq(thresholds.size());
@@ -326,26 +338,21 @@ ExitRunResult RunWithExits(const Graph& g, const data::Dataset& d, int64_t limit
     // predictions as one image at a time (exact integer kernels).
     std::vector<char> check(g.layers.size(), 0);
     for (size_t i = 0; i < g.layers.size(); ++i) check[i] = out_layer[i] >= 0;
-    eng.RunInt8Exits(d.pixels.data(), n, check,
-                     [&](int layer, int64_t i, const int8_t* out, int64_t numel) {
-                       const int k = out_layer[static_cast<size_t>(layer)];
-                       const bool stop = k == S || rules[static_cast<size_t>(k)].Exits(
-                                                       out, numel, tq[static_cast<size_t>(k)]);
-                       if (stop) {
-                         r.exit_taken[static_cast<size_t>(i)] = k;
-                         r.pred[static_cast<size_t>(i)] = ArgMaxInt8(out, numel);
-                       }
-                       return stop;
-                     });
+    eng.RunInt8Exits(
+        d.pixels.data(), n, check, [&](int layer, int64_t i, const int8_t* out, int64_t numel) {
+          const int k = out_layer[static_cast<size_t>(layer)];
+          const bool stop =
+              k == S || rules[static_cast<size_t>(k)].Exits(out, numel, tq[static_cast<size_t>(k)]);
+          if (stop) {
+            r.exit_taken[static_cast<size_t>(i)] = k;
+            r.pred[static_cast<size_t>(i)] = ArgMaxInt8(out, numel);
+          }
+          return stop;
+        });
   } else {
-    const int workers = MaxParallelWorkers(n, eng.threads());
-    std::vector<std::vector<uint8_t>> arenas(static_cast<size_t>(workers));
-    ParallelFor(n, eng.threads(), [&](int64_t i, int w) {
-      auto& arena = arenas[static_cast<size_t>(w)];
-      if (arena.empty()) arena.resize(static_cast<size_t>(eng.arena_bytes()));
-      const uint8_t* px = d.pixels.data() + i * d.image_size();
+    ForEachImage(eng, d, n, [&](int64_t i, const uint8_t* px, uint8_t* arena) {
       const auto ii = static_cast<size_t>(i);
-      eng.RunFloatUntil(px, arena.data(), [&](int layer, const float* out, int64_t numel) {
+      eng.RunFloatUntil(px, arena, [&](int layer, const float* out, int64_t numel) {
         const int k = out_layer[static_cast<size_t>(layer)];
         if (k < 0) return false;
         const bool stop = k == S || Entropy(out, numel) < th[static_cast<size_t>(k)];

@@ -14,12 +14,6 @@
 namespace qaccel::kernels::fast::detail {
 namespace {
 
-inline int32_t Load32(const void* p) {
-  int32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
-
 // MultiplyByQuantizedMultiplier + zero point + clamp on 8 lanes (see the
 // AVX-512 twin in int8_avx512vnni.cpp for the stage-by-stage argument).
 inline __m256i Requant(__m256i x, __m256i m, __m256i shift, __m256i zp, __m256i lo_zp,

@@ -13,12 +13,6 @@
 namespace qaccel::kernels::fast::detail {
 namespace {
 
-inline int32_t Load32(const void* p) {
-  int32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
-
 // The three stages of MultiplyByQuantizedMultiplier (numeric_contract.h) on
 // 16 lanes with per-lane multiplier m and shift, then + zp and the clamp.
 // lo_zp / hi_zp are act_min - zp / act_max - zp: clamping r there and then

@@ -5,10 +5,19 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 
 #include "qaccel/kernels/fast/int8_packed.h"
 
 namespace qaccel::kernels::fast::detail {
+
+// Four bytes as one int32 (unaligned; the broadcast operand of vpdpbusd /
+// vpmaddwd).
+inline int32_t Load32(const void* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
 
 // u: the padded u8 input planes; col: 64 * k4 bytes (+ 256 for the column sums of
 // asymmetric weights); wide: [O][blocks * block] int8 (ConvAvx512Vnni with stride 1:
