@@ -87,6 +87,17 @@ struct NoLeftParams {
     mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, right), one);
     half = _mm512_srli_epi32(mask, 1);
   }
+  // One channel's constants from its scalars (shift <= 0, mult != INT32_MIN):
+  // every lane holds the same values, so the odd-lane multiplier is m itself.
+  NoLeftParams(int32_t mult, int32_t shift) {
+    const auto r = static_cast<uint32_t>(-shift);
+    const uint32_t msk = r >= 32 ? ~uint32_t{0} : (uint32_t{1} << r) - 1u;  // as vpsllvd
+    m = _mm512_set1_epi32(mult);
+    m_odd = m;
+    right = _mm512_set1_epi32(static_cast<int32_t>(r));
+    mask = _mm512_set1_epi32(static_cast<int32_t>(msk));
+    half = _mm512_set1_epi32(static_cast<int32_t>(msk >> 1));
+  }
   __m512i operator()(__m512i x, __m512i zp, __m512i lo, __m512i hi) const {
     return RequantNoLeft(x, m, m_odd, right, mask, half, zp, lo, hi);
   }
@@ -131,15 +142,17 @@ inline void StorePooled(__m512i conv, const PoolOut& po, int64_t channel, int64_
                        static_cast<__mmask16>((1u << po.w) - 1), _mm512_cvtsepi32_epi8(r));
 }
 
-template <int NO>
+// T4N: the number of tap groups when known at compile time (0: p.k4 / 4).
+template <int NO, int T4N = 0>
 void ConvChannels(const PackedConvInt8& p, const __m512i* col, int64_t o0, int64_t pos0,
                   int8_t* wide, const __m512i* cs, const PoolOut& po) {
-  const int64_t t4n = p.k4 / 4, stride = p.blocks * p.block;
+  const int64_t t4n = T4N ? T4N : p.k4 / 4, stride = p.blocks * p.block;
   const bool direct = p.s.stride_h == 1 && p.s.stride_w == 1;  // wide is then the output
   const int8_t* w = p.w8.data() + o0 * p.k4;
   __m512i acc[NO][4];
   for (int j = 0; j < NO; ++j)
     for (int r = 0; r < 4; ++r) acc[j][r] = _mm512_set1_epi32(p.corr[static_cast<size_t>(o0 + j)]);
+#pragma GCC unroll 8
   for (int64_t t = 0; t < t4n; ++t) {
     const __m512i c0 = _mm512_load_si512(col + 4 * t), c1 = _mm512_load_si512(col + 4 * t + 1);
     const __m512i c2 = _mm512_load_si512(col + 4 * t + 2), c3 = _mm512_load_si512(col + 4 * t + 3);
@@ -166,7 +179,7 @@ void ConvChannels(const PackedConvInt8& p, const __m512i* col, int64_t o0, int64
   int64_t row_at[66];  // a block of 64 positions touches at most 65 rows (wp >= 1)
   __mmask64 row_keep[66];
   int rows = 0;
-  if (direct)
+  if (direct && !po.out)
     for (int64_t y = pos0 / p.wp; y < s.out_h && y * p.wp < pos0 + 64; ++y) {
       const int64_t first = std::max(y * p.wp, pos0) - pos0;
       const int64_t last = std::min(y * p.wp + s.out_w, pos0 + 64) - pos0;  // exclusive
@@ -190,7 +203,7 @@ void ConvChannels(const PackedConvInt8& p, const __m512i* col, int64_t o0, int64
     const __m512i sh = _mm512_set1_epi32(p.shift[static_cast<size_t>(o0 + j)]);
     __m512i q[4];
     if (p.shift[static_cast<size_t>(o0 + j)] <= 0 && p.mult[static_cast<size_t>(o0 + j)] != INT32_MIN) {
-      const NoLeftParams rq(m, sh);
+      const NoLeftParams rq(p.mult[static_cast<size_t>(o0 + j)], p.shift[static_cast<size_t>(o0 + j)]);
       for (int r = 0; r < 4; ++r) q[r] = RequantNoClamp(acc[j][r], rq);
     } else {
       // zp 0 and no clamp (the int32 range): the raw requantized value.
@@ -387,7 +400,7 @@ void ConvAvx512Vnni(const PackedConvInt8& p, const uint8_t* u, uint8_t* col_byte
   PoolOut po;
   if (pooled) po = {pooled, p.s.out_h / 2, p.s.out_w / 2, pool_lo, pool_hi};
   const ConvShape& s = p.s;
-  const int64_t ipg = s.in_c / s.groups, opg = s.out_c / s.groups;
+  const int64_t ipg = s.in_c / s.groups, opg = s.out_c / s.groups, t4n = p.k4 / 4;
   __m512i* col = reinterpret_cast<__m512i*>(col_bytes);
   for (int64_t g = 0; g < s.groups; ++g) {
     const uint8_t* ug = u + g * ipg * p.plane;
@@ -397,6 +410,10 @@ void ConvAvx512Vnni(const PackedConvInt8& p, const uint8_t* u, uint8_t* col_byte
       BuildColumns(p, src, col);
       __m512i* cs = col + p.k4;  // after the block's k4 / 4 * 4 column vectors
       if (p.asymmetric) ColumnSums(p, col, cs);
+      if (t4n == 7 && opg == 6) {  // LeNet's conv1 (5x5, one input channel, 6 channels)
+        ConvChannels<6, 7>(p, col, g * opg, pos0, wide, cs, po);
+        continue;
+      }
       for (int64_t o0 = g * opg; o0 < (g + 1) * opg; o0 += 6)
         kConvChannels[std::min<int64_t>(6, (g + 1) * opg - o0)](p, col, o0, pos0, wide, cs, po);
     }
