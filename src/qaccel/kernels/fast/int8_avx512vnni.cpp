@@ -126,23 +126,35 @@ struct PoolOut {
   int32_t lo = 0, hi = 0; // the pool's clamp
 };
 
+// The pool's constants, set up once per block (not per channel).
+struct PoolConsts {
+  __m512i lo, hi;
+  __mmask16 keep;
+  int8_t* row;          // row b of channel 0
+  int64_t channel_step; // bytes between channels
+  PoolConsts(const PoolOut& po, int64_t b)
+      : lo(_mm512_set1_epi32(po.lo)), hi(_mm512_set1_epi32(po.hi)),
+        keep(static_cast<__mmask16>((1u << po.w) - 1)), row(po.out + b * po.w),
+        channel_step(po.h * po.w) {}
+};
+
 // The pool of one block's 64 conv outputs (bytes 0-31 row 2b, 32-63 row
 // 2b + 1, columns 0-31): the same arithmetic as AvgPool2x2Avx512 (sum of the
-// four int8 values, RoundingDivide by 4 half away from zero, clamp).
-inline void StorePooled(__m512i conv, const PoolOut& po, int64_t channel, int64_t b) {
+// four int8 values, RoundingDivide by 4 half away from zero, clamp). The
+// rounding as (sum + 2 + (sum < 0 ? -1 : 0)) >> 2 (arithmetic): for sum >= 0
+// floor((sum + 2) / 4); for sum < 0 floor((sum + 1) / 4) = ceil((sum - 2) / 4)
+// = -floor((|sum| + 2) / 4), the same values.
+inline void StorePooled(__m512i conv, const PoolConsts& pc, int64_t channel) {
   const __m512i r0 = _mm512_cvtepi8_epi16(_mm512_castsi512_si256(conv));
   const __m512i r1 = _mm512_cvtepi8_epi16(_mm512_extracti64x4_epi64(conv, 1));
   const __m512i sum = _mm512_madd_epi16(_mm512_add_epi16(r0, r1), _mm512_set1_epi16(1));
-  const __m512i mag =
-      _mm512_srli_epi32(_mm512_add_epi32(_mm512_abs_epi32(sum), _mm512_set1_epi32(2)), 2);
-  __m512i r = _mm512_mask_sub_epi32(mag, _mm512_cmplt_epi32_mask(sum, _mm512_setzero_si512()),
-                                    _mm512_setzero_si512(), mag);
-  r = _mm512_min_epi32(_mm512_max_epi32(r, _mm512_set1_epi32(po.lo)), _mm512_set1_epi32(po.hi));
-  _mm_mask_storeu_epi8(po.out + (channel * po.h + b) * po.w,
-                       static_cast<__mmask16>((1u << po.w) - 1), _mm512_cvtsepi32_epi8(r));
+  const __m512i biased =
+      _mm512_add_epi32(_mm512_add_epi32(sum, _mm512_set1_epi32(2)), _mm512_srai_epi32(sum, 31));
+  __m512i r = _mm512_srai_epi32(biased, 2);
+  r = _mm512_min_epi32(_mm512_max_epi32(r, pc.lo), pc.hi);
+  _mm_mask_storeu_epi8(pc.row + channel * pc.channel_step, pc.keep, _mm512_cvtsepi32_epi8(r));
 }
 
-// T4N: the number of tap groups when known at compile time (0: p.k4 / 4).
 template <int NO, int T4N = 0>
 void ConvChannels(const PackedConvInt8& p, const __m512i* col, int64_t o0, int64_t pos0,
                   int8_t* wide, const __m512i* cs, const PoolOut& po) {
@@ -198,6 +210,7 @@ void ConvChannels(const PackedConvInt8& p, const __m512i* col, int64_t o0, int64
   const __m512i hi8 = _mm512_set1_epi8(static_cast<char>(p.act_max));
   const __m512i wide_lo = _mm512_set1_epi32(INT32_MIN), wide_hi = _mm512_set1_epi32(INT32_MAX);
   const __m512i zero = _mm512_setzero_si512();
+  const PoolConsts pc(po, po.out ? pos0 / 64 : 0);
   for (int j = 0; j < NO; ++j) {
     const __m512i m = _mm512_set1_epi32(p.mult[static_cast<size_t>(o0 + j)]);
     const __m512i sh = _mm512_set1_epi32(p.shift[static_cast<size_t>(o0 + j)]);
@@ -215,7 +228,7 @@ void ConvChannels(const PackedConvInt8& p, const __m512i* col, int64_t o0, int64
                                      _mm512_adds_epi16(_mm512_packs_epi32(q[2], q[3]), zp16));
     out = _mm512_min_epi8(_mm512_max_epi8(out, lo8), hi8);
     if (po.out) {
-      StorePooled(out, po, o0 + j, pos0 / 64);
+      StorePooled(out, pc, o0 + j);
       continue;
     }
     if (!direct) {
