@@ -117,6 +117,43 @@ inline __m512i RequantNoClamp(__m512i x, const NoLeftParams& p) {
                                _mm512_set1_epi32(1));
 }
 
+// RequantNoClamp with its two roundings done as one, for one channel with
+// shift <= 0, right = -shift <= 31, multiplier in (0, 2^31) or 0. With
+// t = x * m (exact in 64 bits), y = floor((t + 2^30) / 2^31) and, for
+// right >= 1, r = floor((y + 2^(right-1) - [y < 0]) / 2^right) (the mask /
+// threshold test of RequantNoLeft: ties up for y >= 0, down for y < 0).
+// Since floor(floor(a) / n) = floor(a / n) for a natural n,
+//   r = floor((t + 2^30 + 2^(right+30) - [y < 0] 2^31) / 2^(31+right)),
+// one add and one arithmetic 64-bit shift. [y < 0] may be replaced by [t < 0]:
+// they differ only for -2^30 <= t < 0, where y = 0 and both forms give 0.
+// right = 0: r = y, no sign term. |t| < 2^62, so the sum fits int64.
+struct FusedRequant {
+  __m512i m, bias, neg;
+  __m128i count;
+  static bool Applies(int32_t mult, int32_t shift) {
+    return shift <= 0 && shift >= -31 && mult >= 0;
+  }
+  FusedRequant(int32_t mult, int32_t shift) {
+    const int right = -shift;
+    m = _mm512_set1_epi32(mult);
+    bias = _mm512_set1_epi64((int64_t{1} << 30) + (right ? int64_t{1} << (right + 30) : 0));
+    neg = _mm512_set1_epi64(right ? int64_t{1} << 31 : 0);
+    count = _mm_cvtsi32_si128(31 + right);
+  }
+  __m512i Half(__m512i t) const {  // t: 8 exact 64-bit products
+    const __mmask8 lt = _mm512_cmplt_epi64_mask(t, _mm512_setzero_si512());
+    __m512i sum = _mm512_add_epi64(t, bias);
+    sum = _mm512_mask_sub_epi64(sum, lt, sum, neg);
+    return _mm512_sra_epi64(sum, count);
+  }
+  __m512i operator()(__m512i x) const {
+    const __m512i even = Half(_mm512_mul_epi32(x, m));
+    const __m512i odd = Half(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), m));
+    // dword 0 of each odd result's qword moves to the odd dword.
+    return _mm512_mask_shuffle_epi32(even, 0xAAAA, odd, static_cast<_MM_PERM_ENUM>(0xA0));
+  }
+};
+
 // cs: the block's centred column sums (ColumnSums), read when p.asymmetric.
 // Fused 2x2 stride-2 average pool (ConvPoolOutput): the block is output rows
 // 2b and 2b + 1 (wp = 32), pooled into row b of each channel of `out`.
@@ -215,7 +252,10 @@ void ConvChannels(const PackedConvInt8& p, const __m512i* col, int64_t o0, int64
     const __m512i m = _mm512_set1_epi32(p.mult[static_cast<size_t>(o0 + j)]);
     const __m512i sh = _mm512_set1_epi32(p.shift[static_cast<size_t>(o0 + j)]);
     __m512i q[4];
-    if (p.shift[static_cast<size_t>(o0 + j)] <= 0 && p.mult[static_cast<size_t>(o0 + j)] != INT32_MIN) {
+    if (FusedRequant::Applies(p.mult[static_cast<size_t>(o0 + j)], p.shift[static_cast<size_t>(o0 + j)])) {
+      const FusedRequant rq(p.mult[static_cast<size_t>(o0 + j)], p.shift[static_cast<size_t>(o0 + j)]);
+      for (int r = 0; r < 4; ++r) q[r] = rq(acc[j][r]);
+    } else if (p.shift[static_cast<size_t>(o0 + j)] <= 0 && p.mult[static_cast<size_t>(o0 + j)] != INT32_MIN) {
       const NoLeftParams rq(p.mult[static_cast<size_t>(o0 + j)], p.shift[static_cast<size_t>(o0 + j)]);
       for (int r = 0; r < 4; ++r) q[r] = RequantNoClamp(acc[j][r], rq);
     } else {
