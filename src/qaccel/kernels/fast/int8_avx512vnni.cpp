@@ -79,6 +79,7 @@ inline bool NoLeftApplies(__m512i m, __m512i shift) {
 // The per-lane constants of RequantNoLeft.
 struct NoLeftParams {
   __m512i m, m_odd, right, mask, half;
+  NoLeftParams() = default;
   NoLeftParams(__m512i mult, __m512i shift) {
     m = mult;
     m_odd = _mm512_srli_epi64(mult, 32);
@@ -402,6 +403,18 @@ void ConvAvx512VnniChannelLanes(const PackedConvInt8& p, const uint8_t* u, uint8
       BuildColumns(p, ug + b * 64, col + b * t4n * 4);
       if (p.asymmetric) ColumnSums(p, col + b * t4n * 4, cs + b * 4);
     }
+    // The requantization constants of the first kHoisted 16-channel vectors,
+    // once per group instead of once per 16 positions (the stores to `out`
+    // may alias p.mult for the compiler, so it would rebuild them).
+    constexpr int64_t kHoisted = 4;
+    NoLeftParams hoisted[kHoisted];
+    bool hoisted_ok[kHoisted] = {};
+    for (int64_t v = 0; v < std::min(kHoisted, p.opg16 / 16); ++v) {
+      const __m512i m = _mm512_loadu_si512(p.mult.data() + g * opg + v * 16);
+      const __m512i sh = _mm512_loadu_si512(p.shift.data() + g * opg + v * 16);
+      hoisted_ok[v] = NoLeftApplies(m, sh);
+      if (hoisted_ok[v]) hoisted[v] = NoLeftParams(m, sh);
+    }
     for (int64_t q0 = 0; q0 < P; q0 += 16) {
       const int64_t nq = std::min<int64_t>(16, P - q0);
       // Where position q's 4 taps of tap group 0 sit in col (then + 256 bytes per group).
@@ -432,7 +445,10 @@ void ConvAvx512VnniChannelLanes(const PackedConvInt8& p, const uint8_t* u, uint8
         const __m512i m = _mm512_loadu_si512(p.mult.data() + o0);
         const __m512i sh = _mm512_loadu_si512(p.shift.data() + o0);
         __m128i rows[16];
-        if (NoLeftApplies(m, sh)) {
+        if (v < kHoisted && hoisted_ok[v]) {
+          const NoLeftParams& rq = hoisted[v];
+          for (int i = 0; i < 16; ++i) rows[i] = _mm512_cvtsepi32_epi8(rq(acc[i], zp, lo, hi));
+        } else if (NoLeftApplies(m, sh)) {
           const NoLeftParams rq(m, sh);
           for (int i = 0; i < 16; ++i) rows[i] = _mm512_cvtsepi32_epi8(rq(acc[i], zp, lo, hi));
         } else {
