@@ -155,6 +155,46 @@ struct FusedRequant {
   }
 };
 
+// FusedRequant with per-lane multipliers and shifts (channel lanes): the
+// even qwords use the even lanes' constants, the odd qwords the odd lanes'.
+struct FusedRequantLanes {
+  __m512i m, m_odd, bias_e, bias_o, neg_e, neg_o, count_e, count_o;
+  FusedRequantLanes() = default;
+  // False (nothing set) unless every lane satisfies FusedRequant::Applies.
+  bool Set(const int32_t* mult, const int32_t* shift) {
+    alignas(64) int64_t be[8], bo[8], ne[8], no[8], ce[8], co[8];
+    for (int i = 0; i < 16; ++i) {
+      if (!FusedRequant::Applies(mult[i], shift[i])) return false;
+      const int right = -shift[i];
+      const int64_t b = (int64_t{1} << 30) + (right ? int64_t{1} << (right + 30) : 0);
+      const int64_t n = right ? int64_t{1} << 31 : 0;
+      (i % 2 ? bo : be)[i / 2] = b;
+      (i % 2 ? no : ne)[i / 2] = n;
+      (i % 2 ? co : ce)[i / 2] = 31 + right;
+    }
+    m = _mm512_loadu_si512(mult);
+    m_odd = _mm512_srli_epi64(m, 32);
+    bias_e = _mm512_load_si512(be), bias_o = _mm512_load_si512(bo);
+    neg_e = _mm512_load_si512(ne), neg_o = _mm512_load_si512(no);
+    count_e = _mm512_load_si512(ce), count_o = _mm512_load_si512(co);
+    return true;
+  }
+  static __m512i Half(__m512i t, __m512i bias, __m512i neg, __m512i count) {
+    const __mmask8 lt = _mm512_cmplt_epi64_mask(t, _mm512_setzero_si512());
+    __m512i sum = _mm512_add_epi64(t, bias);
+    sum = _mm512_mask_sub_epi64(sum, lt, sum, neg);
+    return _mm512_srav_epi64(sum, count);
+  }
+  // The requantized value with the zero point and clamp (as NoLeftParams()).
+  __m512i operator()(__m512i x, __m512i zp, __m512i lo, __m512i hi) const {
+    const __m512i even = Half(_mm512_mul_epi32(x, m), bias_e, neg_e, count_e);
+    const __m512i odd = Half(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), m_odd), bias_o, neg_o, count_o);
+    __m512i r = _mm512_mask_shuffle_epi32(even, 0xAAAA, odd, static_cast<_MM_PERM_ENUM>(0xA0));
+    r = _mm512_min_epi32(_mm512_max_epi32(r, lo), hi);
+    return _mm512_add_epi32(r, zp);
+  }
+};
+
 // cs: the block's centred column sums (ColumnSums), read when p.asymmetric.
 // Fused 2x2 stride-2 average pool (ConvPoolOutput): the block is output rows
 // 2b and 2b + 1 (wp = 32), pooled into row b of each channel of `out`.
@@ -409,7 +449,10 @@ void ConvAvx512VnniChannelLanes(const PackedConvInt8& p, const uint8_t* u, uint8
     constexpr int64_t kHoisted = 4;
     NoLeftParams hoisted[kHoisted];
     bool hoisted_ok[kHoisted] = {};
+    FusedRequantLanes fused[kHoisted];
+    bool fused_ok[kHoisted] = {};
     for (int64_t v = 0; v < std::min(kHoisted, p.opg16 / 16); ++v) {
+      fused_ok[v] = fused[v].Set(p.mult.data() + g * opg + v * 16, p.shift.data() + g * opg + v * 16);
       const __m512i m = _mm512_loadu_si512(p.mult.data() + g * opg + v * 16);
       const __m512i sh = _mm512_loadu_si512(p.shift.data() + g * opg + v * 16);
       hoisted_ok[v] = NoLeftApplies(m, sh);
@@ -445,7 +488,10 @@ void ConvAvx512VnniChannelLanes(const PackedConvInt8& p, const uint8_t* u, uint8
         const __m512i m = _mm512_loadu_si512(p.mult.data() + o0);
         const __m512i sh = _mm512_loadu_si512(p.shift.data() + o0);
         __m128i rows[16];
-        if (v < kHoisted && hoisted_ok[v]) {
+        if (v < kHoisted && fused_ok[v]) {
+          const FusedRequantLanes& rq = fused[v];
+          for (int i = 0; i < 16; ++i) rows[i] = _mm512_cvtsepi32_epi8(rq(acc[i], zp, lo, hi));
+        } else if (v < kHoisted && hoisted_ok[v]) {
           const NoLeftParams& rq = hoisted[v];
           for (int i = 0; i < 16; ++i) rows[i] = _mm512_cvtsepi32_epi8(rq(acc[i], zp, lo, hi));
         } else if (NoLeftApplies(m, sh)) {
