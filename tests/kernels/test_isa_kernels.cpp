@@ -220,6 +220,16 @@ TEST(IsaKernels, VectorRequantizationEqualsScalarOnEdgeValues) {
         mult.push_back(m);
         shift.push_back(sh);
       }
+  // Also every right shift (shift <= 0) in vectors of 16 lanes with the same
+  // shift: the vector code's fused one-rounding path (FusedRequant) runs on
+  // whole vectors whose lanes all have right shifts of at most 31.
+  for (int sh = std::max(kMinShift, -31); sh <= 0; ++sh)
+    for (int32_t a : accs)
+      for (int32_t m : mults) {
+        acc.push_back(a);
+        mult.push_back(m);
+        shift.push_back(sh);
+      }
   for (kf::Isa isa : Paths())
     for (auto [zp, lo, hi] : {std::array<int32_t, 3>{0, -128, 127},
                               {-128, -128, 127},

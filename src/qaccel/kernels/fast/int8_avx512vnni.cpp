@@ -555,8 +555,15 @@ void RequantizeRowAvx512(const int32_t* acc, int64_t n, const int32_t* mult, con
     const __m512i x = _mm512_maskz_loadu_epi32(k, acc + i);
     const __m512i m = _mm512_maskz_loadu_epi32(k, mult + i);
     const __m512i sh = _mm512_maskz_loadu_epi32(k, shift + i);
-    const __m512i r = NoLeftApplies(m, sh) ? NoLeftParams(m, sh)(x, z, l, h)
-                                           : Requant(x, m, sh, z, l, h);
+    // The kernels' paths in their order of preference (FusedRequantLanes
+    // where every lane allows it), so the edge-value tests reach them all.
+    alignas(64) int32_t m16[16], sh16[16];
+    _mm512_store_si512(m16, m);
+    _mm512_store_si512(sh16, sh);
+    FusedRequantLanes fused;
+    const __m512i r = fused.Set(m16, sh16)      ? fused(x, z, l, h)
+                      : NoLeftApplies(m, sh) ? NoLeftParams(m, sh)(x, z, l, h)
+                                             : Requant(x, m, sh, z, l, h);
     _mm_mask_storeu_epi8(out + i, k, _mm512_cvtsepi32_epi8(r));
   }
 }
