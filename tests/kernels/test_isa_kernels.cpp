@@ -220,6 +220,16 @@ TEST(IsaKernels, VectorRequantizationEqualsScalarOnEdgeValues) {
         mult.push_back(m);
         shift.push_back(sh);
       }
+  // Also every right shift (shift <= 0) in vectors of 16 lanes with the same
+  // shift: the vector code's fused one-rounding path (FusedRequant) runs on
+  // whole vectors whose lanes all have right shifts of at most 31.
+  for (int sh = std::max(kMinShift, -31); sh <= 0; ++sh)
+    for (int32_t a : accs)
+      for (int32_t m : mults) {
+        acc.push_back(a);
+        mult.push_back(m);
+        shift.push_back(sh);
+      }
   for (kf::Isa isa : Paths())
     for (auto [zp, lo, hi] : {std::array<int32_t, 3>{0, -128, 127},
                               {-128, -128, 127},
@@ -262,9 +272,41 @@ TEST(IsaKernels, AvgPool2x2BitIdenticalToReference) {
   }
 }
 
-// The fused conv + 2x2 average pool (RunConvInt8Pool2x2) against the
-// reference conv then the reference pool: shapes whose padded width is 32
-// (the fused kernel's condition), every weight kind, random clamps.
+// The fused conv + 2x2 average pool (RunConvInt8Pool2x2) of one random case
+// of shape s against the reference conv then the reference pool; false when
+// the fused kernel does not apply to s.
+bool CheckConvPoolFused(std::mt19937& rng, const ConvShape& s, int t) {
+  const ConvCase c(rng, s, t);
+  const int kind = c.kind;
+  const Requant& r = c.r;
+  const std::vector<int8_t>& w = c.w;
+  const std::vector<int8_t>& in = c.in;
+  const int32_t* b = c.b;
+  const kf::PackedConvInt8 p = kf::PackConvInt8(s, r.p, w.data(), b, kind == 3, kf::Isa::kAvx512Vnni);
+  if (!kf::ConvPoolApplies(p)) return false;
+  std::vector<int8_t> conv(static_cast<size_t>(s.out_c * s.out_h * s.out_w));
+  reference::ConvInt8(s, r.p, in.data(), w.data(), b, conv.data());
+  PoolShape ps;
+  ps.channels = s.out_c;
+  ps.in_h = s.out_h;
+  ps.in_w = s.out_w;
+  ps.kernel_h = ps.kernel_w = ps.stride_h = ps.stride_w = 2;
+  ps.out_h = s.out_h / 2;
+  ps.out_w = s.out_w / 2;
+  const int32_t lo = t % 2 ? -128 : -30, hi = t % 3 ? 127 : 40;
+  std::vector<int8_t> want(static_cast<size_t>(s.out_c * ps.out_h * ps.out_w));
+  reference::AvgPoolInt8(ps, 0, lo, hi, conv.data(), want.data());
+  std::vector<uint8_t> scratch(static_cast<size_t>(kf::ScratchBytes(p)));
+  std::vector<int8_t> got(want.size(), 0x55);
+  kf::RunConvInt8Pool2x2(p, in.data(), lo, hi, got.data(), scratch.data());
+  EXPECT_EQ(got, want) << "case " << t << " kind " << kind << " c " << s.in_c << "->" << s.out_c
+                       << " k " << s.kernel_h << "x" << s.kernel_w << " p " << s.pad_h << ","
+                       << s.pad_w << " in " << s.in_h << "x" << s.in_w;
+  return true;
+}
+
+// Random shapes whose padded width is 32 (the fused kernel's condition),
+// every weight kind, random clamps.
 TEST(IsaKernels, ConvPoolFusedBitIdenticalToReference) {
   if (kf::DetectedIsa() != kf::Isa::kAvx512Vnni) GTEST_SKIP() << "no avx512vnni";
   std::mt19937 rng(930);
@@ -282,36 +324,31 @@ TEST(IsaKernels, ConvPoolFusedBitIdenticalToReference) {
     s.in_h = std::max<int64_t>(s.kernel_h, 2 + rng() % 30);
     s.out_h = s.in_h + 2 * s.pad_h - s.kernel_h + 1;
     s.out_w = s.in_w + 2 * s.pad_w - s.kernel_w + 1;
-    const ConvCase c(rng, s, t);
-    const int kind = c.kind;
-    const Requant& r = c.r;
-    const std::vector<int8_t>& w = c.w;
-    const std::vector<int8_t>& in = c.in;
-    const int32_t* b = c.b;
-    const kf::PackedConvInt8 p =
-        kf::PackConvInt8(s, r.p, w.data(), b, kind == 3, kf::Isa::kAvx512Vnni);
-    if (!kf::ConvPoolApplies(p)) continue;
-    std::vector<int8_t> conv(static_cast<size_t>(s.out_c * s.out_h * s.out_w));
-    reference::ConvInt8(s, r.p, in.data(), w.data(), b, conv.data());
-    PoolShape ps;
-    ps.channels = s.out_c;
-    ps.in_h = s.out_h;
-    ps.in_w = s.out_w;
-    ps.kernel_h = ps.kernel_w = ps.stride_h = ps.stride_w = 2;
-    ps.out_h = s.out_h / 2;
-    ps.out_w = s.out_w / 2;
-    const int32_t lo = t % 2 ? -128 : -30, hi = t % 3 ? 127 : 40;
-    std::vector<int8_t> want(static_cast<size_t>(s.out_c * ps.out_h * ps.out_w));
-    reference::AvgPoolInt8(ps, 0, lo, hi, conv.data(), want.data());
-    std::vector<uint8_t> scratch(static_cast<size_t>(kf::ScratchBytes(p)));
-    std::vector<int8_t> got(want.size(), 0x55);
-    kf::RunConvInt8Pool2x2(p, in.data(), lo, hi, got.data(), scratch.data());
-    ASSERT_EQ(got, want) << "case " << t << " kind " << kind << " c " << s.in_c << "->" << s.out_c
-                         << " k " << s.kernel_h << "x" << s.kernel_w << " p " << s.pad_h << ","
-                         << s.pad_w << " in " << s.in_h << "x" << s.in_w;
-    ++fused;
+    fused += CheckConvPoolFused(rng, s, t);
+    if (HasFailure()) return;
   }
   EXPECT_GT(fused, 20);
+}
+
+// The shapes with a specialized fused kernel (7 tap groups, 6 channels):
+// LeNet-5's conv1 (1 x 28 x 28, pad 2, 5x5 -> 6) and 3 x 3x3 -> 6.
+TEST(IsaKernels, ConvPoolFusedLeNetConv1BitIdenticalToReference) {
+  if (kf::DetectedIsa() != kf::Isa::kAvx512Vnni) GTEST_SKIP() << "no avx512vnni";
+  std::mt19937 rng(931);
+  for (int t = 0; t < 48; ++t) {
+    ConvShape s;
+    s.groups = 1;
+    s.out_c = 6;
+    s.in_c = t % 4 == 3 ? 3 : 1;
+    s.kernel_h = s.kernel_w = s.in_c == 3 ? 3 : 5;
+    s.pad_h = s.pad_w = s.in_c == 3 ? 1 : 2;
+    s.in_w = 32 - 2 * s.pad_w;
+    s.in_h = t % 2 ? s.in_w : 28;
+    s.out_h = s.in_h + 2 * s.pad_h - s.kernel_h + 1;
+    s.out_w = s.in_w + 2 * s.pad_w - s.kernel_w + 1;
+    ASSERT_TRUE(CheckConvPoolFused(rng, s, t)) << "case " << t;
+    if (HasFailure()) return;
+  }
 }
 
 }  // namespace

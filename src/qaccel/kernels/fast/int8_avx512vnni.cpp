@@ -79,6 +79,7 @@ inline bool NoLeftApplies(__m512i m, __m512i shift) {
 // The per-lane constants of RequantNoLeft.
 struct NoLeftParams {
   __m512i m, m_odd, right, mask, half;
+  NoLeftParams() = default;
   NoLeftParams(__m512i mult, __m512i shift) {
     m = mult;
     m_odd = _mm512_srli_epi64(mult, 32);
@@ -86,6 +87,17 @@ struct NoLeftParams {
     const __m512i one = _mm512_set1_epi32(1);
     mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, right), one);
     half = _mm512_srli_epi32(mask, 1);
+  }
+  // One channel's constants from its scalars (shift <= 0, mult != INT32_MIN):
+  // every lane holds the same values, so the odd-lane multiplier is m itself.
+  NoLeftParams(int32_t mult, int32_t shift) {
+    const auto r = static_cast<uint32_t>(-shift);
+    const uint32_t msk = r >= 32 ? ~uint32_t{0} : (uint32_t{1} << r) - 1u;  // as vpsllvd
+    m = _mm512_set1_epi32(mult);
+    m_odd = m;
+    right = _mm512_set1_epi32(static_cast<int32_t>(r));
+    mask = _mm512_set1_epi32(static_cast<int32_t>(msk));
+    half = _mm512_set1_epi32(static_cast<int32_t>(msk >> 1));
   }
   __m512i operator()(__m512i x, __m512i zp, __m512i lo, __m512i hi) const {
     return RequantNoLeft(x, m, m_odd, right, mask, half, zp, lo, hi);
@@ -106,6 +118,83 @@ inline __m512i RequantNoClamp(__m512i x, const NoLeftParams& p) {
                                _mm512_set1_epi32(1));
 }
 
+// RequantNoClamp with its two roundings done as one, for one channel with
+// shift <= 0, right = -shift <= 31, multiplier in (0, 2^31) or 0. With
+// t = x * m (exact in 64 bits), y = floor((t + 2^30) / 2^31) and, for
+// right >= 1, r = floor((y + 2^(right-1) - [y < 0]) / 2^right) (the mask /
+// threshold test of RequantNoLeft: ties up for y >= 0, down for y < 0).
+// Since floor(floor(a) / n) = floor(a / n) for a natural n,
+//   r = floor((t + 2^30 + 2^(right+30) - [y < 0] 2^31) / 2^(31+right)),
+// one add and one arithmetic 64-bit shift. [y < 0] may be replaced by [t < 0]:
+// they differ only for -2^30 <= t < 0, where y = 0 and both forms give 0.
+// right = 0: r = y, no sign term. |t| < 2^62, so the sum fits int64.
+struct FusedRequant {
+  __m512i m, bias, neg;
+  __m128i count;
+  static bool Applies(int32_t mult, int32_t shift) {
+    return shift <= 0 && shift >= -31 && mult >= 0;
+  }
+  FusedRequant(int32_t mult, int32_t shift) {
+    const int right = -shift;
+    m = _mm512_set1_epi32(mult);
+    bias = _mm512_set1_epi64((int64_t{1} << 30) + (right ? int64_t{1} << (right + 30) : 0));
+    neg = _mm512_set1_epi64(right ? int64_t{1} << 31 : 0);
+    count = _mm_cvtsi32_si128(31 + right);
+  }
+  __m512i Half(__m512i t) const {  // t: 8 exact 64-bit products
+    const __mmask8 lt = _mm512_cmplt_epi64_mask(t, _mm512_setzero_si512());
+    __m512i sum = _mm512_add_epi64(t, bias);
+    sum = _mm512_mask_sub_epi64(sum, lt, sum, neg);
+    return _mm512_sra_epi64(sum, count);
+  }
+  __m512i operator()(__m512i x) const {
+    const __m512i even = Half(_mm512_mul_epi32(x, m));
+    const __m512i odd = Half(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), m));
+    // dword 0 of each odd result's qword moves to the odd dword.
+    return _mm512_mask_shuffle_epi32(even, 0xAAAA, odd, static_cast<_MM_PERM_ENUM>(0xA0));
+  }
+};
+
+// FusedRequant with per-lane multipliers and shifts (channel lanes): the
+// even qwords use the even lanes' constants, the odd qwords the odd lanes'.
+struct FusedRequantLanes {
+  __m512i m, m_odd, bias_e, bias_o, neg_e, neg_o, count_e, count_o;
+  FusedRequantLanes() = default;
+  // False (nothing set) unless every lane satisfies FusedRequant::Applies.
+  bool Set(const int32_t* mult, const int32_t* shift) {
+    alignas(64) int64_t be[8], bo[8], ne[8], no[8], ce[8], co[8];
+    for (int i = 0; i < 16; ++i) {
+      if (!FusedRequant::Applies(mult[i], shift[i])) return false;
+      const int right = -shift[i];
+      const int64_t b = (int64_t{1} << 30) + (right ? int64_t{1} << (right + 30) : 0);
+      const int64_t n = right ? int64_t{1} << 31 : 0;
+      (i % 2 ? bo : be)[i / 2] = b;
+      (i % 2 ? no : ne)[i / 2] = n;
+      (i % 2 ? co : ce)[i / 2] = 31 + right;
+    }
+    m = _mm512_loadu_si512(mult);
+    m_odd = _mm512_srli_epi64(m, 32);
+    bias_e = _mm512_load_si512(be), bias_o = _mm512_load_si512(bo);
+    neg_e = _mm512_load_si512(ne), neg_o = _mm512_load_si512(no);
+    count_e = _mm512_load_si512(ce), count_o = _mm512_load_si512(co);
+    return true;
+  }
+  static __m512i Half(__m512i t, __m512i bias, __m512i neg, __m512i count) {
+    const __mmask8 lt = _mm512_cmplt_epi64_mask(t, _mm512_setzero_si512());
+    __m512i sum = _mm512_add_epi64(t, bias);
+    sum = _mm512_mask_sub_epi64(sum, lt, sum, neg);
+    return _mm512_srav_epi64(sum, count);
+  }
+  // The requantized value with the zero point and clamp (as NoLeftParams()).
+  __m512i operator()(__m512i x, __m512i zp, __m512i lo, __m512i hi) const {
+    const __m512i even = Half(_mm512_mul_epi32(x, m), bias_e, neg_e, count_e);
+    const __m512i odd = Half(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), m_odd), bias_o, neg_o, count_o);
+    __m512i r = _mm512_mask_shuffle_epi32(even, 0xAAAA, odd, static_cast<_MM_PERM_ENUM>(0xA0));
+    r = _mm512_min_epi32(_mm512_max_epi32(r, lo), hi);
+    return _mm512_add_epi32(r, zp);
+  }
+};
+
 // cs: the block's centred column sums (ColumnSums), read when p.asymmetric.
 // Fused 2x2 stride-2 average pool (ConvPoolOutput): the block is output rows
 // 2b and 2b + 1 (wp = 32), pooled into row b of each channel of `out`.
@@ -115,31 +204,45 @@ struct PoolOut {
   int32_t lo = 0, hi = 0; // the pool's clamp
 };
 
+// The pool's constants, set up once per block (not per channel).
+struct PoolConsts {
+  __m512i lo, hi;
+  __mmask16 keep;
+  int8_t* row;          // row b of channel 0
+  int64_t channel_step; // bytes between channels
+  PoolConsts(const PoolOut& po, int64_t b)
+      : lo(_mm512_set1_epi32(po.lo)), hi(_mm512_set1_epi32(po.hi)),
+        keep(static_cast<__mmask16>((1u << po.w) - 1)), row(po.out + b * po.w),
+        channel_step(po.h * po.w) {}
+};
+
 // The pool of one block's 64 conv outputs (bytes 0-31 row 2b, 32-63 row
 // 2b + 1, columns 0-31): the same arithmetic as AvgPool2x2Avx512 (sum of the
-// four int8 values, RoundingDivide by 4 half away from zero, clamp).
-inline void StorePooled(__m512i conv, const PoolOut& po, int64_t channel, int64_t b) {
+// four int8 values, RoundingDivide by 4 half away from zero, clamp). The
+// rounding as (sum + 2 + (sum < 0 ? -1 : 0)) >> 2 (arithmetic): for sum >= 0
+// floor((sum + 2) / 4); for sum < 0 floor((sum + 1) / 4) = ceil((sum - 2) / 4)
+// = -floor((|sum| + 2) / 4), the same values.
+inline void StorePooled(__m512i conv, const PoolConsts& pc, int64_t channel) {
   const __m512i r0 = _mm512_cvtepi8_epi16(_mm512_castsi512_si256(conv));
   const __m512i r1 = _mm512_cvtepi8_epi16(_mm512_extracti64x4_epi64(conv, 1));
   const __m512i sum = _mm512_madd_epi16(_mm512_add_epi16(r0, r1), _mm512_set1_epi16(1));
-  const __m512i mag =
-      _mm512_srli_epi32(_mm512_add_epi32(_mm512_abs_epi32(sum), _mm512_set1_epi32(2)), 2);
-  __m512i r = _mm512_mask_sub_epi32(mag, _mm512_cmplt_epi32_mask(sum, _mm512_setzero_si512()),
-                                    _mm512_setzero_si512(), mag);
-  r = _mm512_min_epi32(_mm512_max_epi32(r, _mm512_set1_epi32(po.lo)), _mm512_set1_epi32(po.hi));
-  _mm_mask_storeu_epi8(po.out + (channel * po.h + b) * po.w,
-                       static_cast<__mmask16>((1u << po.w) - 1), _mm512_cvtsepi32_epi8(r));
+  const __m512i biased =
+      _mm512_add_epi32(_mm512_add_epi32(sum, _mm512_set1_epi32(2)), _mm512_srai_epi32(sum, 31));
+  __m512i r = _mm512_srai_epi32(biased, 2);
+  r = _mm512_min_epi32(_mm512_max_epi32(r, pc.lo), pc.hi);
+  _mm_mask_storeu_epi8(pc.row + channel * pc.channel_step, pc.keep, _mm512_cvtsepi32_epi8(r));
 }
 
-template <int NO>
+template <int NO, int T4N = 0>
 void ConvChannels(const PackedConvInt8& p, const __m512i* col, int64_t o0, int64_t pos0,
                   int8_t* wide, const __m512i* cs, const PoolOut& po) {
-  const int64_t t4n = p.k4 / 4, stride = p.blocks * p.block;
+  const int64_t t4n = T4N ? T4N : p.k4 / 4, stride = p.blocks * p.block;
   const bool direct = p.s.stride_h == 1 && p.s.stride_w == 1;  // wide is then the output
   const int8_t* w = p.w8.data() + o0 * p.k4;
   __m512i acc[NO][4];
   for (int j = 0; j < NO; ++j)
     for (int r = 0; r < 4; ++r) acc[j][r] = _mm512_set1_epi32(p.corr[static_cast<size_t>(o0 + j)]);
+#pragma GCC unroll 8
   for (int64_t t = 0; t < t4n; ++t) {
     const __m512i c0 = _mm512_load_si512(col + 4 * t), c1 = _mm512_load_si512(col + 4 * t + 1);
     const __m512i c2 = _mm512_load_si512(col + 4 * t + 2), c3 = _mm512_load_si512(col + 4 * t + 3);
@@ -166,7 +269,7 @@ void ConvChannels(const PackedConvInt8& p, const __m512i* col, int64_t o0, int64
   int64_t row_at[66];  // a block of 64 positions touches at most 65 rows (wp >= 1)
   __mmask64 row_keep[66];
   int rows = 0;
-  if (direct)
+  if (direct && !po.out)
     for (int64_t y = pos0 / p.wp; y < s.out_h && y * p.wp < pos0 + 64; ++y) {
       const int64_t first = std::max(y * p.wp, pos0) - pos0;
       const int64_t last = std::min(y * p.wp + s.out_w, pos0 + 64) - pos0;  // exclusive
@@ -185,12 +288,16 @@ void ConvChannels(const PackedConvInt8& p, const __m512i* col, int64_t o0, int64
   const __m512i hi8 = _mm512_set1_epi8(static_cast<char>(p.act_max));
   const __m512i wide_lo = _mm512_set1_epi32(INT32_MIN), wide_hi = _mm512_set1_epi32(INT32_MAX);
   const __m512i zero = _mm512_setzero_si512();
+  const PoolConsts pc(po, po.out ? pos0 / 64 : 0);
   for (int j = 0; j < NO; ++j) {
     const __m512i m = _mm512_set1_epi32(p.mult[static_cast<size_t>(o0 + j)]);
     const __m512i sh = _mm512_set1_epi32(p.shift[static_cast<size_t>(o0 + j)]);
     __m512i q[4];
-    if (p.shift[static_cast<size_t>(o0 + j)] <= 0 && p.mult[static_cast<size_t>(o0 + j)] != INT32_MIN) {
-      const NoLeftParams rq(m, sh);
+    if (FusedRequant::Applies(p.mult[static_cast<size_t>(o0 + j)], p.shift[static_cast<size_t>(o0 + j)])) {
+      const FusedRequant rq(p.mult[static_cast<size_t>(o0 + j)], p.shift[static_cast<size_t>(o0 + j)]);
+      for (int r = 0; r < 4; ++r) q[r] = rq(acc[j][r]);
+    } else if (p.shift[static_cast<size_t>(o0 + j)] <= 0 && p.mult[static_cast<size_t>(o0 + j)] != INT32_MIN) {
+      const NoLeftParams rq(p.mult[static_cast<size_t>(o0 + j)], p.shift[static_cast<size_t>(o0 + j)]);
       for (int r = 0; r < 4; ++r) q[r] = RequantNoClamp(acc[j][r], rq);
     } else {
       // zp 0 and no clamp (the int32 range): the raw requantized value.
@@ -202,7 +309,7 @@ void ConvChannels(const PackedConvInt8& p, const __m512i* col, int64_t o0, int64
                                      _mm512_adds_epi16(_mm512_packs_epi32(q[2], q[3]), zp16));
     out = _mm512_min_epi8(_mm512_max_epi8(out, lo8), hi8);
     if (po.out) {
-      StorePooled(out, po, o0 + j, pos0 / 64);
+      StorePooled(out, pc, o0 + j);
       continue;
     }
     if (!direct) {
@@ -336,6 +443,21 @@ void ConvAvx512VnniChannelLanes(const PackedConvInt8& p, const uint8_t* u, uint8
       BuildColumns(p, ug + b * 64, col + b * t4n * 4);
       if (p.asymmetric) ColumnSums(p, col + b * t4n * 4, cs + b * 4);
     }
+    // The requantization constants of the first kHoisted 16-channel vectors,
+    // once per group instead of once per 16 positions (the stores to `out`
+    // may alias p.mult for the compiler, so it would rebuild them).
+    constexpr int64_t kHoisted = 4;
+    NoLeftParams hoisted[kHoisted];
+    bool hoisted_ok[kHoisted] = {};
+    FusedRequantLanes fused[kHoisted];
+    bool fused_ok[kHoisted] = {};
+    for (int64_t v = 0; v < std::min(kHoisted, p.opg16 / 16); ++v) {
+      fused_ok[v] = fused[v].Set(p.mult.data() + g * opg + v * 16, p.shift.data() + g * opg + v * 16);
+      const __m512i m = _mm512_loadu_si512(p.mult.data() + g * opg + v * 16);
+      const __m512i sh = _mm512_loadu_si512(p.shift.data() + g * opg + v * 16);
+      hoisted_ok[v] = NoLeftApplies(m, sh);
+      if (hoisted_ok[v]) hoisted[v] = NoLeftParams(m, sh);
+    }
     for (int64_t q0 = 0; q0 < P; q0 += 16) {
       const int64_t nq = std::min<int64_t>(16, P - q0);
       // Where position q's 4 taps of tap group 0 sit in col (then + 256 bytes per group).
@@ -366,7 +488,13 @@ void ConvAvx512VnniChannelLanes(const PackedConvInt8& p, const uint8_t* u, uint8
         const __m512i m = _mm512_loadu_si512(p.mult.data() + o0);
         const __m512i sh = _mm512_loadu_si512(p.shift.data() + o0);
         __m128i rows[16];
-        if (NoLeftApplies(m, sh)) {
+        if (v < kHoisted && fused_ok[v]) {
+          const FusedRequantLanes& rq = fused[v];
+          for (int i = 0; i < 16; ++i) rows[i] = _mm512_cvtsepi32_epi8(rq(acc[i], zp, lo, hi));
+        } else if (v < kHoisted && hoisted_ok[v]) {
+          const NoLeftParams& rq = hoisted[v];
+          for (int i = 0; i < 16; ++i) rows[i] = _mm512_cvtsepi32_epi8(rq(acc[i], zp, lo, hi));
+        } else if (NoLeftApplies(m, sh)) {
           const NoLeftParams rq(m, sh);
           for (int i = 0; i < 16; ++i) rows[i] = _mm512_cvtsepi32_epi8(rq(acc[i], zp, lo, hi));
         } else {
@@ -387,7 +515,7 @@ void ConvAvx512Vnni(const PackedConvInt8& p, const uint8_t* u, uint8_t* col_byte
   PoolOut po;
   if (pooled) po = {pooled, p.s.out_h / 2, p.s.out_w / 2, pool_lo, pool_hi};
   const ConvShape& s = p.s;
-  const int64_t ipg = s.in_c / s.groups, opg = s.out_c / s.groups;
+  const int64_t ipg = s.in_c / s.groups, opg = s.out_c / s.groups, t4n = p.k4 / 4;
   __m512i* col = reinterpret_cast<__m512i*>(col_bytes);
   for (int64_t g = 0; g < s.groups; ++g) {
     const uint8_t* ug = u + g * ipg * p.plane;
@@ -397,6 +525,10 @@ void ConvAvx512Vnni(const PackedConvInt8& p, const uint8_t* u, uint8_t* col_byte
       BuildColumns(p, src, col);
       __m512i* cs = col + p.k4;  // after the block's k4 / 4 * 4 column vectors
       if (p.asymmetric) ColumnSums(p, col, cs);
+      if (t4n == 7 && opg == 6) {  // LeNet's conv1 (5x5, one input channel, 6 channels)
+        ConvChannels<6, 7>(p, col, g * opg, pos0, wide, cs, po);
+        continue;
+      }
       for (int64_t o0 = g * opg; o0 < (g + 1) * opg; o0 += 6)
         kConvChannels[std::min<int64_t>(6, (g + 1) * opg - o0)](p, col, o0, pos0, wide, cs, po);
     }
@@ -423,8 +555,15 @@ void RequantizeRowAvx512(const int32_t* acc, int64_t n, const int32_t* mult, con
     const __m512i x = _mm512_maskz_loadu_epi32(k, acc + i);
     const __m512i m = _mm512_maskz_loadu_epi32(k, mult + i);
     const __m512i sh = _mm512_maskz_loadu_epi32(k, shift + i);
-    const __m512i r = NoLeftApplies(m, sh) ? NoLeftParams(m, sh)(x, z, l, h)
-                                           : Requant(x, m, sh, z, l, h);
+    // The kernels' paths in their order of preference (FusedRequantLanes
+    // where every lane allows it), so the edge-value tests reach them all.
+    alignas(64) int32_t m16[16], sh16[16];
+    _mm512_store_si512(m16, m);
+    _mm512_store_si512(sh16, sh);
+    FusedRequantLanes fused;
+    const __m512i r = fused.Set(m16, sh16)      ? fused(x, z, l, h)
+                      : NoLeftApplies(m, sh) ? NoLeftParams(m, sh)(x, z, l, h)
+                                             : Requant(x, m, sh, z, l, h);
     _mm_mask_storeu_epi8(out + i, k, _mm512_cvtsepi32_epi8(r));
   }
 }
