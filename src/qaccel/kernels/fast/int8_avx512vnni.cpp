@@ -168,9 +168,13 @@ struct FusedRequantLanes {
       const int right = -shift[i];
       const int64_t b = (int64_t{1} << 30) + (right ? int64_t{1} << (right + 30) : 0);
       const int64_t n = right ? int64_t{1} << 31 : 0;
-      (i % 2 ? bo : be)[i / 2] = b;
-      (i % 2 ? no : ne)[i / 2] = n;
-      (i % 2 ? co : ce)[i / 2] = 31 + right;
+      // Plain stores (GCC's bounds sanitizer misreads `(c ? a : b)[k]` on arrays).
+      int64_t* bias = i % 2 ? bo : be;
+      int64_t* neg = i % 2 ? no : ne;
+      int64_t* count = i % 2 ? co : ce;
+      bias[i / 2] = b;
+      neg[i / 2] = n;
+      count[i / 2] = 31 + right;
     }
     m = _mm512_loadu_si512(mult);
     m_odd = _mm512_srli_epi64(m, 32);
