@@ -137,9 +137,7 @@ void ConvFloat(const ConvShape& s, const float* in, const float* weight, const f
 
 void ConvInt8(const ConvShape& s, const reference::RequantParams& rp, const int8_t* in,
               const int8_t* weight, const int32_t* bias, int8_t* out, void* scratch) {
-  Check(s.depth() <= kMaxAccumulationDepth, "fast::ConvInt8: accumulation depth " +
-                                                std::to_string(s.depth()) +
-                                                " exceeds the int32 bound");
+  reference::CheckAccumulationDepth(s.depth(), "fast::ConvInt8");
   const int64_t P = s.out_h * s.out_w, K = s.depth(), opg = s.out_c / s.groups;
   auto* base = static_cast<uint8_t*>(scratch);
   int16_t* col = reinterpret_cast<int16_t*>(base);
@@ -171,9 +169,7 @@ int64_t ConvScratchBytesBinary(const ConvShape& s) {
 
 void ConvBinary(const ConvShape& s, const reference::RequantParams& rp, const int8_t* in,
                 const int8_t* weight, const int32_t* bias, int8_t* out, void* scratch) {
-  Check(s.depth() <= kMaxAccumulationDepth, "fast::ConvBinary: accumulation depth " +
-                                                std::to_string(s.depth()) +
-                                                " exceeds the int32 bound");
+  reference::CheckAccumulationDepth(s.depth(), "fast::ConvBinary");
   const int64_t P = s.out_h * s.out_w, K = s.depth(), opg = s.out_c / s.groups;
   auto* base = static_cast<uint8_t*>(scratch);
   int16_t* col = reinterpret_cast<int16_t*>(base);

@@ -60,9 +60,7 @@ constexpr bool kIsaKernels = false;
 
 PackedConvInt8 PackConvInt8(const ConvShape& s, const reference::RequantParams& rp,
                             const int8_t* weight, const int32_t* bias, bool binary, Isa isa) {
-  Check(s.depth() <= kMaxAccumulationDepth, "fast::ConvInt8: accumulation depth " +
-                                                std::to_string(s.depth()) +
-                                                " exceeds the int32 bound");
+  reference::CheckAccumulationDepth(s.depth(), "fast::ConvInt8");
   PackedConvInt8 p;
   p.s = s;
   p.rp = rp;
@@ -89,8 +87,7 @@ PackedConvInt8 PackConvInt8(const ConvShape& s, const reference::RequantParams& 
   p.plane = p.hp * p.wp;
   // The last block of the last plane reads up to this far (dropped positions).
   const int64_t max_tap = (ipg - 1) * p.plane + (s.kernel_h - 1) * p.wp + s.kernel_w - 1;
-  p.in_bytes = std::max(s.in_c * p.plane,
-                        (s.in_c - ipg) * p.plane + max_tap + p.blocks * p.block);
+  p.in_bytes = std::max(s.in_c * p.plane, (s.in_c - ipg) * p.plane + max_tap + p.blocks * p.block);
   p.in_bytes = (p.in_bytes + 63) / 64 * 64;
   p.pad_value = static_cast<uint8_t>(rp.input_zero_point + 128);
   p.tap.assign(static_cast<size_t>(p.k4), 0);
@@ -146,11 +143,13 @@ PackedConvInt8 PackConvInt8(const ConvShape& s, const reference::RequantParams& 
       const int64_t pw = (q / s.out_w) * s.stride_h * p.wp + (q % s.out_w) * s.stride_w;
       const int64_t in_block = pw % 64;
       const int64_t lane = ((in_block % 16) / 4) * 16 + (in_block / 16) * 4 + in_block % 4;
-      p.lane_col[static_cast<size_t>(q)] = static_cast<int32_t>((pw / 64) * (p.k4 / 4) * 256 + lane * 4);
+      p.lane_col[static_cast<size_t>(q)] =
+          static_cast<int32_t>((pw / 64) * (p.k4 / 4) * 256 + lane * 4);
       p.lane_cs[static_cast<size_t>(q)] = static_cast<int32_t>((pw / 64) * 64 + lane);
     }
     // The padding lanes (one group only): multiplier 0, shift 0, never stored.
-    for (auto* v : {&p.corr, &p.mult, &p.shift, &p.wzp}) v->resize(static_cast<size_t>(s.groups * opg16), 0);
+    for (auto* v : {&p.corr, &p.mult, &p.shift, &p.wzp})
+      v->resize(static_cast<size_t>(s.groups * opg16), 0);
   }
   p.zp_out = rp.output_zero_point;
   p.act_min = rp.act_min;
@@ -169,8 +168,8 @@ int64_t WideBytes(const PackedConvInt8& p) { return p.s.out_c * p.blocks * p.blo
 
 // The scratch of the wide-grid kernels laid out (u | col | wide) and the
 // padded u planes filled: border and tail = zp_in + 128, inside q XOR 0x80.
-[[maybe_unused]] void FillPaddedInput(const PackedConvInt8& p, const int8_t* in, void* scratch, uint8_t*& u,
-                     uint8_t*& col, int8_t*& wide) {
+[[maybe_unused]] void FillPaddedInput(const PackedConvInt8& p, const int8_t* in, void* scratch,
+                                      uint8_t*& u, uint8_t*& col, int8_t*& wide) {
   const ConvShape& s = p.s;
   auto* base = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(scratch) + 63) / 64 * 64);
   u = base;
@@ -252,8 +251,8 @@ bool ConvPoolApplies(const PackedConvInt8& p) {
          p.blocks * 64 == s.out_h * p.wp;
 }
 
-void RunConvInt8Pool2x2(const PackedConvInt8& p, const int8_t* in, int32_t pool_lo,
-                        int32_t pool_hi, int8_t* pooled, void* scratch) {
+void RunConvInt8Pool2x2(const PackedConvInt8& p, const int8_t* in, int32_t pool_lo, int32_t pool_hi,
+                        int8_t* pooled, void* scratch) {
   Check(ConvPoolApplies(p), "RunConvInt8Pool2x2: this convolution has no fused pool kernel");
 #if defined(QACCEL_HAVE_ISA_KERNELS)
   uint8_t *u, *col;
@@ -267,9 +266,7 @@ void RunConvInt8Pool2x2(const PackedConvInt8& p, const int8_t* in, int32_t pool_
 
 PackedLinearInt8 PackLinearInt8(const LinearShape& s, const reference::RequantParams& rp,
                                 const int8_t* weight, const int32_t* bias, Isa isa) {
-  Check(s.in_features <= kMaxAccumulationDepth, "fast::LinearInt8: accumulation depth " +
-                                                    std::to_string(s.in_features) +
-                                                    " exceeds the int32 bound");
+  reference::CheckAccumulationDepth(s.in_features, "fast::LinearInt8");
   PackedLinearInt8 p;
   p.s = s;
   p.rp = rp;
@@ -365,13 +362,14 @@ void RunLinearInt8(const PackedLinearInt8& p, const int8_t* in, int64_t in_strid
 void RequantizeRow(Isa isa, const int32_t* acc, int64_t n, const int32_t* mult,
                    const int32_t* shift, int32_t zp, int32_t lo, int32_t hi, int8_t* out) {
 #if defined(QACCEL_HAVE_ISA_KERNELS)
-  if (isa == Isa::kAvx512Vnni) return detail::RequantizeRowAvx512(acc, n, mult, shift, zp, lo, hi, out);
+  if (isa == Isa::kAvx512Vnni)
+    return detail::RequantizeRowAvx512(acc, n, mult, shift, zp, lo, hi, out);
   if (isa == Isa::kAvx2) return detail::RequantizeRowAvx2(acc, n, mult, shift, zp, lo, hi, out);
 #endif
   (void)isa;
   for (int64_t i = 0; i < n; ++i)
-    out[i] = AddZeroPointAndClamp(MultiplyByQuantizedMultiplier(acc[i], mult[i], shift[i]), zp,
-                                  lo, hi);
+    out[i] =
+        AddZeroPointAndClamp(MultiplyByQuantizedMultiplier(acc[i], mult[i], shift[i]), zp, lo, hi);
 }
 
 }  // namespace qaccel::kernels::fast

@@ -49,9 +49,7 @@ void LinearFloat(const LinearShape& s, const float* in, const float* wt, const f
 
 void LinearInt8(const LinearShape& s, const reference::RequantParams& p, const int8_t* in,
                 const int16_t* wt, const int32_t* bias, int8_t* out, void* scratch) {
-  Check(s.in_features <= kMaxAccumulationDepth, "fast::LinearInt8: accumulation depth " +
-                                                    std::to_string(s.in_features) +
-                                                    " exceeds the int32 bound");
+  reference::CheckAccumulationDepth(s.in_features, "fast::LinearInt8");
   // Exact int32 arithmetic, so the order of the sum is free: inputs are taken
   // in pairs, (x_i * w_oi + x_i+1 * w_oi+1) with pmaddwd on SSE2.
   const int64_t O = s.out_features, pairs = (s.in_features + 1) / 2;
@@ -97,9 +95,7 @@ BinaryLinearWeights PrepareBinaryLinear(const LinearShape& s, const int8_t* weig
 
 void LinearBinary(const LinearShape& s, const reference::RequantParams& p, const int8_t* in,
                   const BinaryLinearWeights& w, const int32_t* bias, int8_t* out, void* scratch) {
-  Check(s.in_features <= kMaxAccumulationDepth, "fast::LinearBinary: accumulation depth " +
-                                                    std::to_string(s.in_features) +
-                                                    " exceeds the int32 bound");
+  reference::CheckAccumulationDepth(s.in_features, "fast::LinearBinary");
   int32_t* x = static_cast<int32_t*>(scratch);
   int32_t total = 0;
   for (int64_t i = 0; i < s.in_features; ++i) {

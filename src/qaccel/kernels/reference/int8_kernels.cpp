@@ -7,14 +7,14 @@
 #include "qaccel/core/error.h"
 
 namespace qaccel::kernels::reference {
-namespace {
-
-void CheckDepth(int64_t depth, const char* op) {
+void CheckAccumulationDepth(int64_t depth, const char* op) {
   Check(depth <= kMaxAccumulationDepth,
         std::string(op) + ": accumulation depth " + std::to_string(depth) +
             " exceeds the int32 accumulator bound " + std::to_string(kMaxAccumulationDepth) +
             " (numeric_contract.h)");
 }
+
+namespace {
 
 int8_t Requantize(const RequantParams& p, int64_t channel, int32_t acc) {
   const int64_t c = p.per_channel ? channel : 0;
@@ -37,7 +37,7 @@ int32_t LinearAccumulator(const LinearShape& s, const RequantParams& p, const in
 
 void ConvInt8(const ConvShape& s, const RequantParams& p, const int8_t* in, const int8_t* weight,
               const int32_t* bias, int8_t* out) {
-  CheckDepth(s.depth(), "ConvInt8");
+  CheckAccumulationDepth(s.depth(), "ConvInt8");
   const int64_t in_per_group = s.in_c / s.groups, out_per_group = s.out_c / s.groups;
   for (int64_t o = 0; o < s.out_c; ++o) {
     const int64_t g = o / out_per_group;
@@ -68,14 +68,14 @@ void ConvInt8(const ConvShape& s, const RequantParams& p, const int8_t* in, cons
 
 void LinearAccumulateInt8(const LinearShape& s, const RequantParams& p, const int8_t* in,
                           const int8_t* weight, const int32_t* bias, int32_t* acc) {
-  CheckDepth(s.in_features, "LinearInt8");
+  CheckAccumulationDepth(s.in_features, "LinearInt8");
   for (int64_t o = 0; o < s.out_features; ++o)
     acc[o] = LinearAccumulator(s, p, in, weight, bias, o);
 }
 
 void LinearInt8(const LinearShape& s, const RequantParams& p, const int8_t* in,
                 const int8_t* weight, const int32_t* bias, int8_t* out) {
-  CheckDepth(s.in_features, "LinearInt8");
+  CheckAccumulationDepth(s.in_features, "LinearInt8");
   for (int64_t o = 0; o < s.out_features; ++o)
     out[o] = Requantize(p, o, LinearAccumulator(s, p, in, weight, bias, o));
 }

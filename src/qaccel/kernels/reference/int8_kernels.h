@@ -10,6 +10,11 @@
 
 namespace qaccel::kernels::reference {
 
+// Throws Error("<op>: accumulation depth ... exceeds the int32 accumulator
+// bound ...") for depth > kMaxAccumulationDepth (numeric_contract.h); every
+// integer conv / linear kernel, reference or fast, calls it first.
+void CheckAccumulationDepth(int64_t depth, const char* op);
+
 // Output pipeline of conv / linear. Per-channel arrays have `channels`
 // entries (one per output channel) or 1 entry (per-tensor), as per_channel says.
 struct RequantParams {
