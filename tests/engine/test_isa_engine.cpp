@@ -129,8 +129,9 @@ TEST(IsaEngine, FullTestSetsWithTrainedModels) {
           EXPECT_EQ(RunInBatches(e, s.test, s.test.n, batch), want)
               << item << " " << kf::IsaName(isa) << " threads " << threads << " batch " << batch;
         }
-      std::printf("%s: %s equal to the reference on %lld images (batches 1, 7, 256; threads 1, 2)\n",
-                  item.c_str(), kf::IsaName(isa), static_cast<long long>(s.test.n));
+      std::printf(
+          "%s: %s equal to the reference on %lld images (batches 1, 7, 256; threads 1, 2)\n",
+          item.c_str(), kf::IsaName(isa), static_cast<long long>(s.test.n));
     }
   }
 }
@@ -181,6 +182,30 @@ TEST(IsaEngine, BatchedEarlyExitsEqualPerImageDecisions) {
       EXPECT_GT(r.count[1], 0);
     }
   }
+}
+
+}  // namespace
+}  // namespace qaccel
+
+namespace qaccel {
+namespace {
+
+TEST(IsaEngine, ChunkArenaIsBounded) {
+  // The default chunk fits; a chunk whose activations would pass
+  // kMaxChunkArenaBytes per worker is refused up front, naming the largest.
+  const Graph g = RandomModel("lenet5", 3);
+  const engine::Engine e(g);
+  EXPECT_EQ(e.chunk(), engine::kDefaultChunk);
+  const int64_t fit = engine::kMaxChunkArenaBytes / e.activation_bytes();
+  try {
+    engine::Engine big(g, engine::EngineOptions{1, false, fit + 1});
+    ADD_FAILURE() << "a chunk of " << fit + 1 << " images was accepted";
+  } catch (const Error& err) {
+    EXPECT_NE(std::string(err.what()).find("use a chunk of at most " + std::to_string(fit)),
+              std::string::npos)
+        << err.what();
+  }
+  EXPECT_EQ(engine::Engine(g, engine::EngineOptions{1, false, fit}).chunk(), fit);
 }
 
 }  // namespace

@@ -2,9 +2,9 @@
 // planning, the per-sample layer loop, batch parallelism, evaluation.
 #include "qaccel/engine/engine.h"
 
-#include <algorithm>
 #include <time.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstring>
@@ -52,10 +52,19 @@ Engine::Engine(Graph graph, EngineOptions options) : graph_(std::move(graph)) {
                  ? options.threads
                  : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   isa_ = options.reference_kernels ? kernels::fast::Isa::kPortable : kernels::fast::SelectedIsa();
-  chunk_ = options.chunk > 0 ? options.chunk : kDefaultChunk;
   PrepareKernels(options.reference_kernels);
   PrepareFusions(options.reference_kernels);
   PlanBuffers();
+  const int64_t fit =
+      std::max<int64_t>(1, kMaxChunkArenaBytes / std::max<int64_t>(1, scratch_offset_));
+  Check(options.chunk <= fit,
+        "engine: a chunk of " + std::to_string(options.chunk) + " images needs " +
+            std::to_string(options.chunk * scratch_offset_ >> 20) +
+            " MB of activations per "
+            "worker for '" +
+            graph_.name + "', above the limit of " + std::to_string(kMaxChunkArenaBytes >> 20) +
+            " MB; use a chunk of at most " + std::to_string(fit));
+  chunk_ = options.chunk > 0 ? options.chunk : std::min(kDefaultChunk, fit);
   PrepareInputTables();
 }
 
@@ -225,8 +234,8 @@ uint8_t* ThreadArena(int64_t bytes) {
     buf.reset(new uint8_t[static_cast<size_t>(bytes + kAlign)]);
     cap = bytes;
   }
-  return reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(buf.get()) + kAlign - 1) /
-                                    kAlign * kAlign);
+  return reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(buf.get()) + kAlign - 1) / kAlign *
+                                    kAlign);
 }
 }  // namespace
 
@@ -235,6 +244,16 @@ uint8_t* ThreadArena(int64_t bytes) {
 template <typename Fn>
 void Engine::ParallelOverBatch(int64_t n, Fn&& fn) const {
   ParallelFor(n, threads_, [&](int64_t i, int) { fn(i, ThreadArena(arena_bytes_)); });
+}
+
+template <typename Fn>
+void Engine::ParallelOverChunks(int64_t n, Fn&& fn) const {
+  const int64_t chunks = (n + chunk_ - 1) / chunk_;
+  const int64_t bytes = scratch_offset_ * chunk_ + (scratch_bytes_ + kAlign - 1) / kAlign * kAlign;
+  ParallelFor(chunks, threads_, [&](int64_t c, int) {
+    const int64_t first = c * chunk_;
+    fn(first, std::min(chunk_, n - first), ThreadArena(bytes));
+  });
 }
 
 std::vector<float> Engine::Run(const uint8_t* pixels, int64_t n) const {
@@ -259,11 +278,8 @@ std::vector<int8_t> Engine::RunInt8(const uint8_t* pixels, int64_t n) const {
   Check(quantized_,
         "RunInt8: graph '" + graph_.name + "' is not quantized (run qaccel quantize first)");
   std::vector<int8_t> out(static_cast<size_t>(n * out_numel_));
-  const int64_t chunks = (n + chunk_ - 1) / chunk_;
-  const int64_t bytes = scratch_offset_ * chunk_ + (scratch_bytes_ + kAlign - 1) / kAlign * kAlign;
-  ParallelFor(chunks, threads_, [&](int64_t c, int) {
-    const int64_t first = c * chunk_, m = std::min(chunk_, n - first);
-    RunChunkInt8(pixels + first * in_numel_, m, ThreadArena(bytes), out.data() + first * out_numel_);
+  ParallelOverChunks(n, [&](int64_t first, int64_t m, uint8_t* arena) {
+    RunChunkInt8(pixels + first * in_numel_, m, arena, out.data() + first * out_numel_);
   });
   return out;
 }
@@ -273,11 +289,8 @@ void Engine::RunInt8Exits(
     const std::function<bool(int, int64_t, const int8_t*, int64_t)>& stop) const {
   Check(quantized_, "RunInt8Exits: graph '" + graph_.name + "' is not quantized");
   Check(check.size() == graph_.layers.size(), "RunInt8Exits: one check flag per layer");
-  const int64_t chunks = (n + chunk_ - 1) / chunk_;
-  const int64_t bytes = scratch_offset_ * chunk_ + (scratch_bytes_ + kAlign - 1) / kAlign * kAlign;
-  ParallelFor(chunks, threads_, [&](int64_t c, int) {
-    const int64_t first = c * chunk_, m = std::min(chunk_, n - first);
-    RunChunkInt8(pixels + first * in_numel_, m, ThreadArena(bytes), nullptr, first, &check, &stop);
+  ParallelOverChunks(n, [&](int64_t first, int64_t m, uint8_t* arena) {
+    RunChunkInt8(pixels + first * in_numel_, m, arena, nullptr, first, &check, &stop);
   });
 }
 
@@ -480,8 +493,9 @@ EvalResult Evaluate(const Graph& graph, const data::Dataset& data, const Graph* 
   for (int64_t i = 0; i < n; ++i)
     Check(data.labels[static_cast<size_t>(i)] < classes,
           "evaluate: data set '" + data.name + "': label " +
-              std::to_string(data.labels[static_cast<size_t>(i)]) + " of image " + std::to_string(i) +
-              " is not one of model '" + graph.name + "''s " + std::to_string(classes) + " classes");
+              std::to_string(data.labels[static_cast<size_t>(i)]) + " of image " +
+              std::to_string(i) + " is not one of model '" + graph.name + "''s " +
+              std::to_string(classes) + " classes");
   EvalResult r;
   r.samples = n;
   r.arena_bytes = engine.arena_bytes();

@@ -50,6 +50,10 @@ struct EngineOptions {
 // for chunks of 4 to 64 (flat within the noise), 152k at 256 (the chunk's
 // activations leave L2).
 inline constexpr int64_t kDefaultChunk = 16;
+// A chunk's activations (chunk x activation_bytes(), per worker) stay within
+// this: the default chunk shrinks to fit (a very large model runs fewer
+// images per pass), and a larger EngineOptions::chunk is refused in one line.
+inline constexpr int64_t kMaxChunkArenaBytes = int64_t{1} << 30;
 
 class Engine {
  public:
@@ -124,22 +128,26 @@ class Engine {
   T* EvalLayer(uint8_t* arena, size_t i) const;
   template <typename Fn>
   void ParallelOverBatch(int64_t n, Fn&& fn) const;
+  // Quantized graph: fn(first, m, arena) for the chunks [first, first + m) of
+  // n images, over the threads, each worker with a chunk arena.
+  template <typename Fn>
+  void ParallelOverChunks(int64_t n, Fn&& fn) const;
   // Quantized graph: m <= chunk_ images through all layers, each layer on all
   // m at once (layer i's buffer of image j at offset_[i] * chunk_ + j * bytes_[i]).
   // With `active` (m flags), only the images still active run each layer, and
   // after a layer i with (*check)[i] the active ones are asked stop().
-  void RunChunkInt8(const uint8_t* pixels, int64_t m, uint8_t* arena, int8_t* logits,
-                    int64_t first = 0, const std::vector<char>* check = nullptr,
-                    const std::function<bool(int, int64_t, const int8_t*, int64_t)>* stop =
-                        nullptr) const;
+  void RunChunkInt8(
+      const uint8_t* pixels, int64_t m, uint8_t* arena, int8_t* logits, int64_t first = 0,
+      const std::vector<char>* check = nullptr,
+      const std::function<bool(int, int64_t, const int8_t*, int64_t)>* stop = nullptr) const;
 
   Graph graph_;
   bool quantized_ = false;
   int threads_ = 1;
   kernels::fast::Isa isa_ = kernels::fast::Isa::kPortable;
   int64_t chunk_ = kDefaultChunk;
-  std::vector<int64_t> bytes_;   // per layer output, padded to kAlign
-  std::vector<bool> identity_;   // per layer: output == input, shares its buffer (IsIdentity)
+  std::vector<int64_t> bytes_;  // per layer output, padded to kAlign
+  std::vector<bool> identity_;  // per layer: output == input, shares its buffer (IsIdentity)
   int64_t in_numel_ = 0, out_numel_ = 0;
   std::vector<int64_t> offset_;  // per layer, into the arena
   std::vector<int64_t> numel_;   // per layer output
@@ -166,9 +174,9 @@ struct EvalResult {
   int64_t samples = 0, correct = 0;
   double accuracy = 0;  // fraction
   bool has_agreement = false;
-  int64_t agree = 0;     // samples whose top-1 equals the reference model's
-  double agreement = 0;  // fraction
-  double seconds = 0;    // wall time of the model's inference (not the reference's)
+  int64_t agree = 0;       // samples whose top-1 equals the reference model's
+  double agreement = 0;    // fraction
+  double seconds = 0;      // wall time of the model's inference (not the reference's)
   double cpu_seconds = 0;  // process CPU time of the same (robust on a loaded machine)
   double images_per_second = 0;
   int64_t arena_bytes = 0;
