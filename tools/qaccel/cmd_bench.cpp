@@ -73,7 +73,8 @@ void Setup(CLI::App* sub) {
   sub->add_option("--threads", o->threads, "Worker threads (0: all cores)")
       ->capture_default_str()
       ->check(qaccel::cli::ThreadsRange());
-  sub->add_option("--batch", o->batch, "Batch size for the throughput (default: the best of 1..512)")
+  sub->add_option("--batch", o->batch,
+                  "Batch size for the throughput (default: the best of 1..512)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 16));
   sub->add_option("--data", o->data,
                   "mnist, fashion-mnist or an IDX directory: time on its test images (default: "
@@ -92,13 +93,17 @@ void Setup(CLI::App* sub) {
     engine::Engine e(trunk, engine::EngineOptions{o->threads, o->reference, o->chunk});
     const int64_t in = e.input_numel();
     const int64_t max_batch = std::max<int64_t>(512, o->batch);
+    Check(max_batch * in <= int64_t{1} << 30,
+          "bench: --batch " + std::to_string(max_batch) + " of " + std::to_string(in) +
+              "-pixel images needs more than 1 GiB of input; use a smaller --batch");
     std::vector<uint8_t> px;
     std::optional<data::Split> split;
     std::string source = "random pixels (deterministic)";
     if (!o->data.empty()) {
       split = data::LoadNamedDataset(o->data);
-      Check(split->test.image_size() == in, "bench: the images of '" + o->data +
-                                                "' do not fit the model's input");
+      Check(split->test.image_size() == in,
+            "bench: the images of '" + o->data + "' do not fit the model's input");
+      Check(split->test.n > 0, "bench: '" + o->data + "' has no test images");
       source = o->data + " test images";
     }
     px.resize(static_cast<size_t>(max_batch * in));
@@ -164,7 +169,8 @@ void Setup(CLI::App* sub) {
     if (exits) {
       // Real data: run-with-exits vs the trunk to the end, same images, best of 3.
       const std::string dname = o->data.empty() ? "mnist" : o->data;
-      const data::Split s = split ? *split : data::LoadNamedDataset(dname);
+      if (!split) split = data::LoadNamedDataset(dname);
+      const data::Split& s = *split;
       progress("exits: run with exits vs to the end on " + dname);
       // Interleaved runs over the first 512 test images (all if fewer), 21 of
       // each, median wall and CPU seconds: short runs, like the batches above,
@@ -195,19 +201,19 @@ void Setup(CLI::App* sub) {
       std::printf("%s\n", j.dump().c_str());
       return;
     }
-    std::printf("%s (%s, %s kernels, %s, %d thread(s)): %.0f images/s at batch %lld "
-                "(%.0f images per CPU-second); batch-1 latency median %.2f us (p90 %.2f us)\n",
-                o->model.c_str(), g.quantized() ? "int8" : "float",
-                o->reference ? "reference" : "fast", kernels::fast::IsaName(e.isa()),
-                e.threads(), best_ips, static_cast<long long>(best_batch), best_cpu_ips, lat50,
-                lat90);
+    std::printf(
+        "%s (%s, %s kernels, %s, %d thread(s)): %.0f images/s at batch %lld "
+        "(%.0f images per CPU-second); batch-1 latency median %.2f us (p90 %.2f us)\n",
+        o->model.c_str(), g.quantized() ? "int8" : "float", o->reference ? "reference" : "fast",
+        kernels::fast::IsaName(e.isa()), e.threads(), best_ips, static_cast<long long>(best_batch),
+        best_cpu_ips, lat50, lat90);
     if (exits)
-      std::printf("early exits on %s: %.0f images/s with exits, %.0f to the end: %.2fx "
-                  "(CPU time: %.2fx)\n",
-                  j["exit_data"].get<std::string>().c_str(),
-                  j["exit_images_per_second"].get<double>(),
-                  j["no_exit_images_per_second"].get<double>(), j["exit_speedup"].get<double>(),
-                  j["exit_speedup_cpu"].get<double>());
+      std::printf(
+          "early exits on %s: %.0f images/s with exits, %.0f to the end: %.2fx "
+          "(CPU time: %.2fx)\n",
+          j["exit_data"].get<std::string>().c_str(), j["exit_images_per_second"].get<double>(),
+          j["no_exit_images_per_second"].get<double>(), j["exit_speedup"].get<double>(),
+          j["exit_speedup_cpu"].get<double>());
     std::printf("input: %s\n", source.c_str());
   });
 }
