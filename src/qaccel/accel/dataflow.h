@@ -103,19 +103,16 @@ class OperandMatrices {
 
  private:
   int64_t m_, k_, n_;
-  int64_t ifmap_h_, ifmap_w_, channels_, filter_w_;
+  int64_t ifmap_h_, ifmap_w_, channels_, filter_h_, filter_w_;
   int64_t ofmap_h_ = 1, ofmap_w_ = 1, stride_h_ = 1, stride_w_ = 1;
   bool all_valid_ = true;
   // Window elements a != b (same channel) meet at one address for some pair
   // of pixels.
   bool TapsMeet(int64_t a, int64_t b) const;
+  int64_t NextMeetingTap(int64_t ta) const;
   int64_t ifmap_space_, ifmap_distinct_;
   std::vector<int64_t> pix_row_, pix_col_, pix_base_;  // per output pixel
   std::vector<int64_t> win_row_, win_col_, win_ofs_;   // per window element
-  // Per tap (filter_h x filter_w <= kNextMeetTapsMax): the first later tap it
-  // meets, or the tap count; empty for larger filters (4 MB at most).
-  static constexpr int64_t kNextMeetTapsMax = int64_t{1} << 20;
-  std::vector<int32_t> next_meet_;
 };
 
 // One fold: rows [fr*R, fr*R + ru) and cols [fc*C, fc*C + cu) of the mapping.

@@ -24,6 +24,7 @@ OperandMatrices::OperandMatrices(const LayerSpec& l)
       ifmap_h_(l.ifmap_h),
       ifmap_w_(l.ifmap_w),
       channels_(l.channels),
+      filter_h_(l.filter_h),
       filter_w_(l.filter_w) {
   const int64_t ow = l.ofmap_w(), oh = l.ofmap_h(), ch = l.channels;
   ofmap_h_ = oh;
@@ -67,25 +68,22 @@ OperandMatrices::OperandMatrices(const LayerSpec& l)
   };
   ifmap_distinct_ = covered(oh, l.stride_h, l.filter_h, l.ifmap_h) *
                     covered(ow, l.stride_w, l.filter_w, l.ifmap_w) * ch;
-  // The first later tap each tap meets (WindowRangeDistinct), in closed form:
-  // taps meet iff their offset (dy, dx) is (i sh, j sw) with |i| < oh and
-  // |j| < ow. The nearest later one is either in the same filter row, sw to
-  // the right, or in the row sh below, at the leftmost column j sw to the
-  // left that |j| < ow allows.
-  const int64_t taps = l.filter_h * l.filter_w, fw = l.filter_w;
-  if (taps <= kNextMeetTapsMax) {
-    next_meet_.assign(static_cast<size_t>(taps), static_cast<int32_t>(taps));
-    for (int64_t ta = 0; ta < taps; ++ta) {
-      const int64_t ky = ta / fw, kx = ta % fw;
-      int64_t best = taps;
-      if (ow > 1 && kx + l.stride_w < fw) best = ta + l.stride_w;
-      if (oh > 1 && ky + l.stride_h < l.filter_h) {
-        const int64_t j = std::min(ow - 1, kx / l.stride_w);
-        best = std::min(best, (ky + l.stride_h) * fw + kx - j * l.stride_w);
-      }
-      next_meet_[static_cast<size_t>(ta)] = static_cast<int32_t>(best);
-    }
+}
+
+// The first later tap that tap ta meets, or filter_h x filter_w if none, in
+// closed form: taps meet iff their offset (dy, dx) is (i sh, j sw) with
+// |i| < oh and |j| < ow. The nearest later one is either in the same filter
+// row, sw to the right, or in the row sh below, at the leftmost column j sw
+// to the left that |j| < ow allows.
+int64_t OperandMatrices::NextMeetingTap(int64_t ta) const {
+  const int64_t fw = filter_w_, ky = ta / fw, kx = ta % fw;
+  int64_t best = filter_h_ * fw;
+  if (ofmap_w_ > 1 && kx + stride_w_ < fw) best = ta + stride_w_;
+  if (ofmap_h_ > 1 && ky + stride_h_ < filter_h_) {
+    const int64_t j = std::min(ofmap_w_ - 1, kx / stride_w_);
+    best = std::min(best, (ky + stride_h_) * fw + kx - j * stride_w_);
   }
+  return best;
 }
 
 // Two window elements of one channel (a = b mod C) at taps ta, tb sit at
@@ -108,23 +106,13 @@ bool OperandMatrices::WindowRangeDistinct(int64_t k0, int64_t k1) const {
   if (n <= ch) return true;
   if (n / ch > (int64_t{1} << 20) / n) return false;  // too many pairs to check
   const int64_t t0 = k0 / ch, t1 = (k1 - 1) / ch;
-  if (!next_meet_.empty()) {
-    // Every tap pair inside [t0, t1] shares a channel in the range except
-    // (t0, t1) itself, which does iff k0 - t0 C < k1 - t1 C; so one look at
-    // each tap's first later meeting tap decides.
-    for (int64_t ta = t0; ta < t1; ++ta) {
-      const int64_t tb = next_meet_[static_cast<size_t>(ta)];
-      if (tb < t1 || (tb == t1 && (ta > t0 || k0 - t0 * ch < k1 - t1 * ch))) return false;
-    }
-    return true;
+  // Every tap pair inside [t0, t1] shares a channel in the range except
+  // (t0, t1) itself, which does iff k0 - t0 C < k1 - t1 C; so one look at
+  // each tap's first later meeting tap decides.
+  for (int64_t ta = t0; ta < t1; ++ta) {
+    const int64_t tb = NextMeetingTap(ta);
+    if (tb < t1 || (tb == t1 && (ta > t0 || k0 - t0 * ch < k1 - t1 * ch))) return false;
   }
-  for (int64_t ta = t0; ta <= t1; ++ta)
-    for (int64_t tb = ta + 1; tb <= t1; ++tb) {
-      // Channels c with ta * C + c >= k0 and tb * C + c < k1.
-      const int64_t lo = std::max<int64_t>(0, k0 - ta * ch);
-      const int64_t hi = std::min<int64_t>(ch, k1 - tb * ch);
-      if (lo < hi && TapsMeet(ta * ch, tb * ch)) return false;
-    }
   return true;
 }
 
