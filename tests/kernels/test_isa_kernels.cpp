@@ -104,6 +104,13 @@ struct ConvCase {
                      : t % 10 == 1 ? 2
                                    : 0)),
         b(rng() % 4 == 0 ? nullptr : bias.data()) {}
+  // Packed for `isa` (kind 3: binary weights); the case must outlive it.
+  kf::PackedConvInt8 Pack(const ConvShape& s, kf::Isa isa) const {
+    return kf::PackConvInt8(s, r.p, w.data(), b, kind == 3, isa);
+  }
+  void Reference(const ConvShape& s, int8_t* out) const {
+    reference::ConvInt8(s, r.p, in.data(), w.data(), b, out);
+  }
   int kind;
   Requant r;
   std::vector<int8_t> w;
@@ -143,19 +150,14 @@ TEST(IsaKernels, ConvBitIdenticalToReferenceOnRandomShapes) {
     s.out_h = (s.in_h + 2 * s.pad_h - s.kernel_h) / s.stride_h + 1;
     s.out_w = (s.in_w + 2 * s.pad_w - s.kernel_w) / s.stride_w + 1;
     const ConvCase c(rng, s, t);
-    const int kind = c.kind;
-    const Requant& r = c.r;
-    const std::vector<int8_t>& w = c.w;
-    const std::vector<int8_t>& in = c.in;
-    const int32_t* b = c.b;
     std::vector<int8_t> want(static_cast<size_t>(s.out_c * s.out_h * s.out_w));
-    reference::ConvInt8(s, r.p, in.data(), w.data(), b, want.data());
+    c.Reference(s, want.data());
     for (kf::Isa isa : Paths()) {
-      const kf::PackedConvInt8 p = kf::PackConvInt8(s, r.p, w.data(), b, kind == 3, isa);
+      const kf::PackedConvInt8 p = c.Pack(s, isa);
       std::vector<uint8_t> scratch(static_cast<size_t>(kf::ScratchBytes(p)));
       std::vector<int8_t> got(want.size(), 0x55);
-      kf::RunConvInt8(p, in.data(), got.data(), scratch.data());
-      ASSERT_EQ(got, want) << kf::IsaName(isa) << " case " << t << " kind " << kind << " c "
+      kf::RunConvInt8(p, c.in.data(), got.data(), scratch.data());
+      ASSERT_EQ(got, want) << kf::IsaName(isa) << " case " << t << " kind " << c.kind << " c "
                            << s.in_c << "->" << s.out_c << " g " << s.groups << " k " << s.kernel_h
                            << "x" << s.kernel_w << " s " << s.stride_h << "," << s.stride_w << " p "
                            << s.pad_h << "," << s.pad_w << " in " << s.in_h << "x" << s.in_w;
@@ -277,15 +279,10 @@ TEST(IsaKernels, AvgPool2x2BitIdenticalToReference) {
 // the fused kernel does not apply to s.
 bool CheckConvPoolFused(std::mt19937& rng, const ConvShape& s, int t) {
   const ConvCase c(rng, s, t);
-  const int kind = c.kind;
-  const Requant& r = c.r;
-  const std::vector<int8_t>& w = c.w;
-  const std::vector<int8_t>& in = c.in;
-  const int32_t* b = c.b;
-  const kf::PackedConvInt8 p = kf::PackConvInt8(s, r.p, w.data(), b, kind == 3, kf::Isa::kAvx512Vnni);
+  const kf::PackedConvInt8 p = c.Pack(s, kf::Isa::kAvx512Vnni);
   if (!kf::ConvPoolApplies(p)) return false;
   std::vector<int8_t> conv(static_cast<size_t>(s.out_c * s.out_h * s.out_w));
-  reference::ConvInt8(s, r.p, in.data(), w.data(), b, conv.data());
+  c.Reference(s, conv.data());
   PoolShape ps;
   ps.channels = s.out_c;
   ps.in_h = s.out_h;
@@ -298,8 +295,8 @@ bool CheckConvPoolFused(std::mt19937& rng, const ConvShape& s, int t) {
   reference::AvgPoolInt8(ps, 0, lo, hi, conv.data(), want.data());
   std::vector<uint8_t> scratch(static_cast<size_t>(kf::ScratchBytes(p)));
   std::vector<int8_t> got(want.size(), 0x55);
-  kf::RunConvInt8Pool2x2(p, in.data(), lo, hi, got.data(), scratch.data());
-  EXPECT_EQ(got, want) << "case " << t << " kind " << kind << " c " << s.in_c << "->" << s.out_c
+  kf::RunConvInt8Pool2x2(p, c.in.data(), lo, hi, got.data(), scratch.data());
+  EXPECT_EQ(got, want) << "case " << t << " kind " << c.kind << " c " << s.in_c << "->" << s.out_c
                        << " k " << s.kernel_h << "x" << s.kernel_w << " p " << s.pad_h << ","
                        << s.pad_w << " in " << s.in_h << "x" << s.in_w;
   return true;
