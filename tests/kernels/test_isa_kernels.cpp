@@ -348,5 +348,46 @@ TEST(IsaKernels, ConvPoolFusedLeNetConv1BitIdenticalToReference) {
   }
 }
 
+// 2x2 stride-2 unpadded convolutions (the exit head of lenet5-branchy: 6 x
+// 14 x 14 -> 8 x 7 x 7): on avx512vnni an even input width whose 16-position
+// windows fit 64 words takes the patch kernel (vpermt2w, positions in lanes).
+// Odd sizes and channel counts above 8 (blocks of 8 channels), every weight
+// kind but the asymmetric one (which keeps the grid), random / -128 / 127 inputs.
+TEST(IsaKernels, ConvPatch2x2BitIdenticalToReference) {
+  if (kf::DetectedIsa() != kf::Isa::kAvx512Vnni) GTEST_SKIP() << "no avx512vnni";
+  std::mt19937 rng(1130);
+  int patch = 0;
+  for (int t = 0; t < 200; ++t) {
+    ConvShape s;
+    s.groups = 1;
+    const bool head = t < 10;  // the first ten: the exit head's shape, random kinds and inputs
+    s.in_c = head ? 6 : 1 + rng() % 9;
+    s.out_c = head ? 8 : 1 + rng() % 20;
+    s.kernel_h = s.kernel_w = 2;
+    s.stride_h = s.stride_w = 2;
+    s.in_w = head ? 14 : 2 * (1 + rng() % 12);  // even: 2..24 (above ~20 does not fit)
+    s.in_h = head ? 14 : 2 + rng() % 23;        // odd heights drop their last row
+    s.out_h = (s.in_h - 2) / 2 + 1;
+    s.out_w = (s.in_w - 2) / 2 + 1;
+    const ConvCase c(rng, s, t);
+    std::vector<int8_t> want(static_cast<size_t>(s.out_c * s.out_h * s.out_w));
+    c.Reference(s, want.data());
+    const kf::PackedConvInt8 p = c.Pack(s, kf::Isa::kAvx512Vnni);
+    if (head && c.kind != 1) {
+      EXPECT_TRUE(p.patch2x2) << "the lenet5-branchy exit head";
+    }
+    if (c.kind == 1) {
+      EXPECT_FALSE(p.patch2x2) << "asymmetric weights keep the grid";
+    }
+    std::vector<uint8_t> scratch(static_cast<size_t>(kf::ScratchBytes(p)));
+    std::vector<int8_t> got(want.size(), 0x55);
+    kf::RunConvInt8(p, c.in.data(), got.data(), scratch.data());
+    ASSERT_EQ(got, want) << "case " << t << " kind " << c.kind << " patch " << p.patch2x2 << " c "
+                         << s.in_c << "->" << s.out_c << " in " << s.in_h << "x" << s.in_w;
+    patch += p.patch2x2;
+  }
+  EXPECT_GT(patch, 80);
+}
+
 }  // namespace
 }  // namespace qaccel::kernels

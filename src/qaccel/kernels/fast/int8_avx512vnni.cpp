@@ -210,31 +210,45 @@ struct PoolOut {
 
 // The pool's constants, set up once per block (not per channel).
 struct PoolConsts {
-  __m512i lo, hi;
+  __m512i lo, hi;  // 16-bit lanes
   __mmask16 keep;
   int8_t* row;          // row b of channel 0
   int64_t channel_step; // bytes between channels
   PoolConsts(const PoolOut& po, int64_t b)
-      : lo(_mm512_set1_epi32(po.lo)), hi(_mm512_set1_epi32(po.hi)),
+      : lo(_mm512_set1_epi16(static_cast<int16_t>(po.lo))),
+        hi(_mm512_set1_epi16(static_cast<int16_t>(po.hi))),
         keep(static_cast<__mmask16>((1u << po.w) - 1)), row(po.out + b * po.w),
         channel_step(po.h * po.w) {}
 };
 
-// The pool of one block's 64 conv outputs (bytes 0-31 row 2b, 32-63 row
-// 2b + 1, columns 0-31): the same arithmetic as AvgPool2x2Avx512 (sum of the
-// four int8 values, RoundingDivide by 4 half away from zero, clamp). The
-// rounding as (sum + 2 + (sum < 0 ? -1 : 0)) >> 2 (arithmetic): for sum >= 0
+// The fused pool of two channels at once, in 16-bit lanes: vpmaddubsw with
+// ones gives each row's horizontal pair sums of the int8 outputs (|sum| <= 256,
+// no saturation), the two rows' sums of both channels meet in one vector
+// (two 256-bit shuffles), then the arithmetic of AvgPool2x2Avx512 (sum of the
+// four int8 values, RoundingDivide by 4 half away from zero, clamp) in int16,
+// where the sums of four int8 values fit. The rounding as
+// (sum + 2 + (sum < 0 ? -1 : 0)) >> 2 (arithmetic): for sum >= 0
 // floor((sum + 2) / 4); for sum < 0 floor((sum + 1) / 4) = ceil((sum - 2) / 4)
-// = -floor((|sum| + 2) / 4), the same values.
-inline void StorePooled(__m512i conv, const PoolConsts& pc, int64_t channel) {
-  const __m512i r0 = _mm512_cvtepi8_epi16(_mm512_castsi512_si256(conv));
-  const __m512i r1 = _mm512_cvtepi8_epi16(_mm512_extracti64x4_epi64(conv, 1));
-  const __m512i sum = _mm512_madd_epi16(_mm512_add_epi16(r0, r1), _mm512_set1_epi16(1));
-  const __m512i biased =
-      _mm512_add_epi32(_mm512_add_epi32(sum, _mm512_set1_epi32(2)), _mm512_srai_epi32(sum, 31));
-  __m512i r = _mm512_srai_epi32(biased, 2);
-  r = _mm512_min_epi32(_mm512_max_epi32(r, pc.lo), pc.hi);
-  _mm_mask_storeu_epi8(pc.row + channel * pc.channel_step, pc.keep, _mm512_cvtsepi32_epi8(r));
+// = -floor((|sum| + 2) / 4), the same values. Each channel's block is output
+// rows 2b (bytes 0-31) and 2b + 1 (bytes 32-63), columns 0-31, pooled into row
+// b. store_b false: only channel a is stored (an odd channel count's last one).
+inline void StorePooledPair(__m512i a, __m512i b, const PoolConsts& pc, int64_t channel_a,
+                            bool store_b) {
+  const __m512i ones = _mm512_set1_epi8(1);
+  const __m512i ha = _mm512_maddubs_epi16(ones, a), hb = _mm512_maddubs_epi16(ones, b);
+  // int16 k of h: positions 2k, 2k + 1 (k < 16: row 2b, else row 2b + 1).
+  const __m512i top = _mm512_shuffle_i64x2(ha, hb, 0x44);     // a.lanes 0,1 | b.lanes 0,1
+  const __m512i bottom = _mm512_shuffle_i64x2(ha, hb, 0xEE);  // a.lanes 2,3 | b.lanes 2,3
+  const __m512i sum = _mm512_add_epi16(top, bottom);
+  const __m512i biased = _mm512_add_epi16(_mm512_add_epi16(sum, _mm512_set1_epi16(2)),
+                                          _mm512_srai_epi16(sum, 15));
+  __m512i r = _mm512_srai_epi16(biased, 2);
+  r = _mm512_min_epi16(_mm512_max_epi16(r, pc.lo), pc.hi);
+  const __m256i bytes = _mm512_cvtsepi16_epi8(r);  // channel a: bytes 0-15, b: 16-31
+  int8_t* row = pc.row + channel_a * pc.channel_step;
+  _mm_mask_storeu_epi8(row, pc.keep, _mm256_castsi256_si128(bytes));
+  if (store_b)
+    _mm_mask_storeu_epi8(row + pc.channel_step, pc.keep, _mm256_extracti128_si256(bytes, 1));
 }
 
 template <int NO, int T4N = 0>
@@ -293,6 +307,7 @@ void ConvChannels(const PackedConvInt8& p, const __m512i* col, int64_t o0, int64
   const __m512i wide_lo = _mm512_set1_epi32(INT32_MIN), wide_hi = _mm512_set1_epi32(INT32_MAX);
   const __m512i zero = _mm512_setzero_si512();
   const PoolConsts pc(po, po.out ? pos0 / 64 : 0);
+  __m512i previous = zero;  // the pool's pending even channel
   for (int j = 0; j < NO; ++j) {
     const __m512i m = _mm512_set1_epi32(p.mult[static_cast<size_t>(o0 + j)]);
     const __m512i sh = _mm512_set1_epi32(p.shift[static_cast<size_t>(o0 + j)]);
@@ -312,8 +327,13 @@ void ConvChannels(const PackedConvInt8& p, const __m512i* col, int64_t o0, int64
     __m512i out = _mm512_packs_epi16(_mm512_adds_epi16(_mm512_packs_epi32(q[0], q[1]), zp16),
                                      _mm512_adds_epi16(_mm512_packs_epi32(q[2], q[3]), zp16));
     out = _mm512_min_epi8(_mm512_max_epi8(out, lo8), hi8);
-    if (po.out) {
-      StorePooled(out, pc, o0 + j);
+    if (po.out) {  // channels in pairs (the last one alone when NO is odd)
+      if (j % 2 == 1) {
+        StorePooledPair(previous, out, pc, o0 + j - 1, true);
+      } else if (j == NO - 1) {
+        StorePooledPair(out, out, pc, o0 + j, false);
+      }
+      previous = out;
       continue;
     }
     if (!direct) {
@@ -429,7 +449,75 @@ inline void Transpose16x16(__m128i* a) {
   }
 }
 
+// NC output channels (from o0) of a 2x2 stride-2 patch conv (p.patch2x2),
+// positions in the lanes: tap group c of 16 positions is one vpermt2w of the
+// vector's 128-byte window of plane c (int8_packed.cpp), XOR 0x80 = u.
+template <int NC>
+void Patch2x2Channels(const PackedConvInt8& p, const int8_t* in, int64_t o0, int8_t* out) {
+  const ConvShape& s = p.s;
+  const int64_t P = s.out_h * s.out_w, vectors = (P + 15) / 16;
+  const int64_t plane_words = s.in_h * s.in_w / 2, total_words = s.in_c * plane_words;
+  const auto* words = reinterpret_cast<const int16_t*>(in);
+  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+  const __m512i zp = _mm512_set1_epi32(p.zp_out);
+  const __m512i lo = _mm512_set1_epi32(p.act_min - p.zp_out);
+  const __m512i hi = _mm512_set1_epi32(p.act_max - p.zp_out);
+  const int8_t* w = p.w8.data() + o0 * p.k4;
+  for (int64_t v = 0; v < vectors; ++v) {
+    const __m512i idx = _mm512_loadu_si512(p.patch_idx.data() + v * 32);
+    __m512i acc[NC];
+    for (int j = 0; j < NC; ++j) acc[j] = _mm512_set1_epi32(p.corr[static_cast<size_t>(o0 + j)]);
+    for (int64_t c = 0; c < s.in_c; ++c) {
+      // The window's words that exist (masked loads: the last window of the
+      // last plane may reach past the tensor; those lanes are never selected).
+      const int64_t first = c * plane_words + p.patch_base[static_cast<size_t>(v)];
+      const int64_t avail = std::min<int64_t>(64, total_words - first);
+      const auto m0 = static_cast<__mmask32>(avail >= 32 ? ~0u : (1u << avail) - 1u);
+      const auto m1 =
+          static_cast<__mmask32>(avail >= 64 ? ~0u : avail <= 32 ? 0u : (1u << (avail - 32)) - 1u);
+      const __m512i a = _mm512_maskz_loadu_epi16(m0, words + first);
+      const __m512i b = _mm512_maskz_loadu_epi16(m1, words + first + 32);
+      const __m512i col = _mm512_xor_si512(_mm512_permutex2var_epi16(a, idx, b), flip);
+#pragma GCC unroll 16
+      for (int j = 0; j < NC; ++j)
+        acc[j] = _mm512_dpbusd_epi32(acc[j], col, _mm512_set1_epi32(Load32(w + j * p.k4 + 4 * c)));
+    }
+    const int64_t q0 = 16 * v, nq = std::min<int64_t>(16, P - q0);
+    const auto keep = static_cast<__mmask16>((1u << nq) - 1u);
+    for (int j = 0; j < NC; ++j) {
+      const int32_t mult = p.mult[static_cast<size_t>(o0 + j)];
+      const int32_t shift = p.shift[static_cast<size_t>(o0 + j)];
+      __m512i r;
+      if (FusedRequant::Applies(mult, shift)) {
+        r = FusedRequant(mult, shift)(acc[j]);
+        r = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(r, lo), hi), zp);
+      } else if (shift <= 0 && mult != INT32_MIN) {
+        r = NoLeftParams(mult, shift)(acc[j], zp, lo, hi);
+      } else {
+        r = Requant(acc[j], _mm512_set1_epi32(mult), _mm512_set1_epi32(shift), zp, lo, hi);
+      }
+      _mm_mask_storeu_epi8(out + (o0 + j) * P + q0, keep, _mm512_cvtsepi32_epi8(r));
+    }
+  }
+}
+
+using Patch2x2Fn = void (*)(const PackedConvInt8&, const int8_t*, int64_t, int8_t*);
+constexpr Patch2x2Fn kPatch2x2[] = {nullptr,
+                                    &Patch2x2Channels<1>,
+                                    &Patch2x2Channels<2>,
+                                    &Patch2x2Channels<3>,
+                                    &Patch2x2Channels<4>,
+                                    &Patch2x2Channels<5>,
+                                    &Patch2x2Channels<6>,
+                                    &Patch2x2Channels<7>,
+                                    &Patch2x2Channels<8>};
+
 }  // namespace
+
+void ConvAvx512VnniPatch2x2(const PackedConvInt8& p, const int8_t* in, int8_t* out) {
+  for (int64_t o0 = 0; o0 < p.s.out_c; o0 += 8)
+    kPatch2x2[std::min<int64_t>(8, p.s.out_c - o0)](p, in, o0, out);
+}
 
 void ConvAvx512VnniChannelLanes(const PackedConvInt8& p, const uint8_t* u, uint8_t* col_bytes,
                                 int8_t* out) {

@@ -29,6 +29,8 @@ void ConvAvx512Vnni(const PackedConvInt8& p, const uint8_t* u, uint8_t* col, int
 // Channel lanes (p.channel_lanes): col holds all blocks; writes out (CHW) directly.
 void ConvAvx512VnniChannelLanes(const PackedConvInt8& p, const uint8_t* u, uint8_t* col,
                                 int8_t* out);
+// p.patch2x2: reads the int8 input `in` ([in_c][in_h][in_w]) directly; writes out (CHW).
+void ConvAvx512VnniPatch2x2(const PackedConvInt8& p, const int8_t* in, int8_t* out);
 void ConvAvx2(const PackedConvInt8& p, const uint8_t* u, uint8_t* col, int8_t* wide);
 // u: n rows of i4 u8 values (avx512vnni) / int16 values (avx2).
 // cs: per sample sum_i (q_i - zp_in), read when p.asymmetric.

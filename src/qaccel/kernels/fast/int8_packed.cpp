@@ -151,6 +151,37 @@ PackedConvInt8 PackConvInt8(const ConvShape& s, const reference::RequantParams& 
     for (auto* v : {&p.corr, &p.mult, &p.shift, &p.wzp})
       v->resize(static_cast<size_t>(s.groups * opg16), 0);
   }
+  // 2x2 stride-2 patches (int8_packed.h): output (oy, ox) reads words
+  // A = oy * in_w + ox (row 2 oy, columns 2 ox and 2 ox + 1; in_w even, so
+  // rows start on words) and A + in_w / 2 (row 2 oy + 1) of its channel's
+  // plane. A vector of 16 positions takes the 64-word window from the first
+  // position's A; shapes whose 16 positions span more (in_w > ~20) keep the
+  // wide grid. Preferred over both grid layouts where it applies: it computes
+  // each real output once, with no padded copy, column build or transpose.
+  if (isa == Isa::kAvx512Vnni && symmetric && s.groups == 1 && s.kernel_h == 2 &&
+      s.kernel_w == 2 && s.stride_h == 2 && s.stride_w == 2 && s.pad_h == 0 && s.pad_w == 0 &&
+      s.in_w % 2 == 0 && s.out_h >= 1 && s.out_w >= 1) {
+    const int64_t P = s.out_h * s.out_w, vectors = (P + 15) / 16;
+    std::vector<int32_t> base(static_cast<size_t>(vectors));
+    std::vector<int16_t> idx(static_cast<size_t>(vectors * 32), 0);
+    bool fits = true;
+    for (int64_t v = 0; v < vectors && fits; ++v) {
+      const int64_t b = (16 * v / s.out_w) * s.in_w + (16 * v) % s.out_w;
+      base[static_cast<size_t>(v)] = static_cast<int32_t>(b);
+      for (int64_t i = 0; i < 16 && 16 * v + i < P; ++i) {
+        const int64_t q = 16 * v + i, a = (q / s.out_w) * s.in_w + q % s.out_w - b;
+        fits = fits && a + s.in_w / 2 < 64;
+        idx[static_cast<size_t>(v * 32 + 2 * i)] = static_cast<int16_t>(a);
+        idx[static_cast<size_t>(v * 32 + 2 * i + 1)] = static_cast<int16_t>(a + s.in_w / 2);
+      }
+    }
+    if (fits) {
+      p.patch2x2 = true;
+      p.channel_lanes = false;
+      p.patch_base = std::move(base);
+      p.patch_idx = std::move(idx);
+    }
+  }
   p.zp_out = rp.output_zero_point;
   p.act_min = rp.act_min;
   p.act_max = rp.act_max;
@@ -207,6 +238,10 @@ void RunConvInt8(const PackedConvInt8& p, const int8_t* in, int8_t* out, void* s
     return;
   }
 #if defined(QACCEL_HAVE_ISA_KERNELS)
+  if (p.patch2x2) {  // reads `in` itself: no padded copy
+    detail::ConvAvx512VnniPatch2x2(p, in, out);
+    return;
+  }
   const ConvShape& s = p.s;
   uint8_t *u, *col;
   int8_t* wide;

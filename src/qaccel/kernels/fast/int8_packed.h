@@ -62,6 +62,14 @@ struct PackedConvInt8 {
   int64_t opg16 = 0;           // channel lanes: O / groups rounded up to 16
   std::vector<int8_t> w8c;     // [groups][k4 / 4][opg16][4] (channel lanes)
   std::vector<int32_t> lane_col, lane_cs;  // channel lanes, [out_h * out_w]: column offsets
+  // 2x2 stride-2 unpadded convolutions, one group (ConvAvx512VnniPatch2x2):
+  // the four taps of input channel c under an output position are two 16-bit
+  // words of the unpadded input (kx 0-1 of row 2 oy, of row 2 oy + 1), so tap
+  // group c of 16 positions is one vpermt2w of 128 input bytes; positions in
+  // the lanes, no padded copy, no column build, no transpose.
+  bool patch2x2 = false;
+  std::vector<int32_t> patch_base;  // [vectors] first word of each 16-position vector's window
+  std::vector<int16_t> patch_idx;   // [vectors][32] word of the window for each word lane
   std::vector<int16_t> w16;                      // [O][k4] (avx2)
   std::vector<int32_t> corr, mult, shift;        // [O] (padded to opg16 with channel lanes)
   bool asymmetric = false;                       // some zp_w != 0 (avx512vnni only)
