@@ -153,6 +153,22 @@ struct FusedRequant {
     // dword 0 of each odd result's qword moves to the odd dword.
     return _mm512_mask_shuffle_epi32(even, 0xAAAA, odd, static_cast<_MM_PERM_ENUM>(0xA0));
   }
+  // The same value wherever it is >= 0, and <= 0 wherever the exact one is
+  // (x < 0): without the sign term, for a caller that clamps at or above 0
+  // (a folded ReLU: act_min >= zp_out) -- 8 operations per 16 lanes, not 12.
+  // For t = x * m < 0 both forms are <= 0: the sum is below 2^30 + 2^(right+30)
+  // <= 2^(31+right) (right >= 1; right = 0 has no sign term), and for t >= 0
+  // the sign term is 0.
+  static bool SignFree(int32_t zp_out, int32_t act_min) { return act_min >= zp_out; }
+  __m512i NoSign(__m512i x) const {
+    const __m512i even = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(x, m), bias), count);
+    // The odd dwords moved down by a shuffle (port 5), not a 64-bit shift: the
+    // multiplies and arithmetic shifts already load port 0 with vpdpbusd.
+    const __m512i xo = _mm512_shuffle_epi32(x, static_cast<_MM_PERM_ENUM>(0xF5));
+    const __m512i odd =
+        _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(xo, m), bias), count);
+    return _mm512_mask_shuffle_epi32(even, 0xAAAA, odd, static_cast<_MM_PERM_ENUM>(0xA0));
+  }
 };
 
 // FusedRequant with per-lane multipliers and shifts (channel lanes): the
@@ -308,13 +324,18 @@ void ConvChannels(const PackedConvInt8& p, const __m512i* col, int64_t o0, int64
   const __m512i zero = _mm512_setzero_si512();
   const PoolConsts pc(po, po.out ? pos0 / 64 : 0);
   __m512i previous = zero;  // the pool's pending even channel
+  const bool sign_free = FusedRequant::SignFree(p.zp_out, p.act_min);
   for (int j = 0; j < NO; ++j) {
     const __m512i m = _mm512_set1_epi32(p.mult[static_cast<size_t>(o0 + j)]);
     const __m512i sh = _mm512_set1_epi32(p.shift[static_cast<size_t>(o0 + j)]);
     __m512i q[4];
     if (FusedRequant::Applies(p.mult[static_cast<size_t>(o0 + j)], p.shift[static_cast<size_t>(o0 + j)])) {
       const FusedRequant rq(p.mult[static_cast<size_t>(o0 + j)], p.shift[static_cast<size_t>(o0 + j)]);
-      for (int r = 0; r < 4; ++r) q[r] = rq(acc[j][r]);
+      if (sign_free) {  // the byte clamp below starts at or above zp_out
+        for (int r = 0; r < 4; ++r) q[r] = rq.NoSign(acc[j][r]);
+      } else {
+        for (int r = 0; r < 4; ++r) q[r] = rq(acc[j][r]);
+      }
     } else if (p.shift[static_cast<size_t>(o0 + j)] <= 0 && p.mult[static_cast<size_t>(o0 + j)] != INT32_MIN) {
       const NoLeftParams rq(p.mult[static_cast<size_t>(o0 + j)], p.shift[static_cast<size_t>(o0 + j)]);
       for (int r = 0; r < 4; ++r) q[r] = RequantNoClamp(acc[j][r], rq);
@@ -463,6 +484,7 @@ void Patch2x2Channels(const PackedConvInt8& p, const int8_t* in, int64_t o0, int
   const __m512i lo = _mm512_set1_epi32(p.act_min - p.zp_out);
   const __m512i hi = _mm512_set1_epi32(p.act_max - p.zp_out);
   const int8_t* w = p.w8.data() + o0 * p.k4;
+  const bool sign_free = FusedRequant::SignFree(p.zp_out, p.act_min);
   for (int64_t v = 0; v < vectors; ++v) {
     const __m512i idx = _mm512_loadu_si512(p.patch_idx.data() + v * 32);
     __m512i acc[NC];
@@ -489,7 +511,8 @@ void Patch2x2Channels(const PackedConvInt8& p, const int8_t* in, int64_t o0, int
       const int32_t shift = p.shift[static_cast<size_t>(o0 + j)];
       __m512i r;
       if (FusedRequant::Applies(mult, shift)) {
-        r = FusedRequant(mult, shift)(acc[j]);
+        const FusedRequant rq(mult, shift);
+        r = sign_free ? rq.NoSign(acc[j]) : rq(acc[j]);  // lo >= 0: see NoSign
         r = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(r, lo), hi), zp);
       } else if (shift <= 0 && mult != INT32_MIN) {
         r = NoLeftParams(mult, shift)(acc[j], zp, lo, hi);
