@@ -537,6 +537,18 @@ constexpr Patch2x2Fn kPatch2x2[] = {nullptr,
 
 }  // namespace
 
+void CopyFlipAvx512(uint8_t* dst, int64_t dst_stride, const uint8_t* src, int64_t src_stride,
+                    int64_t n, int64_t rows) {
+  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t i = 0; i < n; i += 64) {
+      const int64_t k = std::min<int64_t>(64, n - i);
+      const __mmask64 m = k == 64 ? ~__mmask64{0} : (__mmask64{1} << k) - 1;
+      const __m512i v = _mm512_maskz_loadu_epi8(m, src + r * src_stride + i);
+      _mm512_mask_storeu_epi8(dst + r * dst_stride + i, m, _mm512_xor_si512(v, flip));
+    }
+}
+
 void ConvAvx512VnniPatch2x2(const PackedConvInt8& p, const int8_t* in, int8_t* out) {
   for (int64_t o0 = 0; o0 < p.s.out_c; o0 += 8)
     kPatch2x2[std::min<int64_t>(8, p.s.out_c - o0)](p, in, o0, out);

@@ -29,6 +29,9 @@ void ConvAvx512Vnni(const PackedConvInt8& p, const uint8_t* u, uint8_t* col, int
 // Channel lanes (p.channel_lanes): col holds all blocks; writes out (CHW) directly.
 void ConvAvx512VnniChannelLanes(const PackedConvInt8& p, const uint8_t* u, uint8_t* col,
                                 int8_t* out);
+// rows rows of n bytes: dst + r * dst_stride = (src + r * src_stride) XOR 0x80.
+void CopyFlipAvx512(uint8_t* dst, int64_t dst_stride, const uint8_t* src, int64_t src_stride,
+                    int64_t n, int64_t rows);
 // p.patch2x2: reads the int8 input `in` ([in_c][in_h][in_w]) directly; writes out (CHW).
 void ConvAvx512VnniPatch2x2(const PackedConvInt8& p, const int8_t* in, int8_t* out);
 void ConvAvx2(const PackedConvInt8& p, const uint8_t* u, uint8_t* col, int8_t* wide);

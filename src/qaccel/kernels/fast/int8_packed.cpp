@@ -211,6 +211,19 @@ int64_t WideBytes(const PackedConvInt8& p) { return p.s.out_c * p.blocks * p.blo
   if (s.pad_h || s.pad_w) std::memset(u, p.pad_value, static_cast<size_t>(used));
   std::memset(u + used, p.pad_value, static_cast<size_t>(p.in_bytes - used));
   const auto* src = reinterpret_cast<const uint8_t*>(in);
+#if defined(QACCEL_HAVE_ISA_KERNELS)
+  if (p.isa == Isa::kAvx512Vnni) {  // masked 64-byte moves (CopyRow was ~3% of LeNet's time)
+    if (s.pad_w == 0) {
+      detail::CopyFlipAvx512(u + s.pad_h * p.wp, p.plane, src, s.in_h * s.in_w, s.in_h * s.in_w,
+                             s.in_c);
+    } else {
+      for (int64_t c = 0; c < s.in_c; ++c)
+        detail::CopyFlipAvx512(u + c * p.plane + s.pad_h * p.wp + s.pad_w, p.wp,
+                               src + c * s.in_h * s.in_w, s.in_w, s.in_w, s.in_h);
+    }
+    return;
+  }
+#endif
   if (s.pad_w == 0) {  // whole planes are contiguous rows
     for (int64_t c = 0; c < s.in_c; ++c)
       CopyRow<true>(u + c * p.plane + s.pad_h * p.wp, src + c * s.in_h * s.in_w, s.in_h * s.in_w);
