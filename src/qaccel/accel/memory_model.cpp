@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
+#include <utility>
 
 #include "qaccel/accel/limits.h"
 #include "qaccel/core/error.h"
@@ -309,12 +311,30 @@ UserReadBufferModel::UserReadBufferModel(BufferSize size, int64_t bw, int64_t sp
     }
     if (fast_) hit_limit_.assign(static_cast<size_t>(space) + 1, -1);
   }
-  active_sets_ = std::min(CeilDiv(size.active, eps), num_sets_);
-  prefetch_sets_ = std::min(CeilDiv(size.other, eps), num_sets_ - active_sets_);
+  StartWindow(size, static_cast<int64_t>(order.size()));
+}
+
+UserReadBufferModel::UserReadBufferModel(BufferSize size, int64_t bw, int64_t space,
+                                         UserPrefetchStack stack)
+    : bw_(bw), stack_(std::move(stack)) {
+  eps_ = CeilDiv(size.total, kReadBufferSets);
+  // Valid entry v is in set v / eps; the trailing (possibly empty) set is kept.
+  num_sets_ = stack_.valid / eps_ + 1;
+  if (num_sets_ > int64_t{0x7fffffff})
+    throw Error("layer too large for the USER-mode read-buffer model");
+  // The hit limits (see Access) serve addresses in several entries; one in
+  // a single entry is tested by arithmetic in Miss.
+  if (!stack_.sole) hit_limit_.assign(static_cast<size_t>(space) + 1, -1);
+  StartWindow(size, stack_.entries);
+}
+
+void UserReadBufferModel::StartWindow(BufferSize size, int64_t entries) {
+  active_sets_ = std::min(CeilDiv(size.active, eps_), num_sets_);
+  prefetch_sets_ = std::min(CeilDiv(size.other, eps_), num_sets_ - active_sets_);
   prefetch_lines_ = CeilDiv(size.other, bw_);
 
   // prefetch_active_buffer() at the first request (cycle 0).
-  const int64_t fetch_lines = CeilDiv(static_cast<int64_t>(order.size()), bw_);
+  const int64_t fetch_lines = CeilDiv(entries, bw_);
   const int64_t lines = std::min(CeilDiv(size.active, bw_), fetch_lines);
   accesses_ = lines * bw_;
   start_cycle_ = -lines;
@@ -331,6 +351,20 @@ void UserReadBufferModel::SetDiagonalStarts(const std::vector<int64_t>& starts) 
     const int64_t lo = a / eps_, hi = (b - 1) / eps_;
     diag_sets_[d] = {static_cast<int32_t>(lo), static_cast<int32_t>(hi - lo)};
   }
+  diag_last_.resize(diag_sets_.size());
+  for (size_t d = 0; d < diag_sets_.size(); ++d)
+    diag_last_[d] = starts[d + 1] > 0 ? static_cast<int32_t>((starts[d + 1] - 1) / eps_) : -1;
+}
+
+int64_t UserReadBufferModel::DiagonalRunEnd(int64_t d) const {
+  if (!DiagonalInWindow(d)) return d - 1;
+  const int64_t bound = diag_sets_[static_cast<size_t>(d)].lo >= win_start_
+                            ? win_start_ + active_sets_
+                            : win_start_ + active_sets_ - num_sets_;
+  // diag_last_ is nondecreasing: the last e with diag_last_[e] < bound.
+  const auto it = std::lower_bound(diag_last_.begin() + d, diag_last_.end(), bound,
+                                   [](int32_t v, int64_t b) { return v < b; });
+  return (it - diag_last_.begin()) - 1;
 }
 
 // Is any set holding `dense` inside the window? The window start only moves
@@ -387,12 +421,75 @@ void UserReadBufferModel::NewPrefetch() {
 }
 
 int64_t UserReadBufferModel::Miss(int64_t dense, int64_t out) {
+  if (single_set_.empty()) return MissClosedForm(dense, out);
   const int64_t single = single_set_[static_cast<size_t>(dense)];
   auto found = [&] {
     if (single < 0) return Hit(dense);
     int64_t d = single - win_start_;
     if (d < 0) d += num_sets_;
     return d < active_sets_;
+  };
+  int64_t guard = 0;
+  while (!found()) {
+    NewPrefetch();
+    if (last_prefetch_ > out) out = last_prefetch_;
+    if (++guard > num_sets_ + 2) throw Error("internal: read-buffer prefetch does not converge");
+  }
+  return out;
+}
+
+int64_t UserReadBufferModel::MissSet(int64_t set, int64_t out) {
+  int64_t guard = 0;
+  for (;;) {
+    int64_t d = set - win_start_;
+    if (d < 0) d += num_sets_;
+    if (d < active_sets_) return out;
+    NewPrefetch();
+    if (last_prefetch_ > out) out = last_prefetch_;
+    if (++guard > num_sets_ + 2) throw Error("internal: read-buffer prefetch does not converge");
+  }
+}
+
+// The closed-form order: the address's sets from its entries, then the
+// same search as above (found when a set is in the window). The hit limit
+// reaches further than the last set found: an address in the sets u_1 <
+// u_2 < ... (unrolled, every lap repeating them) is in the window for every
+// unrolled start s with u_i - A < s <= u_i, so from a set u_i in the window
+// on it stays in it while the next set is at most A after the previous one
+// (the chain of sets without a gap larger than the window); the hit limit
+// is the chain's last set (unbounded when the chain goes round the ring).
+int64_t UserReadBufferModel::MissClosedForm(int64_t dense, int64_t out) {
+  found_.clear();
+  stack_.entries_of(dense, &found_);
+  for (int64_t& v : found_) v /= eps_;
+  std::sort(found_.begin(), found_.end());
+  found_.erase(std::unique(found_.begin(), found_.end()), found_.end());
+  const size_t n = found_.size();
+  auto found = [&] {
+    // The set in the window with the largest offset from the window start.
+    int64_t best = -1;
+    size_t at = 0;
+    for (size_t i = 0; i < n; ++i) {
+      int64_t d = found_[i] - win_start_;
+      if (d < 0) d += num_sets_;
+      if (d < active_sets_ && d > best) {
+        best = d;
+        at = i;
+      }
+    }
+    if (best < 0) return false;
+    if (hit_limit_.empty()) return true;
+    int64_t limit = unrolled_start_ + best;
+    for (size_t step = 1; step <= n; ++step) {
+      const size_t next = (at + 1) % n;
+      const int64_t gap = found_[next] - found_[at] + (next == 0 ? num_sets_ : 0);
+      if (gap > active_sets_) break;
+      limit += gap;
+      at = next;
+      if (step == n) limit = std::numeric_limits<int64_t>::max();  // round the ring
+    }
+    hit_limit_[static_cast<size_t>(dense)] = limit;
+    return true;
   };
   int64_t guard = 0;
   while (!found()) {

@@ -205,6 +205,28 @@ void PrefetchOrder(const PrefetchLayout& pl, Op op, std::vector<int32_t>* out,
   }
 }
 
+// A prefetch order in closed form (UserPrefetchStack over StackPositions):
+// uses(a, fn) calls fn(x, y) for every (x, y) with op(x, y) == a, the
+// operand's address function as PrefetchLayout names it (op(i, t) when
+// index_first, else op(t, i)); `sole`: at most one such pair per address.
+template <class Uses>
+UserPrefetchStack ClosedFormStack(const PrefetchLayout& pl,
+                                  const std::shared_ptr<const StackPositions>& pos, bool sole,
+                                  Uses uses) {
+  UserPrefetchStack s;
+  s.valid = pos->valid();
+  s.entries = pos->entries();
+  s.sole = sole;
+  const bool index_first = pl.index_first;
+  s.entries_of = [pos, index_first, uses](int64_t a, std::vector<int64_t>* out) {
+    uses(a, [&](int64_t x, int64_t y) { out->push_back(index_first ? pos->Of(x, y) : pos->Of(y, x)); });
+  };
+  s.index_of = [pos, index_first](int64_t x, int64_t y) {
+    return index_first ? pos->Of(x, y) : pos->Of(y, x);
+  };
+  return s;
+}
+
 // The read buffers that stall (USER mode only; CALC read buffers never stall
 // and are replayed after the walk).
 struct UserReadBuffers {
@@ -245,6 +267,29 @@ UserReadBuffers PrepareReadBuffers(const ArchConfig& cfg, const LayerBuffers& si
   const PrefetchLayout fpl = map.FilterPrefetch(g.row_folds, g.col_folds);
   rb.ifmap_diagonal = IfmapDiagonalRows<Map> && fast && ipl.diagonal;
   rb.filter_diagonal = FilterDiagonalRows<Map> && fast && fpl.diagonal;
+  // Fast: the orders in closed form (StackPositions) when their only
+  // invalid entries are the padding: always for the filter, for the IFMAP
+  // when every window element of every pixel is inside it. The filter's
+  // addresses are one entry each; an IFMAP address is in the entries of
+  // the windows over it.
+  if (fast) {
+    const auto fpos = std::make_shared<const StackPositions>(fpl);
+    rb.filter.emplace(size.filter, bw, op.filter_space(),
+                      ClosedFormStack(fpl, fpos, true, [&op](int64_t a, auto&& fn) {
+                        const auto [k, n] = op.FilterUse(a);
+                        fn(k, n);
+                      }));
+    if (rb.filter_diagonal) rb.filter->SetDiagonalStarts(fpos->diagonal_starts());
+    if (op.all_valid()) {
+      const auto ipos = std::make_shared<const StackPositions>(ipl);
+      rb.ifmap.emplace(size.ifmap, bw, op.ifmap_space(),
+                       ClosedFormStack(ipl, ipos, false, [&op](int64_t a, auto&& fn) {
+                         op.ForEachIfmapUse(a, fn);
+                       }));
+      if (rb.ifmap_diagonal) rb.ifmap->SetDiagonalStarts(ipos->diagonal_starts());
+      return rb;
+    }
+  }
   std::vector<int64_t> idiag, fdiag;
   // The order is scratch, kept per thread across layers (fresh pages cost
   // more than filling them).
@@ -253,23 +298,35 @@ UserReadBuffers PrepareReadBuffers(const ArchConfig& cfg, const LayerBuffers& si
       ipl, [&](int64_t a, int64_t b) { return op.Ifmap(a, b); }, &order,
       rb.ifmap_diagonal ? &idiag : nullptr);
   rb.ifmap.emplace(size.ifmap, bw, op.ifmap_space(), order, fast);
+  if (rb.ifmap_diagonal) rb.ifmap->SetDiagonalStarts(std::move(idiag));
+  if (fast) return rb;
   PrefetchOrder(
       fpl, [&](int64_t a, int64_t b) { return op.Filter(a, b); }, &order,
       rb.filter_diagonal ? &fdiag : nullptr);
   rb.filter.emplace(size.filter, bw, op.filter_space(), order, fast);
-  if (rb.ifmap_diagonal) rb.ifmap->SetDiagonalStarts(std::move(idiag));
   if (rb.filter_diagonal) rb.filter->SetDiagonalStarts(std::move(fdiag));
   return rb;
 }
 
 // One USER read buffer serving the addresses of one row; returns its stall.
-template <class ForEachAddress>
-int64_t ServiceReadRow(UserReadBufferModel* buf, int64_t cycle, ForEachAddress&& each, Span* span) {
+// first() names the row's first address as op arguments (x, y): a row's
+// addresses are consecutive valid entries of its operand's order (one
+// anti-diagonal, read in port order, or one stack row), so on a closed-form
+// order the j-th address comes from entry EntryIndex(first()) + j.
+template <class ForEachAddress, class First>
+int64_t ServiceReadRow(UserReadBufferModel* buf, int64_t cycle, ForEachAddress&& each,
+                       First&& first, Span* span) {
   bool any = false;
   int64_t out = cycle + 1;
+  int64_t entry = buf->closed_form() ? -2 : -1;  // -2: at the first address
   each([&](int64_t a) {
+    if (entry == -2) {
+      const auto [x, y] = first();
+      entry = buf->EntryIndex(x, y);
+    }
     any = true;
-    out = buf->Access(a, out);
+    out = buf->Access(a, out, entry);
+    if (entry >= 0) ++entry;
   });
   if (any) span->Add(out);
   return out - cycle - 1;
@@ -368,14 +425,14 @@ void ServiceRow(const Map& map, const Fold& f, int64_t tau, int64_t row, bool la
         if (map.FilterRowHasData(f, tau)) fi_span->Add(cycle + 1);
       }
     }
-    if (!ifmap_done)
-      stall = std::max(
-          stall,
-          ServiceReadRow(&*rb->ifmap, cycle, [&](auto&& fn) { map.Ifmap(f, tau, fn); }, if_span));
-    if (!filter_done)
+    if (!ifmap_done && tau >= map.IfmapFirstTau(f) && tau <= map.IfmapLastTau(f))
+      stall = std::max(stall, ServiceReadRow(
+                                  &*rb->ifmap, cycle, [&](auto&& fn) { map.Ifmap(f, tau, fn); },
+                                  [&] { return map.IfmapRowFirst(f, tau); }, if_span));
+    if (!filter_done && tau >= map.FilterFirstTau(f) && tau <= map.FilterLastTau(f))
       stall = std::max(stall, ServiceReadRow(
                                   &*rb->filter, cycle, [&](auto&& fn) { map.Filter(f, tau, fn); },
-                                  fi_span));
+                                  [&] { return map.FilterRowFirst(f, tau); }, fi_span));
   }
   int64_t of_out = cycle;
   const int64_t k = oskew.count(tau);
