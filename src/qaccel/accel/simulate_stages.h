@@ -452,6 +452,69 @@ void ServiceRow(const Map& map, const Fold& f, int64_t tau, int64_t row, bool la
   }
 }
 
+// USER bulk step: the last row e >= tau such that no row of [tau, e] can
+// act on any buffer -- no OFMAP demand, and each read operand either has no
+// data there or reads only anti-diagonals that are in its window
+// (UserReadBufferModel::DiagonalRunEnd; a row's diagonal is its tau plus a
+// per-fold constant) -- or tau - 1. Such rows are ServiceRow's no-op rows:
+// no stall, nothing changes but the SRAM spans, which get their first and
+// last rows with data here. `last`: the last row that may be skipped.
+template <DataflowMapping Map>
+int64_t VouchedRun(const Map& map, const Fold& f, int64_t tau, int64_t last, const Skew& oskew,
+                   UserReadBuffers* rb, int64_t cycle_base, Span* if_span, Span* fi_span) {
+  if (oskew.count(tau) > 0) return tau - 1;
+  int64_t e = last;
+  if (tau < oskew.start) e = std::min(e, oskew.start - 1);
+  // An operand's rows [first, lastt]: false when row tau must be served.
+  auto bound = [&](int64_t first, int64_t lastt, bool diagonal, UserReadBufferModel* buf,
+                   auto&& diagonal_of) {
+    if (tau > lastt) return true;
+    if (tau < first) {
+      e = std::min(e, first - 1);
+      return true;
+    }
+    if (!diagonal) return false;
+    const int64_t d = diagonal_of(tau);
+    const int64_t de = buf->DiagonalRunEnd(d);
+    if (de < d) return false;
+    e = std::min(e, tau + (de - d));
+    return true;
+  };
+  // The first and last rows with data in [tau, e] into the span.
+  auto spans = [&](int64_t first, int64_t lastt, auto&& has_data, Span* span) {
+    const int64_t a = std::max(tau, first), b = std::min(e, lastt);
+    int64_t t = a;
+    while (t <= b && !has_data(t)) ++t;
+    if (t > b) return;
+    span->Add(cycle_base + t + 1);
+    int64_t u = b;
+    while (u > t && !has_data(u)) --u;
+    if (u > t) span->Add(cycle_base + u + 1);
+  };
+  const int64_t ifirst = map.IfmapFirstTau(f), ilast = map.IfmapLastTau(f);
+  const int64_t ffirst = map.FilterFirstTau(f), flast = map.FilterLastTau(f);
+  bool ok = true;
+  if constexpr (IfmapDiagonalRows<Map>) {
+    ok = bound(ifirst, ilast, rb->ifmap_diagonal, &*rb->ifmap,
+               [&](int64_t t) { return map.IfmapPrefetchDiagonal(f, t); });
+  } else {
+    ok = bound(ifirst, ilast, false, &*rb->ifmap, [](int64_t t) { return t; });
+  }
+  if (!ok) return tau - 1;
+  if constexpr (FilterDiagonalRows<Map>) {
+    ok = bound(ffirst, flast, rb->filter_diagonal, &*rb->filter,
+               [&](int64_t t) { return map.FilterPrefetchDiagonal(f, t); });
+  } else {
+    ok = bound(ffirst, flast, false, &*rb->filter, [](int64_t t) { return t; });
+  }
+  if (!ok || e < tau) return tau - 1;
+  if constexpr (IfmapDiagonalRows<Map>)
+    spans(ifirst, ilast, [&](int64_t t) { return map.IfmapRowHasData(f, t); }, if_span);
+  if constexpr (FilterDiagonalRows<Map>)
+    spans(ffirst, flast, [&](int64_t t) { return map.FilterRowHasData(f, t); }, fi_span);
+  return e;
+}
+
 // Walks the demand rows that carry data: OFMAP rows always, operand rows
 // when their (USER) buffers can stall. Fills the OFMAP results and the
 // stall timeline.
@@ -464,6 +527,8 @@ std::shared_ptr<const CachedOfmapWalk> WalkDemandRows(const FoldGrid& g, const M
   WalkState w{WriteBufferModel(ofmap, drain_bw)};
   // Only OFMAP rows are walked (CALC): runs of rows may be advanced in bulk.
   const bool bulk = !rb->active() && SimBulkWalkEnabled();
+  // USER: runs of rows no buffer acts on are skipped (VouchedRun).
+  const bool user_bulk = rb->active() && SimBulkWalkEnabled();
   std::vector<PhaseMark> ring;
   g.ForEach([&](const Fold& f, int64_t fold_index) {
     const int64_t base = fold_index * g.L;
@@ -481,6 +546,14 @@ std::shared_ptr<const CachedOfmapWalk> WalkDemandRows(const FoldGrid& g, const M
             AdvanceQuietRun(oskew, tau, hi, g.num_rows - 2 - base, row + w.stalls, &w);
         if (done > 0) {
           tau += done - 1;
+          continue;
+        }
+      }
+      if (user_bulk) {
+        const int64_t e = VouchedRun(map, f, tau, std::min(hi, g.num_rows - 2 - base), oskew, rb,
+                                     base + w.stalls, if_span, fi_span);
+        if (e >= tau) {
+          tau = e;
           continue;
         }
       }
