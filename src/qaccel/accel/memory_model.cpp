@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <string>
 #include <utility>
 
@@ -453,44 +452,21 @@ int64_t UserReadBufferModel::MissSet(int64_t set, int64_t out) {
 }
 
 // The closed-form order: the address's sets from its entries, then the
-// same search as above (found when a set is in the window). The hit limit
-// reaches further than the last set found: an address in the sets u_1 <
-// u_2 < ... (unrolled, every lap repeating them) is in the window for every
-// unrolled start s with u_i - A < s <= u_i, so from a set u_i in the window
-// on it stays in it while the next set is at most A after the previous one
-// (the chain of sets without a gap larger than the window); the hit limit
-// is the chain's last set (unbounded when the chain goes round the ring).
+// same search as above (found when a set is in the window; the hit limit is
+// the largest unrolled index among those). No sort: one pass per window.
 int64_t UserReadBufferModel::MissClosedForm(int64_t dense, int64_t out) {
   found_.clear();
   stack_.entries_of(dense, &found_);
   for (int64_t& v : found_) v = div_eps_(v);
-  std::sort(found_.begin(), found_.end());
-  found_.erase(std::unique(found_.begin(), found_.end()), found_.end());
-  const size_t n = found_.size();
   auto found = [&] {
-    // The set in the window with the largest offset from the window start.
     int64_t best = -1;
-    size_t at = 0;
-    for (size_t i = 0; i < n; ++i) {
-      int64_t d = found_[i] - win_start_;
+    for (const int64_t set : found_) {
+      int64_t d = set - win_start_;
       if (d < 0) d += num_sets_;
-      if (d < active_sets_ && d > best) {
-        best = d;
-        at = i;
-      }
+      if (d < active_sets_ && d > best) best = d;
     }
     if (best < 0) return false;
-    if (hit_limit_.empty()) return true;
-    int64_t limit = unrolled_start_ + best;
-    for (size_t step = 1; step <= n; ++step) {
-      const size_t next = (at + 1) % n;
-      const int64_t gap = found_[next] - found_[at] + (next == 0 ? num_sets_ : 0);
-      if (gap > active_sets_) break;
-      limit += gap;
-      at = next;
-      if (step == n) limit = std::numeric_limits<int64_t>::max();  // round the ring
-    }
-    hit_limit_[static_cast<size_t>(dense)] = limit;
+    if (!hit_limit_.empty()) hit_limit_[static_cast<size_t>(dense)] = unrolled_start_ + best;
     return true;
   };
   int64_t guard = 0;
