@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -451,22 +452,33 @@ int64_t UserReadBufferModel::MissSet(int64_t set, int64_t out) {
   }
 }
 
-// The closed-form order: the address's sets from its entries, then the
-// same search as above (found when a set is in the window; the hit limit is
-// the largest unrolled index among those). No sort: one pass per window.
+// The closed-form order: the address's entries, then the same search as
+// above (found when one is in a set of the window; the hit limit is the
+// largest unrolled set index among those). The window's sets are a range of
+// valid indices (two when it wraps round), so an entry is tested by compares
+// and only the one chosen is divided into its set.
 int64_t UserReadBufferModel::MissClosedForm(int64_t dense, int64_t out) {
   found_.clear();
   stack_.entries_of(dense, &found_);
-  for (int64_t& v : found_) v = div_eps_(v);
   auto found = [&] {
-    int64_t best = -1;
-    for (const int64_t set : found_) {
-      int64_t d = set - win_start_;
-      if (d < 0) d += num_sets_;
-      if (d < active_sets_ && d > best) best = d;
+    const int64_t lo = win_start_ * eps_, end = win_start_ + active_sets_;
+    // Sets [start, end) when end <= num_sets; else [start, num_sets) and,
+    // later in the window, [0, end - num_sets).
+    const int64_t hi = end <= num_sets_ ? end * eps_ : std::numeric_limits<int64_t>::max();
+    const int64_t wrap_hi = end <= num_sets_ ? 0 : (end - num_sets_) * eps_;
+    int64_t best = -1, best_wrapped = -1;
+    for (const int64_t v : found_) {
+      if (v >= lo && v < hi) best = std::max(best, v);
+      if (v < wrap_hi) best_wrapped = std::max(best_wrapped, v);
     }
-    if (best < 0) return false;
-    if (!hit_limit_.empty()) hit_limit_[static_cast<size_t>(dense)] = unrolled_start_ + best;
+    int64_t offset;
+    if (best_wrapped >= 0)
+      offset = div_eps_(best_wrapped) - win_start_ + num_sets_;
+    else if (best >= 0)
+      offset = div_eps_(best) - win_start_;
+    else
+      return false;
+    if (!hit_limit_.empty()) hit_limit_[static_cast<size_t>(dense)] = unrolled_start_ + offset;
     return true;
   };
   int64_t guard = 0;
