@@ -136,17 +136,6 @@ TEST(UserPrefetchStack, ClosedFormMatchesTheListedOrder) {
   }
 }
 
-TEST(UserPrefetchStack, FastDivMatchesDivision) {
-  std::mt19937_64 rng(3);
-  for (int iter = 0; iter < 200000; ++iter) {
-    const int64_t d = std::uniform_int_distribution<int64_t>(1, iter % 2 ? 100 : int64_t{1} << 31)(rng);
-    const int64_t n = std::uniform_int_distribution<int64_t>(0, (int64_t{1} << 52) - 1)(rng) >>
-                      std::uniform_int_distribution<int>(0, 51)(rng);
-    ASSERT_EQ(FastDiv(d)(n), n / d) << n << " / " << d;
-    ASSERT_EQ(FastDiv(d)(d * (n / d)), n / d) << n << " / " << d;
-  }
-}
-
 using simtest::Case;
 using simtest::Reports;
 

@@ -30,7 +30,6 @@
 #include <vector>
 
 #include "qaccel/accel/cost_model.h"
-#include "qaccel/accel/memory_model.h"
 
 namespace qaccel::accel {
 
@@ -208,7 +207,7 @@ struct PrefetchLayout {
 class StackPositions {
  public:
   explicit StackPositions(const PrefetchLayout& pl)
-      : pl_(pl), div_width_(pl.width), last_row0_((pl.folds - 1) * pl.len), wlast_(pl.bound - (pl.folds - 1) * pl.width) {
+      : pl_(pl), last_row0_((pl.folds - 1) * pl.len), wlast_(pl.bound - (pl.folds - 1) * pl.width) {
     if (!pl.diagonal) return;
     const int64_t rows = pl.rows();
     starts_.reserve(static_cast<size_t>(rows + pl.width));
@@ -227,7 +226,7 @@ class StackPositions {
   const std::vector<int64_t>& diagonal_starts() const { return starts_; }
   // The valid index of valid entry (i, t).
   int64_t Of(int64_t i, int64_t t) const {
-    const int64_t q = div_width_(i), c = i - q * pl_.width, r = q * pl_.len + t;
+    const int64_t q = i / pl_.width, c = i - q * pl_.width, r = q * pl_.len + t;
     if (!pl_.diagonal) return q * pl_.len * pl_.width + t * (r >= last_row0_ ? wlast_ : pl_.width) + c;
     const int64_t d = r + c, r1 = std::min(d, pl_.rows() - 1);
     return starts_[static_cast<size_t>(d)] + (r1 - r) - Padding(d, r + 1, r1);
@@ -239,7 +238,6 @@ class StackPositions {
     return std::max<int64_t>(0, std::min(b, d - wlast_) - std::max(a, last_row0_) + 1);
   }
   PrefetchLayout pl_;
-  FastDiv div_width_;
   int64_t last_row0_, wlast_;  // the last fold's first row, its valid columns
   std::vector<int64_t> starts_;
 };

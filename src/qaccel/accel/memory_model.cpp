@@ -241,7 +241,6 @@ UserReadBufferModel::UserReadBufferModel(BufferSize size, int64_t bw, int64_t sp
     : bw_(bw), fast_(fast) {
   const int64_t eps = CeilDiv(size.total, kReadBufferSets);
   eps_ = eps;
-  div_eps_ = FastDiv(eps_);
   // Set id of every valid entry (prepare_hashed_buffer), as CSR per address.
   // Per address while building: the last set counted and the number of
   // distinct sets (pass 1), then the CSR fill position (pass 2), in one record
@@ -319,7 +318,6 @@ UserReadBufferModel::UserReadBufferModel(BufferSize size, int64_t bw, int64_t sp
                                          UserPrefetchStack stack)
     : bw_(bw), stack_(std::move(stack)) {
   eps_ = CeilDiv(size.total, kReadBufferSets);
-  div_eps_ = FastDiv(eps_);
   // Valid entry v is in set v / eps; the trailing (possibly empty) set is kept.
   num_sets_ = stack_.valid / eps_ + 1;
   if (num_sets_ > int64_t{0x7fffffff})
@@ -350,12 +348,12 @@ void UserReadBufferModel::SetDiagonalStarts(const std::vector<int64_t>& starts) 
   for (size_t d = 0; d + 1 < starts.size(); ++d) {
     const int64_t a = starts[d], b = starts[d + 1];
     if (a >= b) continue;
-    const int64_t lo = div_eps_(a), hi = div_eps_(b - 1);
+    const int64_t lo = a / eps_, hi = (b - 1) / eps_;
     diag_sets_[d] = {static_cast<int32_t>(lo), static_cast<int32_t>(hi - lo)};
   }
   diag_last_.resize(diag_sets_.size());
   for (size_t d = 0; d < diag_sets_.size(); ++d)
-    diag_last_[d] = starts[d + 1] > 0 ? static_cast<int32_t>(div_eps_(starts[d + 1] - 1)) : -1;
+    diag_last_[d] = starts[d + 1] > 0 ? static_cast<int32_t>((starts[d + 1] - 1) / eps_) : -1;
 }
 
 int64_t UserReadBufferModel::DiagonalRunEnd(int64_t d) const {
@@ -473,9 +471,9 @@ int64_t UserReadBufferModel::MissClosedForm(int64_t dense, int64_t out) {
     }
     int64_t offset;
     if (best_wrapped >= 0)
-      offset = div_eps_(best_wrapped) - win_start_ + num_sets_;
+      offset = best_wrapped / eps_ - win_start_ + num_sets_;
     else if (best >= 0)
-      offset = div_eps_(best) - win_start_;
+      offset = best / eps_ - win_start_;
     else
       return false;
     if (!hit_limit_.empty()) hit_limit_[static_cast<size_t>(dense)] = unrolled_start_ + offset;

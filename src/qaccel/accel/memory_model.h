@@ -242,25 +242,6 @@ class EstimateReadBufferModel {
   int64_t last_close_row_ = 0;
 };
 
-// n / d for 0 <= n < 2^52 and a fixed d >= 1 without a 64-bit division
-// (tens of cycles; the USER replay divides per entry it looks at): a
-// double quotient, corrected by one step either way.
-class FastDiv {
- public:
-  explicit FastDiv(int64_t d = 1) : d_(d), inv_(1.0 / static_cast<double>(d)) {}
-  int64_t operator()(int64_t n) const {
-    int64_t q = static_cast<int64_t>(static_cast<double>(n) * inv_);
-    if (q * d_ > n) --q;
-    else if ((q + 1) * d_ <= n) ++q;
-    return q;
-  }
-  int64_t divisor() const { return d_; }
-
- private:
-  int64_t d_;
-  double inv_;
-};
-
 // A USER-mode prefetch order known by its geometry instead of listed
 // (simulate_stages.h, StackPositions): the model asks for the entries of an
 // address when it must search for it, so nothing of the size of the order
@@ -311,7 +292,7 @@ class UserReadBufferModel {
       if (!hit_limit_.empty() && hit_limit_[static_cast<size_t>(dense)] >= unrolled_start_)
         return out;
       if (entry >= 0) {
-        const int64_t set = div_eps_(entry);
+        const int64_t set = entry / eps_;
         int64_t d = set - win_start_;
         if (d < 0) d += num_sets_;
         if (d < active_sets_) {
@@ -379,7 +360,6 @@ class UserReadBufferModel {
 
   int64_t num_sets_ = 1, active_sets_ = 1, prefetch_sets_ = 0;
   int64_t prefetch_lines_ = 0, bw_ = 1, eps_ = 1;
-  FastDiv div_eps_;  // by eps_
   // Per anti-diagonal: the first set of its valid entries (-1: none) and the
   // number of sets after it up to the last.
   struct DiagonalSets {
