@@ -117,16 +117,21 @@ TEST(UserPrefetchStack, ClosedFormMatchesTheListedOrder) {
   }
   // Every (p, k) naming an IFMAP address, and only those.
   for (int iter = 0; iter < 200; ++iter) {
-    LayerSpec l{"l", uni(1, 12), uni(1, 12), uni(1, 4), uni(1, 4), uni(1, 3), 1, uni(1, 3),
-                uni(1, 3)};
-    l.filter_h = std::min(l.filter_h, l.ifmap_h);
-    l.filter_w = std::min(l.filter_w, l.ifmap_w);
+    LayerSpec l;
+    l.ifmap_h = uni(1, 12);
+    l.ifmap_w = uni(1, 12);
+    l.filter_h = std::min(uni(1, 4), l.ifmap_h);
+    l.filter_w = std::min(uni(1, 4), l.ifmap_w);
+    l.channels = uni(1, 3);
+    l.stride_h = uni(1, 3);
+    l.stride_w = uni(1, 3);
     const OperandMatrices op(l);
     std::vector<std::vector<std::pair<int64_t, int64_t>>> uses(
         static_cast<size_t>(op.ifmap_space()));
     for (int64_t p = 0; p < op.M(); ++p)
       for (int64_t k = 0; k < op.K(); ++k)
-        if (const int64_t a = op.Ifmap(p, k); a >= 0) uses[static_cast<size_t>(a)].push_back({p, k});
+        if (const int64_t a = op.Ifmap(p, k); a >= 0)
+          uses[static_cast<size_t>(a)].push_back({p, k});
     for (int64_t a = 0; a < op.ifmap_space(); ++a) {
       std::vector<std::pair<int64_t, int64_t>> got;
       op.ForEachIfmapUse(a, [&](int64_t p, int64_t k) { got.push_back({p, k}); });

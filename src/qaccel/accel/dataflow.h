@@ -227,7 +227,8 @@ class StackPositions {
   // The valid index of valid entry (i, t).
   int64_t Of(int64_t i, int64_t t) const {
     const int64_t q = i / pl_.width, c = i - q * pl_.width, r = q * pl_.len + t;
-    if (!pl_.diagonal) return q * pl_.len * pl_.width + t * (r >= last_row0_ ? wlast_ : pl_.width) + c;
+    if (!pl_.diagonal)
+      return q * pl_.len * pl_.width + t * (r >= last_row0_ ? wlast_ : pl_.width) + c;
     const int64_t d = r + c, r1 = std::min(d, pl_.rows() - 1);
     return starts_[static_cast<size_t>(d)] + (r1 - r) - Padding(d, r + 1, r1);
   }

@@ -219,7 +219,9 @@ UserPrefetchStack ClosedFormStack(const PrefetchLayout& pl,
   s.sole = sole;
   const bool index_first = pl.index_first;
   s.entries_of = [pos, index_first, uses](int64_t a, std::vector<int64_t>* out) {
-    uses(a, [&](int64_t x, int64_t y) { out->push_back(index_first ? pos->Of(x, y) : pos->Of(y, x)); });
+    uses(a, [&](int64_t x, int64_t y) {
+      out->push_back(index_first ? pos->Of(x, y) : pos->Of(y, x));
+    });
   };
   s.index_of = [pos, index_first](int64_t x, int64_t y) {
     return index_first ? pos->Of(x, y) : pos->Of(y, x);
@@ -283,9 +285,8 @@ UserReadBuffers PrepareReadBuffers(const ArchConfig& cfg, const LayerBuffers& si
     if (op.all_valid()) {
       const auto ipos = std::make_shared<const StackPositions>(ipl);
       rb.ifmap.emplace(size.ifmap, bw, op.ifmap_space(),
-                       ClosedFormStack(ipl, ipos, false, [&op](int64_t a, auto&& fn) {
-                         op.ForEachIfmapUse(a, fn);
-                       }));
+                       ClosedFormStack(ipl, ipos, false,
+                                       [&op](int64_t a, auto&& fn) { op.ForEachIfmapUse(a, fn); }));
       if (rb.ifmap_diagonal) rb.ifmap->SetDiagonalStarts(ipos->diagonal_starts());
       return rb;
     }
@@ -509,9 +510,11 @@ int64_t VouchedRun(const Map& map, const Fold& f, int64_t tau, int64_t last, con
   }
   if (!ok || e < tau) return tau - 1;
   if constexpr (IfmapDiagonalRows<Map>)
-    spans(ifirst, ilast, [&](int64_t t) { return map.IfmapRowHasData(f, t); }, if_span);
+    spans(
+        ifirst, ilast, [&](int64_t t) { return map.IfmapRowHasData(f, t); }, if_span);
   if constexpr (FilterDiagonalRows<Map>)
-    spans(ffirst, flast, [&](int64_t t) { return map.FilterRowHasData(f, t); }, fi_span);
+    spans(
+        ffirst, flast, [&](int64_t t) { return map.FilterRowHasData(f, t); }, fi_span);
   return e;
 }
 
