@@ -141,6 +141,15 @@ TEST(UserPrefetchStack, ClosedFormMatchesTheListedOrder) {
   }
 }
 
+TEST(UserPrefetchStack, NarrowDivMatchesDivision) {
+  std::mt19937_64 rng(3);
+  for (int iter = 0; iter < 100000; ++iter) {
+    const int64_t a = static_cast<int64_t>(rng() >> (1 + rng() % 62));
+    const int64_t b = 1 + static_cast<int64_t>(rng() >> (1 + rng() % 62));
+    ASSERT_EQ(NarrowDiv(a, b), a / b) << a << " / " << b;
+  }
+}
+
 using simtest::Case;
 using simtest::Reports;
 
