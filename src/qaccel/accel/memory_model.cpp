@@ -450,25 +450,20 @@ int64_t UserReadBufferModel::MissSet(int64_t set, int64_t out) {
   }
 }
 
-// The closed-form order: the address's entries, then the same search as
-// above (found when one is in a set of the window; the hit limit is the
-// largest unrolled set index among those). The window's sets are a range of
-// valid indices (two when it wraps round), so an entry is tested by compares
-// and only the one chosen is divided into its set.
+// The closed-form order: the same search as above (found when an entry of
+// the address is in a set of the window; the hit limit is the largest
+// unrolled set index among those). The window's sets are a range of valid
+// indices (two when it wraps round), so the stack tests each entry by
+// compares as it inverts the address (nearest), and only the one kept is
+// divided into its set.
 int64_t UserReadBufferModel::MissClosedForm(int64_t dense, int64_t out) {
-  found_.clear();
-  stack_.entries_of(dense, &found_);
   auto found = [&] {
     const int64_t lo = win_start_ * eps_, end = win_start_ + active_sets_;
     // Sets [start, end) when end <= num_sets; else [start, num_sets) and,
     // later in the window, [0, end - num_sets).
     const int64_t hi = end <= num_sets_ ? end * eps_ : std::numeric_limits<int64_t>::max();
     const int64_t wrap_hi = end <= num_sets_ ? 0 : (end - num_sets_) * eps_;
-    int64_t best = -1, best_wrapped = -1;
-    for (const int64_t v : found_) {
-      if (v >= lo && v < hi) best = std::max(best, v);
-      if (v < wrap_hi) best_wrapped = std::max(best_wrapped, v);
-    }
+    const auto [best, best_wrapped] = stack_.nearest(dense, lo, hi, wrap_hi);
     int64_t offset;
     if (best_wrapped >= 0)
       offset = best_wrapped / eps_ - win_start_ + num_sets_;

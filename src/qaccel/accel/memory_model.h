@@ -243,15 +243,19 @@ class EstimateReadBufferModel {
 };
 
 // A USER-mode prefetch order known by its geometry instead of listed
-// (simulate_stages.h, StackPositions): the model asks for the entries of an
-// address when it must search for it, so nothing of the size of the order
+// (simulate_stages.h, StackPositions): the model asks about the entries of
+// an address when it must search for it, so nothing of the size of the order
 // is built. An entry is named by its valid index (its position among the
 // order's valid entries; entry v is in set v / ceil(total / 100)).
 struct UserPrefetchStack {
   int64_t valid = 0;    // valid entries
   int64_t entries = 0;  // all entries, padding included
-  // Appends the valid index of every entry holding `dense` (any order).
-  std::function<void(int64_t dense, std::vector<int64_t>* out)> entries_of;
+  // Over the entries holding `dense`: the largest valid index in [lo, hi)
+  // and the largest in [0, wrap_hi), each -1 when there is none (the
+  // window's sets as valid-index ranges; one pass, nothing stored).
+  std::function<std::pair<int64_t, int64_t>(int64_t dense, int64_t lo, int64_t hi,
+                                            int64_t wrap_hi)>
+      nearest;
   // The valid index of the entry op(x, y) (the operand's address function
   // with its arguments in the order the mapping names them).
   std::function<int64_t(int64_t x, int64_t y)> index_of;
@@ -367,9 +371,8 @@ class UserReadBufferModel {
   };
   std::vector<DiagonalSets> diag_sets_;
   std::vector<int32_t> diag_last_;  // per diagonal: the set of the last valid entry up to it, or -1
-  // The closed-form order (single_set_ empty) and the search scratch.
+  // The closed-form order (single_set_ empty).
   UserPrefetchStack stack_;
-  std::vector<int64_t> found_;
   std::vector<int32_t> sets_;
   int64_t win_start_ = 0, win_end_ = 0;
   struct AddrState {

@@ -218,10 +218,14 @@ UserPrefetchStack ClosedFormStack(const PrefetchLayout& pl,
   s.entries = pos->entries();
   s.sole = sole;
   const bool index_first = pl.index_first;
-  s.entries_of = [pos, index_first, uses](int64_t a, std::vector<int64_t>* out) {
+  s.nearest = [pos, index_first, uses](int64_t a, int64_t lo, int64_t hi, int64_t wrap_hi) {
+    int64_t best = -1, best_wrapped = -1;
     uses(a, [&](int64_t x, int64_t y) {
-      out->push_back(index_first ? pos->Of(x, y) : pos->Of(y, x));
+      const int64_t v = index_first ? pos->Of(x, y) : pos->Of(y, x);
+      if (v >= lo && v < hi && v > best) best = v;
+      if (v < wrap_hi && v > best_wrapped) best_wrapped = v;
     });
+    return std::pair<int64_t, int64_t>{best, best_wrapped};
   };
   s.index_of = [pos, index_first](int64_t x, int64_t y) {
     return index_first ? pos->Of(x, y) : pos->Of(y, x);
