@@ -26,6 +26,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -65,7 +66,8 @@ class OperandMatrices {
   int64_t Filter(int64_t k, int64_t n) const { return n * k_ + k; }
   // The inverses: fn(p, k) for every (p, k) with Ifmap(p, k) == a (the
   // windows over IFMAP pixel a / channels: at most ceil(filter / stride)
-  // per axis), and the one (k, n) with Filter(k, n) == a.
+  // per axis; output row by row, until fn returns true if it returns a
+  // bool), and the one (k, n) with Filter(k, n) == a.
   template <class Fn>
   void ForEachIfmapUse(int64_t a, Fn&& fn) const {
     const int64_t pix = NarrowDiv(a, channels_), ch = a - pix * channels_;
@@ -79,9 +81,15 @@ class OperandMatrices {
     const int64_t ox0 = first(x, filter_w_, stride_w_),
                   ox1 = std::min(ofmap_w_ - 1, NarrowDiv(x, stride_w_));
     for (int64_t oy = oy0; oy <= oy1; ++oy)
-      for (int64_t ox = ox0; ox <= ox1; ++ox)
-        fn(oy * ofmap_w_ + ox,
-           ((y - oy * stride_h_) * filter_w_ + (x - ox * stride_w_)) * channels_ + ch);
+      for (int64_t ox = ox0; ox <= ox1; ++ox) {
+        const int64_t p = oy * ofmap_w_ + ox;
+        const int64_t k = ((y - oy * stride_h_) * filter_w_ + x - ox * stride_w_) * channels_ + ch;
+        if constexpr (std::is_same_v<decltype(fn(p, k)), bool>) {
+          if (fn(p, k)) return;  // fn returning true ends the enumeration
+        } else {
+          fn(p, k);
+        }
+      }
   }
   std::pair<int64_t, int64_t> FilterUse(int64_t a) const { return {a % k_, a / k_}; }
 

@@ -451,11 +451,11 @@ int64_t UserReadBufferModel::MissSet(int64_t set, int64_t out) {
 }
 
 // The closed-form order: the same search as above (found when an entry of
-// the address is in a set of the window; the hit limit is the largest
-// unrolled set index among those). The window's sets are a range of valid
-// indices (two when it wraps round), so the stack tests each entry by
-// compares as it inverts the address (nearest), and only the one kept is
-// divided into its set.
+// the address is in a set of the window). The window's sets are a range of
+// valid indices (two when it wraps round), so the stack tests each entry by
+// compares as it inverts the address and stops at the first in the window
+// (any_in); the hit limit is that entry's unrolled set (any set of the
+// address in the window keeps it there until the window start passes it).
 int64_t UserReadBufferModel::MissClosedForm(int64_t dense, int64_t out) {
   auto found = [&] {
     const int64_t lo = win_start_ * eps_, end = win_start_ + active_sets_;
@@ -463,14 +463,9 @@ int64_t UserReadBufferModel::MissClosedForm(int64_t dense, int64_t out) {
     // later in the window, [0, end - num_sets).
     const int64_t hi = end <= num_sets_ ? end * eps_ : std::numeric_limits<int64_t>::max();
     const int64_t wrap_hi = end <= num_sets_ ? 0 : (end - num_sets_) * eps_;
-    const auto [best, best_wrapped] = stack_.nearest(dense, lo, hi, wrap_hi);
-    int64_t offset;
-    if (best_wrapped >= 0)
-      offset = best_wrapped / eps_ - win_start_ + num_sets_;
-    else if (best >= 0)
-      offset = best / eps_ - win_start_;
-    else
-      return false;
+    const int64_t v = stack_.any_in(dense, lo, hi, wrap_hi);
+    if (v < 0) return false;
+    const int64_t offset = v / eps_ - win_start_ + (v < wrap_hi ? num_sets_ : 0);
     if (!hit_limit_.empty()) hit_limit_[static_cast<size_t>(dense)] = unrolled_start_ + offset;
     return true;
   };

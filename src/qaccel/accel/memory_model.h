@@ -250,12 +250,10 @@ class EstimateReadBufferModel {
 struct UserPrefetchStack {
   int64_t valid = 0;    // valid entries
   int64_t entries = 0;  // all entries, padding included
-  // Over the entries holding `dense`: the largest valid index in [lo, hi)
-  // and the largest in [0, wrap_hi), each -1 when there is none (the
-  // window's sets as valid-index ranges; one pass, nothing stored).
-  std::function<std::pair<int64_t, int64_t>(int64_t dense, int64_t lo, int64_t hi,
-                                            int64_t wrap_hi)>
-      nearest;
+  // The valid index of an entry holding `dense` in [lo, hi) or [0, wrap_hi)
+  // (the window's sets as valid-index ranges), -1 when there is none; the
+  // first one met, so an enumeration stops there.
+  std::function<int64_t(int64_t dense, int64_t lo, int64_t hi, int64_t wrap_hi)> any_in;
   // The valid index of the entry op(x, y) (the operand's address function
   // with its arguments in the order the mapping names them).
   std::function<int64_t(int64_t x, int64_t y)> index_of;

@@ -218,14 +218,14 @@ UserPrefetchStack ClosedFormStack(const PrefetchLayout& pl,
   s.entries = pos->entries();
   s.sole = sole;
   const bool index_first = pl.index_first;
-  s.nearest = [pos, index_first, uses](int64_t a, int64_t lo, int64_t hi, int64_t wrap_hi) {
-    int64_t best = -1, best_wrapped = -1;
+  s.any_in = [pos, index_first, uses](int64_t a, int64_t lo, int64_t hi, int64_t wrap_hi) {
+    int64_t found = -1;
     uses(a, [&](int64_t x, int64_t y) {
       const int64_t v = index_first ? pos->Of(x, y) : pos->Of(y, x);
-      if (v >= lo && v < hi && v > best) best = v;
-      if (v < wrap_hi && v > best_wrapped) best_wrapped = v;
+      if ((v >= lo && v < hi) || v < wrap_hi) found = v;
+      return found >= 0;
     });
-    return std::pair<int64_t, int64_t>{best, best_wrapped};
+    return found;
   };
   s.index_of = [pos, index_first](int64_t x, int64_t y) {
     return index_first ? pos->Of(x, y) : pos->Of(y, x);
@@ -283,7 +283,7 @@ UserReadBuffers PrepareReadBuffers(const ArchConfig& cfg, const LayerBuffers& si
     rb.filter.emplace(size.filter, bw, op.filter_space(),
                       ClosedFormStack(fpl, fpos, true, [&op](int64_t a, auto&& fn) {
                         const auto [k, n] = op.FilterUse(a);
-                        fn(k, n);
+                        (void)fn(k, n);
                       }));
     if (rb.filter_diagonal) rb.filter->SetDiagonalStarts(fpos->diagonal_starts());
     if (op.all_valid()) {
