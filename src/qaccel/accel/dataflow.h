@@ -304,6 +304,8 @@ concept DataflowMapping = requires(const M& m, const Fold& f, int64_t tau, int64
   // row with data; the row's addresses are consecutive entries of the
   // operand's prefetch order from there (USER mode, ServiceReadRow).
   { m.IfmapRowFirst(f, tau) } -> std::same_as<std::pair<int64_t, int64_t>>;
+  // ... and the step of the IFMAP's arguments from one address of a row to the next.
+  { m.IfmapRowStep() } -> std::same_as<std::pair<int64_t, int64_t>>;
   { m.FilterRowFirst(f, tau) } -> std::same_as<std::pair<int64_t, int64_t>>;
   // IFMAP demand of rows [ta, tb) as (pixel, window range) pieces, and the
   // number of ports that carry it (order-free replay, simulate_stages.h).

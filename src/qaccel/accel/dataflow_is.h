@@ -54,6 +54,7 @@ class InputStationaryMapping : public PreloadedStationaryMapping {
     PreloadRow(f, tau, &k);
     return {f.fc * C_, k};
   }
+  std::pair<int64_t, int64_t> IfmapRowStep() const { return {1, 0}; }
   std::pair<int64_t, int64_t> FilterRowFirst(const Fold& f, int64_t tau) const {
     const int64_t r = StreamSkew(f).lo(tau);
     return {f.fr * R_ + r, tau - R_ - r};

@@ -73,6 +73,7 @@ class OutputStationaryMapping : public MappingGeometry {
     const int64_t r = IfmapSkew(f).lo(tau);
     return {f.fr * R_ + r, tau - r};
   }
+  std::pair<int64_t, int64_t> IfmapRowStep() const { return {1, -1}; }
   std::pair<int64_t, int64_t> FilterRowFirst(const Fold& f, int64_t tau) const {
     const int64_t c = FilterSkew(f).lo(tau);
     return {tau - c, f.fc * C_ + c};

@@ -61,6 +61,7 @@ class WeightStationaryMapping : public PreloadedStationaryMapping {
     const int64_t r = StreamSkew(f).lo(tau);
     return {tau - R_ - r, f.fr * R_ + r};
   }
+  std::pair<int64_t, int64_t> IfmapRowStep() const { return {-1, 1}; }
   std::pair<int64_t, int64_t> FilterRowFirst(const Fold& f, int64_t tau) const {
     int64_t k = 0;
     PreloadRow(f, tau, &k);

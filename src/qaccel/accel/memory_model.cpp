@@ -463,8 +463,11 @@ int64_t UserReadBufferModel::MissClosedForm(int64_t dense, int64_t out) {
     // later in the window, [0, end - num_sets).
     const int64_t hi = end <= num_sets_ ? end * eps_ : std::numeric_limits<int64_t>::max();
     const int64_t wrap_hi = end <= num_sets_ ? 0 : (end - num_sets_) * eps_;
-    const int64_t v = stack_.any_in(dense, lo, hi, wrap_hi);
+    const UserPrefetchStack::Entry e = stack_.any_in(dense, lo, hi, wrap_hi);
+    const int64_t v = e.v;
     if (v < 0) return false;
+    offset_x_ = e.x - search_x_;
+    offset_y_ = e.y - search_y_;
     const int64_t offset = v / eps_ - win_start_ + (v < wrap_hi ? num_sets_ : 0);
     if (!hit_limit_.empty()) hit_limit_[static_cast<size_t>(dense)] = unrolled_start_ + offset;
     return true;

@@ -250,10 +250,16 @@ class EstimateReadBufferModel {
 struct UserPrefetchStack {
   int64_t valid = 0;    // valid entries
   int64_t entries = 0;  // all entries, padding included
-  // The valid index of an entry holding `dense` in [lo, hi) or [0, wrap_hi)
-  // (the window's sets as valid-index ranges), -1 when there is none; the
-  // first one met, so an enumeration stops there.
-  std::function<int64_t(int64_t dense, int64_t lo, int64_t hi, int64_t wrap_hi)> any_in;
+  // An entry holding `dense` with its valid index in [lo, hi) or [0,
+  // wrap_hi) (the window's sets as valid-index ranges): {valid index, x, y}
+  // of the first one met (op(x, y) == dense), valid index -1 when none.
+  struct Entry {
+    int64_t v = -1, x = 0, y = 0;
+  };
+  std::function<Entry(int64_t dense, int64_t lo, int64_t hi, int64_t wrap_hi)> any_in;
+  // Optional: the dense address op(x, y), -1 when (x, y) is outside the
+  // operand or names no address.
+  std::function<int64_t(int64_t x, int64_t y)> address_of;
   // The valid index of the entry op(x, y) (the operand's address function
   // with its arguments in the order the mapping names them).
   std::function<int64_t(int64_t x, int64_t y)> index_of;
@@ -285,6 +291,15 @@ class UserReadBufferModel {
   // usually is found, so its other entries are only listed when that one's
   // set is not in the window.
   int64_t Access(int64_t dense, int64_t out, int64_t entry = -1) {
+    return AccessAt(dense, out, entry, 0, 0, false);
+  }
+  // Access with the operand arguments (x, y) of that entry (op(x, y) ==
+  // dense). When the entry is not in the window, the address is first looked
+  // for at (x, y) + the offset at which the last search found one (a row's
+  // consecutive addresses mostly sit at the same offset from their other
+  // entries), then searched.
+  int64_t AccessAt(int64_t dense, int64_t out, int64_t entry, int64_t x, int64_t y,
+                   bool has_xy = true) {
     // The window start only moves forward (in unrolled set indices, laps
     // counted): an address found in set u of the window stays in the window
     // until the start passes u, so one compare serves it until then.
@@ -303,6 +318,19 @@ class UserReadBufferModel {
         }
         // Its only entry (sole) is not in the window: prefetch until it is.
         if (stack_.sole) return MissSet(set, out);
+        if (has_xy && stack_.address_of) {
+          const int64_t x2 = x + offset_x_, y2 = y + offset_y_;
+          if ((offset_x_ != 0 || offset_y_ != 0) && stack_.address_of(x2, y2) == dense) {
+            int64_t d2 = stack_.index_of(x2, y2) / eps_ - win_start_;
+            if (d2 < 0) d2 += num_sets_;
+            if (d2 < active_sets_) {
+              hit_limit_[static_cast<size_t>(dense)] = unrolled_start_ + d2;
+              return out;
+            }
+          }
+          search_x_ = x;
+          search_y_ = y;
+        }
       }
       return Miss(dense, out);
     }
@@ -369,8 +397,10 @@ class UserReadBufferModel {
   };
   std::vector<DiagonalSets> diag_sets_;
   std::vector<int32_t> diag_last_;  // per diagonal: the set of the last valid entry up to it, or -1
-  // The closed-form order (single_set_ empty).
+  // The closed-form order (single_set_ empty); the arguments of the entry
+  // being searched for and the offset of the last search's find (AccessAt).
   UserPrefetchStack stack_;
+  int64_t search_x_ = 0, search_y_ = 0, offset_x_ = 0, offset_y_ = 0;
   std::vector<int32_t> sets_;
   int64_t win_start_ = 0, win_end_ = 0;
   struct AddrState {

@@ -36,6 +36,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -219,11 +220,11 @@ UserPrefetchStack ClosedFormStack(const PrefetchLayout& pl,
   s.sole = sole;
   const bool index_first = pl.index_first;
   s.any_in = [pos, index_first, uses](int64_t a, int64_t lo, int64_t hi, int64_t wrap_hi) {
-    int64_t found = -1;
+    UserPrefetchStack::Entry found;
     uses(a, [&](int64_t x, int64_t y) {
       const int64_t v = index_first ? pos->Of(x, y) : pos->Of(y, x);
-      if ((v >= lo && v < hi) || v < wrap_hi) found = v;
-      return found >= 0;
+      if ((v >= lo && v < hi) || v < wrap_hi) found = {v, x, y};
+      return found.v >= 0;
     });
     return found;
   };
@@ -288,9 +289,12 @@ UserReadBuffers PrepareReadBuffers(const ArchConfig& cfg, const LayerBuffers& si
     if (rb.filter_diagonal) rb.filter->SetDiagonalStarts(fpos->diagonal_starts());
     if (op.all_valid()) {
       const auto ipos = std::make_shared<const StackPositions>(ipl);
-      rb.ifmap.emplace(size.ifmap, bw, op.ifmap_space(),
-                       ClosedFormStack(ipl, ipos, false,
-                                       [&op](int64_t a, auto&& fn) { op.ForEachIfmapUse(a, fn); }));
+      UserPrefetchStack istack = ClosedFormStack(
+          ipl, ipos, false, [&op](int64_t a, auto&& fn) { op.ForEachIfmapUse(a, fn); });
+      istack.address_of = [&op](int64_t p, int64_t k) {
+        return p < 0 || p >= op.M() || k < 0 || k >= op.K() ? int64_t{-1} : op.Ifmap(p, k);
+      };
+      rb.ifmap.emplace(size.ifmap, bw, op.ifmap_space(), std::move(istack));
       if (rb.ifmap_diagonal) rb.ifmap->SetDiagonalStarts(ipos->diagonal_starts());
       return rb;
     }
@@ -317,21 +321,29 @@ UserReadBuffers PrepareReadBuffers(const ArchConfig& cfg, const LayerBuffers& si
 // first() names the row's first address as op arguments (x, y): a row's
 // addresses are consecutive valid entries of its operand's order (one
 // anti-diagonal, read in port order, or one stack row), so on a closed-form
-// order the j-th address comes from entry EntryIndex(first()) + j.
+// order the j-th address comes from entry EntryIndex(first()) + j, op
+// arguments first() + j step.
 template <class ForEachAddress, class First>
 int64_t ServiceReadRow(UserReadBufferModel* buf, int64_t cycle, ForEachAddress&& each,
-                       First&& first, Span* span) {
+                       First&& first, std::pair<int64_t, int64_t> step, Span* span) {
   bool any = false;
   int64_t out = cycle + 1;
   int64_t entry = buf->closed_form() ? -2 : -1;  // -2: at the first address
+  int64_t x = 0, y = 0;
   each([&](int64_t a) {
     if (entry == -2) {
-      const auto [x, y] = first();
+      std::tie(x, y) = first();
       entry = buf->EntryIndex(x, y);
     }
     any = true;
-    out = buf->Access(a, out, entry);
-    if (entry >= 0) ++entry;
+    if (entry >= 0) {
+      out = buf->AccessAt(a, out, entry, x, y);
+      ++entry;
+      x += step.first;
+      y += step.second;
+    } else {
+      out = buf->Access(a, out);
+    }
   });
   if (any) span->Add(out);
   return out - cycle - 1;
@@ -433,11 +445,13 @@ void ServiceRow(const Map& map, const Fold& f, int64_t tau, int64_t row, bool la
     if (!ifmap_done && tau >= map.IfmapFirstTau(f) && tau <= map.IfmapLastTau(f))
       stall = std::max(stall, ServiceReadRow(
                                   &*rb->ifmap, cycle, [&](auto&& fn) { map.Ifmap(f, tau, fn); },
-                                  [&] { return map.IfmapRowFirst(f, tau); }, if_span));
+                                  [&] { return map.IfmapRowFirst(f, tau); },
+                                  map.IfmapRowStep(), if_span));
     if (!filter_done && tau >= map.FilterFirstTau(f) && tau <= map.FilterLastTau(f))
       stall = std::max(stall, ServiceReadRow(
                                   &*rb->filter, cycle, [&](auto&& fn) { map.Filter(f, tau, fn); },
-                                  [&] { return map.FilterRowFirst(f, tau); }, fi_span));
+                                  [&] { return map.FilterRowFirst(f, tau); },
+                                  std::pair<int64_t, int64_t>{0, 0}, fi_span));
   }
   int64_t of_out = cycle;
   const int64_t k = oskew.count(tau);
