@@ -443,10 +443,10 @@ void ServiceRow(const Map& map, const Fold& f, int64_t tau, int64_t row, bool la
       }
     }
     if (!ifmap_done && tau >= map.IfmapFirstTau(f) && tau <= map.IfmapLastTau(f))
-      stall = std::max(stall, ServiceReadRow(
-                                  &*rb->ifmap, cycle, [&](auto&& fn) { map.Ifmap(f, tau, fn); },
-                                  [&] { return map.IfmapRowFirst(f, tau); },
-                                  map.IfmapRowStep(), if_span));
+      stall = std::max(stall,
+                       ServiceReadRow(
+                           &*rb->ifmap, cycle, [&](auto&& fn) { map.Ifmap(f, tau, fn); },
+                           [&] { return map.IfmapRowFirst(f, tau); }, map.IfmapRowStep(), if_span));
     if (!filter_done && tau >= map.FilterFirstTau(f) && tau <= map.FilterLastTau(f))
       stall = std::max(stall, ServiceReadRow(
                                   &*rb->filter, cycle, [&](auto&& fn) { map.Filter(f, tau, fn); },
