@@ -344,16 +344,20 @@ void UserReadBufferModel::StartWindow(BufferSize size, int64_t entries) {
 }
 
 void UserReadBufferModel::SetDiagonalStarts(const std::vector<int64_t>& starts) {
-  diag_sets_.assign(starts.empty() ? 0 : starts.size() - 1, DiagonalSets{});
-  for (size_t d = 0; d + 1 < starts.size(); ++d) {
+  const size_t n = starts.empty() ? 0 : starts.size() - 1;
+  diag_sets_.assign(n, DiagonalSets{});
+  diag_last_.resize(n);
+  // The starts never decrease, so the sets of a diagonal's first and last
+  // entries are counted up rather than divided out (one step or none per
+  // diagonal as a rule: a set holds more entries than a diagonal).
+  int64_t lo = 0, hi = 0;  // sets of starts[d] and of starts[d + 1] - 1
+  for (size_t d = 0; d < n; ++d) {
     const int64_t a = starts[d], b = starts[d + 1];
-    if (a >= b) continue;
-    const int64_t lo = a / eps_, hi = (b - 1) / eps_;
-    diag_sets_[d] = {static_cast<int32_t>(lo), static_cast<int32_t>(hi - lo)};
+    while ((lo + 1) * eps_ <= a) ++lo;
+    while ((hi + 1) * eps_ <= b - 1) ++hi;
+    if (a < b) diag_sets_[d] = {static_cast<int32_t>(lo), static_cast<int32_t>(hi - lo)};
+    diag_last_[d] = b > 0 ? static_cast<int32_t>(hi) : -1;
   }
-  diag_last_.resize(diag_sets_.size());
-  for (size_t d = 0; d < diag_sets_.size(); ++d)
-    diag_last_[d] = starts[d + 1] > 0 ? static_cast<int32_t>((starts[d + 1] - 1) / eps_) : -1;
 }
 
 int64_t UserReadBufferModel::DiagonalRunEnd(int64_t d) const {
