@@ -8,6 +8,7 @@
 // included (1-16 words/cycle, SRAMs down to a few dozen words).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <sstream>
 #include <string>
@@ -17,6 +18,7 @@
 #include "qaccel/accel/memory_model.h"
 #include "qaccel/accel/reports.h"
 #include "qaccel/accel/sim_cache.h"
+#include "qaccel/accel/simulate_stages.h"
 #include "sim_cases.h"
 
 using namespace qaccel::accel;
@@ -73,6 +75,78 @@ TEST(UserReadBufferFast, RandomStreamsMatchTheReference) {
     EXPECT_EQ(fast.accesses(), ref.accesses()) << "iter " << iter;
     EXPECT_EQ(fast.start_cycle(), ref.start_cycle()) << "iter " << iter;
     EXPECT_EQ(fast.stop_cycle(), ref.stop_cycle()) << "iter " << iter;
+  }
+}
+
+// StackPositions (the closed-form prefetch order) against the listed order
+// (PrefetchOrder): every valid entry's valid index, and the diagonal starts,
+// on random stack shapes (padded last folds, tall and wide stacks, both
+// layouts) and on the stacks of random conv layers (windows over an address
+// found by OperandMatrices::ForEachIfmapUse).
+TEST(UserPrefetchStack, ClosedFormMatchesTheListedOrder) {
+  std::mt19937_64 rng(17);
+  auto uni = [&](int64_t lo, int64_t hi) {
+    return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+  };
+  for (int iter = 0; iter < 600; ++iter) {
+    PrefetchLayout pl;
+    pl.width = uni(1, 12);
+    pl.len = uni(1, 15);
+    pl.bound = uni(1, 6 * pl.width);
+    pl.folds = (pl.bound + pl.width - 1) / pl.width;
+    pl.diagonal = uni(0, 1) == 1;
+    pl.index_first = uni(0, 1) == 1;
+    // op(x, y): a distinct code per (i, t).
+    auto code = [&](int64_t i, int64_t t) { return i * pl.len + t; };
+    auto op = [&](int64_t x, int64_t y) { return pl.index_first ? code(x, y) : code(y, x); };
+    std::vector<int32_t> order;
+    std::vector<int64_t> starts;
+    qaccel::accel::detail::PrefetchOrder(pl, op, &order, pl.diagonal ? &starts : nullptr);
+    const StackPositions pos(pl);
+    ASSERT_EQ(pos.entries(), static_cast<int64_t>(order.size())) << iter;
+    if (pl.diagonal) {
+      ASSERT_EQ(pos.diagonal_starts(), starts) << iter;
+    }
+    int64_t v = 0;
+    for (const int32_t a : order) {
+      if (a < 0) continue;
+      ASSERT_EQ(pos.Of(a / pl.len, a % pl.len), v) << iter;
+      ++v;
+    }
+    ASSERT_EQ(pos.valid(), v) << iter;
+  }
+  // Every (p, k) naming an IFMAP address, and only those.
+  for (int iter = 0; iter < 200; ++iter) {
+    LayerSpec l;
+    l.ifmap_h = uni(1, 12);
+    l.ifmap_w = uni(1, 12);
+    l.filter_h = std::min(uni(1, 4), l.ifmap_h);
+    l.filter_w = std::min(uni(1, 4), l.ifmap_w);
+    l.channels = uni(1, 3);
+    l.stride_h = uni(1, 3);
+    l.stride_w = uni(1, 3);
+    const OperandMatrices op(l);
+    std::vector<std::vector<std::pair<int64_t, int64_t>>> uses(
+        static_cast<size_t>(op.ifmap_space()));
+    for (int64_t p = 0; p < op.M(); ++p)
+      for (int64_t k = 0; k < op.K(); ++k)
+        if (const int64_t a = op.Ifmap(p, k); a >= 0)
+          uses[static_cast<size_t>(a)].push_back({p, k});
+    for (int64_t a = 0; a < op.ifmap_space(); ++a) {
+      std::vector<std::pair<int64_t, int64_t>> got;
+      op.ForEachIfmapUse(a, [&](int64_t p, int64_t k) { got.push_back({p, k}); });
+      std::sort(got.begin(), got.end());
+      ASSERT_EQ(got, uses[static_cast<size_t>(a)]) << "iter " << iter << " address " << a;
+    }
+  }
+}
+
+TEST(UserPrefetchStack, NarrowDivMatchesDivision) {
+  std::mt19937_64 rng(3);
+  for (int iter = 0; iter < 100000; ++iter) {
+    const int64_t a = static_cast<int64_t>(rng() >> (1 + rng() % 62));
+    const int64_t b = 1 + static_cast<int64_t>(rng() >> (1 + rng() % 62));
+    ASSERT_EQ(NarrowDiv(a, b), a / b) << a << " / " << b;
   }
 }
 

@@ -26,12 +26,22 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "qaccel/accel/cost_model.h"
 
 namespace qaccel::accel {
+
+// a / b for a >= 0, b >= 1, in 32 bits when a fits (a 32-bit division is
+// several times faster than a 64-bit one on older x86 cores; the USER-mode
+// replay divides per prefetch entry it inverts).
+inline int64_t NarrowDiv(int64_t a, int64_t b) {
+  if ((static_cast<uint64_t>(a) | static_cast<uint64_t>(b)) <= 0xffffffffu)
+    return static_cast<uint32_t>(a) / static_cast<uint32_t>(b);
+  return a / b;
+}
 
 // Address arithmetic of the three operand matrices of one layer.
 class OperandMatrices {
@@ -54,6 +64,34 @@ class OperandMatrices {
     return pix_base(p) + win_ofs_[k];
   }
   int64_t Filter(int64_t k, int64_t n) const { return n * k_ + k; }
+  // The inverses: fn(p, k) for every (p, k) with Ifmap(p, k) == a (the
+  // windows over IFMAP pixel a / channels: at most ceil(filter / stride)
+  // per axis; output row by row, until fn returns true if it returns a
+  // bool), and the one (k, n) with Filter(k, n) == a.
+  template <class Fn>
+  void ForEachIfmapUse(int64_t a, Fn&& fn) const {
+    const int64_t pix = NarrowDiv(a, channels_), ch = a - pix * channels_;
+    const int64_t y = NarrowDiv(pix, ifmap_w_), x = pix - y * ifmap_w_;
+    auto first = [](int64_t pos, int64_t filt, int64_t stride) {  // ceil((pos - filt + 1) / stride)
+      const int64_t lo = pos - filt + 1;
+      return lo <= 0 ? int64_t{0} : NarrowDiv(lo + stride - 1, stride);
+    };
+    const int64_t oy0 = first(y, filter_h_, stride_h_),
+                  oy1 = std::min(ofmap_h_ - 1, NarrowDiv(y, stride_h_));
+    const int64_t ox0 = first(x, filter_w_, stride_w_),
+                  ox1 = std::min(ofmap_w_ - 1, NarrowDiv(x, stride_w_));
+    for (int64_t oy = oy0; oy <= oy1; ++oy)
+      for (int64_t ox = ox0; ox <= ox1; ++ox) {
+        const int64_t p = oy * ofmap_w_ + ox;
+        const int64_t k = ((y - oy * stride_h_) * filter_w_ + x - ox * stride_w_) * channels_ + ch;
+        if constexpr (std::is_same_v<decltype(fn(p, k)), bool>) {
+          if (fn(p, k)) return;  // fn returning true ends the enumeration
+        } else {
+          fn(p, k);
+        }
+      }
+  }
+  std::pair<int64_t, int64_t> FilterUse(int64_t a) const { return {a % k_, a / k_}; }
 
   // Geometry for the location-level IFMAP walk (simulate.cpp).
   int64_t channels() const { return channels_; }
@@ -175,6 +213,55 @@ struct PrefetchLayout {
   int64_t rows() const { return folds * len; }
 };
 
+// Positions in a prefetch order (the dense one PrefetchOrder lists) in closed
+// form, for a stack whose only invalid entries are the padding (i >= bound:
+// the last fold's columns from wlast = bound - (folds - 1) width on). Its
+// valid index (the count of valid entries before it) of entry (i, t):
+//   row-major: (folds before) len width + t w(q) + c, w(q) = width or, in the
+//              last fold, wlast;
+//   diagonal:  valid entries before its anti-diagonal d = r + c (tabled,
+//              rows + width values) + the valid entries of d below it in the
+//              order (d is read from its bottom row up: the rows (r, r1] of
+//              d, less those of the last fold whose column d - r' >= wlast).
+class StackPositions {
+ public:
+  explicit StackPositions(const PrefetchLayout& pl)
+      : pl_(pl), last_row0_((pl.folds - 1) * pl.len), wlast_(pl.bound - (pl.folds - 1) * pl.width) {
+    if (!pl.diagonal) return;
+    const int64_t rows = pl.rows();
+    starts_.reserve(static_cast<size_t>(rows + pl.width));
+    int64_t valid = 0;
+    for (int64_t d = 0; d < rows + pl.width - 1; ++d) {
+      starts_.push_back(valid);
+      const int64_t r1 = std::min(d, rows - 1), r0 = std::max<int64_t>(0, d - pl.width + 1);
+      valid += r1 - r0 + 1 - Padding(d, r0, r1);
+    }
+    starts_.push_back(valid);
+  }
+  int64_t valid() const { return pl_.len * pl_.bound; }
+  int64_t entries() const { return pl_.rows() * pl_.width; }
+  // Valid entries before each anti-diagonal and the total (diagonal layouts):
+  // PrefetchOrder's diag_starts.
+  const std::vector<int64_t>& diagonal_starts() const { return starts_; }
+  // The valid index of valid entry (i, t).
+  int64_t Of(int64_t i, int64_t t) const {
+    const int64_t q = NarrowDiv(i, pl_.width), c = i - q * pl_.width, r = q * pl_.len + t;
+    if (!pl_.diagonal)
+      return q * pl_.len * pl_.width + t * (r >= last_row0_ ? wlast_ : pl_.width) + c;
+    const int64_t d = r + c, r1 = std::min(d, pl_.rows() - 1);
+    return starts_[static_cast<size_t>(d)] + (r1 - r) - Padding(d, r + 1, r1);
+  }
+
+ private:
+  // Padding entries among rows [a, b] of anti-diagonal d.
+  int64_t Padding(int64_t d, int64_t a, int64_t b) const {
+    return std::max<int64_t>(0, std::min(b, d - wlast_) - std::max(a, last_row0_) + 1);
+  }
+  PrefetchLayout pl_;
+  int64_t last_row0_, wlast_;  // the last fold's first row, its valid columns
+  std::vector<int64_t> starts_;
+};
+
 // Bytes each useful MAC moves inside the PE array (energy.h): from the PE's
 // register file, and over inter-PE links.
 struct PerMacTraffic {
@@ -213,6 +300,13 @@ concept DataflowMapping = requires(const M& m, const Fold& f, int64_t tau, int64
   { m.FilterLastTau(f) } -> std::same_as<int64_t>;
   m.Ifmap(f, tau, sink);
   m.Filter(f, tau, sink);
+  // The operand arguments (op(x, y)) of the first address each names at a
+  // row with data; the row's addresses are consecutive entries of the
+  // operand's prefetch order from there (USER mode, ServiceReadRow).
+  { m.IfmapRowFirst(f, tau) } -> std::same_as<std::pair<int64_t, int64_t>>;
+  // ... and the step of the IFMAP's arguments from one address of a row to the next.
+  { m.IfmapRowStep() } -> std::same_as<std::pair<int64_t, int64_t>>;
+  { m.FilterRowFirst(f, tau) } -> std::same_as<std::pair<int64_t, int64_t>>;
   // IFMAP demand of rows [ta, tb) as (pixel, window range) pieces, and the
   // number of ports that carry it (order-free replay, simulate_stages.h).
   { m.IfmapPorts(f) } -> std::same_as<int64_t>;

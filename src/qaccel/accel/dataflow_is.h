@@ -47,6 +47,18 @@ class InputStationaryMapping : public PreloadedStationaryMapping {
     for (int64_t r = s.lo(tau), e = s.hi(tau); r <= e; ++r)
       fn(op_.Filter(f.fr * R_ + r, tau - R_ - r));
   }
+  // The operand arguments of the first address Ifmap / Filter name at a row
+  // with data.
+  std::pair<int64_t, int64_t> IfmapRowFirst(const Fold& f, int64_t tau) const {
+    int64_t k = 0;
+    PreloadRow(f, tau, &k);
+    return {f.fc * C_, k};
+  }
+  std::pair<int64_t, int64_t> IfmapRowStep() const { return {1, 0}; }
+  std::pair<int64_t, int64_t> FilterRowFirst(const Fold& f, int64_t tau) const {
+    const int64_t r = StreamSkew(f).lo(tau);
+    return {f.fr * R_ + r, tau - R_ - r};
+  }
   // USER mode: demand row tau of fold f reads entries of anti-diagonal
   // fr*T + tau - R of the filter prefetch stack (FilterPrefetch below; row
   // fr*T + t, column r, t = tau - R - r), see DiagonalInWindow.

@@ -67,6 +67,17 @@ class OutputStationaryMapping : public MappingGeometry {
     const Skew s = FilterSkew(f);
     for (int64_t c = s.lo(tau), e = s.hi(tau); c <= e; ++c) fn(op_.Filter(tau - c, f.fc * C_ + c));
   }
+  // The operand arguments of the first address Ifmap / Filter name at a row
+  // with data (port lo).
+  std::pair<int64_t, int64_t> IfmapRowFirst(const Fold& f, int64_t tau) const {
+    const int64_t r = IfmapSkew(f).lo(tau);
+    return {f.fr * R_ + r, tau - r};
+  }
+  std::pair<int64_t, int64_t> IfmapRowStep() const { return {1, -1}; }
+  std::pair<int64_t, int64_t> FilterRowFirst(const Fold& f, int64_t tau) const {
+    const int64_t c = FilterSkew(f).lo(tau);
+    return {tau - c, f.fc * C_ + c};
+  }
   // USER-mode prefetch stacks (IfmapPrefetch, FilterPrefetch below): the
   // addresses of demand row tau of fold f are entries of one anti-diagonal of
   // the stack, this one (a row of the stack plus a column is constant along

@@ -55,6 +55,18 @@ class WeightStationaryMapping : public PreloadedStationaryMapping {
     if (!PreloadRow(f, tau, &k)) return;
     for (int64_t c = 0; c < f.cu; ++c) fn(op_.Filter(k, f.fc * C_ + c));
   }
+  // The operand arguments of the first address Ifmap / Filter name at a row
+  // with data.
+  std::pair<int64_t, int64_t> IfmapRowFirst(const Fold& f, int64_t tau) const {
+    const int64_t r = StreamSkew(f).lo(tau);
+    return {tau - R_ - r, f.fr * R_ + r};
+  }
+  std::pair<int64_t, int64_t> IfmapRowStep() const { return {-1, 1}; }
+  std::pair<int64_t, int64_t> FilterRowFirst(const Fold& f, int64_t tau) const {
+    int64_t k = 0;
+    PreloadRow(f, tau, &k);
+    return {k, f.fc * C_};
+  }
   // USER mode: demand row tau of fold f reads entries of anti-diagonal
   // fr*T + tau - R of the IFMAP prefetch stack (IfmapPrefetch below; row
   // fr*T + t, column r, t = tau - R - r), see DiagonalInWindow.

@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
+#include <utility>
 
 #include "qaccel/accel/limits.h"
 #include "qaccel/core/error.h"
@@ -309,12 +311,30 @@ UserReadBufferModel::UserReadBufferModel(BufferSize size, int64_t bw, int64_t sp
     }
     if (fast_) hit_limit_.assign(static_cast<size_t>(space) + 1, -1);
   }
-  active_sets_ = std::min(CeilDiv(size.active, eps), num_sets_);
-  prefetch_sets_ = std::min(CeilDiv(size.other, eps), num_sets_ - active_sets_);
+  StartWindow(size, static_cast<int64_t>(order.size()));
+}
+
+UserReadBufferModel::UserReadBufferModel(BufferSize size, int64_t bw, int64_t space,
+                                         UserPrefetchStack stack)
+    : bw_(bw), stack_(std::move(stack)) {
+  eps_ = CeilDiv(size.total, kReadBufferSets);
+  // Valid entry v is in set v / eps; the trailing (possibly empty) set is kept.
+  num_sets_ = stack_.valid / eps_ + 1;
+  if (num_sets_ > int64_t{0x7fffffff})
+    throw Error("layer too large for the USER-mode read-buffer model");
+  // The hit limits (see Access) serve addresses in several entries; one in
+  // a single entry is tested by arithmetic in Miss.
+  if (!stack_.sole) hit_limit_.assign(static_cast<size_t>(space) + 1, -1);
+  StartWindow(size, stack_.entries);
+}
+
+void UserReadBufferModel::StartWindow(BufferSize size, int64_t entries) {
+  active_sets_ = std::min(CeilDiv(size.active, eps_), num_sets_);
+  prefetch_sets_ = std::min(CeilDiv(size.other, eps_), num_sets_ - active_sets_);
   prefetch_lines_ = CeilDiv(size.other, bw_);
 
   // prefetch_active_buffer() at the first request (cycle 0).
-  const int64_t fetch_lines = CeilDiv(static_cast<int64_t>(order.size()), bw_);
+  const int64_t fetch_lines = CeilDiv(entries, bw_);
   const int64_t lines = std::min(CeilDiv(size.active, bw_), fetch_lines);
   accesses_ = lines * bw_;
   start_cycle_ = -lines;
@@ -324,13 +344,31 @@ UserReadBufferModel::UserReadBufferModel(BufferSize size, int64_t bw, int64_t sp
 }
 
 void UserReadBufferModel::SetDiagonalStarts(const std::vector<int64_t>& starts) {
-  diag_sets_.assign(starts.empty() ? 0 : starts.size() - 1, DiagonalSets{});
-  for (size_t d = 0; d + 1 < starts.size(); ++d) {
+  const size_t n = starts.empty() ? 0 : starts.size() - 1;
+  diag_sets_.assign(n, DiagonalSets{});
+  diag_last_.resize(n);
+  // The starts never decrease, so the sets of a diagonal's first and last
+  // entries are counted up rather than divided out (one step or none per
+  // diagonal as a rule: a set holds more entries than a diagonal).
+  int64_t lo = 0, hi = 0;  // sets of starts[d] and of starts[d + 1] - 1
+  for (size_t d = 0; d < n; ++d) {
     const int64_t a = starts[d], b = starts[d + 1];
-    if (a >= b) continue;
-    const int64_t lo = a / eps_, hi = (b - 1) / eps_;
-    diag_sets_[d] = {static_cast<int32_t>(lo), static_cast<int32_t>(hi - lo)};
+    while ((lo + 1) * eps_ <= a) ++lo;
+    while ((hi + 1) * eps_ <= b - 1) ++hi;
+    if (a < b) diag_sets_[d] = {static_cast<int32_t>(lo), static_cast<int32_t>(hi - lo)};
+    diag_last_[d] = b > 0 ? static_cast<int32_t>(hi) : -1;
   }
+}
+
+int64_t UserReadBufferModel::DiagonalRunEnd(int64_t d) const {
+  if (!DiagonalInWindow(d)) return d - 1;
+  const int64_t bound = diag_sets_[static_cast<size_t>(d)].lo >= win_start_
+                            ? win_start_ + active_sets_
+                            : win_start_ + active_sets_ - num_sets_;
+  // diag_last_ is nondecreasing: the last e with diag_last_[e] < bound.
+  const auto it = std::lower_bound(diag_last_.begin() + d, diag_last_.end(), bound,
+                                   [](int32_t v, int64_t b) { return v < b; });
+  return (it - diag_last_.begin()) - 1;
 }
 
 // Is any set holding `dense` inside the window? The window start only moves
@@ -387,12 +425,56 @@ void UserReadBufferModel::NewPrefetch() {
 }
 
 int64_t UserReadBufferModel::Miss(int64_t dense, int64_t out) {
+  if (single_set_.empty()) return MissClosedForm(dense, out);
   const int64_t single = single_set_[static_cast<size_t>(dense)];
   auto found = [&] {
     if (single < 0) return Hit(dense);
     int64_t d = single - win_start_;
     if (d < 0) d += num_sets_;
     return d < active_sets_;
+  };
+  int64_t guard = 0;
+  while (!found()) {
+    NewPrefetch();
+    if (last_prefetch_ > out) out = last_prefetch_;
+    if (++guard > num_sets_ + 2) throw Error("internal: read-buffer prefetch does not converge");
+  }
+  return out;
+}
+
+int64_t UserReadBufferModel::MissSet(int64_t set, int64_t out) {
+  int64_t guard = 0;
+  for (;;) {
+    int64_t d = set - win_start_;
+    if (d < 0) d += num_sets_;
+    if (d < active_sets_) return out;
+    NewPrefetch();
+    if (last_prefetch_ > out) out = last_prefetch_;
+    if (++guard > num_sets_ + 2) throw Error("internal: read-buffer prefetch does not converge");
+  }
+}
+
+// The closed-form order: the same search as above (found when an entry of
+// the address is in a set of the window). The window's sets are a range of
+// valid indices (two when it wraps round), so the stack tests each entry by
+// compares as it inverts the address and stops at the first in the window
+// (any_in); the hit limit is that entry's unrolled set (any set of the
+// address in the window keeps it there until the window start passes it).
+int64_t UserReadBufferModel::MissClosedForm(int64_t dense, int64_t out) {
+  auto found = [&] {
+    const int64_t lo = win_start_ * eps_, end = win_start_ + active_sets_;
+    // Sets [start, end) when end <= num_sets; else [start, num_sets) and,
+    // later in the window, [0, end - num_sets).
+    const int64_t hi = end <= num_sets_ ? end * eps_ : std::numeric_limits<int64_t>::max();
+    const int64_t wrap_hi = end <= num_sets_ ? 0 : (end - num_sets_) * eps_;
+    const UserPrefetchStack::Entry e = stack_.any_in(dense, lo, hi, wrap_hi);
+    const int64_t v = e.v;
+    if (v < 0) return false;
+    offset_x_ = e.x - search_x_;
+    offset_y_ = e.y - search_y_;
+    const int64_t offset = v / eps_ - win_start_ + (v < wrap_hi ? num_sets_ : 0);
+    if (!hit_limit_.empty()) hit_limit_[static_cast<size_t>(dense)] = unrolled_start_ + offset;
+    return true;
   };
   int64_t guard = 0;
   while (!found()) {

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <utility>
 #include <vector>
 
@@ -241,6 +242,32 @@ class EstimateReadBufferModel {
   int64_t last_close_row_ = 0;
 };
 
+// A USER-mode prefetch order known by its geometry instead of listed
+// (simulate_stages.h, StackPositions): the model asks about the entries of
+// an address when it must search for it, so nothing of the size of the order
+// is built. An entry is named by its valid index (its position among the
+// order's valid entries; entry v is in set v / ceil(total / 100)).
+struct UserPrefetchStack {
+  int64_t valid = 0;    // valid entries
+  int64_t entries = 0;  // all entries, padding included
+  // An entry holding `dense` with its valid index in [lo, hi) or [0,
+  // wrap_hi) (the window's sets as valid-index ranges): {valid index, x, y}
+  // of the first one met (op(x, y) == dense), valid index -1 when none.
+  struct Entry {
+    int64_t v = -1, x = 0, y = 0;
+  };
+  std::function<Entry(int64_t dense, int64_t lo, int64_t hi, int64_t wrap_hi)> any_in;
+  // Optional: the dense address op(x, y), -1 when (x, y) is outside the
+  // operand or names no address.
+  std::function<int64_t(int64_t x, int64_t y)> address_of;
+  // The valid index of the entry op(x, y) (the operand's address function
+  // with its arguments in the order the mapping names them).
+  std::function<int64_t(int64_t x, int64_t y)> index_of;
+  // Every address is in one entry at most: its set by arithmetic alone, no
+  // per-address state.
+  bool sole = false;
+};
+
 // IFMAP / filter read buffer in USER mode (read_buffer.py). The operand's
 // prefetch order (see PrefetchLayout) is cut into sets of
 // ceil(total/100) valid entries; the active window holds A sets. A demanded
@@ -255,14 +282,58 @@ class UserReadBufferModel {
   // window (no per-address shortcuts; tests compare the two).
   UserReadBufferModel(BufferSize size, int64_t bw, int64_t space,
                       const std::vector<int32_t>& order, bool fast = true);
+  // The same model on an order given by its geometry (always the fast
+  // replay; the reference is the listed order with `fast` false).
+  UserReadBufferModel(BufferSize size, int64_t bw, int64_t space, UserPrefetchStack stack);
   // One address of a row whose running completion cycle is `out`; returns the
-  // new completion cycle.
-  int64_t Access(int64_t dense, int64_t out) {
+  // new completion cycle. `entry` (closed-form orders; -1: not known): the
+  // valid index of the entry the row reads it from, which is where it
+  // usually is found, so its other entries are only listed when that one's
+  // set is not in the window.
+  int64_t Access(int64_t dense, int64_t out, int64_t entry = -1) {
+    return AccessAt(dense, out, entry, 0, 0, false);
+  }
+  // Access with the operand arguments (x, y) of that entry (op(x, y) ==
+  // dense). When the entry is not in the window, the address is first looked
+  // for at (x, y) + the offset at which the last search found one (a row's
+  // consecutive addresses mostly sit at the same offset from their other
+  // entries), then searched.
+  int64_t AccessAt(int64_t dense, int64_t out, int64_t entry, int64_t x, int64_t y,
+                   bool has_xy = true) {
     // The window start only moves forward (in unrolled set indices, laps
     // counted): an address found in set u of the window stays in the window
     // until the start passes u, so one compare serves it until then.
     // An address held by one set only is checked against the window by
     // arithmetic alone.
+    if (single_set_.empty()) {  // closed-form order
+      if (!hit_limit_.empty() && hit_limit_[static_cast<size_t>(dense)] >= unrolled_start_)
+        return out;
+      if (entry >= 0) {
+        const int64_t set = entry / eps_;
+        int64_t d = set - win_start_;
+        if (d < 0) d += num_sets_;
+        if (d < active_sets_) {
+          if (!hit_limit_.empty()) hit_limit_[static_cast<size_t>(dense)] = unrolled_start_ + d;
+          return out;
+        }
+        // Its only entry (sole) is not in the window: prefetch until it is.
+        if (stack_.sole) return MissSet(set, out);
+        if (has_xy && stack_.address_of) {
+          const int64_t x2 = x + offset_x_, y2 = y + offset_y_;
+          if ((offset_x_ != 0 || offset_y_ != 0) && stack_.address_of(x2, y2) == dense) {
+            int64_t d2 = stack_.index_of(x2, y2) / eps_ - win_start_;
+            if (d2 < 0) d2 += num_sets_;
+            if (d2 < active_sets_) {
+              hit_limit_[static_cast<size_t>(dense)] = unrolled_start_ + d2;
+              return out;
+            }
+          }
+          search_x_ = x;
+          search_y_ = y;
+        }
+      }
+      return Miss(dense, out);
+    }
     const int64_t single = single_set_[static_cast<size_t>(dense)];
     if (single >= 0) {
       int64_t d = single - win_start_;
@@ -273,6 +344,10 @@ class UserReadBufferModel {
     }
     return Miss(dense, out);
   }
+
+  // A closed-form order: the valid index of entry op(x, y) (see Access).
+  bool closed_form() const { return single_set_.empty(); }
+  int64_t EntryIndex(int64_t x, int64_t y) const { return stack_.index_of(x, y); }
 
   int64_t accesses() const { return accesses_; }
   int64_t start_cycle() const { return start_cycle_; }
@@ -294,11 +369,24 @@ class UserReadBufferModel {
     if (dl < 0) dl += num_sets_;
     return dl + ds.span < active_sets_;
   }
+  // With diagonal d in the window (DiagonalInWindow), the last diagonal e >=
+  // d such that every diagonal in [d, e] is in the window or holds no valid
+  // entry; d - 1 when d is not in the window. The window is a range of sets
+  // and the diagonals' sets only grow with d, so this is a binary search
+  // over the last set up to each diagonal (diag_last_): from a diagonal at or
+  // after the window start, the run lasts while that set is before the
+  // window end; from one in the wrapped part [0, end), while it is before end.
+  int64_t DiagonalRunEnd(int64_t d) const;
 
  private:
   bool Hit(int64_t dense);
   int64_t Miss(int64_t dense, int64_t out);
+  int64_t MissClosedForm(int64_t dense, int64_t out);
+  int64_t MissSet(int64_t set, int64_t out);  // prefetches until `set` is in the window
   void NewPrefetch();
+  // The window's sizes and the first prefetch (prefetch_active_buffer()),
+  // for an order of `entries` entries.
+  void StartWindow(BufferSize size, int64_t entries);
 
   int64_t num_sets_ = 1, active_sets_ = 1, prefetch_sets_ = 0;
   int64_t prefetch_lines_ = 0, bw_ = 1, eps_ = 1;
@@ -308,6 +396,11 @@ class UserReadBufferModel {
     int32_t lo = -1, span = 0;
   };
   std::vector<DiagonalSets> diag_sets_;
+  std::vector<int32_t> diag_last_;  // per diagonal: the set of the last valid entry up to it, or -1
+  // The closed-form order (single_set_ empty); the arguments of the entry
+  // being searched for and the offset of the last search's find (AccessAt).
+  UserPrefetchStack stack_;
+  int64_t search_x_ = 0, search_y_ = 0, offset_x_ = 0, offset_y_ = 0;
   std::vector<int32_t> sets_;
   int64_t win_start_ = 0, win_end_ = 0;
   struct AddrState {

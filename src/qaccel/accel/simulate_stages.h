@@ -36,6 +36,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -205,6 +206,34 @@ void PrefetchOrder(const PrefetchLayout& pl, Op op, std::vector<int32_t>* out,
   }
 }
 
+// A prefetch order in closed form (UserPrefetchStack over StackPositions):
+// uses(a, fn) calls fn(x, y) for every (x, y) with op(x, y) == a, the
+// operand's address function as PrefetchLayout names it (op(i, t) when
+// index_first, else op(t, i)); `sole`: at most one such pair per address.
+template <class Uses>
+UserPrefetchStack ClosedFormStack(const PrefetchLayout& pl,
+                                  const std::shared_ptr<const StackPositions>& pos, bool sole,
+                                  Uses uses) {
+  UserPrefetchStack s;
+  s.valid = pos->valid();
+  s.entries = pos->entries();
+  s.sole = sole;
+  const bool index_first = pl.index_first;
+  s.any_in = [pos, index_first, uses](int64_t a, int64_t lo, int64_t hi, int64_t wrap_hi) {
+    UserPrefetchStack::Entry found;
+    uses(a, [&](int64_t x, int64_t y) {
+      const int64_t v = index_first ? pos->Of(x, y) : pos->Of(y, x);
+      if ((v >= lo && v < hi) || v < wrap_hi) found = {v, x, y};
+      return found.v >= 0;
+    });
+    return found;
+  };
+  s.index_of = [pos, index_first](int64_t x, int64_t y) {
+    return index_first ? pos->Of(x, y) : pos->Of(y, x);
+  };
+  return s;
+}
+
 // The read buffers that stall (USER mode only; CALC read buffers never stall
 // and are replayed after the walk).
 struct UserReadBuffers {
@@ -245,6 +274,31 @@ UserReadBuffers PrepareReadBuffers(const ArchConfig& cfg, const LayerBuffers& si
   const PrefetchLayout fpl = map.FilterPrefetch(g.row_folds, g.col_folds);
   rb.ifmap_diagonal = IfmapDiagonalRows<Map> && fast && ipl.diagonal;
   rb.filter_diagonal = FilterDiagonalRows<Map> && fast && fpl.diagonal;
+  // Fast: the orders in closed form (StackPositions) when their only
+  // invalid entries are the padding: always for the filter, for the IFMAP
+  // when every window element of every pixel is inside it. The filter's
+  // addresses are one entry each; an IFMAP address is in the entries of
+  // the windows over it.
+  if (fast) {
+    const auto fpos = std::make_shared<const StackPositions>(fpl);
+    rb.filter.emplace(size.filter, bw, op.filter_space(),
+                      ClosedFormStack(fpl, fpos, true, [&op](int64_t a, auto&& fn) {
+                        const auto [k, n] = op.FilterUse(a);
+                        (void)fn(k, n);
+                      }));
+    if (rb.filter_diagonal) rb.filter->SetDiagonalStarts(fpos->diagonal_starts());
+    if (op.all_valid()) {
+      const auto ipos = std::make_shared<const StackPositions>(ipl);
+      UserPrefetchStack istack = ClosedFormStack(
+          ipl, ipos, false, [&op](int64_t a, auto&& fn) { op.ForEachIfmapUse(a, fn); });
+      istack.address_of = [&op](int64_t p, int64_t k) {
+        return p < 0 || p >= op.M() || k < 0 || k >= op.K() ? int64_t{-1} : op.Ifmap(p, k);
+      };
+      rb.ifmap.emplace(size.ifmap, bw, op.ifmap_space(), std::move(istack));
+      if (rb.ifmap_diagonal) rb.ifmap->SetDiagonalStarts(ipos->diagonal_starts());
+      return rb;
+    }
+  }
   std::vector<int64_t> idiag, fdiag;
   // The order is scratch, kept per thread across layers (fresh pages cost
   // more than filling them).
@@ -253,23 +307,43 @@ UserReadBuffers PrepareReadBuffers(const ArchConfig& cfg, const LayerBuffers& si
       ipl, [&](int64_t a, int64_t b) { return op.Ifmap(a, b); }, &order,
       rb.ifmap_diagonal ? &idiag : nullptr);
   rb.ifmap.emplace(size.ifmap, bw, op.ifmap_space(), order, fast);
+  if (rb.ifmap_diagonal) rb.ifmap->SetDiagonalStarts(std::move(idiag));
+  if (fast) return rb;
   PrefetchOrder(
       fpl, [&](int64_t a, int64_t b) { return op.Filter(a, b); }, &order,
       rb.filter_diagonal ? &fdiag : nullptr);
   rb.filter.emplace(size.filter, bw, op.filter_space(), order, fast);
-  if (rb.ifmap_diagonal) rb.ifmap->SetDiagonalStarts(std::move(idiag));
   if (rb.filter_diagonal) rb.filter->SetDiagonalStarts(std::move(fdiag));
   return rb;
 }
 
 // One USER read buffer serving the addresses of one row; returns its stall.
-template <class ForEachAddress>
-int64_t ServiceReadRow(UserReadBufferModel* buf, int64_t cycle, ForEachAddress&& each, Span* span) {
+// first() names the row's first address as op arguments (x, y): a row's
+// addresses are consecutive valid entries of its operand's order (one
+// anti-diagonal, read in port order, or one stack row), so on a closed-form
+// order the j-th address comes from entry EntryIndex(first()) + j, op
+// arguments first() + j step.
+template <class ForEachAddress, class First>
+int64_t ServiceReadRow(UserReadBufferModel* buf, int64_t cycle, ForEachAddress&& each,
+                       First&& first, std::pair<int64_t, int64_t> step, Span* span) {
   bool any = false;
   int64_t out = cycle + 1;
+  int64_t entry = buf->closed_form() ? -2 : -1;  // -2: at the first address
+  int64_t x = 0, y = 0;
   each([&](int64_t a) {
+    if (entry == -2) {
+      std::tie(x, y) = first();
+      entry = buf->EntryIndex(x, y);
+    }
     any = true;
-    out = buf->Access(a, out);
+    if (entry >= 0) {
+      out = buf->AccessAt(a, out, entry, x, y);
+      ++entry;
+      x += step.first;
+      y += step.second;
+    } else {
+      out = buf->Access(a, out);
+    }
   });
   if (any) span->Add(out);
   return out - cycle - 1;
@@ -368,14 +442,16 @@ void ServiceRow(const Map& map, const Fold& f, int64_t tau, int64_t row, bool la
         if (map.FilterRowHasData(f, tau)) fi_span->Add(cycle + 1);
       }
     }
-    if (!ifmap_done)
-      stall = std::max(
-          stall,
-          ServiceReadRow(&*rb->ifmap, cycle, [&](auto&& fn) { map.Ifmap(f, tau, fn); }, if_span));
-    if (!filter_done)
+    if (!ifmap_done && tau >= map.IfmapFirstTau(f) && tau <= map.IfmapLastTau(f))
+      stall = std::max(stall,
+                       ServiceReadRow(
+                           &*rb->ifmap, cycle, [&](auto&& fn) { map.Ifmap(f, tau, fn); },
+                           [&] { return map.IfmapRowFirst(f, tau); }, map.IfmapRowStep(), if_span));
+    if (!filter_done && tau >= map.FilterFirstTau(f) && tau <= map.FilterLastTau(f))
       stall = std::max(stall, ServiceReadRow(
                                   &*rb->filter, cycle, [&](auto&& fn) { map.Filter(f, tau, fn); },
-                                  fi_span));
+                                  [&] { return map.FilterRowFirst(f, tau); },
+                                  std::pair<int64_t, int64_t>{0, 0}, fi_span));
   }
   int64_t of_out = cycle;
   const int64_t k = oskew.count(tau);
@@ -395,6 +471,71 @@ void ServiceRow(const Map& map, const Fold& f, int64_t tau, int64_t row, bool la
   }
 }
 
+// USER bulk step: the last row e >= tau such that no row of [tau, e] can
+// act on any buffer -- no OFMAP demand, and each read operand either has no
+// data there or reads only anti-diagonals that are in its window
+// (UserReadBufferModel::DiagonalRunEnd; a row's diagonal is its tau plus a
+// per-fold constant) -- or tau - 1. Such rows are ServiceRow's no-op rows:
+// no stall, nothing changes but the SRAM spans, which get their first and
+// last rows with data here. `last`: the last row that may be skipped.
+template <DataflowMapping Map>
+int64_t VouchedRun(const Map& map, const Fold& f, int64_t tau, int64_t last, const Skew& oskew,
+                   UserReadBuffers* rb, int64_t cycle_base, Span* if_span, Span* fi_span) {
+  if (oskew.count(tau) > 0) return tau - 1;
+  int64_t e = last;
+  if (tau < oskew.start) e = std::min(e, oskew.start - 1);
+  // An operand's rows [first, lastt]: false when row tau must be served.
+  auto bound = [&](int64_t first, int64_t lastt, bool diagonal, UserReadBufferModel* buf,
+                   auto&& diagonal_of) {
+    if (tau > lastt) return true;
+    if (tau < first) {
+      e = std::min(e, first - 1);
+      return true;
+    }
+    if (!diagonal) return false;
+    const int64_t d = diagonal_of(tau);
+    const int64_t de = buf->DiagonalRunEnd(d);
+    if (de < d) return false;
+    e = std::min(e, tau + (de - d));
+    return true;
+  };
+  // The first and last rows with data in [tau, e] into the span.
+  auto spans = [&](int64_t first, int64_t lastt, auto&& has_data, Span* span) {
+    const int64_t a = std::max(tau, first), b = std::min(e, lastt);
+    int64_t t = a;
+    while (t <= b && !has_data(t)) ++t;
+    if (t > b) return;
+    span->Add(cycle_base + t + 1);
+    int64_t u = b;
+    while (u > t && !has_data(u)) --u;
+    if (u > t) span->Add(cycle_base + u + 1);
+  };
+  const int64_t ifirst = map.IfmapFirstTau(f), ilast = map.IfmapLastTau(f);
+  const int64_t ffirst = map.FilterFirstTau(f), flast = map.FilterLastTau(f);
+  bool ok = true;
+  if constexpr (IfmapDiagonalRows<Map>) {
+    ok = bound(ifirst, ilast, rb->ifmap_diagonal, &*rb->ifmap,
+               [&](int64_t t) { return map.IfmapPrefetchDiagonal(f, t); });
+  } else {
+    ok = bound(ifirst, ilast, false, &*rb->ifmap, [](int64_t t) { return t; });
+  }
+  if (!ok) return tau - 1;
+  if constexpr (FilterDiagonalRows<Map>) {
+    ok = bound(ffirst, flast, rb->filter_diagonal, &*rb->filter,
+               [&](int64_t t) { return map.FilterPrefetchDiagonal(f, t); });
+  } else {
+    ok = bound(ffirst, flast, false, &*rb->filter, [](int64_t t) { return t; });
+  }
+  if (!ok || e < tau) return tau - 1;
+  if constexpr (IfmapDiagonalRows<Map>)
+    spans(
+        ifirst, ilast, [&](int64_t t) { return map.IfmapRowHasData(f, t); }, if_span);
+  if constexpr (FilterDiagonalRows<Map>)
+    spans(
+        ffirst, flast, [&](int64_t t) { return map.FilterRowHasData(f, t); }, fi_span);
+  return e;
+}
+
 // Walks the demand rows that carry data: OFMAP rows always, operand rows
 // when their (USER) buffers can stall. Fills the OFMAP results and the
 // stall timeline.
@@ -407,6 +548,8 @@ std::shared_ptr<const CachedOfmapWalk> WalkDemandRows(const FoldGrid& g, const M
   WalkState w{WriteBufferModel(ofmap, drain_bw)};
   // Only OFMAP rows are walked (CALC): runs of rows may be advanced in bulk.
   const bool bulk = !rb->active() && SimBulkWalkEnabled();
+  // USER: runs of rows no buffer acts on are skipped (VouchedRun).
+  const bool user_bulk = rb->active() && SimBulkWalkEnabled();
   std::vector<PhaseMark> ring;
   g.ForEach([&](const Fold& f, int64_t fold_index) {
     const int64_t base = fold_index * g.L;
@@ -424,6 +567,14 @@ std::shared_ptr<const CachedOfmapWalk> WalkDemandRows(const FoldGrid& g, const M
             AdvanceQuietRun(oskew, tau, hi, g.num_rows - 2 - base, row + w.stalls, &w);
         if (done > 0) {
           tau += done - 1;
+          continue;
+        }
+      }
+      if (user_bulk) {
+        const int64_t e = VouchedRun(map, f, tau, std::min(hi, g.num_rows - 2 - base), oskew, rb,
+                                     base + w.stalls, if_span, fi_span);
+        if (e >= tau) {
+          tau = e;
           continue;
         }
       }
