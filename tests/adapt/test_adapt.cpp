@@ -141,7 +141,7 @@ TEST(AdaptResource, LatencyTableInterpolatesAndPersists) {
   t.Save();
   LatencyTable again((dir / "lut.tsv").string(), 1, 3);
   EXPECT_EQ(again.size(), entries);
-  EXPECT_DOUBLE_EQ(std::round(again.NetworkMicros(g) * 1000), std::round(full * 1000));
+  EXPECT_EQ(again.NetworkMicros(g), full);  // entries are kept as saved
   EXPECT_EQ(again.size(), entries);  // nothing measured again
   fs::remove_all(dir);
 }

@@ -178,6 +178,10 @@ double LatencyTable::Entry(const Graph& g, size_t i, int64_t in_ch, int64_t out_
   } else {
     us = MeasureLayer(LayerGraph(g, i, in_ch, out_ch), 1, warmup_, repeats_);
   }
+  // Kept as Save writes it (to the nanosecond): a table reloaded from its file
+  // then gives the very figures it gave when measured (the file's %.3f
+  // rounding of each entry used to shift a network's sum by up to a few ns).
+  us = std::round(us * 1000.0) / 1000.0;
   std::lock_guard<std::mutex> lock(mu_);
   table_[key] = us;
   return us;
