@@ -3,7 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <mutex>
+#include <set>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include "qaccel/core/parallel.h"
@@ -35,4 +39,42 @@ TEST(ParallelFor, RethrowsTheFirstError) {
                                    }),
                std::runtime_error);
   EXPECT_GE(ran.load(), 4);
+}
+
+// The pool keeps its threads: 40 calls on 2 threads run on 2 threads in all
+// (they used to start a new one per call), so thread_local scratch lasts.
+TEST(ParallelFor, ReusesItsThreadsAcrossCalls) {
+  std::mutex mu;
+  std::set<std::thread::id> ids;
+  for (int call = 0; call < 40; ++call)
+    qaccel::ParallelFor(8, 2, [&](int64_t, int) {
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+      std::lock_guard<std::mutex> lock(mu);
+      ids.insert(std::this_thread::get_id());
+    });
+  EXPECT_LE(ids.size(), 2u);
+  EXPECT_GE(ids.size(), 1u);
+}
+
+// A ParallelFor inside a worker, and two callers at once: every item once.
+TEST(ParallelFor, NestedAndConcurrentCallsRunEveryItemOnce) {
+  std::vector<std::atomic<int>> hits(64 * 16);
+  qaccel::ParallelFor(16, 2, [&](int64_t outer, int) {
+    qaccel::ParallelFor(64, 2, [&](int64_t inner, int) {
+      hits[static_cast<size_t>(outer * 64 + inner)].fetch_add(1);
+    });
+  });
+  for (auto& h : hits) EXPECT_EQ(h.exchange(0), 1);
+  std::thread other([&] {
+    for (int r = 0; r < 20; ++r)
+      qaccel::ParallelFor(32, 2, [&](int64_t i, int) { hits[static_cast<size_t>(i)].fetch_add(1); });
+  });
+  for (int r = 0; r < 20; ++r)
+    qaccel::ParallelFor(32, 2,
+                        [&](int64_t i, int) { hits[static_cast<size_t>(512 + i)].fetch_add(1); });
+  other.join();
+  for (int i = 0; i < 32; ++i) {
+    EXPECT_EQ(hits[static_cast<size_t>(i)].load(), 20);
+    EXPECT_EQ(hits[static_cast<size_t>(512 + i)].load(), 20);
+  }
 }

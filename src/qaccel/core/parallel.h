@@ -9,6 +9,12 @@
 // stacks for, leaving the rest to the heap: `--threads 256` under a 1.2 GB
 // limit then runs on ~37 threads instead of failing to allocate. Results
 // never depend on the number of threads.
+//
+// The threads are a pool kept for the life of the process (they wait,
+// using no CPU, between calls), so their thread_local state (the engine's
+// chunk arenas) lasts from one call to the next. One caller at a time uses
+// the pool; a concurrent caller, or a ParallelFor nested inside one, starts
+// threads of its own for that call.
 #pragma once
 
 #include <cstdint>
