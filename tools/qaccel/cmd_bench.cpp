@@ -45,30 +45,31 @@ double Percentile(std::vector<double> v, double q) {
 
 struct Timing {
   double seconds = 0;      // median wall seconds per Run() call
-  double cpu_seconds = 0;  // process CPU seconds per Run() call, over all the runs
+  double cpu_seconds = 0;  // mean process CPU seconds per Run() call
   int runs = 0;
 };
 
 // Median wall seconds of Run(batch) after two warm-up calls; runs until
-// ~min_seconds have passed (at least 5 runs). CPU time is taken over the
-// whole loop, not per call: the process clock counts a thread running on
-// another core only up to its last scheduler tick, which per ~1 ms call would
-// miss most of the pool workers' time (core/parallel.h: they stay alive, and
-// spin briefly, between calls).
+// ~min_seconds have passed (at least 5 runs). CPU time is the mean of the
+// calls, not their median: the process clock counts a thread running on
+// another core only up to its last scheduler tick, so a ~1 ms call's reading
+// misses most of a live pool worker's time (core/parallel.h: they stay alive,
+// and spin briefly, between calls) and the next tick's reading makes it up.
 Timing TimeBatch(const qaccel::engine::Engine& e, const std::vector<uint8_t>& px, int64_t batch,
                  double min_seconds) {
   for (int w = 0; w < 2; ++w) e.Run(px.data(), batch);
   std::vector<double> wall;
+  double cpu = 0;
   const auto start = Clock::now();
-  const double c0 = qaccel::engine::ProcessCpuSeconds();
   while (wall.size() < 5 ||
          std::chrono::duration<double>(Clock::now() - start).count() < min_seconds) {
+    const double c0 = qaccel::engine::ProcessCpuSeconds();
     const auto t0 = Clock::now();
     std::vector<float> out = e.Run(px.data(), batch);
     wall.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+    cpu += qaccel::engine::ProcessCpuSeconds() - c0;
     if (out.empty()) std::fprintf(stderr, "?");
   }
-  const double cpu = qaccel::engine::ProcessCpuSeconds() - c0;
   return {Percentile(wall, 0.5), cpu / static_cast<double>(wall.size()),
           static_cast<int>(wall.size())};
 }
