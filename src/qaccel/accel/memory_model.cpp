@@ -424,15 +424,8 @@ void UserReadBufferModel::NewPrefetch() {
   last_prefetch_ += prefetch_lines_ + 1;
 }
 
-int64_t UserReadBufferModel::Miss(int64_t dense, int64_t out) {
-  if (single_set_.empty()) return MissClosedForm(dense, out);
-  const int64_t single = single_set_[static_cast<size_t>(dense)];
-  auto found = [&] {
-    if (single < 0) return Hit(dense);
-    int64_t d = single - win_start_;
-    if (d < 0) d += num_sets_;
-    return d < active_sets_;
-  };
+template <typename Found>
+int64_t UserReadBufferModel::PrefetchUntil(Found found, int64_t out) {
   int64_t guard = 0;
   while (!found()) {
     NewPrefetch();
@@ -442,16 +435,15 @@ int64_t UserReadBufferModel::Miss(int64_t dense, int64_t out) {
   return out;
 }
 
+int64_t UserReadBufferModel::Miss(int64_t dense, int64_t out) {
+  if (single_set_.empty()) return MissClosedForm(dense, out);
+  const int64_t single = single_set_[static_cast<size_t>(dense)];
+  return PrefetchUntil(
+      [&] { return single < 0 ? Hit(dense) : WindowOffset(single) < active_sets_; }, out);
+}
+
 int64_t UserReadBufferModel::MissSet(int64_t set, int64_t out) {
-  int64_t guard = 0;
-  for (;;) {
-    int64_t d = set - win_start_;
-    if (d < 0) d += num_sets_;
-    if (d < active_sets_) return out;
-    NewPrefetch();
-    if (last_prefetch_ > out) out = last_prefetch_;
-    if (++guard > num_sets_ + 2) throw Error("internal: read-buffer prefetch does not converge");
-  }
+  return PrefetchUntil([&] { return WindowOffset(set) < active_sets_; }, out);
 }
 
 // The closed-form order: the same search as above (found when an entry of
@@ -476,13 +468,7 @@ int64_t UserReadBufferModel::MissClosedForm(int64_t dense, int64_t out) {
     if (!hit_limit_.empty()) hit_limit_[static_cast<size_t>(dense)] = unrolled_start_ + offset;
     return true;
   };
-  int64_t guard = 0;
-  while (!found()) {
-    NewPrefetch();
-    if (last_prefetch_ > out) out = last_prefetch_;
-    if (++guard > num_sets_ + 2) throw Error("internal: read-buffer prefetch does not converge");
-  }
-  return out;
+  return PrefetchUntil(found, out);
 }
 
 }  // namespace qaccel::accel

@@ -310,8 +310,7 @@ class UserReadBufferModel {
         return out;
       if (entry >= 0) {
         const int64_t set = entry / eps_;
-        int64_t d = set - win_start_;
-        if (d < 0) d += num_sets_;
+        const int64_t d = WindowOffset(set);
         if (d < active_sets_) {
           if (!hit_limit_.empty()) hit_limit_[static_cast<size_t>(dense)] = unrolled_start_ + d;
           return out;
@@ -321,8 +320,7 @@ class UserReadBufferModel {
         if (has_xy && stack_.address_of) {
           const int64_t x2 = x + offset_x_, y2 = y + offset_y_;
           if ((offset_x_ != 0 || offset_y_ != 0) && stack_.address_of(x2, y2) == dense) {
-            int64_t d2 = stack_.index_of(x2, y2) / eps_ - win_start_;
-            if (d2 < 0) d2 += num_sets_;
+            const int64_t d2 = WindowOffset(stack_.index_of(x2, y2) / eps_);
             if (d2 < active_sets_) {
               hit_limit_[static_cast<size_t>(dense)] = unrolled_start_ + d2;
               return out;
@@ -336,9 +334,7 @@ class UserReadBufferModel {
     }
     const int64_t single = single_set_[static_cast<size_t>(dense)];
     if (single >= 0) {
-      int64_t d = single - win_start_;
-      if (d < 0) d += num_sets_;
-      if (d < active_sets_) return out;
+      if (WindowOffset(single) < active_sets_) return out;
     } else if (!hit_limit_.empty() && hit_limit_[static_cast<size_t>(dense)] >= unrolled_start_) {
       return out;
     }
@@ -365,9 +361,7 @@ class UserReadBufferModel {
     if (d < 0 || d >= static_cast<int64_t>(diag_sets_.size())) return false;
     const DiagonalSets& ds = diag_sets_[static_cast<size_t>(d)];
     if (ds.lo < 0) return false;
-    int64_t dl = ds.lo - win_start_;
-    if (dl < 0) dl += num_sets_;
-    return dl + ds.span < active_sets_;
+    return WindowOffset(ds.lo) + ds.span < active_sets_;
   }
   // With diagonal d in the window (DiagonalInWindow), the last diagonal e >=
   // d such that every diagonal in [d, e] is in the window or holds no valid
@@ -383,7 +377,16 @@ class UserReadBufferModel {
   int64_t Miss(int64_t dense, int64_t out);
   int64_t MissClosedForm(int64_t dense, int64_t out);
   int64_t MissSet(int64_t set, int64_t out);  // prefetches until `set` is in the window
+  // Prefetches until found() holds; returns the row's completion cycle.
+  template <typename Found>
+  int64_t PrefetchUntil(Found found, int64_t out);
   void NewPrefetch();
+  // How many sets after the window start `set` lies (circularly): in the
+  // window when below active_sets_.
+  int64_t WindowOffset(int64_t set) const {
+    const int64_t d = set - win_start_;
+    return d < 0 ? d + num_sets_ : d;
+  }
   // The window's sizes and the first prefetch (prefetch_active_buffer()),
   // for an order of `entries` entries.
   void StartWindow(BufferSize size, int64_t entries);
