@@ -141,18 +141,26 @@ struct FusedRequant {
     neg = _mm512_set1_epi64(right ? int64_t{1} << 31 : 0);
     count = _mm_cvtsi32_si128(31 + right);
   }
-  __m512i Half(__m512i t) const {  // t: 8 exact 64-bit products
-    const __mmask8 lt = _mm512_cmplt_epi64_mask(t, _mm512_setzero_si512());
+  // t: 8 exact 64-bit products. kSign false: the sign term left out (NoSign).
+  template <bool kSign>
+  __m512i Half(__m512i t) const {
     __m512i sum = _mm512_add_epi64(t, bias);
-    sum = _mm512_mask_sub_epi64(sum, lt, sum, neg);
+    if constexpr (kSign)
+      sum = _mm512_mask_sub_epi64(sum, _mm512_cmplt_epi64_mask(t, _mm512_setzero_si512()), sum,
+                                  neg);
     return _mm512_sra_epi64(sum, count);
   }
-  __m512i operator()(__m512i x) const {
-    const __m512i even = Half(_mm512_mul_epi32(x, m));
-    const __m512i odd = Half(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), m));
+  template <bool kSign>
+  __m512i Apply(__m512i x) const {
+    // The odd dwords moved down by a shuffle (port 5), not a 64-bit shift:
+    // the multiplies and arithmetic shifts already load port 0 with vpdpbusd.
+    const __m512i xo = _mm512_shuffle_epi32(x, static_cast<_MM_PERM_ENUM>(0xF5));
+    const __m512i even = Half<kSign>(_mm512_mul_epi32(x, m));
+    const __m512i odd = Half<kSign>(_mm512_mul_epi32(xo, m));
     // dword 0 of each odd result's qword moves to the odd dword.
     return _mm512_mask_shuffle_epi32(even, 0xAAAA, odd, static_cast<_MM_PERM_ENUM>(0xA0));
   }
+  __m512i operator()(__m512i x) const { return Apply<true>(x); }
   // The same value wherever it is >= 0, and <= 0 wherever the exact one is
   // (x < 0): without the sign term, for a caller that clamps at or above 0
   // (a folded ReLU: act_min >= zp_out) -- 8 operations per 16 lanes, not 12.
@@ -160,15 +168,7 @@ struct FusedRequant {
   // <= 2^(31+right) (right >= 1; right = 0 has no sign term), and for t >= 0
   // the sign term is 0.
   static bool SignFree(int32_t zp_out, int32_t act_min) { return act_min >= zp_out; }
-  __m512i NoSign(__m512i x) const {
-    const __m512i even = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(x, m), bias), count);
-    // The odd dwords moved down by a shuffle (port 5), not a 64-bit shift: the
-    // multiplies and arithmetic shifts already load port 0 with vpdpbusd.
-    const __m512i xo = _mm512_shuffle_epi32(x, static_cast<_MM_PERM_ENUM>(0xF5));
-    const __m512i odd =
-        _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(xo, m), bias), count);
-    return _mm512_mask_shuffle_epi32(even, 0xAAAA, odd, static_cast<_MM_PERM_ENUM>(0xA0));
-  }
+  __m512i NoSign(__m512i x) const { return Apply<false>(x); }
 };
 
 // FusedRequant with per-lane multipliers and shifts (channel lanes): the
