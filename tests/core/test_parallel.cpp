@@ -5,7 +5,6 @@
 #include <atomic>
 #include <chrono>
 #include <mutex>
-#include <set>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -41,19 +40,35 @@ TEST(ParallelFor, RethrowsTheFirstError) {
   EXPECT_GE(ran.load(), 4);
 }
 
-// The pool keeps its threads: 40 calls on 2 threads run on 2 threads in all
-// (they used to start a new one per call), so thread_local scratch lasts.
-TEST(ParallelFor, ReusesItsThreadsAcrossCalls) {
-  std::mutex mu;
-  std::set<std::thread::id> ids;
+// The pool keeps its threads, so thread_local state lasts from one call to
+// the next: over 40 calls on 2 threads, at most 2 threads (this one and one
+// worker) ever start their thread_local state. Fresh threads per call (thread
+// ids may be reused, thread_locals are not) would count ~40.
+TEST(ParallelFor, ThreadLocalStateLastsAcrossCalls) {
+  static std::atomic<int> started{0};
   for (int call = 0; call < 40; ++call)
     qaccel::ParallelFor(8, 2, [&](int64_t, int) {
+      thread_local bool seen = false;
+      if (!seen) {
+        seen = true;
+        started.fetch_add(1);
+      }
       std::this_thread::sleep_for(std::chrono::microseconds(200));
-      std::lock_guard<std::mutex> lock(mu);
-      ids.insert(std::this_thread::get_id());
     });
-  EXPECT_LE(ids.size(), 2u);
-  EXPECT_GE(ids.size(), 1u);
+  EXPECT_LE(started.load(), 2);
+  EXPECT_GE(started.load(), 1);
+}
+
+// Calls that want fewer pool threads than the pool has, between calls that
+// want them all: a worker left out of one call must not take part in the
+// next one twice (every item once, and the caller waits for every worker).
+TEST(ParallelFor, AlternatingWidthsRunEveryItemOnce) {
+  for (int r = 0; r < 300; ++r) {
+    const int64_t n = r % 2 ? 2 : 64;  // 2 items: one pool thread of the 7
+    std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+    qaccel::ParallelFor(n, 8, [&](int64_t i, int) { hits[static_cast<size_t>(i)].fetch_add(1); });
+    for (auto& h : hits) ASSERT_EQ(h.load(), 1) << "round " << r;
+  }
 }
 
 // A ParallelFor inside a worker, and two callers at once: every item once.

@@ -45,6 +45,8 @@ int64_t ThreadsWithinAddressLimit() {
 // from inside a pool worker (nested ParallelFor), starts its own threads.
 class WorkerPool {
  public:
+  static constexpr int kMaxPoolThreads = 4095;  // a call asking for more gets this many
+
   // Runs work(0) on the calling thread and work(1..extra) on pool threads
   // (fewer if threads cannot be created); returns the number of pool threads
   // that took part, or -1 without running anything when another caller
@@ -54,6 +56,7 @@ class WorkerPool {
     if (!run.owns_lock()) return -1;
     {
       std::lock_guard<std::mutex> lock(mu_);
+      extra = std::min(extra, kMaxPoolThreads);
       while (static_cast<int>(threads_.size()) < extra) {
         const int index = static_cast<int>(threads_.size()) + 1;
         try {
@@ -64,9 +67,11 @@ class WorkerPool {
       }
       extra = std::min<int>(extra, static_cast<int>(threads_.size()));
       job_ = &work;
-      wanted_ = extra;
       running_.store(extra, std::memory_order_relaxed);
-      generation_.fetch_add(1, std::memory_order_release);  // publishes job_, wanted_
+      // A new generation with its worker count, in one word (publishes job_).
+      const uint64_t generation = (state_.load(std::memory_order_relaxed) >> kWantedBits) + 1;
+      state_.store(generation << kWantedBits | static_cast<uint64_t>(extra),
+                   std::memory_order_release);
     }
     wake_.notify_all();
     work(0);
@@ -80,6 +85,8 @@ class WorkerPool {
 
  private:
   static constexpr int64_t kSpinMicros = 50;
+  static constexpr int kWantedBits = 16;  // extra is at most kMaxPoolThreads
+
 
   // Polls ready() for up to kSpinMicros; true once it holds.
   template <typename Ready>
@@ -96,15 +103,19 @@ class WorkerPool {
 
   void Loop(int index) {
     in_pool_worker = true;
-    int64_t seen = 0;
+    uint64_t seen = 0;
     for (;;) {
-      auto fresh = [&] { return generation_.load(std::memory_order_acquire) != seen; };
+      auto fresh = [&] { return state_.load(std::memory_order_acquire) != seen; };
       if (!SpinUntil(fresh)) {
         std::unique_lock<std::mutex> lock(mu_);
         wake_.wait(lock, fresh);
       }
-      seen = generation_.load(std::memory_order_acquire);
-      if (index > wanted_) continue;  // not needed for this call
+      // The generation and its worker count are read together: a worker not
+      // needed for one call must not read the next call's count as its own
+      // (it would then run that call twice and let the caller return early).
+      // A needed worker's job_ is its call's: the next call waits for it.
+      seen = state_.load(std::memory_order_acquire);
+      if (index > static_cast<int>(seen & ((uint64_t{1} << kWantedBits) - 1))) continue;
       (*job_)(index);  // never throws: ParallelFor's work catches everything
       if (running_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
         std::lock_guard<std::mutex> lock(mu_);  // the caller may be between its check and its wait
@@ -121,11 +132,11 @@ class WorkerPool {
   std::mutex mu_;      // thread creation, and the sleeping side of the two waits
   std::condition_variable wake_, done_;
   std::vector<std::thread> threads_;
-  // Written by the caller before generation_ moves (release), read by the
-  // workers after they see it move (acquire).
+  // Written by the caller before state_ moves (release), read by the
+  // workers needed for that call after they see it move (acquire).
   const std::function<void(int)>* job_ = nullptr;
-  int wanted_ = 0;
-  std::atomic<int64_t> generation_{0};
+  // generation << kWantedBits | the pool threads the current call wants.
+  std::atomic<uint64_t> state_{0};
   std::atomic<int> running_{0};
 };
 
